@@ -1,0 +1,359 @@
+//! One error type for the whole library.
+//!
+//! Every failure is an [`Error`]: a [`Code`] (stable, grouped, shared with the C ABI's
+//! `mondoo_result`), a message that names what is wrong and where, and the structured
+//! fields a caller may need (rpc code, HTTP status, config path, measured clock skew), so
+//! no caller ever has to parse a message. Messages never contain key material or tokens:
+//! constructors take descriptions, never secrets.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Result codes, grouped by area in blocks of a hundred. Values are stable and never
+/// reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    Ok = 0,
+
+    // 1000: caller and internal errors.
+    NullParameter = 1001,
+    InvalidUtf8 = 1002,
+    Panic = 1003,
+    InvalidArgument = 1004,
+    Io = 1005,
+
+    // 2000: configuration.
+    ConfigNotFound = 2001,
+    ConfigParse = 2002,
+    ConfigInvalid = 2003,
+    ConfigUnsupportedAuth = 2004,
+    ConfigUnsupportedSource = 2005,
+    ConfigNotWritable = 2006,
+    ConfigTooLarge = 2007,
+    NotRegistered = 2008,
+
+    // 3000: registration tokens.
+    TokenMalformed = 3001,
+    TokenExpired = 3002,
+    TokenNotYetValid = 3003,
+    TokenNoSpace = 3004,
+    TokenNoEndpoint = 3005,
+    TokenInvalidClaim = 3006,
+    TokenTooLarge = 3007,
+
+    // 4000: keys, certificates, signing.
+    KeyInvalid = 4001,
+    KeyWrongCurve = 4002,
+    KeyUnsupportedType = 4003,
+    KeyEncrypted = 4004,
+    KeyCertificateMismatch = 4005,
+    CertificateInvalid = 4006,
+    SigningFailed = 4007,
+    BearerInvalid = 4008,
+
+    // 5000: network, TLS, proxy.
+    Network = 5001,
+    Timeout = 5002,
+    Tls = 5003,
+    Proxy = 5004,
+    Dns = 5005,
+    ResponseTooLarge = 5006,
+    ResponseInvalid = 5007,
+
+    // 6000 + gRPC code: an error answered by the platform.
+    RpcCanceled = 6001,
+    RpcUnknown = 6002,
+    RpcInvalidArgument = 6003,
+    RpcDeadlineExceeded = 6004,
+    RpcNotFound = 6005,
+    RpcAlreadyExists = 6006,
+    RpcPermissionDenied = 6007,
+    RpcResourceExhausted = 6008,
+    RpcFailedPrecondition = 6009,
+    RpcAborted = 6010,
+    RpcOutOfRange = 6011,
+    RpcUnimplemented = 6012,
+    RpcInternal = 6013,
+    RpcUnavailable = 6014,
+    RpcDataLoss = 6015,
+    RpcUnauthenticated = 6016,
+}
+
+impl Code {
+    /// Every code, in value order (for tests and for bindings that map each to a class).
+    pub const ALL: &'static [Code] = &[
+        Code::Ok,
+        Code::NullParameter,
+        Code::InvalidUtf8,
+        Code::Panic,
+        Code::InvalidArgument,
+        Code::Io,
+        Code::ConfigNotFound,
+        Code::ConfigParse,
+        Code::ConfigInvalid,
+        Code::ConfigUnsupportedAuth,
+        Code::ConfigUnsupportedSource,
+        Code::ConfigNotWritable,
+        Code::ConfigTooLarge,
+        Code::NotRegistered,
+        Code::TokenMalformed,
+        Code::TokenExpired,
+        Code::TokenNotYetValid,
+        Code::TokenNoSpace,
+        Code::TokenNoEndpoint,
+        Code::TokenInvalidClaim,
+        Code::TokenTooLarge,
+        Code::KeyInvalid,
+        Code::KeyWrongCurve,
+        Code::KeyUnsupportedType,
+        Code::KeyEncrypted,
+        Code::KeyCertificateMismatch,
+        Code::CertificateInvalid,
+        Code::SigningFailed,
+        Code::BearerInvalid,
+        Code::Network,
+        Code::Timeout,
+        Code::Tls,
+        Code::Proxy,
+        Code::Dns,
+        Code::ResponseTooLarge,
+        Code::ResponseInvalid,
+        Code::RpcCanceled,
+        Code::RpcUnknown,
+        Code::RpcInvalidArgument,
+        Code::RpcDeadlineExceeded,
+        Code::RpcNotFound,
+        Code::RpcAlreadyExists,
+        Code::RpcPermissionDenied,
+        Code::RpcResourceExhausted,
+        Code::RpcFailedPrecondition,
+        Code::RpcAborted,
+        Code::RpcOutOfRange,
+        Code::RpcUnimplemented,
+        Code::RpcInternal,
+        Code::RpcUnavailable,
+        Code::RpcDataLoss,
+        Code::RpcUnauthenticated,
+    ];
+
+    pub fn value(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_value(value: u32) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.value() == value)
+    }
+
+    /// The area a code belongs to (its block of a hundred).
+    pub fn class(self) -> ErrorClass {
+        match self.value() / 1000 {
+            0 => ErrorClass::Ok,
+            1 => ErrorClass::Internal,
+            2 if self == Code::NotRegistered => ErrorClass::NotRegistered,
+            2 => ErrorClass::Config,
+            3 => ErrorClass::Token,
+            4 => ErrorClass::Key,
+            5 => ErrorClass::Network,
+            _ => ErrorClass::Rpc,
+        }
+    }
+
+    /// The platform's error code for a gRPC status code (1..=16), else `RpcUnknown`.
+    pub fn from_rpc(rpc_code: i32) -> Code {
+        if (1..=16).contains(&rpc_code) {
+            Code::from_value(6000 + rpc_code as u32).unwrap_or(Code::RpcUnknown)
+        } else {
+            Code::RpcUnknown
+        }
+    }
+
+    /// The gRPC code of an `Rpc*` code.
+    pub fn rpc_code(self) -> Option<i32> {
+        (self.class() == ErrorClass::Rpc).then(|| (self.value() - 6000) as i32)
+    }
+
+    /// gRPC's name of an rpc code, as Go prints it (`Unauthenticated`, `Aborted`, ...).
+    pub fn rpc_name(rpc_code: i32) -> &'static str {
+        match rpc_code {
+            0 => "OK",
+            1 => "Canceled",
+            2 => "Unknown",
+            3 => "InvalidArgument",
+            4 => "DeadlineExceeded",
+            5 => "NotFound",
+            6 => "AlreadyExists",
+            7 => "PermissionDenied",
+            8 => "ResourceExhausted",
+            9 => "FailedPrecondition",
+            10 => "Aborted",
+            11 => "OutOfRange",
+            12 => "Unimplemented",
+            13 => "Internal",
+            14 => "Unavailable",
+            15 => "DataLoss",
+            16 => "Unauthenticated",
+            _ => "Unknown",
+        }
+    }
+}
+
+/// Areas of failure; each binding maps one exception class or sentinel to each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    Ok,
+    Internal,
+    Config,
+    NotRegistered,
+    Token,
+    Key,
+    Network,
+    Rpc,
+}
+
+/// A libmondoo error: what failed, where, and why.
+#[derive(Clone, PartialEq)]
+pub struct Error {
+    code: Code,
+    message: String,
+    rpc_code: Option<i32>,
+    http_status: Option<u16>,
+    path: Option<PathBuf>,
+    clock_skew_seconds: Option<f64>,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+            rpc_code: code.rpc_code(),
+            http_status: None,
+            path: None,
+            clock_skew_seconds: None,
+        }
+    }
+
+    /// An error answered by the platform: `rpc_code` from the status body (or mapped from
+    /// the HTTP status when the body was not a status), with the HTTP status kept.
+    pub fn rpc(rpc_code: i32, http_status: Option<u16>, message: impl Into<String>) -> Error {
+        let mut e = Error::new(Code::from_rpc(rpc_code), message);
+        e.rpc_code = Some(rpc_code);
+        e.http_status = http_status;
+        e
+    }
+
+    pub fn with_path(mut self, path: impl AsRef<Path>) -> Error {
+        self.path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn with_http_status(mut self, status: u16) -> Error {
+        self.http_status = Some(status);
+        self
+    }
+
+    pub fn with_clock_skew(mut self, seconds: f64) -> Error {
+        self.clock_skew_seconds = Some(seconds);
+        self
+    }
+
+    /// Prefix the message with context, keeping everything else.
+    pub fn context(mut self, what: impl fmt::Display) -> Error {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    pub fn code(&self) -> Code {
+        self.code
+    }
+    pub fn class(&self) -> ErrorClass {
+        self.code.class()
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn rpc_code(&self) -> Option<i32> {
+        self.rpc_code
+    }
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+    pub fn clock_skew_seconds(&self) -> Option<f64> {
+        self.clock_skew_seconds
+    }
+
+    /// Go's rendering of a platform error: `rpc error: code = Unauthenticated desc = ...`.
+    pub fn go_rpc_string(&self) -> Option<String> {
+        self.rpc_code.map(|c| format!("rpc error: code = {} desc = {}", Code::rpc_name(c), self.message))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.go_rpc_string() {
+            Some(s) => f.write_str(&s),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("code", &self.code).field("message", &self.message);
+        if let Some(c) = self.rpc_code {
+            d.field("rpc_code", &c);
+        }
+        if let Some(s) = self.http_status {
+            d.field("http_status", &s);
+        }
+        if let Some(p) = &self.path {
+            d.field("path", p);
+        }
+        if let Some(s) = self.clock_skew_seconds {
+            d.field("clock_skew_seconds", &s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_grouped() {
+        let values: Vec<u32> = Code::ALL.iter().map(|c| c.value()).collect();
+        let mut sorted = values.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(values, sorted, "Code::ALL must list each code once, in value order");
+        for c in Code::ALL {
+            assert_eq!(Code::from_value(c.value()), Some(*c));
+        }
+        assert_eq!(Code::RpcUnauthenticated.rpc_code(), Some(16));
+        assert_eq!(Code::from_rpc(10), Code::RpcAborted);
+        assert_eq!(Code::from_rpc(99), Code::RpcUnknown);
+        assert_eq!(Code::NotRegistered.class(), ErrorClass::NotRegistered);
+        assert_eq!(Code::ConfigParse.class(), ErrorClass::Config);
+    }
+
+    #[test]
+    fn rpc_error_displays_like_go() {
+        let e = Error::rpc(16, Some(401), "request permission unauthenticated");
+        assert_eq!(
+            e.to_string(),
+            "rpc error: code = Unauthenticated desc = request permission unauthenticated"
+        );
+        assert_eq!(e.code(), Code::RpcUnauthenticated);
+        assert_eq!(e.http_status(), Some(401));
+    }
+}

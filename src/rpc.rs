@@ -1,1 +1,565 @@
+//! ranger-rpc over HTTP (protocol section 3): one pooled HTTP client, the exact headers,
+//! JSON bodies signed byte-for-byte, the platform's error mapping, and where the proxy
+//! comes from (section 1.3).
 
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Code, Error, Result};
+use crate::signer::Signer;
+
+/// Bodies larger than this are refused (a misbehaving proxy must not exhaust memory).
+pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+/// How much of a non-status error body is kept in the message.
+const ERROR_BODY_LIMIT: usize = 2048;
+
+/// Where the API proxy came from, in precedence order (section 1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxySource {
+    /// `MONDOO_API_PROXY`
+    MondooApiProxyEnv,
+    /// the caller's explicit proxy (`--api-proxy`)
+    Explicit,
+    /// `api_proxy` in the config
+    Config,
+    /// `HTTPS_PROXY`/`HTTP_PROXY` (honouring `NO_PROXY`)
+    Environment,
+    /// direct connection
+    None,
+}
+
+impl ProxySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxySource::MondooApiProxyEnv => "$MONDOO_API_PROXY",
+            ProxySource::Explicit => "--api-proxy",
+            ProxySource::Config => "config api_proxy",
+            ProxySource::Environment => "$HTTPS_PROXY",
+            ProxySource::None => "none",
+        }
+    }
+}
+
+/// The inputs of proxy selection, resolved per target URL.
+#[derive(Debug, Clone, Default)]
+pub struct ProxySettings {
+    pub mondoo_api_proxy_env: Option<String>,
+    pub explicit: Option<String>,
+    pub config: Option<String>,
+    /// environment variables consulted for the standard proxy (`HTTPS_PROXY`, ...)
+    pub env: BTreeMap<String, String>,
+}
+
+impl ProxySettings {
+    /// Capture from an environment map (the process's or a test's).
+    pub fn from_env(env: &BTreeMap<String, String>, explicit: Option<String>, config: Option<String>) -> Self {
+        const STANDARD: [&str; 6] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
+        ProxySettings {
+            mondoo_api_proxy_env: non_empty(env.get("MONDOO_API_PROXY").cloned()),
+            explicit: non_empty(explicit),
+            config: non_empty(config),
+            env: STANDARD.iter().filter_map(|k| env.get(*k).map(|v| (k.to_string(), v.clone()))).collect(),
+        }
+    }
+
+    /// The proxy for `target` and where it came from.
+    pub fn resolve(&self, target: &reqwest::Url) -> Result<(Option<reqwest::Url>, ProxySource)> {
+        let chosen = [
+            (&self.mondoo_api_proxy_env, ProxySource::MondooApiProxyEnv),
+            (&self.explicit, ProxySource::Explicit),
+            (&self.config, ProxySource::Config),
+        ]
+        .into_iter()
+        .find_map(|(v, src)| v.as_ref().map(|v| (v.clone(), src)));
+        if let Some((raw, source)) = chosen {
+            return Ok((Some(parse_proxy_url(&raw, source)?), source));
+        }
+        let pick = |upper: &str, lower: &str| {
+            non_empty(self.env.get(upper).cloned()).or_else(|| non_empty(self.env.get(lower).cloned()))
+        };
+        let standard = if target.scheme() == "https" {
+            pick("HTTPS_PROXY", "https_proxy")
+        } else {
+            pick("HTTP_PROXY", "http_proxy")
+        };
+        match standard {
+            Some(raw) if !self.no_proxy_matches(target) => {
+                Ok((Some(parse_proxy_url(&raw, ProxySource::Environment)?), ProxySource::Environment))
+            }
+            _ => Ok((None, ProxySource::None)),
+        }
+    }
+
+    fn no_proxy_matches(&self, target: &reqwest::Url) -> bool {
+        let list = self.env.get("NO_PROXY").or_else(|| self.env.get("no_proxy"));
+        let (Some(list), Some(host)) = (list, target.host_str()) else { return false };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        list.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            // entries may carry a port (`host:8080`); Go ignores it for matching the name
+            let name = entry.rsplit_once(':').filter(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok());
+            let name = name.map(|(h, _)| h).unwrap_or(entry).trim_start_matches('*').to_ascii_lowercase();
+            let bare = name.trim_start_matches('.');
+            host == bare || host.ends_with(&format!(".{bare}"))
+        })
+    }
+}
+
+fn parse_proxy_url(raw: &str, source: ProxySource) -> Result<reqwest::Url> {
+    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("http://{raw}") };
+    let url = reqwest::Url::parse(&with_scheme)
+        .map_err(|e| Error::new(Code::Proxy, format!("invalid proxy URL {raw:?} from {}: {e}", source.as_str())))?;
+    if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+        return Err(Error::new(Code::Proxy, format!("invalid proxy URL {raw:?} from {}", source.as_str())));
+    }
+    Ok(url)
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// How an HTTP client is built.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub ca_file: Option<PathBuf>,
+    pub proxy: ProxySettings,
+}
+
+/// How a call authenticates.
+pub enum Auth<'a> {
+    None,
+    /// a ready bearer (a registration token)
+    Bearer(&'a str),
+    /// a fresh bearer signed over the exact body
+    Signed(&'a Signer),
+}
+
+/// One pooled HTTP client speaking ranger-rpc. Cheap to share across threads.
+#[derive(Clone)]
+pub struct RpcClient {
+    http: reqwest::blocking::Client,
+    proxy: Arc<ProxySettings>,
+    request_id: String,
+    user_agent: String,
+}
+
+impl std::fmt::Debug for RpcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcClient").field("request_id", &self.request_id).finish()
+    }
+}
+
+impl RpcClient {
+    pub fn new(options: &HttpOptions) -> Result<RpcClient> {
+        // Check every configured proxy URL now, so a typo fails at construction with its source.
+        for (value, source) in [
+            (&options.proxy.mondoo_api_proxy_env, ProxySource::MondooApiProxyEnv),
+            (&options.proxy.explicit, ProxySource::Explicit),
+            (&options.proxy.config, ProxySource::Config),
+        ] {
+            if let Some(v) = value {
+                parse_proxy_url(v, source)?;
+            }
+        }
+        let proxy = Arc::new(options.proxy.clone());
+        let chooser = Arc::clone(&proxy);
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            // One chooser for every request: the same resolution status reports.
+            .proxy(reqwest::Proxy::custom(move |url| chooser.resolve(url).ok().and_then(|(p, _)| p)));
+        if let Some(ca) = &options.ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| Error::new(Code::Tls, format!("cannot read CA file {}: {e}", ca.display())).with_path(ca))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::new(Code::Tls, format!("CA file {} holds no usable PEM certificate: {e}", ca.display())).with_path(ca)
+            })?;
+            if certs.is_empty() {
+                return Err(Error::new(Code::Tls, format!("CA file {} holds no PEM certificate", ca.display())).with_path(ca));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Error::new(Code::Tls, format!("cannot build the HTTP client: {}", error_chain(&e))))?;
+        Ok(RpcClient {
+            http,
+            proxy,
+            request_id: new_request_id(),
+            user_agent: user_agent(),
+        })
+    }
+
+    /// Where the proxy for `endpoint` comes from (for status).
+    pub fn proxy_for(&self, endpoint: &str) -> Result<(Option<String>, ProxySource)> {
+        let url = parse_endpoint(endpoint)?;
+        let (p, src) = self.proxy.resolve(&url)?;
+        Ok((p.map(|u| u.to_string()), src))
+    }
+
+    /// `POST {endpoint}/{service}/{method}` with these exact body bytes; the answer's
+    /// body on 200, else the platform's error.
+    pub fn call_raw(&self, endpoint: &str, service: &str, method: &str, body: &[u8], auth: Auth<'_>) -> Result<Vec<u8>> {
+        let url = join_url(endpoint, service, method)?;
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .header("User-Agent", &self.user_agent)
+            .header("X-Request-ID", &self.request_id)
+            .body(body.to_vec());
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(token) => request = request.header("Authorization", format!("Bearer {token}")),
+            Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
+        }
+        let response = request.send().map_err(|e| transport_error(&e, &url))?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        response
+            .take(MAX_RESPONSE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| transport_io_error(&e, &url))?;
+        if bytes.len() as u64 > MAX_RESPONSE_BYTES {
+            return Err(Error::new(
+                Code::ResponseTooLarge,
+                format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes refused"),
+            )
+            .with_http_status(status));
+        }
+        if status != 200 {
+            return Err(status_error(status, &bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// A JSON call: serialize `request`, parse the answer (missing fields default).
+    pub fn call<Req: Serialize, Resp: for<'de> Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        service: &str,
+        method: &str,
+        request: &Req,
+        auth: Auth<'_>,
+    ) -> Result<Resp> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("cannot encode {service}/{method} request: {e}")))?;
+        let answer = self.call_raw(endpoint, service, method, &body, auth)?;
+        decode_response(service, method, &answer)
+    }
+}
+
+/// Parse a 200 answer; an empty body is the empty message.
+pub fn decode_response<Resp: for<'de> Deserialize<'de>>(service: &str, method: &str, body: &[u8]) -> Result<Resp> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body).map_err(|e| {
+        Error::new(Code::ResponseInvalid, format!("{service}/{method}: answer is not the expected JSON: {e}"))
+            .with_http_status(200)
+    })
+}
+
+/// The platform's error for a non-200 answer: the status body's code when there is one,
+/// else the HTTP status mapped (section 3). Never success.
+pub fn status_error(http_status: u16, body: &[u8]) -> Error {
+    #[derive(Deserialize)]
+    struct StatusBody {
+        code: i64,
+        #[serde(default)]
+        message: String,
+    }
+    if let Ok(status) = serde_json::from_slice::<StatusBody>(body) {
+        if (1..=16).contains(&status.code) {
+            return Error::rpc(status.code as i32, Some(http_status), status.message);
+        }
+    }
+    let rpc_code = match http_status {
+        400 => 3,
+        401 => 16,
+        403 => 7,
+        404 => 5,
+        408 => 1,
+        500 => 13,
+        501 => 12,
+        503 => 14,
+        _ => 2,
+    };
+    let text = String::from_utf8_lossy(cut_utf8(body, ERROR_BODY_LIMIT));
+    let reason = reqwest::StatusCode::from_u16(http_status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let message = if text.trim().is_empty() {
+        format!("HTTP {http_status} {reason} with an empty body")
+    } else {
+        format!("HTTP {http_status} {reason}: {}", text.trim())
+    };
+    Error::rpc(rpc_code, Some(http_status), message)
+}
+
+/// The longest prefix of `bytes` of at most `limit` bytes that does not split a UTF-8
+/// character.
+fn cut_utf8(bytes: &[u8], limit: usize) -> &[u8] {
+    if bytes.len() <= limit {
+        return bytes;
+    }
+    let mut end = limit;
+    // step back over continuation bytes (10xxxxxx) to a character start
+    while end > 0 && (bytes[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &bytes[..end]
+}
+
+fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
+    reqwest::Url::parse(endpoint)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| Error::new(Code::ConfigInvalid, format!("api_endpoint {endpoint:?} is not an http(s) URL")))
+}
+
+/// `{endpoint}/{service}/{method}`, keeping any path prefix of the endpoint and joining
+/// with exactly one `/` (Go drops the prefix; see README).
+pub fn join_url(endpoint: &str, service: &str, method: &str) -> Result<reqwest::Url> {
+    parse_endpoint(endpoint)?;
+    for (what, part) in [("service", service), ("method", method)] {
+        if part.is_empty() || part.contains(['/', '?', '#']) || part.chars().any(char::is_whitespace) {
+            return Err(Error::new(Code::InvalidArgument, format!("invalid rpc {what} name {part:?}")));
+        }
+    }
+    let joined = format!("{}/{}/{}", endpoint.trim_end_matches('/'), service, method);
+    reqwest::Url::parse(&joined).map_err(|e| Error::new(Code::InvalidArgument, format!("invalid URL {joined}: {e}")))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn transport_error(e: &reqwest::Error, url: &reqwest::Url) -> Error {
+    let chain = error_chain(e);
+    let lower = chain.to_ascii_lowercase();
+    let code = if e.is_timeout() || lower.contains("timed out") {
+        Code::Timeout
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+        Code::Dns
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        Code::Tls
+    } else if lower.contains("proxy") || lower.contains("tunnel") {
+        Code::Proxy
+    } else {
+        Code::Network
+    };
+    Error::new(code, format!("POST {url}: {chain}"))
+}
+
+fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {
+    let chain = error_chain(e);
+    let code = if chain.to_ascii_lowercase().contains("timed out") { Code::Timeout } else { Code::Network };
+    Error::new(code, format!("POST {url}: reading the answer failed: {chain}"))
+}
+
+/// libmondoo's name and version first, then `PN/<os> PA/<arch>`.
+fn user_agent() -> String {
+    format!("libmondoo/{} PN/{} PA/{}", crate::VERSION, std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// A random UUID v4, one per client (`X-Request-ID`).
+fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    // A failing system RNG leaves zeros: the id is for correlation, not security.
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+// ---- messages (JSON names as the platform's protojson writes them) ----
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HealthCheckRequest {
+    pub service: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthCheckResponse {
+    /// SERVING, NOT_SERVING, SERVICE_UNKNOWN; missing = UNKNOWN
+    pub status: Option<String>,
+    pub time: Option<String>,
+    #[serde(rename = "apiVersion")]
+    pub api_version: Option<String>,
+    pub build: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentInfo {
+    pub mrn: String,
+    pub version: String,
+    pub build: String,
+    pub platform_name: String,
+    pub platform_release: String,
+    pub platform_arch: String,
+    pub platform_ip: String,
+    pub platform_hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub platform_id: String,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentRegistrationRequest {
+    pub token: String,
+    pub name: String,
+    pub agent_info: AgentInfo,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentCredential {
+    pub mrn: String,
+    pub parent_mrn: String,
+    pub private_key: String,
+    pub certificate: String,
+    pub api_endpoint: String,
+    pub scope_mrn: String,
+}
+
+impl std::fmt::Debug for AgentCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentCredential")
+            .field("mrn", &self.mrn)
+            .field("parent_mrn", &self.parent_mrn)
+            .field("api_endpoint", &self.api_endpoint)
+            .field("scope_mrn", &self.scope_mrn)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentRegistrationConfirmation {
+    pub agent_mrn: String,
+    pub credential: Option<AgentCredential>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mrn {
+    pub mrn: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_body_code_wins_over_http_status() {
+        let e = status_error(409, br#"{"code":10,"message":"try again"}"#);
+        assert_eq!(e.code(), Code::RpcAborted);
+        assert_eq!(e.http_status(), Some(409));
+        let e = status_error(500, br#"{"code":6,"message":"exists"}"#);
+        assert_eq!(e.code(), Code::RpcAlreadyExists);
+    }
+
+    #[test]
+    fn non_status_bodies_map_the_http_status_and_keep_the_body() {
+        let cases = [(400, 3), (401, 16), (403, 7), (404, 5), (408, 1), (500, 13), (501, 12), (503, 14), (502, 2), (429, 2)];
+        for (http, rpc) in cases {
+            let e = status_error(http, b"<html><body>Bad Gateway</body></html>");
+            assert_eq!(e.rpc_code(), Some(rpc), "HTTP {http}");
+            assert_eq!(e.http_status(), Some(http));
+            assert!(e.message().contains("<html><body>Bad Gateway"), "{}", e.message());
+        }
+        let e = status_error(500, b"");
+        assert!(e.message().contains("empty body"));
+    }
+
+    #[test]
+    fn error_body_is_cut_at_2_kib_on_a_utf8_boundary() {
+        let body = "é".repeat(3000); // 2 bytes each
+        let e = status_error(502, body.as_bytes());
+        let kept = e.message().split_once(": ").unwrap().1;
+        assert!(kept.len() <= 2048);
+        assert!(kept.chars().all(|c| c == 'é'));
+        assert_eq!(cut_utf8("aé".as_bytes(), 2), b"a");
+    }
+
+    #[test]
+    fn urls_keep_the_endpoint_prefix_with_one_slash() {
+        assert_eq!(join_url("https://h/prefix/", "Health", "Check").unwrap().as_str(), "https://h/prefix/Health/Check");
+        assert_eq!(join_url("https://h", "AgentManager", "PingPong").unwrap().as_str(), "https://h/AgentManager/PingPong");
+        assert!(join_url("https://h", "a/b", "c").is_err());
+        assert!(join_url("ftp://h", "a", "c").is_err());
+    }
+
+    fn settings(pairs: &[(&str, &str)], explicit: Option<&str>, config: Option<&str>) -> ProxySettings {
+        let env = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ProxySettings::from_env(&env, explicit.map(String::from), config.map(String::from))
+    }
+
+    #[test]
+    fn proxy_precedence_and_sources() {
+        let target = reqwest::Url::parse("https://api.example.com").unwrap();
+        let all = settings(
+            &[("MONDOO_API_PROXY", "http://env:1"), ("HTTPS_PROXY", "http://std:4")],
+            Some("http://flag:2"),
+            Some("http://cfg:3"),
+        );
+        assert_eq!(all.resolve(&target).unwrap().1, ProxySource::MondooApiProxyEnv);
+        let s = settings(&[("MONDOO_API_PROXY", ""), ("HTTPS_PROXY", "http://std:4")], Some("http://flag:2"), Some("http://cfg:3"));
+        assert_eq!(s.resolve(&target).unwrap().1, ProxySource::Explicit);
+        let s = settings(&[("HTTPS_PROXY", "http://std:4")], None, Some("http://cfg:3"));
+        assert_eq!(s.resolve(&target).unwrap().1, ProxySource::Config);
+        let s = settings(&[("https_proxy", "http://std:4")], None, None);
+        let (p, src) = s.resolve(&target).unwrap();
+        assert_eq!((p.unwrap().as_str(), src), ("http://std:4/", ProxySource::Environment));
+        let s = settings(&[("HTTPS_PROXY", "http://std:4"), ("NO_PROXY", "localhost,.example.com")], None, None);
+        assert_eq!(s.resolve(&target).unwrap(), (None, ProxySource::None));
+        let s = settings(&[], None, None);
+        assert_eq!(s.resolve(&target).unwrap(), (None, ProxySource::None));
+    }
+
+    #[test]
+    fn unparseable_proxy_is_an_error_naming_its_source() {
+        let target = reqwest::Url::parse("https://api.example.com").unwrap();
+        let err = settings(&[], None, Some("http://[::1")).resolve(&target).unwrap_err();
+        assert_eq!(err.code(), Code::Proxy);
+        assert!(err.message().contains("config api_proxy"), "{}", err.message());
+    }
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(id, new_request_id());
+    }
+}

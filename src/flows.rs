@@ -3,10 +3,22 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use serde_json::json;
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Code, Error, Result};
+use crate::rpc::{
+    AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty, HealthCheckRequest,
+    HealthCheckResponse, HttpOptions, Mrn, ProxySettings, RpcClient,
+};
+use crate::signer::Signer;
+use crate::sysinfo::SystemInfo;
+use crate::token::RegistrationToken;
 
 /// How a [`Client`] talks to the platform. `Default` is Go's behaviour.
 #[derive(Debug, Clone)]
@@ -27,6 +39,9 @@ pub struct ClientOptions {
     pub retry_jitter: Duration,
     /// Correct signing times by the clock skew measured by `Health/Check` (default off).
     pub correct_clock_skew: bool,
+    /// Environment consulted for `MONDOO_API_PROXY` and the standard proxy variables;
+    /// `None` = the process environment (tests inject their own).
+    pub env: Option<BTreeMap<String, String>>,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +55,7 @@ impl Default for ClientOptions {
             retry_delays: vec![Duration::from_secs(5), Duration::from_secs(10), Duration::from_secs(20)],
             retry_jitter: Duration::from_secs(5),
             correct_clock_skew: false,
+            env: None,
         }
     }
 }
@@ -72,60 +88,762 @@ pub struct LogoutOptions {
     pub force_offline: bool,
 }
 
+
 /// A connection to the platform. Thread-safe: share it (`Arc<Client>`) across threads.
 pub struct Client {
-    _todo: (),
+    state: Mutex<State>,
+    rpc: RpcClient,
+    options: ClientOptions,
+    system: OnceLock<SystemInfo>,
+    skew_measured: AtomicBool,
+}
+
+/// What register and logout change, behind one lock.
+struct State {
+    config: Config,
+    signer: Option<Arc<Signer>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Client").field("config", &state.config).field("options", &self.options).finish()
+    }
 }
 
 impl Client {
-    pub fn new(_config: Config, _options: ClientOptions) -> Result<Client> {
-        unimplemented!()
+    /// A client over `config`; a registered config's key is checked now (a bad key is a
+    /// configuration error naming the file).
+    pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
+        let env = options.env.clone().unwrap_or_else(|| std::env::vars().collect());
+        let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
+        let rpc = RpcClient::new(&HttpOptions {
+            timeout: options.timeout,
+            connect_timeout: options.connect_timeout,
+            ca_file: options.ca_file.clone(),
+            proxy,
+        })?;
+        let signer = signer_for(&config)?;
+        Ok(Client {
+            state: Mutex::new(State { config, signer }),
+            rpc,
+            options,
+            system: OnceLock::new(),
+            skew_measured: AtomicBool::new(false),
+        })
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere must not make the client unusable: the state is replaced whole.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn system(&self) -> &SystemInfo {
+        self.system.get_or_init(SystemInfo::gather)
+    }
+
     /// A copy of the current config (it changes on register/logout).
     pub fn config(&self) -> Config {
-        unimplemented!()
+        self.lock().config.clone()
     }
+
+    /// The endpoint calls go to: the caller's override, else the config's.
+    pub fn api_endpoint(&self) -> String {
+        match &self.options.api_endpoint {
+            Some(e) => normalize_endpoint(e),
+            None => self.lock().config.api_endpoint(),
+        }
+    }
+
+    fn signer(&self) -> Result<Arc<Signer>> {
+        let state = self.lock();
+        state.signer.clone().ok_or_else(|| not_registered(&state.config))
+    }
+
+    /// Signer for a signed call, with the measured clock skew applied when asked for.
+    fn signing_signer(&self, endpoint: &str) -> Result<Arc<Signer>> {
+        let signer = self.signer()?;
+        if self.options.correct_clock_skew && !self.skew_measured.load(Ordering::Acquire) {
+            if let Ok(health) = self.health_at(endpoint) {
+                if let Some(skew) = health.clock_skew {
+                    signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+                }
+                self.skew_measured.store(true, Ordering::Release);
+            }
+        }
+        Ok(signer)
+    }
+
+    /// `Health/Check`, timed, with the skew between the API's clock and ours.
+    pub fn health(&self) -> Result<Health> {
+        self.health_at(&self.api_endpoint())
+    }
+
+    fn health_at(&self, endpoint: &str) -> Result<Health> {
+        let sent = SystemTime::now();
+        let started = Instant::now();
+        let response: HealthCheckResponse =
+            self.rpc.call(endpoint, "Health", "Check", &HealthCheckRequest::default(), Auth::None)?;
+        let round_trip = started.elapsed();
+        let api_time = response.time.as_deref().and_then(parse_rfc3339);
+        let clock_skew = api_time.map(|t| SignedDuration::between(sent, t));
+        Ok(Health { response, round_trip, clock_skew })
+    }
+
     /// Register with a token, or (None) with the service account already configured.
-    pub fn register(&self, _token: Option<&str>, _options: &RegisterOptions) -> Result<Registration> {
-        unimplemented!()
+    pub fn register(&self, token: Option<&str>, options: &RegisterOptions) -> Result<Registration> {
+        match token {
+            Some(token) => self.register_with_token(token, options),
+            None => self.register_with_service_account(options),
+        }
     }
-    /// `cnspec status`; fails only on a configuration error (bad key).
+
+    fn register_with_token(&self, raw_token: &str, options: &RegisterOptions) -> Result<Registration> {
+        // A token login takes its endpoint from the caller's override, else the token.
+        let token = RegistrationToken::inspect(raw_token, self.options.api_endpoint.as_deref())?;
+        let endpoint = normalize_endpoint(token.api_endpoint());
+        let mut config = self.config();
+        ensure_writable(&config)?;
+        let name = self.client_name(&config, options);
+        let request = AgentRegistrationRequest {
+            token: token.secret().to_string(),
+            name,
+            agent_info: self.system().agent_info("", BTreeMap::new()),
+        };
+        let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
+            self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Bearer(token.secret()))
+        })?;
+        let credential = confirmation.credential.ok_or_else(|| {
+            Error::new(Code::ResponseInvalid, "AgentManager/RegisterAgent answered without a credential")
+        })?;
+        // Check the credential before it is written: an unusable key must not replace a config.
+        let signer = Signer::from_pem(&credential.mrn, &credential.private_key, non_empty(&credential.certificate))
+            .map_err(|e| e.context("the platform's credential"))?;
+        let written_endpoint =
+            if credential.api_endpoint.is_empty() { endpoint.clone() } else { normalize_endpoint(&credential.api_endpoint) };
+        let space = if credential.parent_mrn.is_empty() { credential.scope_mrn.clone() } else { credential.parent_mrn.clone() };
+        config.set("agent_mrn", json!(confirmation.agent_mrn));
+        config.set("api_endpoint", json!(written_endpoint));
+        config.set("space_mrn", json!(space));
+        config.set("mrn", json!(credential.mrn));
+        config.set("private_key", json!(credential.private_key));
+        config.set("certificate", json!(credential.certificate));
+        if let Some(name) = &options.name {
+            config.set("name", json!(name));
+        }
+        if !options.annotations.is_empty() {
+            config.set("annotations", json!(options.annotations));
+        }
+        // An old scope would otherwise win over the new space; another auth method over the key.
+        config.remove("scope_mrn");
+        config.remove("auth");
+        config.save()?;
+        let signer = Arc::new(signer);
+        let registration = Registration {
+            agent_mrn: confirmation.agent_mrn,
+            service_account_mrn: credential.mrn,
+            space_mrn: non_empty(&space).map(String::from),
+            api_endpoint: written_endpoint.clone(),
+            config_path: config.path().map(|p| p.to_path_buf()),
+            already_registered: false,
+        };
+        {
+            let mut state = self.lock();
+            state.config = config;
+            state.signer = Some(Arc::clone(&signer));
+        }
+        // libmondoo pings the endpoint it wrote: later calls use that one.
+        self.ping_after_registration(&written_endpoint, &signer, &registration)?;
+        Ok(registration)
+    }
+
+    fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
+        let mut config = self.config();
+        let signer = self.signer()?;
+        let endpoint = self.api_endpoint();
+        let mut registration = Registration {
+            agent_mrn: config.agent_mrn().unwrap_or_default(),
+            service_account_mrn: signer.mrn().to_string(),
+            space_mrn: config.scope_mrn(),
+            api_endpoint: endpoint.clone(),
+            config_path: config.path().map(|p| p.to_path_buf()),
+            already_registered: true,
+        };
+        if registration.agent_mrn.is_empty() {
+            ensure_writable(&config)?;
+            let request = AgentRegistrationRequest {
+                token: String::new(),
+                name: self.client_name(&config, options),
+                agent_info: self.system().agent_info("", config.labels()),
+            };
+            let signer_for_call = self.signing_signer(&endpoint)?;
+            let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
+                self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
+            })?;
+            if confirmation.agent_mrn.is_empty() {
+                return Err(Error::new(Code::ResponseInvalid, "AgentManager/RegisterAgent answered without an agent_mrn"));
+            }
+            // The server does not send credentials again: only the agent MRN is new.
+            config.set("agent_mrn", json!(confirmation.agent_mrn));
+            config.save()?;
+            registration.agent_mrn = confirmation.agent_mrn;
+            registration.already_registered = false;
+            self.lock().config = config;
+        }
+        self.ping_after_registration(&endpoint, &signer, &registration)?;
+        Ok(registration)
+    }
+
+    fn ping_after_registration(&self, endpoint: &str, signer: &Signer, registration: &Registration) -> Result<()> {
+        self.rpc
+            .call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+            .map(|_| ())
+            .map_err(|e| {
+                let where_ = registration
+                    .config_path
+                    .as_ref()
+                    .map(|p| format!(" (config written to {})", p.display()))
+                    .unwrap_or_default();
+                e.context(format!("registered as {}{where_}, but the signed PingPong failed", registration.agent_mrn))
+            })
+    }
+
+    fn client_name(&self, config: &Config, options: &RegisterOptions) -> String {
+        options
+            .name
+            .clone()
+            .or_else(|| config.name())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.system().hostname.clone())
+    }
+
+    /// RegisterAgent's retry on Aborted: one call per delay plus one, sleeping each delay
+    /// plus up to `retry_jitter`; any other error fails at once.
+    fn with_retry<T>(&self, mut call: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut delays = self.options.retry_delays.iter();
+        loop {
+            match call() {
+                Err(e) if e.code() == Code::RpcAborted => match delays.next() {
+                    Some(delay) => std::thread::sleep(*delay + jitter(self.options.retry_jitter)),
+                    None => {
+                        let attempts = self.options.retry_delays.len() + 1;
+                        return Err(e.context(format!("AgentManager/RegisterAgent still aborted after {attempts} attempts")));
+                    }
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// `cnspec status`; fails only when the config cannot be used.
     pub fn status(&self) -> Result<StatusReport> {
-        unimplemented!()
+        let (config, signer) = {
+            let state = self.lock();
+            (state.config.clone(), state.signer.clone())
+        };
+        let endpoint = self.api_endpoint();
+        let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
+        let system = self.system().clone();
+        let local_time = now_rfc3339_local();
+        let mut warnings = Vec::new();
+        let mut api = ApiStatus { endpoint: endpoint.clone(), ..Default::default() };
+        let mut clock_skew_seconds = None;
+        let mut round_trip_ms = None;
+        match self.health_at(&endpoint) {
+            Ok(health) => {
+                api.status = health.response.status.clone().unwrap_or_else(|| "UNKNOWN".into());
+                api.timestamp = health.response.time.clone().unwrap_or_default();
+                api.version = health.response.api_version.clone().unwrap_or_default();
+                api.build = health.response.build.clone().unwrap_or_default();
+                round_trip_ms = Some(health.round_trip.as_secs_f64() * 1000.0);
+                match health.clock_skew {
+                    Some(skew) => {
+                        clock_skew_seconds = Some(skew.as_secs_f64() * skew.sign() as f64);
+                        if skew.duration > Duration::from_secs(30) {
+                            warnings.push(format!("possible clock skew detected: {}", skew.go_string()));
+                        }
+                        if self.options.correct_clock_skew {
+                            if let Some(s) = &signer {
+                                s.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+                                self.skew_measured.store(true, Ordering::Release);
+                            }
+                        }
+                    }
+                    None => warnings.push("cannot run clock skew check".to_string()),
+                }
+                if health.round_trip > Duration::from_secs(5) {
+                    warnings.push(format!("detected very long round-trip times: {}", go_duration(health.round_trip)));
+                }
+            }
+            Err(e) => api.error = Some(ErrorReport::from(&e)),
+        }
+        let registered = config.mrn().is_some_and(|m| !m.is_empty());
+        let ping_pong_error = match (&signer, registered) {
+            (Some(signer), true) => self
+                .rpc
+                .call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+                .err()
+                .map(|e| ErrorReport::from(&e)),
+            _ => None,
+        };
+        Ok(StatusReport {
+            config_source: config.source().as_str().to_string(),
+            config_path: config.path().map(|p| p.display().to_string()),
+            proxy: ProxyReport { url: proxy_url.map(|u| redact_userinfo(&u)), source: proxy_source.as_str().to_string() },
+            client: ClientStatus {
+                timestamp: local_time,
+                version: crate::VERSION.to_string(),
+                build: option_env!("MONDOO_BUILD").unwrap_or("").to_string(),
+                platform: PlatformInfo {
+                    name: system.platform_name.clone(),
+                    release: system.platform_release.clone(),
+                    arch: system.platform_arch.clone(),
+                },
+                hostname: system.hostname.clone(),
+                ip: system.ip.clone(),
+                mrn: if registered {
+                    Some(config.agent_mrn().filter(|m| !m.is_empty()).unwrap_or_else(|| "no managed client".into()))
+                } else {
+                    None
+                },
+                service_account: if registered { config.mrn() } else { None },
+                parent_mrn: config.scope_mrn(),
+                labels: config.labels(),
+                registered,
+                authenticated: registered && ping_pong_error.is_none() && signer.is_some(),
+                ping_pong_error,
+            },
+            upstream: UpstreamStatus { api, warnings },
+            round_trip_ms,
+            clock_skew_seconds,
+        })
     }
-    /// Unregister and remove the credentials.
-    pub fn logout(&self, _options: &LogoutOptions) -> Result<()> {
-        unimplemented!()
+
+    /// Unregister and remove the credentials (protocol 5.3, the libmondoo rule).
+    pub fn logout(&self, options: &LogoutOptions) -> Result<()> {
+        let mut config = self.config();
+        ensure_writable(&config)?;
+        let signer = self.signer()?;
+        let endpoint = self.api_endpoint();
+        let agent_mrn = config.agent_mrn().unwrap_or_default();
+        let unregistered = (|| -> Result<()> {
+            let signer = self.signing_signer(&endpoint)?;
+            self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(&signer))?;
+            if !agent_mrn.is_empty() {
+                self.rpc.call::<_, Mrn>(
+                    &endpoint,
+                    "AgentManager",
+                    "UnRegisterAgent",
+                    &Mrn { mrn: agent_mrn.clone() },
+                    Auth::Signed(&signer),
+                )?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = unregistered {
+            if !options.force_offline {
+                return Err(e.context("could not unregister from the platform; the config was left unchanged"));
+            }
+        }
+        config.remove("agent_mrn");
+        if !options.keep_service_account {
+            for key in ["mrn", "private_key", "certificate"] {
+                config.remove(key);
+            }
+        }
+        config.save()?;
+        let mut state = self.lock();
+        state.signer = if options.keep_service_account { Some(signer) } else { None };
+        state.config = config;
+        Ok(())
     }
-    /// The agent check-in (`AgentManager/HealthCheck`).
+
+    /// The agent check-in (`AgentManager/HealthCheck` with this agent's info).
     pub fn checkin(&self) -> Result<()> {
-        unimplemented!()
+        let config = self.config();
+        let agent_mrn = config.agent_mrn().filter(|m| !m.is_empty()).ok_or_else(|| {
+            Error::new(Code::NotRegistered, "no agent_mrn configured: register the client before checking in")
+        })?;
+        let endpoint = self.api_endpoint();
+        let signer = self.signing_signer(&endpoint)?;
+        let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
+        self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, Auth::Signed(&signer))?;
+        Ok(())
     }
+
     /// A signed call to any platform service: `POST {endpoint}/{service}/{method}`.
-    pub fn call(&self, _service: &str, _method: &str, _payload: &serde_json::Value) -> Result<serde_json::Value> {
-        unimplemented!()
+    pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
+        let endpoint = self.api_endpoint();
+        let signer = self.signing_signer(&endpoint)?;
+        self.rpc.call(&endpoint, service, method, payload, Auth::Signed(&signer))
     }
+
     /// A bearer for these body bytes, signed with the configured service account.
-    pub fn sign(&self, _body: &[u8]) -> Result<String> {
-        unimplemented!()
+    pub fn sign(&self, body: &[u8]) -> Result<String> {
+        self.signer()?.sign(body)
     }
+}
+
+fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
+    if config.is_registered() {
+        Ok(Some(Arc::new(Signer::from_config(config)?)))
+    } else {
+        Ok(None)
+    }
+}
+
+fn not_registered(config: &Config) -> Error {
+    let from = match config.path() {
+        Some(p) => format!(" in {}", p.display()),
+        None => String::new(),
+    };
+    Error::new(Code::NotRegistered, format!("client is not registered: no service account (mrn, private_key){from}"))
+}
+
+fn ensure_writable(config: &Config) -> Result<()> {
+    if config.path().is_none() {
+        return Err(Error::new(
+            Code::ConfigNotWritable,
+            format!(
+                "the config came from {} and cannot be written back: give a config path to write to",
+                config.source().as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// `https://` added when there is no scheme; trailing slashes trimmed.
+pub(crate) fn normalize_endpoint(endpoint: &str) -> String {
+    let e = endpoint.trim().trim_end_matches('/');
+    if e.contains("://") { e.to_string() } else { format!("https://{e}") }
+}
+
+fn jitter(max: Duration) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    let mut b = [0u8; 8];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    Duration::from_nanos(u64::from_le_bytes(b) % (max.as_nanos() as u64 + 1))
+}
+
+fn redact_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("redacted");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    let nanos = t.unix_timestamp_nanos();
+    if nanos >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(Duration::from_nanos(nanos as u64))
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(Duration::from_nanos(nanos.unsigned_abs() as u64))
+    }
+}
+
+fn now_rfc3339_local() -> String {
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// A duration with a sign: API time minus local time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignedDuration {
+    pub duration: Duration,
+    pub negative: bool,
+}
+
+impl SignedDuration {
+    fn between(earlier: SystemTime, later: SystemTime) -> SignedDuration {
+        match later.duration_since(earlier) {
+            Ok(d) => SignedDuration { duration: d, negative: false },
+            Err(e) => SignedDuration { duration: e.duration(), negative: true },
+        }
+    }
+    fn sign(&self) -> i64 {
+        if self.negative { -1 } else { 1 }
+    }
+    fn as_secs_f64(&self) -> f64 {
+        self.duration.as_secs_f64()
+    }
+    /// Go's `time.Duration.String()`, with the sign.
+    pub fn go_string(&self) -> String {
+        let s = go_duration(self.duration);
+        if self.negative && s != "0s" { format!("-{s}") } else { s }
+    }
+}
+
+/// Go's `time.Duration.String()` for a non-negative duration: `72h0m6.277868s`, `1.5s`,
+/// `250ms`, `0s`.
+pub fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".into();
+    }
+    if nanos < 1_000_000_000 {
+        let (unit, scale) = if nanos < 1_000 {
+            ("ns", 1)
+        } else if nanos < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", trim_fraction(nanos / scale, nanos % scale, scale));
+    }
+    let total_secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let (h, m, s) = (total_secs / 3600, (total_secs % 3600) / 60, total_secs % 60);
+    let secs = format!("{}s", trim_fraction(s, frac, 1_000_000_000));
+    if h > 0 {
+        format!("{h}h{m}m{secs}")
+    } else if m > 0 {
+        format!("{m}m{secs}")
+    } else {
+        secs
+    }
+}
+
+fn trim_fraction(whole: u128, frac: u128, scale: u128) -> String {
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = scale.to_string().len() - 1;
+    let f = format!("{frac:0digits$}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+/// `Health/Check` as measured by the client.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub response: HealthCheckResponse,
+    pub round_trip: Duration,
+    /// API time minus local send time; None when the API time does not parse
+    pub clock_skew: Option<SignedDuration>,
+}
+
+/// An error as reports carry it: code, rpc code, HTTP status and message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorReport {
+    /// the library's result code
+    pub code: u32,
+    /// gRPC name of the rpc code, e.g. `Unauthenticated`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    pub message: String,
+    /// the whole error as printed, e.g. `rpc error: code = Unauthenticated desc = ...`
+    pub error: String,
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(e: &Error) -> Self {
+        ErrorReport {
+            code: e.code().value(),
+            rpc_status: e.rpc_code().map(|c| Code::rpc_name(c).to_string()),
+            rpc_code: e.rpc_code(),
+            http_status: e.http_status(),
+            message: e.message().to_string(),
+            error: e.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlatformInfo {
+    pub name: String,
+    pub release: String,
+    pub arch: String,
+}
+
+/// The `client` object of Go's status JSON, plus `authenticated`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientStatus {
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mrn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    #[serde(rename = "parentMrn", skip_serializing_if = "Option::is_none")]
+    pub parent_mrn: Option<String>,
+    pub version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub build: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    pub platform: PlatformInfo,
+    pub ip: String,
+    pub hostname: String,
+    pub registered: bool,
+    pub authenticated: bool,
+    /// Go loses this (`{}`); libmondoo keeps its code and message.
+    #[serde(rename = "pingPongError", skip_serializing_if = "Option::is_none")]
+    pub ping_pong_error: Option<ErrorReport>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApiStatus {
+    pub endpoint: String,
+    pub status: String,
+    pub timestamp: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub build: String,
+    /// why `Health/Check` failed
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+/// The `upstream` object of Go's status JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamStatus {
+    pub api: ApiStatus,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProxyReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub source: String,
 }
 
 /// `cnspec status` as data; `to_text` gives the seeds' layout, `to_json` Go's shape.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
-    _todo: (),
+    pub client: ClientStatus,
+    pub upstream: UpstreamStatus,
+    pub config_source: String,
+    pub config_path: Option<String>,
+    pub proxy: ProxyReport,
+    pub round_trip_ms: Option<f64>,
+    /// API time minus local time, seconds
+    pub clock_skew_seconds: Option<f64>,
 }
 
 impl StatusReport {
+    /// The seeds' layout: `→ Key:\tvalue`, `x` for failures, `!` for warnings.
     pub fn to_text(&self) -> String {
-        unimplemented!()
+        let c = &self.client;
+        let api = &self.upstream.api;
+        let mut out = String::new();
+        let mut line = |mark: &str, text: String| {
+            out.push_str(mark);
+            out.push(' ');
+            out.push_str(&text);
+            out.push('\n');
+        };
+        match &self.config_path {
+            Some(p) => line("→", format!("loaded configuration from {p} using source {}", self.config_source)),
+            None if self.config_source == "none" => line("→", "no configuration found".into()),
+            None => line("→", format!("loaded configuration using source {}", self.config_source)),
+        }
+        line("→", format!("Platform:\t\t{}", c.platform.name));
+        line("→", format!("Version:\t\t{}", c.platform.release));
+        line("→", format!("Hostname:\t\t{}", c.hostname));
+        line("→", format!("IP:\t\t\t{}", c.ip));
+        line("→", format!("Time:\t\t\t{}", c.timestamp));
+        line("→", format!("Version:\t\t{} (libmondoo)", c.version));
+        line("→", format!("API ConnectionConfig:\t{}", api.endpoint));
+        if self.proxy.source != "none" {
+            line("→", format!("API Proxy:\t\t{} (from {})", self.proxy.url.as_deref().unwrap_or(""), self.proxy.source));
+        }
+        match &api.error {
+            Some(e) => line("x", format!("API Status:\t\tcould not reach the API: {}", e.error)),
+            None => {
+                line("→", format!("API Status:\t\t{}", api.status));
+                line("→", format!("API Time:\t\t{}", api.timestamp));
+                line("→", format!("API Version:\t\t{}", api.version));
+            }
+        }
+        if let Some(owner) = &c.parent_mrn {
+            line("→", format!("Owner:\t\t{owner}"));
+        }
+        if c.registered {
+            line("→", format!("Client:\t\t{}", c.mrn.as_deref().unwrap_or("")));
+            line("→", format!("Service Account:\t{}", c.service_account.as_deref().unwrap_or("")));
+            line("→", "client is registered".into());
+        } else {
+            line("x", "client is not registered".into());
+        }
+        match (&c.ping_pong_error, c.authenticated) {
+            (_, true) => line("→", "client authenticated successfully".into()),
+            (Some(e), false) => line("x", format!("could not connect to mondoo platform error={:?}", e.error)),
+            (None, false) => line("x", "could not connect to mondoo platform".into()),
+        }
+        for w in &self.upstream.warnings {
+            line("!", w.clone());
+        }
+        out
     }
+
+    /// Go's shape (`client`, `upstream`) plus `config`, `proxy` and the measurements.
     pub fn to_json(&self) -> serde_json::Value {
-        unimplemented!()
+        serde_json::to_value(self).unwrap_or_else(|e| json!({ "error": e.to_string() }))
     }
+
     /// 0 registered and authenticated, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        unimplemented!()
+        if self.client.registered && self.client.authenticated { 0 } else { 1 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_duration_strings() {
+        assert_eq!(go_duration(Duration::from_nanos(259_206_277_868_000)), "72h0m6.277868s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(go_duration(Duration::from_secs(61)), "1m1s");
+        assert_eq!(go_duration(Duration::from_nanos(1500)), "1.5µs");
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+        let neg = SignedDuration { duration: Duration::from_secs(3600), negative: true };
+        assert_eq!(neg.go_string(), "-1h0m0s");
+    }
+
+    #[test]
+    fn endpoints_are_normalized() {
+        assert_eq!(normalize_endpoint("us.api.mondoo.com/"), "https://us.api.mondoo.com");
+        assert_eq!(normalize_endpoint("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn rfc3339_with_fraction_and_offset_parses() {
+        let t = parse_rfc3339("2023-01-14T00:19:46.123Z").unwrap();
+        let u = parse_rfc3339("2023-01-13T16:19:46.123-08:00").unwrap();
+        assert_eq!(t, u);
+        assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn jitter_stays_within_bound() {
+        for _ in 0..100 {
+            assert!(jitter(Duration::from_millis(5)) <= Duration::from_millis(5));
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn proxy_credentials_are_redacted() {
+        assert_eq!(redact_userinfo("http://user:secret@proxy:3128/"), "http://redacted@proxy:3128/");
     }
 }

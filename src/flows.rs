@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSource, LoadOptions};
 use crate::error::{Code, Error, Result};
 use crate::rpc::{
     AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty, HealthCheckRequest,
@@ -481,6 +481,30 @@ impl Client {
     /// A bearer for these body bytes, signed with the configured service account.
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         self.signer()?.sign(body)
+    }
+}
+
+/// The config a registration starts from: like [`Config::load_with`], but a missing
+/// explicit or `$MONDOO_CONFIG_PATH` file is created by the registration, a config from
+/// `MONDOO_CONFIG_BASE64` is written to the explicit path when one is given, and an
+/// unsupported `auth` section does not stop a token login (it is replaced).
+pub fn config_for_registration(options: &LoadOptions) -> Result<Config> {
+    let env = options.env.clone().unwrap_or_else(|| std::env::vars().collect());
+    match Config::load_document(options) {
+        Ok(mut config) => {
+            if config.source() == ConfigSource::Base64Env {
+                if let Some(path) = options.path.clone().filter(|p| !p.as_os_str().is_empty()) {
+                    config.set_path(path);
+                }
+            }
+            Ok(config)
+        }
+        Err(e) if e.code() == Code::ConfigNotFound => {
+            let path = e.path().map(|p| p.to_path_buf()).ok_or(e.clone())?;
+            let source = if options.path.is_some() { ConfigSource::Explicit } else { ConfigSource::EnvPath };
+            Ok(Config::empty_at(path, source).with_env(&env))
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -1,1 +1,148 @@
+//! The C ABI: a thin layer that converts C arguments into the Rust API's and its errors
+//! into result codes. No logic lives here.
+//!
+//! Conventions (the README's "API conventions" section says the same for C users):
+//!
+//! * **Results.** Every fallible function returns a `mondoo_result` (`crate::Code`:
+//!   stable values grouped by area). `MONDOO_RESULT_OK` is 0. Only frees,
+//!   `mondoo_version`, `mondoo_error_last` and the accessors of a `mondoo_error` return
+//!   something else.
+//! * **Argument order.** The handle first, then inputs, then outputs; a buffer is
+//!   followed by its length.
+//! * **Outputs** are written only on success; on failure they are left untouched.
+//! * **Errors.** A failing call sets the calling thread's last error; every fallible
+//!   call clears it first. `mondoo_error_last` takes it as an owned `mondoo_error` with
+//!   the code, a message naming what and where, and the structured fields (rpc code,
+//!   HTTP status, path, clock skew). Messages never contain keys or tokens.
+//! * **Panics** never cross the boundary: they become `MONDOO_RESULT_PANIC`.
+//! * **Caller mistakes** are results, not crashes: a NULL pointer where one is required
+//!   is `MONDOO_RESULT_NULL_PARAMETER`, text that is not UTF-8 `MONDOO_RESULT_INVALID_UTF8`,
+//!   each naming the parameter. Parameters documented as "or NULL" are optional.
+//! * **Ownership.** Handles are opaque; each `_new`/`_load`/`_from_config` has a `_free`.
+//!   Returned `char *` strings are owned by the caller and freed with
+//!   `mondoo_string_free`. `_free(NULL)` is a no-op; freeing twice is undefined.
+//! * **Threads.** `mondoo_config`, `mondoo_signer`, `mondoo_client` and `mondoo_status`
+//!   may be used by many threads at once; `mondoo_client_options` is a single-thread
+//!   builder.
 
+// The handle types carry their C names (`mondoo_config`), which cbindgen copies as is.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CString};
+
+// Internals: the panic boundary with the argument checks, and the handle trait.
+mod boundary;
+mod handle;
+
+// The exports, in the order the header lists them (cbindgen follows this order).
+mod last_error;
+
+mod config;
+
+mod token;
+
+mod signer;
+
+mod client;
+
+pub use client::{mondoo_client, mondoo_client_options, mondoo_status};
+pub use config::mondoo_config;
+pub use last_error::mondoo_error;
+pub use signer::mondoo_signer;
+
+use crate::error::Code;
+use boundary::guard_value;
+
+/// The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
+/// it was built with.
+///
+/// Ownership: a static string; do not free it. Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn mondoo_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a result code, e.g. `"MONDOO_RESULT_TOKEN_EXPIRED"`, or
+/// `"MONDOO_RESULT_UNKNOWN"` for a value that is no code.
+///
+/// Ownership: a static string; do not free it. Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
+    guard_value("mondoo_result_name", || {
+        let name = Code::from_value(result).map_or("MONDOO_RESULT_UNKNOWN\0", result_name);
+        name.as_ptr().cast()
+    })
+}
+
+/// Free a string returned by libmondoo (a bearer, a JSON text, a config field). NULL is
+/// a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
+/// behaviour.
+///
+/// Thread safety: safe from any thread, for a string no other thread uses.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_string_free(string: *mut c_char) {
+    guard_value("mondoo_string_free", || {
+        if !string.is_null() {
+            drop(CString::from_raw(string));
+        }
+    })
+}
+
+/// The C name of a code, NUL-terminated. Spelled out so the names match the header's
+/// enum exactly; a test checks each against the header.
+fn result_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "MONDOO_RESULT_OK\0",
+        Code::NullParameter => "MONDOO_RESULT_NULL_PARAMETER\0",
+        Code::InvalidUtf8 => "MONDOO_RESULT_INVALID_UTF8\0",
+        Code::Panic => "MONDOO_RESULT_PANIC\0",
+        Code::InvalidArgument => "MONDOO_RESULT_INVALID_ARGUMENT\0",
+        Code::Io => "MONDOO_RESULT_IO\0",
+        Code::ConfigNotFound => "MONDOO_RESULT_CONFIG_NOT_FOUND\0",
+        Code::ConfigParse => "MONDOO_RESULT_CONFIG_PARSE\0",
+        Code::ConfigInvalid => "MONDOO_RESULT_CONFIG_INVALID\0",
+        Code::ConfigUnsupportedAuth => "MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH\0",
+        Code::ConfigUnsupportedSource => "MONDOO_RESULT_CONFIG_UNSUPPORTED_SOURCE\0",
+        Code::ConfigNotWritable => "MONDOO_RESULT_CONFIG_NOT_WRITABLE\0",
+        Code::ConfigTooLarge => "MONDOO_RESULT_CONFIG_TOO_LARGE\0",
+        Code::NotRegistered => "MONDOO_RESULT_NOT_REGISTERED\0",
+        Code::TokenMalformed => "MONDOO_RESULT_TOKEN_MALFORMED\0",
+        Code::TokenExpired => "MONDOO_RESULT_TOKEN_EXPIRED\0",
+        Code::TokenNotYetValid => "MONDOO_RESULT_TOKEN_NOT_YET_VALID\0",
+        Code::TokenNoSpace => "MONDOO_RESULT_TOKEN_NO_SPACE\0",
+        Code::TokenNoEndpoint => "MONDOO_RESULT_TOKEN_NO_ENDPOINT\0",
+        Code::TokenInvalidClaim => "MONDOO_RESULT_TOKEN_INVALID_CLAIM\0",
+        Code::TokenTooLarge => "MONDOO_RESULT_TOKEN_TOO_LARGE\0",
+        Code::KeyInvalid => "MONDOO_RESULT_KEY_INVALID\0",
+        Code::KeyWrongCurve => "MONDOO_RESULT_KEY_WRONG_CURVE\0",
+        Code::KeyUnsupportedType => "MONDOO_RESULT_KEY_UNSUPPORTED_TYPE\0",
+        Code::KeyEncrypted => "MONDOO_RESULT_KEY_ENCRYPTED\0",
+        Code::KeyCertificateMismatch => "MONDOO_RESULT_KEY_CERTIFICATE_MISMATCH\0",
+        Code::CertificateInvalid => "MONDOO_RESULT_CERTIFICATE_INVALID\0",
+        Code::SigningFailed => "MONDOO_RESULT_SIGNING_FAILED\0",
+        Code::BearerInvalid => "MONDOO_RESULT_BEARER_INVALID\0",
+        Code::Network => "MONDOO_RESULT_NETWORK\0",
+        Code::Timeout => "MONDOO_RESULT_TIMEOUT\0",
+        Code::Tls => "MONDOO_RESULT_TLS\0",
+        Code::Proxy => "MONDOO_RESULT_PROXY\0",
+        Code::Dns => "MONDOO_RESULT_DNS\0",
+        Code::ResponseTooLarge => "MONDOO_RESULT_RESPONSE_TOO_LARGE\0",
+        Code::ResponseInvalid => "MONDOO_RESULT_RESPONSE_INVALID\0",
+        Code::RpcCanceled => "MONDOO_RESULT_RPC_CANCELED\0",
+        Code::RpcUnknown => "MONDOO_RESULT_RPC_UNKNOWN\0",
+        Code::RpcInvalidArgument => "MONDOO_RESULT_RPC_INVALID_ARGUMENT\0",
+        Code::RpcDeadlineExceeded => "MONDOO_RESULT_RPC_DEADLINE_EXCEEDED\0",
+        Code::RpcNotFound => "MONDOO_RESULT_RPC_NOT_FOUND\0",
+        Code::RpcAlreadyExists => "MONDOO_RESULT_RPC_ALREADY_EXISTS\0",
+        Code::RpcPermissionDenied => "MONDOO_RESULT_RPC_PERMISSION_DENIED\0",
+        Code::RpcResourceExhausted => "MONDOO_RESULT_RPC_RESOURCE_EXHAUSTED\0",
+        Code::RpcFailedPrecondition => "MONDOO_RESULT_RPC_FAILED_PRECONDITION\0",
+        Code::RpcAborted => "MONDOO_RESULT_RPC_ABORTED\0",
+        Code::RpcOutOfRange => "MONDOO_RESULT_RPC_OUT_OF_RANGE\0",
+        Code::RpcUnimplemented => "MONDOO_RESULT_RPC_UNIMPLEMENTED\0",
+        Code::RpcInternal => "MONDOO_RESULT_RPC_INTERNAL\0",
+        Code::RpcUnavailable => "MONDOO_RESULT_RPC_UNAVAILABLE\0",
+        Code::RpcDataLoss => "MONDOO_RESULT_RPC_DATA_LOSS\0",
+        Code::RpcUnauthenticated => "MONDOO_RESULT_RPC_UNAUTHENTICATED\0",
+    }
+}

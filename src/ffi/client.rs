@@ -1,0 +1,581 @@
+//! `mondoo_client` and its options: register, status, logout, check-in and signed calls
+//! against the platform.
+
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{Code, Error, Result};
+use crate::ffi::boundary::{
+    bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out,
+};
+use crate::ffi::config::mondoo_config;
+use crate::ffi::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
+use crate::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, StatusReport};
+
+/// Options of a client (a builder): endpoint, proxy, extra CA, timeouts, the retry
+/// schedule of registration and clock-skew correction. Defaults are the Go client's.
+///
+/// Made by `mondoo_client_options_new`, freed by `mondoo_client_options_free`; a client
+/// copies it, so it may be freed right after `mondoo_client_new`. Not thread-safe:
+/// one thread at a time may set options.
+pub struct mondoo_client_options {
+    _private: [u8; 0],
+}
+
+impl Handle for mondoo_client_options {
+    type Target = ClientOptions;
+}
+impl BoxHandle for mondoo_client_options {}
+
+/// A connection to the platform: the config, the signer and one HTTP connection pool,
+/// reused by every call.
+///
+/// Made by `mondoo_client_new`, freed by `mondoo_client_free`. Thread-safe: any number
+/// of threads may use one client at the same time.
+pub struct mondoo_client {
+    _private: [u8; 0],
+}
+
+impl Handle for mondoo_client {
+    type Target = Client;
+}
+impl ArcHandle for mondoo_client {}
+
+/// A status report (what `cnspec status` shows), made by `mondoo_client_status_report`
+/// and freed by `mondoo_status_free`. Immutable: any number of threads may read it.
+pub struct mondoo_status {
+    _private: [u8; 0],
+}
+
+impl Handle for mondoo_status {
+    type Target = StatusReport;
+}
+impl BoxHandle for mondoo_status {}
+
+/// New client options with the defaults: the config's endpoint and proxy, system CAs,
+/// 30 s request and 10 s connect timeouts, registration retried after 5, 10 and 20 s
+/// (plus up to 5 s of jitter), no clock-skew correction.
+///
+/// On success `*options_out` is owned by the caller (free it with
+/// `mondoo_client_options_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options_out` is NULL (not written; last
+/// error set).
+/// Thread safety: safe to call from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_new(
+    options_out: *mut *mut mondoo_client_options,
+) -> Code {
+    guard("mondoo_client_options_new", || {
+        let out = Out::new(options_out, "options_out")?;
+        out.write(mondoo_client_options::into_raw(ClientOptions::default()));
+        Ok(())
+    })
+}
+
+/// Free client options. NULL is a no-op; freeing twice is undefined behaviour.
+///
+/// Thread safety: no other thread may use `options` during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_free(options: *mut mondoo_client_options) {
+    guard_value("mondoo_client_options_free", || {
+        drop(mondoo_client_options::from_raw(options))
+    })
+}
+
+/// Set one option from the C arguments; the shared shape of every setter.
+unsafe fn set_option(
+    name: &'static str,
+    options: *mut mondoo_client_options,
+    set: impl FnOnce(&mut ClientOptions) -> Result<()>,
+) -> Code {
+    guard(name, || set(as_mut(options, "options")?))
+}
+
+fn positive_ms(ms: u64, param: &str) -> Result<Duration> {
+    if ms == 0 {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            format!("parameter `{param}` must be more than 0 ms"),
+        ));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// Use this API endpoint instead of the config's (and, for a token registration, the
+/// token's). NULL goes back to the config's.
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8`. On
+/// error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_api_endpoint(
+    options: *mut mondoo_client_options,
+    api_endpoint: *const c_char,
+) -> Code {
+    set_option("mondoo_client_options_set_api_endpoint", options, |o| {
+        o.api_endpoint = opt_str_arg(api_endpoint, "api_endpoint")?.map(str::to_owned);
+        Ok(())
+    })
+}
+
+/// Send requests through this proxy (`http://host:port`), as `--api-proxy` does; the
+/// `MONDOO_API_PROXY` environment variable still wins. NULL goes back to the config's
+/// `api_proxy` and the standard proxy variables.
+///
+/// Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_api_proxy(
+    options: *mut mondoo_client_options,
+    api_proxy: *const c_char,
+) -> Code {
+    set_option("mondoo_client_options_set_api_proxy", options, |o| {
+        o.api_proxy = opt_str_arg(api_proxy, "api_proxy")?.map(str::to_owned);
+        Ok(())
+    })
+}
+
+/// Trust the CA certificates in this PEM file beside the system roots. NULL trusts the
+/// system roots only. The file is read by `mondoo_client_new`.
+///
+/// Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_ca_file(
+    options: *mut mondoo_client_options,
+    ca_file: *const c_char,
+) -> Code {
+    set_option("mondoo_client_options_set_ca_file", options, |o| {
+        o.ca_file = opt_str_arg(ca_file, "ca_file")?.map(PathBuf::from);
+        Ok(())
+    })
+}
+
+/// Bound every request (connect, send, read the answer) by `timeout_ms` (default 30000).
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_ARGUMENT`
+/// for 0. On error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_timeout_ms(
+    options: *mut mondoo_client_options,
+    timeout_ms: u64,
+) -> Code {
+    set_option("mondoo_client_options_set_timeout_ms", options, |o| {
+        o.timeout = positive_ms(timeout_ms, "timeout_ms")?;
+        Ok(())
+    })
+}
+
+/// Bound the TCP connect and TLS handshake by `timeout_ms` (default 10000).
+///
+/// Errors, thread safety: as `mondoo_client_options_set_timeout_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_connect_timeout_ms(
+    options: *mut mondoo_client_options,
+    timeout_ms: u64,
+) -> Code {
+    set_option(
+        "mondoo_client_options_set_connect_timeout_ms",
+        options,
+        |o| {
+            o.connect_timeout = positive_ms(timeout_ms, "timeout_ms")?;
+            Ok(())
+        },
+    )
+}
+
+/// The sleeps between registration attempts when the platform answers Aborted: one
+/// retry per entry (default 5000, 10000, 20000). `delays_ms` may be NULL only when
+/// `delays_len` is 0 (no retry). The array is copied.
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL, or `delays_ms` is
+/// NULL with a non-zero length. On error the options are unchanged and the last error
+/// is set.
+/// Thread safety: not thread-safe on the same options.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_retry_delays_ms(
+    options: *mut mondoo_client_options,
+    delays_ms: *const u64,
+    delays_len: usize,
+) -> Code {
+    set_option("mondoo_client_options_set_retry_delays_ms", options, |o| {
+        let delays: &[u64] = if delays_len == 0 {
+            &[]
+        } else if delays_ms.is_null() {
+            return Err(Error::new(
+                Code::NullParameter,
+                format!("parameter `delays_ms` is NULL but its length is {delays_len}"),
+            ));
+        } else if delays_len > isize::MAX as usize / std::mem::size_of::<u64>() {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "parameter `delays_len` is too large",
+            ));
+        } else {
+            std::slice::from_raw_parts(delays_ms, delays_len)
+        };
+        o.retry_delays = delays.iter().copied().map(Duration::from_millis).collect();
+        Ok(())
+    })
+}
+
+/// The upper bound of the random jitter added to each retry sleep (default 5000; 0 for
+/// none).
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL (last error set).
+/// Thread safety: not thread-safe on the same options.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_retry_jitter_ms(
+    options: *mut mondoo_client_options,
+    jitter_ms: u64,
+) -> Code {
+    set_option("mondoo_client_options_set_retry_jitter_ms", options, |o| {
+        o.retry_jitter = Duration::from_millis(jitter_ms);
+        Ok(())
+    })
+}
+
+/// Correct signing times by the clock skew measured against the platform (default
+/// false: bearers carry the local time, as the Go client's do).
+///
+/// Errors, thread safety: as `mondoo_client_options_set_retry_jitter_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_correct_clock_skew(
+    options: *mut mondoo_client_options,
+    correct: bool,
+) -> Code {
+    set_option(
+        "mondoo_client_options_set_correct_clock_skew",
+        options,
+        |o| {
+            o.correct_clock_skew = correct;
+            Ok(())
+        },
+    )
+}
+
+/// Make a client.
+///
+/// `config`: the config to use (copied; it may be freed afterwards), or NULL to load one
+/// with the default search (see `mondoo_config_load`). `options`: NULL for the
+/// defaults (copied). No request is made yet.
+///
+/// On success `*client_out` is owned by the caller (free it with `mondoo_client_free`).
+/// Errors: the configuration codes of `mondoo_config_load` when `config` is NULL;
+/// key codes (`MONDOO_RESULT_KEY_WRONG_CURVE`, ...) for a bad service account;
+/// `_TLS` for an unreadable CA file; `_PROXY` for a bad proxy URL;
+/// `_NULL_PARAMETER` when `client_out` is NULL. On error `*client_out` is not written
+/// and the last error is set.
+/// Thread safety: safe to call from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_new(
+    config: *const mondoo_config,
+    options: *const mondoo_client_options,
+    client_out: *mut *mut mondoo_client,
+) -> Code {
+    guard("mondoo_client_new", || {
+        let out = Out::new(client_out, "client_out")?;
+        let options = if options.is_null() {
+            ClientOptions::default()
+        } else {
+            as_ref(options, "options")?.clone()
+        };
+        let config = if config.is_null() {
+            Config::load(None)?
+        } else {
+            as_ref(config, "config")?.clone()
+        };
+        let client = Client::new(config, options)?;
+        out.write(mondoo_client::into_raw(Arc::new(client)));
+        Ok(())
+    })
+}
+
+/// Free a client and its connection pool. NULL is a no-op; freeing twice is undefined
+/// behaviour.
+///
+/// Thread safety: no other thread may use `client` during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
+    guard_value("mondoo_client_free", || {
+        drop(mondoo_client::from_raw(client))
+    })
+}
+
+/// Register this machine (`cnspec login`) and write the credentials into the config
+/// file (atomically, keeping every other key).
+///
+/// `token`: a registration token, or NULL to register with the service account already
+/// in the config. `name`: the asset name, or NULL for the host name.
+/// `annotations_json`: a JSON object of string values (`{"env":"prod"}`), or NULL.
+///
+/// On success `*registration_json_out` is an owned JSON object (`agent_mrn`,
+/// `service_account_mrn`, `space_mrn`, `api_endpoint`, `config_path`,
+/// `already_registered`), freed with `mondoo_string_free`.
+/// Errors: token codes (`MONDOO_RESULT_TOKEN_EXPIRED`, ...: checked before any request),
+/// `_NOT_REGISTERED` (no token and no service account), `_CONFIG_NOT_WRITABLE`,
+/// network codes, platform codes (`_RPC_*`, with `mondoo_error_rpc_code` and
+/// `_http_status`); `_INVALID_ARGUMENT` for annotations that are not a JSON object of
+/// strings; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*registration_json_out` is
+/// not written and the last error is set.
+/// Thread safety: safe to call from any thread; concurrent registrations through one
+/// client each run in full, the last one's credentials stay in the config.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_register(
+    client: *const mondoo_client,
+    token: *const c_char,
+    name: *const c_char,
+    annotations_json: *const c_char,
+    registration_json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_register", || {
+        let out = Out::new(registration_json_out, "registration_json_out")?;
+        let client = as_ref(client, "client")?;
+        let token = opt_str_arg(token, "token")?;
+        let name = opt_str_arg(name, "name")?;
+        let annotations = match opt_str_arg(annotations_json, "annotations_json")? {
+            None => BTreeMap::new(),
+            Some(text) => serde_json::from_str::<BTreeMap<String, String>>(text).map_err(|e| {
+                Error::new(
+                    Code::InvalidArgument,
+                    format!("parameter `annotations_json` must be a JSON object of strings: {e}"),
+                )
+            })?,
+        };
+        let options = RegisterOptions {
+            name: name.map(str::to_owned),
+            annotations,
+        };
+        let registration = client.register(token, &options)?;
+        let json = serde_json::to_value(&registration).map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("registration cannot be shown as JSON: {e}"),
+            )
+        })?;
+        out.write_string(json_string(&json)?);
+        Ok(())
+    })
+}
+
+/// Status (`cnspec status --output json`): the config, the platform's health and
+/// whether the platform accepts the credentials, as a JSON object.
+///
+/// A platform that is down or refuses the credentials is reported inside the JSON
+/// (with the error's code and message), not as a failure of this call.
+/// On success `*status_json_out` is owned (free it with `mondoo_string_free`).
+/// Errors: configuration and key codes (a config that cannot be used at all);
+/// `MONDOO_RESULT_NULL_PARAMETER`. On error `*status_json_out` is not written and the
+/// last error is set.
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_status(
+    client: *const mondoo_client,
+    status_json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_status", || {
+        let out = Out::new(status_json_out, "status_json_out")?;
+        let report = as_ref(client, "client")?.status()?;
+        out.write_string(json_string(&report.to_json())?);
+        Ok(())
+    })
+}
+
+/// Status as a report object, to render as text (the seeds' layout) and JSON from one
+/// round trip and to read the exit code `cnspec status` would give.
+///
+/// On success `*status_out` is owned by the caller (free it with `mondoo_status_free`).
+/// Errors, thread safety: as `mondoo_client_status`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_status_report(
+    client: *const mondoo_client,
+    status_out: *mut *mut mondoo_status,
+) -> Code {
+    guard("mondoo_client_status_report", || {
+        let out = Out::new(status_out, "status_out")?;
+        let report = as_ref(client, "client")?.status()?;
+        out.write(mondoo_status::into_raw(report));
+        Ok(())
+    })
+}
+
+/// The report as text, as `cnspec status` prints it (`→ Key:\tvalue` lines, `x` for
+/// failures, `!` for warnings).
+///
+/// On success `*text_out` is owned (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+/// Thread safety: safe to call concurrently on the same report.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_status_to_text(
+    status: *const mondoo_status,
+    text_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_status_to_text", || {
+        let out = Out::new(text_out, "text_out")?;
+        let text = as_ref(status, "status")?.to_text();
+        out.write_string(c_string(text, "status text", Code::ResponseInvalid)?);
+        Ok(())
+    })
+}
+
+/// The report as the JSON object `mondoo_client_status` returns.
+///
+/// Ownership, errors, thread safety: as `mondoo_status_to_text`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_status_to_json(
+    status: *const mondoo_status,
+    json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_status_to_json", || {
+        let out = Out::new(json_out, "json_out")?;
+        out.write_string(json_string(&as_ref(status, "status")?.to_json())?);
+        Ok(())
+    })
+}
+
+/// The exit code `cnspec status` would give: 0 registered and authenticated, 1
+/// otherwise.
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (`*exit_code_out` not written; last error
+/// set).
+/// Thread safety: safe to call concurrently on the same report.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_status_exit_code(
+    status: *const mondoo_status,
+    exit_code_out: *mut i32,
+) -> Code {
+    guard("mondoo_status_exit_code", || {
+        let out = Out::new(exit_code_out, "exit_code_out")?;
+        out.write(as_ref(status, "status")?.exit_code());
+        Ok(())
+    })
+}
+
+/// Free a status report. NULL is a no-op; freeing twice is undefined behaviour.
+///
+/// Thread safety: no other thread may use `status` during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_status_free(status: *mut mondoo_status) {
+    guard_value("mondoo_status_free", || {
+        drop(mondoo_status::from_raw(status))
+    })
+}
+
+/// Log out (`cnspec logout`): unregister the agent at the platform and remove the
+/// credentials from the config file, keeping every other key.
+///
+/// `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key` and
+/// `certificate`. `force_offline`: rewrite the config even when the platform cannot be
+/// reached or refuses.
+/// Errors: `MONDOO_RESULT_NOT_REGISTERED`, `_CONFIG_NOT_WRITABLE`, network and platform
+/// codes (unless `force_offline`), `_NULL_PARAMETER`. On error the last error is set;
+/// the config file is either unchanged or fully rewritten, never half-written.
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_logout(
+    client: *const mondoo_client,
+    keep_service_account: bool,
+    force_offline: bool,
+) -> Code {
+    guard("mondoo_client_logout", || {
+        as_ref(client, "client")?.logout(&LogoutOptions {
+            keep_service_account,
+            force_offline,
+        })
+    })
+}
+
+/// The agent check-in (`AgentManager/HealthCheck`), as a running agent sends it.
+///
+/// Errors: `MONDOO_RESULT_NOT_REGISTERED`, network and platform codes,
+/// `_NULL_PARAMETER`; the last error is set.
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> Code {
+    guard("mondoo_client_checkin", || {
+        as_ref(client, "client")?.checkin()
+    })
+}
+
+/// A signed call to any platform service: `POST {endpoint}/{service}/{method}` with
+/// `request_json` as the body, answering the platform's JSON.
+///
+/// `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
+/// `request_json`: a JSON value (use `"{}"` for an empty request).
+/// On success `*response_json_out` is owned (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
+/// `_NOT_REGISTERED`; network codes; platform codes with `mondoo_error_rpc_code` and
+/// `_http_status`; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out`
+/// is not written and the last error is set.
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_call(
+    client: *const mondoo_client,
+    service: *const c_char,
+    method: *const c_char,
+    request_json: *const c_char,
+    response_json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_call", || {
+        let out = Out::new(response_json_out, "response_json_out")?;
+        let client = as_ref(client, "client")?;
+        let service = str_arg(service, "service")?;
+        let method = str_arg(method, "method")?;
+        let request: serde_json::Value =
+            serde_json::from_str(str_arg(request_json, "request_json")?).map_err(|e| {
+                Error::new(
+                    Code::InvalidArgument,
+                    format!("parameter `request_json` is not JSON: {e}"),
+                )
+            })?;
+        let response = client.call(service, method, &request)?;
+        out.write_string(json_string(&response)?);
+        Ok(())
+    })
+}
+
+/// A bearer for these body bytes, signed with the client's service account (with the
+/// clock-skew correction when enabled).
+///
+/// Arguments, ownership and errors as `mondoo_signer_sign`, plus
+/// `MONDOO_RESULT_NOT_REGISTERED` when the config has no service account.
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_sign(
+    client: *const mondoo_client,
+    body: *const u8,
+    body_len: usize,
+    bearer_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_sign", || {
+        let out = Out::new(bearer_out, "bearer_out")?;
+        let client = as_ref(client, "client")?;
+        let body = bytes_arg(body, body_len, "body")?;
+        let bearer = client.sign(body)?;
+        out.write_string(c_string(bearer, "bearer", Code::SigningFailed)?);
+        Ok(())
+    })
+}
+
+/// The client's current config (it changes on register and logout) as redacted JSON,
+/// like `mondoo_config_to_json`.
+///
+/// On success `*json_out` is owned (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+/// Thread safety: safe to call concurrently on the same client.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_config_json(
+    client: *const mondoo_client,
+    json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_config_json", || {
+        let out = Out::new(json_out, "json_out")?;
+        out.write_string(json_string(
+            &as_ref(client, "client")?.config().redacted_json(),
+        )?);
+        Ok(())
+    })
+}

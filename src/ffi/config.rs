@@ -1,0 +1,260 @@
+//! `mondoo_config`: a loaded configuration and its fields.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::error::{Code, Error};
+use crate::ffi::boundary::{
+    c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out,
+};
+use crate::ffi::handle::{as_ref, BoxHandle, Handle};
+
+/// A loaded configuration (a service account's credentials or an agent config).
+///
+/// Made by `mondoo_config_load`, freed by `mondoo_config_free`. Immutable once loaded:
+/// any number of threads may read it at the same time.
+pub struct mondoo_config {
+    _private: [u8; 0],
+}
+
+impl Handle for mondoo_config {
+    type Target = Config;
+}
+impl BoxHandle for mondoo_config {}
+
+/// Load a configuration.
+///
+/// `path`: the file to read (YAML or JSON), or NULL for the default search, which is
+/// the Go client's: `MONDOO_CONFIG_BASE64`, then `MONDOO_CONFIG_PATH`, then the home
+/// file, then the system file. When nothing is found the result is an empty,
+/// unregistered config (not an error). A `path` given explicitly must exist.
+///
+/// On success `*config_out` is a new config owned by the caller (free it with
+/// `mondoo_config_free`).
+///
+/// Errors: `MONDOO_RESULT_CONFIG_NOT_FOUND` / `_CONFIG_PARSE` / `_CONFIG_UNSUPPORTED_AUTH`
+/// and the other configuration codes, with the file in `mondoo_error_path`;
+/// `MONDOO_RESULT_INVALID_UTF8` for a path that is not UTF-8; `_NULL_PARAMETER` when
+/// `config_out` is NULL. On error `*config_out` is not written and the thread's last
+/// error is set.
+/// Thread safety: safe to call from any thread (it reads the process environment).
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_load(
+    path: *const c_char,
+    config_out: *mut *mut mondoo_config,
+) -> Code {
+    guard("mondoo_config_load", || {
+        let out = Out::new(config_out, "config_out")?;
+        let path = opt_str_arg(path, "path")?;
+        let config = Config::load(path.map(Path::new))?;
+        out.write(mondoo_config::into_raw(config));
+        Ok(())
+    })
+}
+
+/// Free a config. NULL is a no-op; freeing twice is undefined behaviour.
+///
+/// Thread safety: no other thread may use `config` during or after this call. Signers
+/// and clients made from it keep their own copy, so they stay valid.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_free(config: *mut mondoo_config) {
+    guard_value("mondoo_config_free", || {
+        drop(mondoo_config::from_raw(config))
+    })
+}
+
+/// One optional text field of a config into `*out`; NULL (and OK) when absent.
+unsafe fn optional_field(
+    name: &'static str,
+    config: *const mondoo_config,
+    out: *mut *mut c_char,
+    field: &'static str,
+    read: impl FnOnce(&Config) -> Option<String>,
+) -> Code {
+    guard(name, || {
+        let out = Out::new(out, "value_out")?;
+        let config = as_ref(config, "config")?;
+        let value = read(config)
+            .map(|v| c_string(v, field, Code::ConfigInvalid))
+            .transpose()?;
+        out.write_opt_string(value);
+        Ok(())
+    })
+}
+
+/// The service account's MRN (`mrn`).
+///
+/// On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
+/// NULL when the config has no such field; absence is not an error.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument; `_CONFIG_INVALID` when
+/// the value holds a NUL byte. On error `*value_out` is not written and the last
+/// error is set.
+/// Thread safety: safe to call concurrently on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_mrn(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field("mondoo_config_mrn", config, value_out, "mrn", Config::mrn)
+}
+
+/// The agent's MRN (`agent_mrn`); set once the machine is registered as an agent.
+///
+/// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
+/// when absent.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_agent_mrn(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field(
+        "mondoo_config_agent_mrn",
+        config,
+        value_out,
+        "agent_mrn",
+        Config::agent_mrn,
+    )
+}
+
+/// The API endpoint, normalized (`https://` added when the config has no scheme);
+/// `https://us.api.mondoo.com` when the config names none, so never NULL on success.
+///
+/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_api_endpoint(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field(
+        "mondoo_config_api_endpoint",
+        config,
+        value_out,
+        "api_endpoint",
+        |c| Some(c.api_endpoint()),
+    )
+}
+
+/// The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
+///
+/// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
+/// when the config names no scope.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_scope_mrn(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field(
+        "mondoo_config_scope_mrn",
+        config,
+        value_out,
+        "scope_mrn",
+        Config::scope_mrn,
+    )
+}
+
+/// Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,
+/// `--config` (an explicit path), `$MONDOO_CONFIG_PATH`, `default` (home or system
+/// file) or `none` (nothing found). Never NULL on success.
+///
+/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_source(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field("mondoo_config_source", config, value_out, "source", |c| {
+        Some(c.source().as_str().to_owned())
+    })
+}
+
+/// The file the config was read from (or that registration would write), or NULL when
+/// there is none (`MONDOO_CONFIG_BASE64`). On Unix the bytes are the path's exact bytes.
+///
+/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_path(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_config_path", || {
+        let out = Out::new(value_out, "value_out")?;
+        let config = as_ref(config, "config")?;
+        let path = config
+            .path()
+            .map(|p| path_string(p, "config path"))
+            .transpose()?;
+        out.write_opt_string(path);
+        Ok(())
+    })
+}
+
+/// Any field by key (case-insensitive; environment overrides applied; scalars as
+/// text). `private_key` is refused: the key never leaves libmondoo.
+///
+/// On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
+/// NULL when the key is absent.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER`, `_INVALID_UTF8` for `key`;
+/// `_INVALID_ARGUMENT` for `private_key`. On error `*value_out` is not written and the
+/// last error is set.
+/// Thread safety: safe to call concurrently on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_get(
+    config: *const mondoo_config,
+    key: *const c_char,
+    value_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_config_get", || {
+        let out = Out::new(value_out, "value_out")?;
+        let config = as_ref(config, "config")?;
+        let key = str_arg(key, "key")?;
+        if key.trim().eq_ignore_ascii_case("private_key") {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "the private key cannot be read through libmondoo (sign with a mondoo_signer instead)",
+            ));
+        }
+        let value = config
+            .get(key)
+            .map(|v| c_string(v, "config value", Code::ConfigInvalid))
+            .transpose()?;
+        out.write_opt_string(value);
+        Ok(())
+    })
+}
+
+/// Whether the config holds a service account (non-empty `mrn` and `private_key`).
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument (`*registered_out` is
+/// then not written and the last error is set).
+/// Thread safety: safe to call concurrently on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_is_registered(
+    config: *const mondoo_config,
+    registered_out: *mut bool,
+) -> Code {
+    guard("mondoo_config_is_registered", || {
+        let out = Out::new(registered_out, "registered_out")?;
+        out.write(as_ref(config, "config")?.is_registered());
+        Ok(())
+    })
+}
+
+/// The whole config as a JSON object, with `private_key` replaced by `"<redacted>"`.
+///
+/// On success `*json_out` is an owned string (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument. On error `*json_out` is
+/// not written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_to_json(
+    config: *const mondoo_config,
+    json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_config_to_json", || {
+        let out = Out::new(json_out, "json_out")?;
+        let json = json_string(&as_ref(config, "config")?.redacted_json())?;
+        out.write_string(json);
+        Ok(())
+    })
+}

@@ -1,0 +1,202 @@
+//! The calling thread's last error and the owned error object that carries it to C.
+//!
+//! Every fallible export clears the thread's last error when it starts and sets it when
+//! it fails, so after a call `mondoo_error_last()` returns that call's error or NULL.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+
+use crate::error::{Code, Error, Result};
+use crate::ffi::boundary::{c_string, guard_value, path_string, Out};
+use crate::ffi::handle::{as_ref, BoxHandle, Handle};
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+// `try_with`: during thread teardown the slot may be gone; the error is then dropped
+// rather than panicking inside the boundary.
+pub(crate) fn set(error: Error) {
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(error));
+}
+
+pub(crate) fn clear() {
+    let _ = LAST_ERROR.try_with(|slot| slot.borrow_mut().take());
+}
+
+fn take() -> Option<Error> {
+    LAST_ERROR
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+fn peek_message() -> Option<String> {
+    LAST_ERROR
+        .try_with(|slot| slot.borrow().as_ref().map(|e| e.to_string()))
+        .ok()
+        .flatten()
+}
+
+/// An error taken from `mondoo_error_last`: its code, message and structured fields
+/// (rpc code, HTTP status, config path, measured clock skew). Owned by the caller, who
+/// frees it with `mondoo_error_free`. Not tied to a thread once taken.
+pub struct mondoo_error {
+    _private: [u8; 0],
+}
+
+/// The Rust side of `mondoo_error`: the C strings are made once so the accessors can
+/// hand out pointers that live as long as the object.
+pub(crate) struct ErrorObject {
+    error: Error,
+    message: CString,
+    path: Option<CString>,
+}
+
+impl Handle for mondoo_error {
+    type Target = ErrorObject;
+}
+impl BoxHandle for mondoo_error {}
+
+impl ErrorObject {
+    fn new(error: Error) -> ErrorObject {
+        // A message with a NUL byte in it is still shown, with the NUL made visible.
+        let message = CString::new(error.to_string().replace('\0', "\\0")).unwrap_or_default();
+        let path = error.path().and_then(|p| path_string(p, "error path").ok());
+        ErrorObject {
+            error,
+            message,
+            path,
+        }
+    }
+}
+
+/// Take the calling thread's last error as an owned object.
+///
+/// Returns NULL when the most recent fallible call on this thread succeeded (or none
+/// was made). Taking it clears it: a second call returns NULL.
+///
+/// Ownership: the caller owns the returned object and frees it with `mondoo_error_free`.
+/// Thread safety: reads only the calling thread's error; safe to call from any thread.
+#[no_mangle]
+pub extern "C" fn mondoo_error_last() -> *mut mondoo_error {
+    guard_value("mondoo_error_last", || match take() {
+        Some(error) => mondoo_error::into_raw(ErrorObject::new(error)),
+        None => std::ptr::null_mut(),
+    })
+}
+
+/// The result code of an error; `MONDOO_RESULT_NULL_PARAMETER` when `error` is NULL.
+///
+/// Thread safety: safe to call concurrently on the same object (it is only read).
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_code(error: *const mondoo_error) -> Code {
+    guard_value("mondoo_error_code", || {
+        as_ref(error, "error").map_or(Code::NullParameter, |e| e.error.code())
+    })
+}
+
+/// The error's message: what failed and where, never a secret. For an error answered by
+/// the platform it reads as Go prints it (`rpc error: code = Unauthenticated desc = ...`).
+///
+/// Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
+/// Returns NULL when `error` is NULL.
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_message(error: *const mondoo_error) -> *const c_char {
+    guard_value("mondoo_error_message", || {
+        as_ref(error, "error").map_or(std::ptr::null(), |e| e.message.as_ptr())
+    })
+}
+
+/// The gRPC status code the platform answered (1..16), or -1 when the error did not
+/// come from the platform (or `error` is NULL).
+///
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_rpc_code(error: *const mondoo_error) -> i32 {
+    guard_value("mondoo_error_rpc_code", || {
+        as_ref(error, "error")
+            .ok()
+            .and_then(|e| e.error.rpc_code())
+            .unwrap_or(-1)
+    })
+}
+
+/// The HTTP status of the answer that caused the error, or -1 when there was none (or
+/// `error` is NULL).
+///
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) -> i32 {
+    guard_value("mondoo_error_http_status", || {
+        as_ref(error, "error")
+            .ok()
+            .and_then(|e| e.error.http_status())
+            .map_or(-1, i32::from)
+    })
+}
+
+/// The file the error is about (a config that is missing or does not parse), or NULL
+/// when the error names no file (or `error` is NULL).
+///
+/// Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const c_char {
+    guard_value("mondoo_error_path", || {
+        as_ref(error, "error")
+            .ok()
+            .and_then(|e| e.path.as_ref())
+            .map_or(std::ptr::null(), |p| p.as_ptr())
+    })
+}
+
+/// The clock skew measured against the platform, in seconds (positive: the local clock
+/// is ahead), or NaN when none was measured (or `error` is NULL).
+///
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_clock_skew_seconds(error: *const mondoo_error) -> f64 {
+    guard_value("mondoo_error_clock_skew_seconds", || {
+        as_ref(error, "error")
+            .ok()
+            .and_then(|e| e.error.clock_skew_seconds())
+            .unwrap_or(f64::NAN)
+    })
+}
+
+/// Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
+///
+/// Thread safety: no other thread may use `error` during or after this call.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_free(error: *mut mondoo_error) {
+    guard_value("mondoo_error_free", || drop(mondoo_error::from_raw(error)))
+}
+
+/// Copy the calling thread's last error message without taking the error.
+///
+/// On success `*message_out` is an owned copy (free it with `mondoo_string_free`), or
+/// NULL when there is no last error. This call does not clear or replace the last error.
+///
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL (`*message_out`
+/// is then not written).
+/// Thread safety: reads only the calling thread's error; safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_last_error_message(message_out: *mut *mut c_char) -> Code {
+    guard_value("mondoo_last_error_message", || {
+        let run = || -> Result<()> {
+            let out = Out::new(message_out, "message_out")?;
+            let message = peek_message()
+                .map(|m| c_string(m.replace('\0', "\\0"), "message", Code::Io))
+                .transpose()?;
+            out.write_opt_string(message);
+            Ok(())
+        };
+        // Not through `guard`: that would clear the very error being read.
+        match run() {
+            Ok(()) => Code::Ok,
+            Err(e) => e.code(),
+        }
+    })
+}

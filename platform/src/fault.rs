@@ -1,0 +1,201 @@
+//! Faults: queued answers that break the protocol or the wire on purpose.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{self, Conn, Response};
+
+/// What to do instead of (or before) answering a request normally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// 409 `{"code":10,"message":"..."}` (the platform asks the client to retry).
+    Aborted,
+    /// Any ranger status: HTTP status, gRPC code and message.
+    Status { http_status: u16, code: u32, message: String },
+    /// A proxy's HTML 502 page.
+    Html502,
+    /// 500 with an empty body.
+    Empty500,
+    /// 200 whose Content-Length promises more than is sent, then the connection closes.
+    TruncatedJson,
+    /// 200 with a JSON body of exactly `bytes` bytes.
+    HugeBody { bytes: usize },
+    /// Part of an answer, then a TCP reset (SO_LINGER 0).
+    Reset,
+    /// Sleep this long, then answer normally.
+    Slow { millis: u64 },
+}
+
+impl Fault {
+    /// A ranger status with the HTTP status the server maps `code` to.
+    pub fn status(code: u32, message: &str) -> Fault {
+        Fault::Status { http_status: http_status_for(code), code, message: message.to_string() }
+    }
+
+    /// 401 `{"code":16,"message":"request permission unauthenticated"}`.
+    pub fn unauthenticated() -> Fault {
+        Fault::status(16, crate::UNAUTHENTICATED)
+    }
+}
+
+/// The server's mapping of gRPC code to HTTP status (protocol section 3).
+pub fn http_status_for(code: u32) -> u16 {
+    match code {
+        0 => 200,
+        1 => 408,
+        2 => 500,
+        3 => 400,
+        4 => 504,
+        5 => 404,
+        6 => 409,
+        7 => 403,
+        8 => 429,
+        9 => 412,
+        10 => 409,
+        11 => 400,
+        12 => 501,
+        13 => 500,
+        14 => 503,
+        15 => 500,
+        16 => 401,
+        _ => 500,
+    }
+}
+
+/// A fault with how often it fires and for which call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    #[serde(flatten)]
+    pub fault: Fault,
+    /// how many requests it is applied to (default 1)
+    #[serde(default = "one")]
+    pub times: u32,
+    /// only requests to this `Service/Method` (default: any service call)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl FaultSpec {
+    pub fn new(fault: Fault) -> FaultSpec {
+        FaultSpec { fault, times: 1, only: None }
+    }
+    pub fn times(mut self, n: u32) -> FaultSpec {
+        self.times = n;
+        self
+    }
+    /// Restrict to one call, e.g. `"AgentManager/RegisterAgent"`.
+    pub fn only(mut self, service_method: &str) -> FaultSpec {
+        self.only = Some(service_method.trim_matches('/').to_string());
+        self
+    }
+    pub(crate) fn matches(&self, service: &str, method: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(only) => only.split_once('/').is_some_and(|(s, m)| s == service && m == method),
+        }
+    }
+}
+
+impl From<Fault> for FaultSpec {
+    fn from(fault: Fault) -> FaultSpec {
+        FaultSpec::new(fault)
+    }
+}
+
+pub const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// What the connection loop does after a fault.
+pub enum Outcome {
+    /// a complete answer was written; keep the connection if the client wants it
+    Answered,
+    /// the connection must not be used again
+    Closed,
+}
+
+/// Write the fault's answer. `Slow` is handled by the caller (it answers normally).
+pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Result<Outcome> {
+    match fault {
+        Fault::Slow { .. } => unreachable!("slow is applied before the normal answer"),
+        Fault::Aborted => {
+            let body = serde_json::json!({"code": 10, "message": "the request was aborted, please retry"});
+            http::write_response(conn, &Response::json(409, &body), close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::Status { http_status, code, message } => {
+            let mut body = serde_json::Map::new();
+            if *code != 0 {
+                body.insert("code".into(), (*code).into());
+            }
+            if !message.is_empty() {
+                body.insert("message".into(), message.clone().into());
+            }
+            http::write_response(conn, &Response::json(*http_status, &body.into()), close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::Html502 => {
+            let response =
+                Response { status: 502, content_type: Some("text/html"), body: HTML_502.as_bytes().to_vec() };
+            http::write_response(conn, &response, close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::Empty500 => {
+            http::write_response(conn, &Response { status: 500, content_type: None, body: Vec::new() }, close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::TruncatedJson => {
+            let partial = br#"{"agent_mrn":"//agents.api.mondoo.app/spa"#;
+            let mut bytes = http::head(200, Some("application/json"), partial.len() + 64, true);
+            bytes.extend_from_slice(partial);
+            conn.write_all(&bytes)?;
+            conn.flush()?;
+            conn.cut();
+            Ok(Outcome::Closed)
+        }
+        Fault::HugeBody { bytes } => {
+            http::write_response(conn, &Response { status: 200, content_type: Some("application/json"), body: huge_json(*bytes) }, close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::Reset => {
+            let partial = br#"{"status":"SERV"#;
+            let mut bytes = http::head(200, Some("application/json"), 4096, false);
+            bytes.extend_from_slice(partial);
+            conn.write_all(&bytes)?;
+            conn.flush()?;
+            conn.reset();
+            Ok(Outcome::Closed)
+        }
+    }
+}
+
+/// `{"pad":"xxx…"}` of exactly `n` bytes (at least the 10 bytes of an empty pad).
+fn huge_json(n: usize) -> Vec<u8> {
+    let frame = br#"{"pad":""}"#;
+    let pad = n.saturating_sub(frame.len());
+    let mut out = Vec::with_capacity(frame.len() + pad);
+    out.extend_from_slice(br#"{"pad":""#);
+    out.resize(out.len() + pad, b'x');
+    out.extend_from_slice(br#""}"#);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_json_shape() {
+        let spec: FaultSpec = serde_json::from_str(r#"{"kind":"aborted","times":3,"only":"AgentManager/RegisterAgent"}"#).unwrap();
+        assert_eq!(spec, FaultSpec::new(Fault::Aborted).times(3).only("AgentManager/RegisterAgent"));
+        let spec: FaultSpec = serde_json::from_str(r#"{"kind":"status","http_status":503,"code":14,"message":"down"}"#).unwrap();
+        assert_eq!(spec.fault, Fault::status(14, "down"));
+        assert_eq!(spec.times, 1);
+        assert!(spec.matches("Health", "Check"));
+        assert_eq!(huge_json(100).len(), 100);
+    }
+}

@@ -1,0 +1,373 @@
+//! A small HTTP/1.1 server side: request heads, Content-Length bodies, keep-alive.
+//! Written by hand (no framework) so faults can break the wire exactly as intended.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+
+/// Largest request head accepted (request line + headers).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// A server-side connection, plain or TLS.
+pub enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Conn {
+    pub fn new(tcp: TcpStream, tls: Option<&Arc<rustls::ServerConfig>>) -> io::Result<Conn> {
+        match tls {
+            None => Ok(Conn::Plain(tcp)),
+            Some(config) => {
+                let session = rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+                Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(session, tcp))))
+            }
+        }
+    }
+
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+
+    /// Close so the peer sees a TCP reset instead of an orderly end (SO_LINGER 0).
+    pub fn reset(&self) {
+        set_linger_zero(self.tcp());
+        let _ = self.tcp().shutdown(Shutdown::Both);
+    }
+
+    /// Close without a TLS close_notify: the peer sees the stream simply end.
+    pub fn cut(&self) {
+        let _ = self.tcp().shutdown(Shutdown::Both);
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+#[cfg(unix)]
+pub fn set_linger_zero(tcp: &TcpStream) {
+    use std::os::unix::io::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: valid socket fd owned by `tcp`; the option struct is correctly sized.
+    unsafe {
+        libc::setsockopt(
+            tcp.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub fn set_linger_zero(_tcp: &TcpStream) {}
+
+/// One parsed request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// origin-form path (an absolute-form target is reduced to its path)
+    pub path: String,
+    pub version: String,
+    /// header names as received, in order
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the client wants the connection kept open after this request.
+    pub fn keep_alive(&self) -> bool {
+        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        if self.version == "HTTP/1.0" {
+            connection.split(',').any(|t| t.trim() == "keep-alive")
+        } else {
+            !connection.split(',').any(|t| t.trim() == "close")
+        }
+    }
+}
+
+/// Why a request could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// the peer closed (or timed out) between requests: not an error
+    Closed,
+    Io(io::Error),
+    /// malformed request: answer 400 and close
+    Bad(String),
+    /// head or body above the limit: answer 413 and close
+    TooLarge(String),
+    /// chunked or otherwise unsupported framing: answer 411 and close
+    LengthRequired,
+}
+
+/// Read one line ending in LF, at most `limit` bytes in total across the head.
+fn read_line<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, budget: &mut usize) -> Result<bool, ReadError> {
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        if available.is_empty() {
+            return Ok(false);
+        }
+        let (take, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if take > *budget {
+            return Err(ReadError::TooLarge(format!("request head above {MAX_HEAD_BYTES} bytes")));
+        }
+        *budget -= take;
+        out.extend_from_slice(&available[..take]);
+        reader.consume(take);
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
+/// Read one request; `max_body` bounds the Content-Length. When the client sent
+/// `Expect: 100-continue`, `continue_writer` is called before reading the body.
+pub fn read_request<R: Read>(
+    reader: &mut BufReader<R>,
+    max_body: usize,
+    mut on_expect_continue: impl FnMut(&mut BufReader<R>) -> io::Result<()>,
+) -> Result<Request, ReadError> {
+    let mut budget = MAX_HEAD_BYTES;
+    let mut line = Vec::new();
+    // Tolerate empty lines before a request line (RFC 9112 2.2).
+    loop {
+        line.clear();
+        let got = match read_line(reader, &mut line, &mut budget) {
+            Err(ReadError::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                return Err(ReadError::Closed)
+            }
+            other => other?,
+        };
+        if !got {
+            if line.is_empty() {
+                return Err(ReadError::Closed);
+            }
+            return Err(ReadError::Bad("connection closed inside the request line".into()));
+        }
+        if !trim_eol(&line).is_empty() {
+            break;
+        }
+    }
+    let request_line = String::from_utf8(trim_eol(&line).to_vec())
+        .map_err(|_| ReadError::Bad("request line is not UTF-8".into()))?;
+    let mut parts = request_line.split(' ');
+    let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(t), Some(v), None) if !m.is_empty() && !t.is_empty() => (m, t, v),
+        _ => return Err(ReadError::Bad(format!("malformed request line {request_line:?}"))),
+    };
+    if version != "HTTP/1.1" && version != "HTTP/1.0" {
+        return Err(ReadError::Bad(format!("unsupported HTTP version {version:?}")));
+    }
+    let path = origin_form(target);
+
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if !read_line(reader, &mut line, &mut budget)? {
+            return Err(ReadError::Bad("connection closed inside the headers".into()));
+        }
+        let raw = trim_eol(&line);
+        if raw.is_empty() {
+            break;
+        }
+        let text = std::str::from_utf8(raw).map_err(|_| ReadError::Bad("header is not UTF-8".into()))?;
+        let (name, value) = text
+            .split_once(':')
+            .ok_or_else(|| ReadError::Bad(format!("malformed header line {text:?}")))?;
+        if name.is_empty() || name.contains(' ') {
+            return Err(ReadError::Bad(format!("malformed header name {name:?}")));
+        }
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let mut request = Request {
+        method: method.to_string(),
+        path,
+        version: version.to_string(),
+        headers,
+        body: Vec::new(),
+    };
+    if request.header("transfer-encoding").is_some() {
+        return Err(ReadError::LengthRequired);
+    }
+    let length = match request.header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ReadError::Bad(format!("invalid Content-Length {v:?}")))?,
+    };
+    if length > max_body {
+        return Err(ReadError::TooLarge(format!("request body of {length} bytes is above the limit of {max_body}")));
+    }
+    if length > 0 {
+        if request
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
+            on_expect_continue(reader).map_err(ReadError::Io)?;
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                ReadError::Bad(format!("body shorter than its Content-Length of {length}"))
+            } else {
+                ReadError::Io(e)
+            }
+        })?;
+        request.body = body;
+    }
+    Ok(request)
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// `http://host:port/a/b?q` → `/a/b?q`; an origin-form target is returned unchanged.
+fn origin_form(target: &str) -> String {
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = target.strip_prefix(scheme) {
+            return match rest.find('/') {
+                Some(i) => rest[i..].to_string(),
+                None => "/".to_string(),
+            };
+        }
+    }
+    target.to_string()
+}
+
+/// An answer to write.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: Option<&'static str>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response {
+            status,
+            content_type: Some("application/json"),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+/// Status line and headers; `content_length` may differ from the bytes that follow
+/// (the truncated-body fault).
+pub fn head(status: u16, content_type: Option<&str>, content_length: usize, close: bool) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    if let Some(ct) = content_type {
+        out.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    out.push_str(&format!("Content-Length: {content_length}\r\n"));
+    if close {
+        out.push_str("Connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+pub fn write_response<W: Write>(w: &mut W, response: &Response, close: bool) -> io::Result<()> {
+    let mut bytes = head(response.status, response.content_type, response.body.len(), close);
+    bytes.extend_from_slice(&response.body);
+    w.write_all(&bytes)?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_head_body_and_absolute_form() {
+        let raw = b"\r\nPOST http://127.0.0.1:1/Health/Check HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\n{}";
+        let mut reader = BufReader::new(&raw[..]);
+        let req = read_request(&mut reader, 10, |_| Ok(())).unwrap();
+        assert_eq!(req.path, "/Health/Check");
+        assert_eq!(req.header("Content-Length"), Some("2"));
+        assert_eq!(req.body, b"{}");
+        assert!(req.keep_alive());
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::Closed)));
+    }
+
+    #[test]
+    fn refuses_oversized_body_and_chunked() {
+        let raw = b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
+        let mut reader = BufReader::new(&raw[..]);
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::TooLarge(_))));
+        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut reader = BufReader::new(&raw[..]);
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::LengthRequired)));
+    }
+}

@@ -1,0 +1,857 @@
+//! The server: connection loop, fault injection, the services, signed-call verification
+//! and the admin endpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::certs::{self, AccountIssuer, TestTls};
+use crate::fault::{self, Fault, FaultSpec, Outcome};
+use crate::http::{self, Conn, ReadError, Request, Response};
+use crate::{Agent, AuthOutcome, PlatformOptions, RecordedRequest, TokenSpec, LEEWAY_SECONDS, PLATFORM_MRN, UNAUTHENTICATED};
+
+/// Idle keep-alive connections are closed after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in one handler must not take the whole platform down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Account {
+    space_mrn: String,
+    certificate: String,
+    revoked: bool,
+    /// the agent this account was made for by a token registration
+    agent: Option<String>,
+}
+
+struct MintedToken {
+    space: String,
+    labels: BTreeMap<String, String>,
+    exp: Option<i64>,
+    nbf: i64,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    accounts: HashMap<String, Account>,
+    pub(crate) agents: HashMap<String, Agent>,
+    tokens: HashMap<String, MintedToken>,
+    pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) faults: Vec<FaultSpec>,
+    pub(crate) clock_offset: i64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) url: String,
+    options: PlatformOptions,
+    pub(crate) testdata: PathBuf,
+    pub(crate) tls: Option<TestTls>,
+    pub(crate) ca_file: Option<PathBuf>,
+    platform_key_pem: String,
+    platform_cert_pem: String,
+    issuer: AccountIssuer,
+    pub(crate) state: Mutex<State>,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) conns: Mutex<HashMap<u64, TcpStream>>,
+    next_conn: AtomicU64,
+    pub(crate) proxy_url: Mutex<Option<String>>,
+}
+
+fn read_fixture(dir: &Path, rel: &str) -> io::Result<String> {
+    let path = dir.join(rel);
+    std::fs::read_to_string(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read fixture {}: {e}", path.display())))
+}
+
+impl Shared {
+    pub(crate) fn new(options: PlatformOptions, addr: SocketAddr) -> io::Result<Shared> {
+        let testdata = options.testdata.clone().unwrap_or_else(crate::default_testdata);
+        let platform_key_pem = read_fixture(&testdata, "platform/platform-key.pem")?;
+        let platform_cert_pem = read_fixture(&testdata, "platform/platform-cert.pem")?;
+        let issuer = AccountIssuer::new(&platform_key_pem, &subject_cn(&platform_cert_pem))?;
+        let (tls, ca_file) = if options.tls {
+            let tls = certs::test_tls()?;
+            let file = std::env::temp_dir().join(format!("mondoo-platform-ca-{}-{}.pem", std::process::id(), addr.port()));
+            std::fs::write(&file, &tls.ca_pem)?;
+            (Some(tls), Some(file))
+        } else {
+            (None, None)
+        };
+        let scheme = if options.tls { "https" } else { "http" };
+        let prefix = options.path_prefix.trim_end_matches('/');
+        let prefix = if prefix.is_empty() || prefix.starts_with('/') { prefix.to_string() } else { format!("/{prefix}") };
+        let shared = Shared {
+            url: format!("{scheme}://{addr}{prefix}"),
+            options: PlatformOptions { path_prefix: prefix, ..options },
+            testdata,
+            tls,
+            ca_file,
+            platform_key_pem,
+            platform_cert_pem,
+            issuer,
+            state: Mutex::new(State::default()),
+            shutdown: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            proxy_url: Mutex::new(None),
+        };
+        shared.reset()?;
+        Ok(shared)
+    }
+
+    pub(crate) fn reset(&self) -> io::Result<()> {
+        let mut accounts = HashMap::new();
+        for rel in ["service-account/credentials.json", "service-account/credentials-org.json"] {
+            let text = read_fixture(&self.testdata, rel)?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("fixture {rel} is not JSON: {e}")))?;
+            let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let space = [field("space_mrn"), field("scope_mrn"), field("parent_mrn")]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .unwrap_or_default();
+            accounts.insert(
+                field("mrn"),
+                Account { space_mrn: space, certificate: field("certificate"), revoked: false, agent: None },
+            );
+        }
+        let mut state = lock(&self.state);
+        *state = State { accounts, ..State::default() };
+        Ok(())
+    }
+
+    /// Platform clock in nanoseconds since the epoch (real clock + offset).
+    fn now_nanos(&self) -> i128 {
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
+        real + lock(&self.state).clock_offset as i128 * 1_000_000_000
+    }
+
+    pub(crate) fn now_secs(&self) -> i64 {
+        self.now_nanos().div_euclid(1_000_000_000) as i64
+    }
+
+    pub(crate) fn mint_token(&self, spec: &TokenSpec) -> io::Result<String> {
+        let now = self.now_secs();
+        let nbf = now + spec.nbf_offset;
+        let exp = if spec.no_exp { None } else { Some(now + spec.ttl_seconds) };
+        let mut claims = Map::new();
+        claims.insert("iss".into(), "mondoo/ams".into());
+        claims.insert("sub".into(), if spec.space.is_empty() { PLATFORM_MRN.into() } else { spec.space.clone().into() });
+        claims.insert("iat".into(), now.into());
+        claims.insert("nbf".into(), nbf.into());
+        if !spec.space.is_empty() {
+            claims.insert("space".into(), spec.space.clone().into());
+        }
+        if !spec.desc.is_empty() {
+            claims.insert("desc".into(), spec.desc.clone().into());
+        }
+        claims.insert("api_endpoint".into(), spec.api_endpoint.clone().unwrap_or_else(|| self.url.clone()).into());
+        claims.insert("owner".into(), "//captain.api.mondoo.app/users/local-test-platform".into());
+        if !spec.labels.is_empty() {
+            claims.insert("labels".into(), serde_json::to_value(&spec.labels).unwrap_or_default());
+        }
+        if let Some(exp) = exp {
+            claims.insert("exp".into(), exp.into());
+        }
+        let signer = mondoo::Signer::from_pem(PLATFORM_MRN, &self.platform_key_pem, Some(&self.platform_cert_pem))
+            .map_err(|e| io::Error::other(format!("loading the platform key: {e}")))?;
+        let token = signer
+            .sign_claims(&Value::Object(claims))
+            .map_err(|e| io::Error::other(format!("signing a registration token: {e}")))?;
+        lock(&self.state)
+            .tokens
+            .insert(token.clone(), MintedToken { space: spec.space.clone(), labels: spec.labels.clone(), exp, nbf });
+        Ok(token)
+    }
+
+    /// New account in `space_mrn`; returns (mrn, private key PEM, certificate PEM).
+    fn new_account(&self, space_mrn: &str, agent: Option<String>) -> io::Result<(String, String, String)> {
+        let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
+        let (key, cert) = self.issuer.issue(&mrn)?;
+        lock(&self.state).accounts.insert(
+            mrn.clone(),
+            Account { space_mrn: space_mrn.to_string(), certificate: cert.clone(), revoked: false, agent },
+        );
+        Ok((mrn, key, cert))
+    }
+
+    pub(crate) fn create_service_account(&self, space_mrn: &str) -> io::Result<Value> {
+        if space_mrn.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "create_service_account: space_mrn is empty"));
+        }
+        let (mrn, key, cert) = self.new_account(space_mrn, None)?;
+        Ok(json!({
+            "mrn": mrn,
+            "space_mrn": space_mrn,
+            "private_key": key,
+            "certificate": cert,
+            "api_endpoint": self.url,
+        }))
+    }
+
+    pub(crate) fn revoke(&self, mrn: &str) -> bool {
+        match lock(&self.state).accounts.get_mut(mrn) {
+            Some(account) => {
+                account.revoked = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn record(&self, request: RecordedRequest) {
+        lock(&self.state).requests.push(request);
+    }
+
+    /// Take one use of the first queued fault matching this call.
+    fn take_fault(&self, service: &str, method: &str) -> Option<Fault> {
+        let mut state = lock(&self.state);
+        let index = state.faults.iter().position(|f| f.matches(service, method))?;
+        let spec = &mut state.faults[index];
+        let fault = spec.fault.clone();
+        spec.times = spec.times.saturating_sub(1);
+        if spec.times == 0 {
+            state.faults.remove(index);
+        }
+        Some(fault)
+    }
+}
+
+/// The subject CN of a PEM certificate, so issued certificates name the platform
+/// certificate as issuer. A minimal DER scan (first CN = issuer = subject of a
+/// self-signed certificate) instead of a full X.509 parser dependency.
+fn subject_cn(cert_pem: &str) -> String {
+    const FALLBACK: &str = "test platform";
+    let body: String = cert_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.trim()) else {
+        return FALLBACK.to_string();
+    };
+    let oid = [0x06, 0x03, 0x55, 0x04, 0x03];
+    if let Some(i) = der.windows(oid.len()).position(|w| w == oid) {
+        let rest = &der[i + oid.len()..];
+        if rest.len() >= 2 && rest[1] < 0x80 && rest.len() >= 2 + rest[1] as usize {
+            if let Ok(cn) = std::str::from_utf8(&rest[2..2 + rest[1] as usize]) {
+                return cn.to_string();
+            }
+        }
+    }
+    FALLBACK.to_string()
+}
+
+fn last_segment(mrn: &str) -> &str {
+    mrn.trim_end_matches('/').rsplit('/').next().unwrap_or(mrn)
+}
+
+/// 24 random alphanumeric characters.
+fn new_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut bytes = [0u8; 24];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // Uniqueness is all that matters here.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst) ^ std::process::id() as u64;
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+    }
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+        if let Ok(clone) = stream.try_clone() {
+            lock(&shared.conns).insert(id, clone);
+        }
+        let conn_shared = shared.clone();
+        let spawned = std::thread::Builder::new().name("mondoo-platform-conn".into()).spawn(move || {
+            serve_connection(&conn_shared, stream);
+            lock(&conn_shared.conns).remove(&id);
+        });
+        if spawned.is_err() {
+            lock(&shared.conns).remove(&id);
+        }
+    }
+}
+
+fn status_body(code: u32, message: &str) -> Value {
+    json!({"code": code, "message": message})
+}
+
+fn status_response(code: u32, message: &str) -> Response {
+    Response::json(fault::http_status_for(code), &status_body(code, message))
+}
+
+fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let _ = tcp.set_read_timeout(Some(IDLE_TIMEOUT));
+    let peer = tcp.peer_addr().ok();
+    let Ok(conn) = Conn::new(tcp, shared.tls.as_ref().map(|t| &t.server_config)) else { return };
+    let mut reader = BufReader::new(conn);
+    loop {
+        let request = match http::read_request(&mut reader, shared.options.max_body_bytes, |r| {
+            let w = r.get_mut();
+            w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            w.flush()
+        }) {
+            Ok(r) => r,
+            Err(ReadError::Closed) | Err(ReadError::Io(_)) => return,
+            Err(ReadError::Bad(message)) => {
+                let _ = http::write_response(reader.get_mut(), &status_response(3, &message), true);
+                return;
+            }
+            Err(ReadError::TooLarge(message)) => {
+                let response = Response::json(413, &status_body(8, &message));
+                let _ = http::write_response(reader.get_mut(), &response, true);
+                return;
+            }
+            Err(ReadError::LengthRequired) => {
+                let response = Response::json(411, &status_body(3, "send a Content-Length body (chunked encoding is not supported)"));
+                let _ = http::write_response(reader.get_mut(), &response, true);
+                return;
+            }
+        };
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        let close = !request.keep_alive();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.handle(&request, reader.get_mut(), close, peer)
+        }));
+        match outcome {
+            Ok(Ok(Outcome::Answered)) if !close => continue,
+            Ok(_) => return,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_string());
+                let message = format!("internal error in the local platform: {what}");
+                let _ = http::write_response(reader.get_mut(), &status_response(13, &message), true);
+                return;
+            }
+        }
+    }
+}
+
+/// The result of a service call before it is written.
+struct Handled {
+    response: Response,
+    auth: AuthOutcome,
+    subject: Option<String>,
+}
+
+impl Handled {
+    fn plain(response: Response) -> Handled {
+        Handled { response, auth: AuthOutcome::NotChecked, subject: None }
+    }
+    fn status(code: u32, message: &str) -> Handled {
+        Handled::plain(status_response(code, message))
+    }
+    fn rejected(reason: String) -> Handled {
+        Handled { response: status_response(16, UNAUTHENTICATED), auth: AuthOutcome::Rejected(reason), subject: None }
+    }
+    fn ok(value: Value, subject: String) -> Handled {
+        Handled { response: Response::json(200, &omit_zero(value)), auth: AuthOutcome::Accepted, subject: Some(subject) }
+    }
+}
+
+/// Drop zero values (empty string, false, 0, empty object/array, null) from objects,
+/// as proto JSON does.
+fn omit_zero(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, omit_zero(v)))
+                .filter(|(_, v)| !is_zero(v))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+const SERVICES: &[(&str, &str)] = &[
+    ("Health", "Check"),
+    ("AgentManager", "RegisterAgent"),
+    ("AgentManager", "PingPong"),
+    ("AgentManager", "HealthCheck"),
+    ("AgentManager", "UnRegisterAgent"),
+    ("Echo", "Say"),
+];
+
+/// A bearer's JOSE header and claims, decoded without verification.
+fn jwt_part(token: &str, index: usize) -> Option<Value> {
+    let part = token.split('.').nth(index)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    let value = request.header("authorization")?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+impl Shared {
+    fn handle(&self, request: &Request, conn: &mut Conn, close: bool, peer: Option<SocketAddr>) -> io::Result<Outcome> {
+        let path = request.path.split('?').next().unwrap_or("");
+        let prefix = &self.options.path_prefix;
+        if let Some(admin) = path.strip_prefix("/_admin/") {
+            let response = self.admin(admin, request, peer);
+            http::write_response(conn, &response, close)?;
+            return Ok(Outcome::Answered);
+        }
+        let (service, method) = path
+            .strip_prefix(prefix.as_str())
+            .and_then(|p| p.strip_prefix('/'))
+            .and_then(|p| p.split_once('/'))
+            .filter(|(s, m)| !s.is_empty() && !m.is_empty() && !m.contains('/'))
+            .unwrap_or(("", ""));
+        let mut record = RecordedRequest {
+            http_method: request.method.clone(),
+            path: request.path.clone(),
+            service: service.to_string(),
+            method: method.to_string(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+            auth: AuthOutcome::NotChecked,
+            subject: None,
+            status: 0,
+            fault: None,
+        };
+        if let Some(fault) = self.take_fault(service, method) {
+            record.fault = Some(fault.clone());
+            if let Fault::Slow { millis } = fault {
+                std::thread::sleep(Duration::from_millis(millis));
+            } else {
+                record.status = match &fault {
+                    Fault::Aborted => 409,
+                    Fault::Status { http_status, .. } => *http_status,
+                    Fault::Html502 => 502,
+                    Fault::Empty500 => 500,
+                    Fault::HugeBody { .. } | Fault::TruncatedJson | Fault::Reset => 200,
+                    Fault::Slow { .. } => 0,
+                };
+                // Recorded before writing: the client may be gone by then.
+                self.record(record);
+                return fault::write_fault(conn, &fault, close);
+            }
+        }
+        let handled = self.dispatch(request, service, method);
+        record.auth = handled.auth;
+        record.subject = handled.subject;
+        record.status = handled.response.status;
+        self.record(record);
+        http::write_response(conn, &handled.response, close)?;
+        Ok(Outcome::Answered)
+    }
+
+    fn dispatch(&self, request: &Request, service: &str, method: &str) -> Handled {
+        if !SERVICES.contains(&(service, method)) {
+            return Handled::status(5, "method not defined");
+        }
+        if request.method != "POST" {
+            let message = format!("{} {service}/{method}: only POST is supported", request.method);
+            return Handled::plain(Response::json(405, &status_body(12, &message)));
+        }
+        match request.header("content-type") {
+            Some("application/json") => {}
+            other => {
+                let message = match other {
+                    Some(value) => format!("Content-Type must be exactly \"application/json\", got {value:?}"),
+                    None => "Content-Type must be exactly \"application/json\", got none".to_string(),
+                };
+                return Handled::status(3, &message);
+            }
+        }
+        if (service, method) == ("Health", "Check") {
+            if let Err(h) = parse_body(&request.body) {
+                return h;
+            }
+            return Handled::plain(Response::json(200, &omit_zero(self.health())));
+        }
+        if (service, method) == ("AgentManager", "RegisterAgent") {
+            return self.register_agent(request);
+        }
+        let subject = match self.verify_signed(request) {
+            Ok(sub) => sub,
+            Err(reason) => return Handled::rejected(reason),
+        };
+        let body = match parse_body(&request.body) {
+            Ok(b) => b,
+            Err(h) => return with_subject(h, subject),
+        };
+        match (service, method) {
+            ("AgentManager", "PingPong") => Handled::ok(json!({}), subject),
+            ("AgentManager", "HealthCheck") => self.agent_check_in(body, subject),
+            ("AgentManager", "UnRegisterAgent") => self.unregister(body, subject),
+            ("Echo", "Say") => {
+                let mut map = body;
+                map.insert("signed_by".into(), subject.clone().into());
+                Handled {
+                    response: Response::json(200, &Value::Object(map)),
+                    auth: AuthOutcome::Accepted,
+                    subject: Some(subject),
+                }
+            }
+            _ => Handled::status(5, "method not defined"),
+        }
+    }
+
+    fn health(&self) -> Value {
+        let nanos = self.now_nanos();
+        let time = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default();
+        json!({
+            "status": "SERVING",
+            "time": time,
+            "apiVersion": self.options.api_version,
+            "build": self.options.build,
+        })
+    }
+
+    /// Verify a signed call as the platform does (protocol section 4); Ok = `sub`.
+    fn verify_signed(&self, request: &Request) -> Result<String, String> {
+        let token = bearer(request).ok_or("no Authorization: Bearer header")?;
+        let header = jwt_part(token, 0).ok_or("bearer header is not base64url JSON")?;
+        if header.get("alg").and_then(Value::as_str) != Some("ES384") {
+            return Err(format!("alg {} is not ES384", header.get("alg").unwrap_or(&Value::Null)));
+        }
+        let kid = header.get("kid").and_then(Value::as_str).ok_or("bearer has no kid")?.to_string();
+        let certificate = {
+            let state = lock(&self.state);
+            match state.accounts.get(&kid) {
+                None => return Err(format!("unknown kid {kid}")),
+                Some(a) if a.revoked => return Err(format!("service account {kid} is revoked")),
+                Some(a) => a.certificate.clone(),
+            }
+        };
+        let now = self.now_secs();
+        let claims = mondoo::signer::verify(token, &request.body, &certificate, now)
+            .map_err(|e| format!("verification failed: {e}"))?;
+        // The checks below repeat what `verify` must do, so the platform's verdict does
+        // not rest on the library under test alone.
+        if claims.sub != kid {
+            return Err(format!("sub {} differs from kid {kid}", claims.sub));
+        }
+        if claims.iat > now + LEEWAY_SECONDS {
+            return Err(format!("iat {} is more than {LEEWAY_SECONDS} s after platform time {now}", claims.iat));
+        }
+        if claims.exp + LEEWAY_SECONDS < now {
+            return Err(format!("expired at {} (platform time {now})", claims.exp));
+        }
+        if claims.nbf > now + LEEWAY_SECONDS {
+            return Err(format!("not valid before {} (platform time {now})", claims.nbf));
+        }
+        Ok(claims.sub)
+    }
+
+    fn register_agent(&self, request: &Request) -> Handled {
+        let Some(token) = bearer(request) else {
+            return Handled::rejected("no Authorization: Bearer header".into());
+        };
+        let kid = jwt_part(token, 0).and_then(|h| h.get("kid").and_then(Value::as_str).map(str::to_string));
+        let signed_by_account = kid.as_ref().is_some_and(|k| lock(&self.state).accounts.contains_key(k));
+        if signed_by_account {
+            // Service-account registration: the account already has credentials.
+            let subject = match self.verify_signed(request) {
+                Ok(sub) => sub,
+                Err(reason) => return Handled::rejected(reason),
+            };
+            let body = match parse_body(&request.body) {
+                Ok(b) => b,
+                Err(h) => return with_subject(h, subject),
+            };
+            let space = lock(&self.state).accounts.get(&subject).map(|a| a.space_mrn.clone()).unwrap_or_default();
+            let agent_mrn = self.add_agent(&space, &subject, &body, BTreeMap::new());
+            return Handled::ok(json!({"agent_mrn": agent_mrn}), subject);
+        }
+
+        let now = self.now_secs();
+        let (space, labels) = {
+            let state = lock(&self.state);
+            let Some(minted) = state.tokens.get(token) else {
+                return Handled::rejected("bearer is neither a minted registration token nor signed by a known service account".into());
+            };
+            if let Some(exp) = minted.exp {
+                if exp + LEEWAY_SECONDS < now {
+                    return Handled::rejected(format!("registration token expired at {exp} (platform time {now})"));
+                }
+            }
+            if minted.nbf > now + LEEWAY_SECONDS {
+                return Handled::rejected(format!("registration token not valid before {} (platform time {now})", minted.nbf));
+            }
+            if minted.space.is_empty() {
+                return Handled::rejected("registration token has no space".into());
+            }
+            (minted.space.clone(), minted.labels.clone())
+        };
+        let body = match parse_body(&request.body) {
+            Ok(b) => b,
+            Err(h) => return with_subject(h, space),
+        };
+        let agent_mrn = format!("//agents.api.mondoo.app/spaces/{}/agents/{}", last_segment(&space), new_id());
+        let (account_mrn, key, cert) = match self.new_account(&space, Some(agent_mrn.clone())) {
+            Ok(a) => a,
+            Err(e) => return Handled::status(13, &format!("issuing agent credentials: {e}")),
+        };
+        let agent_mrn = self.add_agent_with_mrn(agent_mrn, &space, &account_mrn, &body, labels);
+        Handled::ok(
+            json!({
+                "agent_mrn": agent_mrn,
+                "credential": {
+                    "mrn": account_mrn,
+                    "parent_mrn": space,
+                    "private_key": key,
+                    "certificate": cert,
+                    "api_endpoint": self.url,
+                }
+            }),
+            space,
+        )
+    }
+
+    fn add_agent(&self, space: &str, account: &str, body: &Map<String, Value>, labels: BTreeMap<String, String>) -> String {
+        let mrn = format!("//agents.api.mondoo.app/spaces/{}/agents/{}", last_segment(space), new_id());
+        self.add_agent_with_mrn(mrn, space, account, body, labels)
+    }
+
+    fn add_agent_with_mrn(
+        &self,
+        mrn: String,
+        space: &str,
+        account: &str,
+        body: &Map<String, Value>,
+        mut labels: BTreeMap<String, String>,
+    ) -> String {
+        let info = body.get("agent_info").cloned().unwrap_or(Value::Null);
+        if let Some(Value::Object(extra)) = info.get("labels") {
+            for (k, v) in extra {
+                if let Some(v) = v.as_str() {
+                    labels.insert(k.clone(), v.to_string());
+                }
+            }
+        }
+        let agent = Agent {
+            mrn: mrn.clone(),
+            space_mrn: space.to_string(),
+            name: body.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            service_account: account.to_string(),
+            labels,
+            info,
+            check_ins: 0,
+        };
+        lock(&self.state).agents.insert(mrn.clone(), agent);
+        mrn
+    }
+
+    /// The agent named by `mrn`, if the signing account may act on it.
+    fn owned_agent(&self, body: &Map<String, Value>, subject: &str) -> Result<String, Handled> {
+        let mrn = body.get("mrn").and_then(Value::as_str).unwrap_or("");
+        if mrn.is_empty() {
+            return Err(Handled::status(3, "mrn is required"));
+        }
+        let state = lock(&self.state);
+        let Some(agent) = state.agents.get(mrn) else {
+            return Err(Handled::status(5, &format!("agent {mrn} not found")));
+        };
+        let account_space = state.accounts.get(subject).map(|a| a.space_mrn.as_str()).unwrap_or("");
+        if agent.space_mrn != account_space {
+            return Err(Handled::status(7, &format!("{subject} may not act on agent {mrn}")));
+        }
+        Ok(mrn.to_string())
+    }
+
+    fn agent_check_in(&self, body: Map<String, Value>, subject: String) -> Handled {
+        let mrn = match self.owned_agent(&body, &subject) {
+            Ok(m) => m,
+            Err(h) => return with_subject(h, subject),
+        };
+        if let Some(agent) = lock(&self.state).agents.get_mut(&mrn) {
+            agent.check_ins += 1;
+            agent.info = Value::Object(body);
+        }
+        Handled::ok(json!({}), subject)
+    }
+
+    fn unregister(&self, body: Map<String, Value>, subject: String) -> Handled {
+        let mrn = match self.owned_agent(&body, &subject) {
+            Ok(m) => m,
+            Err(h) => return with_subject(h, subject),
+        };
+        let mut state = lock(&self.state);
+        state.agents.remove(&mrn);
+        // The credentials made for this agent at registration go with it.
+        for account in state.accounts.values_mut() {
+            if account.agent.as_deref() == Some(mrn.as_str()) {
+                account.revoked = true;
+            }
+        }
+        drop(state);
+        Handled::ok(json!({"mrn": mrn}), subject)
+    }
+}
+
+/// An authenticated call answered with an error keeps its accepted auth in the record.
+fn with_subject(mut handled: Handled, subject: String) -> Handled {
+    handled.auth = AuthOutcome::Accepted;
+    handled.subject = Some(subject);
+    handled
+}
+
+/// The body as a JSON object; anything else is 500/code 2 as the real server answers.
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Handled> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Handled::status(2, "malformed request: the body is not a JSON object")),
+        Err(e) => Err(Handled::status(2, &format!("malformed request: {e}"))),
+    }
+}
+
+// ---- admin endpoints ----
+
+impl Shared {
+    fn admin(&self, what: &str, request: &Request, peer: Option<SocketAddr>) -> Response {
+        if !peer.is_some_and(|p| p.ip().is_loopback()) {
+            return Response::json(403, &status_body(7, "admin endpoints answer loopback clients only"));
+        }
+        match self.admin_inner(what, request) {
+            Ok(v) => Response::json(200, &v),
+            Err((status, message)) => Response::json(status, &json!({"error": message})),
+        }
+    }
+
+    fn admin_inner(&self, what: &str, request: &Request) -> Result<Value, (u16, String)> {
+        let body = || -> Result<Value, (u16, String)> {
+            if request.body.is_empty() {
+                return Ok(json!({}));
+            }
+            serde_json::from_slice(&request.body).map_err(|e| (400, format!("admin body is not JSON: {e}")))
+        };
+        let internal = |e: io::Error| (500, e.to_string());
+        match what {
+            "token" => {
+                let spec: TokenSpec = serde_json::from_value(body()?).map_err(|e| (400, format!("token spec: {e}")))?;
+                Ok(json!({"token": self.mint_token(&spec).map_err(internal)?}))
+            }
+            "service-account" => {
+                let body = body()?;
+                let space = body.get("space_mrn").and_then(Value::as_str).unwrap_or(crate::FIXTURE_SPACE);
+                self.create_service_account(space).map_err(internal)
+            }
+            "revoke" => {
+                let body = body()?;
+                let mrn = body.get("mrn").and_then(Value::as_str).unwrap_or("");
+                if self.revoke(mrn) {
+                    Ok(json!({}))
+                } else {
+                    Err((404, format!("no service account {mrn}")))
+                }
+            }
+            "fault" => {
+                let specs: Vec<FaultSpec> = match body()? {
+                    Value::Array(list) => serde_json::from_value(Value::Array(list)),
+                    one => serde_json::from_value(one).map(|s| vec![s]),
+                }
+                .map_err(|e| (400, format!("fault spec: {e}")))?;
+                lock(&self.state).faults.extend(specs);
+                Ok(json!({}))
+            }
+            "clock" => {
+                let offset = body()?
+                    .get("offset_seconds")
+                    .and_then(Value::as_i64)
+                    .ok_or((400, "expected {\"offset_seconds\": N}".to_string()))?;
+                lock(&self.state).clock_offset = offset;
+                Ok(json!({}))
+            }
+            "requests" => {
+                let state = lock(&self.state);
+                Ok(Value::Array(state.requests.iter().map(request_json).collect()))
+            }
+            "agents" => {
+                let state = lock(&self.state);
+                let mut agents: Vec<&Agent> = state.agents.values().collect();
+                agents.sort_by(|a, b| a.mrn.cmp(&b.mrn));
+                serde_json::to_value(agents).map_err(|e| (500, e.to_string()))
+            }
+            "reset" => {
+                self.reset().map_err(internal)?;
+                Ok(json!({}))
+            }
+            "info" => Ok(json!({
+                "url": self.url,
+                "ca_pem": self.tls.as_ref().map(|t| t.ca_pem.clone()),
+                "ca_file": self.ca_file.as_ref().map(|p| p.display().to_string()),
+                "proxy_url": lock(&self.proxy_url).clone(),
+                "platform_mrn": PLATFORM_MRN,
+                "fixture_space": crate::FIXTURE_SPACE,
+            })),
+            other => Err((404, format!("no admin endpoint {other:?}"))),
+        }
+    }
+}
+
+fn request_json(r: &RecordedRequest) -> Value {
+    let headers: Vec<Value> = r.headers.iter().map(|(k, v)| json!([k, v])).collect();
+    let (outcome, reason) = match &r.auth {
+        AuthOutcome::NotChecked => ("not_checked", None),
+        AuthOutcome::Accepted => ("accepted", None),
+        AuthOutcome::Rejected(why) => ("rejected", Some(why.clone())),
+    };
+    json!({
+        "http_method": r.http_method,
+        "path": r.path,
+        "service": r.service,
+        "method": r.method,
+        "headers": headers,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(&r.body),
+        "auth": outcome,
+        "auth_reason": reason,
+        "subject": r.subject,
+        "status": r.status,
+        "fault": r.fault.as_ref().and_then(|f| serde_json::to_value(f).ok()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn omits_zero_values() {
+        let v = omit_zero(json!({"a": "", "b": 0, "c": false, "d": {}, "e": "x", "f": {"g": ""}}));
+        assert_eq!(v, json!({"e": "x"}));
+    }
+
+    #[test]
+    fn reads_platform_cn() {
+        let pem = std::fs::read_to_string(crate::default_testdata().join("platform/platform-cert.pem")).unwrap();
+        assert_eq!(subject_cn(&pem), "test platform");
+    }
+}

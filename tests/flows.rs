@@ -1,0 +1,360 @@
+//! The platform flows against the local platform: what the user sees and what the
+//! platform recorded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::{Code, Config, ConfigFormat, LoadOptions};
+use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
+
+fn testdata(rel: &str) -> PathBuf {
+    let base = std::env::var_os("MONDOO_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
+    base.join(rel)
+}
+
+/// Load options with an empty environment: no override or proxy of the machine leaks in.
+fn load_at(path: &Path) -> LoadOptions {
+    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
+}
+
+fn options() -> ClientOptions {
+    ClientOptions {
+        env: Some(BTreeMap::new()),
+        retry_delays: vec![Duration::from_millis(1); 3],
+        retry_jitter: Duration::ZERO,
+        timeout: Duration::from_secs(10),
+        ..ClientOptions::default()
+    }
+}
+
+fn options_for(platform: &Platform) -> ClientOptions {
+    ClientOptions { api_endpoint: Some(platform.url().to_string()), ..options() }
+}
+
+/// A fresh login into `dir/mondoo.yml`; returns the client and the config path.
+fn login(platform: &Platform, dir: &Path) -> (Client, PathBuf) {
+    let path = dir.join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    (client, path)
+}
+
+fn parsed(path: &Path) -> serde_json::Value {
+    Config::load_with(&load_at(path)).unwrap().redacted_json()
+}
+
+#[test]
+fn status_unregistered() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::empty_at(dir.path().join("mondoo.yml"), mondoo::ConfigSource::None);
+    let report = Client::new(config, options_for(&platform)).unwrap().status().unwrap();
+    let text = report.to_text();
+    assert!(text.contains("→ API Status:\t\tSERVING"), "{text}");
+    assert!(text.contains("x client is not registered"), "{text}");
+    assert!(!text.contains("authenticated successfully"), "{text}");
+    assert_eq!(report.exit_code(), 1);
+    // no signed call was attempted
+    assert!(platform.requests().iter().all(|r| r.service == "Health"));
+}
+
+#[test]
+fn status_registered_and_authenticated_then_rejected() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = login(&platform, dir.path());
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    assert!(text.starts_with(&format!("→ loaded configuration from {} using source --config\n", path.display())), "{text}");
+    for want in ["→ client is registered", "→ client authenticated successfully", "→ Owner:\t\t", "→ Client:\t\t//agents.api.mondoo.app/"] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert_eq!(report.exit_code(), 0);
+    let ping = platform.requests().into_iter().rfind(|r| r.method == "PingPong").unwrap();
+    assert_eq!(ping.auth, AuthOutcome::Accepted);
+
+    // The platform forgets the service account: registered, but rejected.
+    let sa = report.client.service_account.clone().unwrap();
+    assert!(platform.revoke(&sa));
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    assert!(text.contains("→ client is registered"), "{text}");
+    assert!(
+        text.contains("x could not connect to mondoo platform error=\"rpc error: code = Unauthenticated desc = request permission unauthenticated\""),
+        "{text}"
+    );
+    assert_eq!(report.exit_code(), 1);
+    let json = report.to_json();
+    assert_eq!(json["client"]["pingPongError"]["rpc_code"], 16);
+    assert_eq!(json["client"]["pingPongError"]["message"], "request permission unauthenticated");
+    assert_eq!(json["client"]["registered"], true);
+}
+
+#[test]
+fn status_warns_about_a_clock_72h_off() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = login(&platform, dir.path());
+    // The platform's clock 72 h ahead looks, to the client, like its own clock is behind.
+    platform.set_clock_offset(72 * 3600 + 6);
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    let warning = text.lines().find(|l| l.starts_with("! possible clock skew detected: ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(warning.contains(": 72h0m"), "{warning}");
+    // Every signed call is refused by a platform whose clock is that far off.
+    assert!(text.contains("x could not connect to mondoo platform"), "{text}");
+
+    // Opt-in skew correction makes the signed calls work again.
+    let corrected = Client::new(
+        Config::load_with(&load_at(&path)).unwrap(),
+        ClientOptions { correct_clock_skew: true, ..options() },
+    )
+    .unwrap();
+    assert!(corrected.call("Echo", "Say", &serde_json::json!({"x": 1})).is_ok());
+    let report = corrected.status().unwrap();
+    assert!(report.to_text().contains("→ client authenticated successfully"));
+}
+
+#[test]
+fn expired_token_fails_before_any_request() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec { ttl_seconds: -3600, ..Default::default() }).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(err.code(), Code::TokenExpired);
+    assert!(platform.requests().is_empty());
+    assert!(!path.exists());
+}
+
+#[test]
+fn register_retries_aborted_three_times_then_succeeds() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    platform.inject(FaultSpec::new(Fault::Aborted).times(3).only("AgentManager/RegisterAgent"));
+    let dir = tempfile::tempdir().unwrap();
+    let (client, path) = login(&platform, dir.path());
+    let registers = platform.requests().into_iter().filter(|r| r.method == "RegisterAgent").count();
+    assert_eq!(registers, 4);
+    assert!(client.config().is_registered());
+    assert!(Config::load_with(&load_at(&path)).unwrap().is_registered());
+}
+
+#[test]
+fn register_gives_up_after_four_aborted() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    platform.inject(FaultSpec::new(Fault::Aborted).times(4).only("AgentManager/RegisterAgent"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(err.code(), Code::RpcAborted);
+    assert!(err.message().contains("4 attempts"), "{}", err.message());
+    assert_eq!(platform.requests().iter().filter(|r| r.method == "RegisterAgent").count(), 4);
+    assert!(!path.exists(), "nothing is written when registration fails");
+}
+
+#[test]
+fn html_502_is_a_typed_error_with_the_body() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, _) = login(&platform, dir.path());
+    platform.inject(Fault::Html502);
+    let err = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(err.http_status(), Some(502));
+    assert_eq!(err.rpc_code(), Some(2));
+    assert_eq!(err.code(), Code::RpcUnknown);
+    assert!(err.message().contains("<html"), "{}", err.message());
+}
+
+#[test]
+fn login_keeps_unknown_keys_and_json_stays_json() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // An agent config with keys owned by other tools.
+    let yml = dir.path().join("mondoo.yml");
+    std::fs::copy(testdata("configs/mondoo.yml"), &yml).unwrap();
+    let before = parsed(&yml);
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    // The fixture's api_proxy points nowhere; the caller's explicit proxy wins over it.
+    let proxy = ConnectProxy::start(false).unwrap();
+    let via_proxy = ClientOptions { api_proxy: Some(proxy.url()), ..options() };
+    let client = Client::new(config_for_registration(&load_at(&yml)).unwrap(), via_proxy.clone()).unwrap();
+    let reg = client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    let after = parsed(&yml);
+    for key in ["scan_interval", "updates_url", "features", "annotations", "api_proxy"] {
+        assert_eq!(after[key], before[key], "{key} must survive the rewrite");
+    }
+    assert_eq!(after["agent_mrn"], reg.agent_mrn);
+    assert_eq!(after["api_endpoint"], platform.url());
+    assert_ne!(after["mrn"], before["mrn"]);
+    assert!(proxy.forwarded() + proxy.tunnels() >= 2, "register and ping went through the proxy");
+
+    // A credentials .json is written back as JSON.
+    let json_path = dir.path().join("creds.json");
+    let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap()).unwrap();
+    let mut creds = creds;
+    creds["api_endpoint"] = serde_json::json!(platform.url());
+    creds["custom_tool_key"] = serde_json::json!({"nested": [1, 2]});
+    std::fs::write(&json_path, serde_json::to_string_pretty(&creds).unwrap()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&json_path)).unwrap(), options()).unwrap();
+    client.register(Some(&platform.mint_token(&TokenSpec::default()).unwrap()), &RegisterOptions::default()).unwrap();
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).expect("still JSON");
+    assert_eq!(written["custom_tool_key"], creds["custom_tool_key"]);
+    assert_eq!(Config::load_with(&load_at(&json_path)).unwrap().format(), ConfigFormat::Json);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&json_path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn login_from_base64_without_a_path_fails_clearly() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let b64 = std::fs::read_to_string(testdata("service-account/credentials.json.b64")).unwrap();
+    let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), b64)].into();
+    let config = config_for_registration(&LoadOptions { env: Some(env), ..Default::default() }).unwrap();
+    let client = Client::new(config, options_for(&platform)).unwrap();
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(err.code(), Code::ConfigNotWritable);
+    assert!(err.message().contains("$MONDOO_CONFIG_BASE64"), "{}", err.message());
+    assert!(platform.requests().iter().all(|r| r.method != "RegisterAgent"));
+}
+
+#[test]
+fn register_with_configured_service_account() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.json");
+    let mut creds = platform.create_service_account(mondoo_platform::FIXTURE_SPACE).unwrap();
+    creds["labels"] = serde_json::json!({"team": "sre"});
+    std::fs::write(&path, serde_json::to_string_pretty(&creds).unwrap()).unwrap();
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    let reg = client.register(None, &RegisterOptions::default()).unwrap();
+    assert!(!reg.already_registered);
+    let written = parsed(&path);
+    assert_eq!(written["agent_mrn"], reg.agent_mrn);
+    assert_eq!(written["mrn"], creds["mrn"], "the service account is kept as it was");
+    let request = platform.requests().into_iter().find(|r| r.method == "RegisterAgent").unwrap();
+    assert_eq!(request.auth, AuthOutcome::Accepted);
+    assert_eq!(request.body_json().unwrap()["agent_info"]["labels"]["team"], "sre");
+
+    // Registering again only pings.
+    let again = client.register(None, &RegisterOptions::default()).unwrap();
+    assert!(again.already_registered);
+    assert_eq!(platform.requests().iter().filter(|r| r.method == "RegisterAgent").count(), 1);
+}
+
+#[test]
+fn logout_removes_credentials_and_keeps_other_keys() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yml = dir.path().join("mondoo.yml");
+    std::fs::copy(testdata("configs/mondoo.yml"), &yml).unwrap();
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let proxy = ConnectProxy::start(false).unwrap();
+    let via_proxy = ClientOptions { api_proxy: Some(proxy.url()), ..options() };
+    let client = Client::new(config_for_registration(&load_at(&yml)).unwrap(), via_proxy).unwrap();
+    let reg = client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    client.logout(&LogoutOptions::default()).unwrap();
+    let after = parsed(&yml);
+    for gone in ["agent_mrn", "mrn", "private_key", "certificate"] {
+        assert!(after.get(gone).is_none(), "{gone} must be removed: {after}");
+    }
+    for kept in ["scan_interval", "updates_url", "features", "annotations", "space_mrn", "api_endpoint"] {
+        assert!(after.get(kept).is_some(), "{kept} must be kept");
+    }
+    let unregister = platform.requests().into_iter().find(|r| r.method == "UnRegisterAgent").unwrap();
+    assert_eq!(unregister.body_json().unwrap()["mrn"], reg.agent_mrn);
+    assert!(!client.config().is_registered());
+}
+
+#[test]
+fn logout_fails_when_unregistering_fails_and_leaves_the_file() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, path) = login(&platform, dir.path());
+    let before = std::fs::read(&path).unwrap();
+    platform.inject(FaultSpec::new(Fault::status(14, "maintenance")).only("AgentManager/UnRegisterAgent"));
+    let err = client.logout(&LogoutOptions::default()).unwrap_err();
+    assert_eq!(err.code(), Code::RpcUnavailable);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Forced offline, the credentials go anyway; keeping the service account keeps them.
+    platform.inject(FaultSpec::new(Fault::status(14, "maintenance")).only("AgentManager/UnRegisterAgent"));
+    client.logout(&LogoutOptions { force_offline: true, keep_service_account: true }).unwrap();
+    let after = parsed(&path);
+    assert!(after.get("agent_mrn").is_none());
+    assert!(after.get("mrn").is_some());
+}
+
+#[test]
+fn signed_generic_call_and_checkin_round_trip() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, _) = login(&platform, dir.path());
+    let answer = client.call("Echo", "Say", &serde_json::json!({"greeting": "hello", "n": 3})).unwrap();
+    assert_eq!(answer["greeting"], "hello");
+    assert_eq!(answer["signed_by"], serde_json::json!(client.config().mrn().unwrap()));
+    client.checkin().unwrap();
+    let echo = platform.requests().into_iter().find(|r| r.service == "Echo").unwrap();
+    assert_eq!(echo.header("content-type"), Some("application/json"));
+    assert_eq!(echo.header("accept"), Some("application/json"));
+    assert!(echo.header("user-agent").unwrap().starts_with("libmondoo/"));
+    assert_eq!(echo.header("x-request-id").unwrap().len(), 36);
+    let checkin = platform.requests().into_iter().find(|r| r.method == "HealthCheck").unwrap();
+    assert_eq!(checkin.auth, AuthOutcome::Accepted);
+    assert_eq!(checkin.body_json().unwrap()["mrn"], serde_json::json!(client.config().agent_mrn().unwrap()));
+}
+
+#[test]
+fn https_with_the_test_ca_as_extra_ca() {
+    let platform = Platform::start(PlatformOptions::tls()).unwrap();
+    assert!(platform.url().starts_with("https://"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::empty_at(dir.path().join("mondoo.yml"), mondoo::ConfigSource::None);
+    // Without the CA, the handshake fails as a TLS error.
+    let err = Client::new(config.clone(), options_for(&platform)).unwrap().health().unwrap_err();
+    assert_eq!(err.code(), Code::Tls, "{err:?}");
+    let with_ca = ClientOptions { ca_file: platform.ca_file().map(Path::to_path_buf), ..options_for(&platform) };
+    let health = Client::new(config, with_ca).unwrap().health().unwrap();
+    assert_eq!(health.response.status.as_deref(), Some("SERVING"));
+}
+
+#[test]
+fn api_proxy_carries_the_traffic_and_mondoo_api_proxy_wins() {
+    let platform = Platform::start(PlatformOptions::tls()).unwrap();
+    let config_proxy = ConnectProxy::start(false).unwrap();
+    let env_proxy = ConnectProxy::start(false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    std::fs::write(&path, format!("api_proxy: {}\napi_endpoint: {}\n", config_proxy.url(), platform.url())).unwrap();
+    let ca = platform.ca_file().map(Path::to_path_buf);
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), ClientOptions { ca_file: ca.clone(), ..options() }).unwrap();
+    let report = client.status().unwrap();
+    assert_eq!(report.upstream.api.status, "SERVING");
+    assert_eq!(report.proxy.source, "config api_proxy");
+    assert!(config_proxy.tunnels() >= 1);
+
+    let env: BTreeMap<String, String> = [("MONDOO_API_PROXY".to_string(), env_proxy.url())].into();
+    let before = config_proxy.tunnels();
+    let client = Client::new(
+        Config::load_with(&load_at(&path)).unwrap(),
+        ClientOptions { ca_file: ca, env: Some(env), ..options() },
+    )
+    .unwrap();
+    let report = client.status().unwrap();
+    assert_eq!(report.upstream.api.status, "SERVING");
+    assert_eq!(report.proxy.source, "$MONDOO_API_PROXY");
+    assert!(env_proxy.tunnels() >= 1);
+    assert_eq!(config_proxy.tunnels(), before, "the config's proxy is not used");
+}

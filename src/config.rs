@@ -187,7 +187,7 @@ impl Config {
 
         if let Some(b64) = nonempty(ENV_CONFIG_BASE64) {
             let text = decode_base64_config(&b64)?;
-            let (doc, format) = parse_document(&text, ENV_CONFIG_BASE64, None)?;
+            let (doc, format) = parse_document(&text, &format!("${ENV_CONFIG_BASE64}"), None)?;
             let env = mondoo_vars(&env);
             return Ok(Config { doc, source: ConfigSource::Base64Env, path: None, format, env });
         }

@@ -119,10 +119,10 @@ impl Shared {
                 .into_iter()
                 .find(|s| !s.is_empty())
                 .unwrap_or_default();
-            accounts.insert(
-                field("mrn"),
-                Account { space_mrn: space, certificate: field("certificate"), revoked: false, agent: None },
-            );
+            // The org fixture is the same account with another scope: the first file wins.
+            accounts
+                .entry(field("mrn"))
+                .or_insert(Account { space_mrn: space, certificate: field("certificate"), revoked: false, agent: None });
         }
         let mut state = lock(&self.state);
         *state = State { accounts, ..State::default() };

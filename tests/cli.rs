@@ -1,0 +1,164 @@
+//! The `mondoo` CLI example as a user runs it: output, stderr and exit codes.
+//! (`cargo test` builds the examples next to the test binaries.)
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
+
+fn cli() -> PathBuf {
+    // target/debug/deps/cli-HASH -> target/debug/examples/mondoo
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("examples").join("mondoo");
+    assert!(path.exists(), "{} missing: run through `cargo test`, which builds the examples", path.display());
+    path
+}
+
+fn testdata(rel: &str) -> String {
+    let base = std::env::var("MONDOO_TESTDATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").to_string());
+    format!("{base}/{rel}")
+}
+
+/// Run the CLI with a clean environment (own HOME, no MONDOO_* or proxy variables).
+fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(cli());
+    cmd.args(args).env_clear().env("HOME", home).env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn config_show_is_redacted_and_errors_exit_78() {
+    let home = tempfile::tempdir().unwrap();
+    let creds = testdata("service-account/credentials.json");
+    let out = run(home.path(), &["config", "show", "--config", &creds, "--json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["source"], "--config");
+    assert_eq!(json["registered"], true);
+    assert!(!text(&out.stdout).contains("PRIVATE KEY"));
+
+    let missing = home.path().join("nope.yml");
+    let out = run(home.path(), &["config", "show", "--config", missing.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(78));
+    let err = text(&out.stderr);
+    assert!(err.contains("no config at") && err.contains("nope.yml"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+
+    // A P-256 key is a configuration error too.
+    let out = run(home.path(), &["sign", "--config", &testdata("service-account/credentials-p256.json"), "--body", "-"], Some(b"{}"));
+    assert_eq!(out.status.code(), Some(78));
+    assert!(text(&out.stderr).contains("P-384"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn token_inspect_from_argument_file_and_stdin() {
+    let home = tempfile::tempdir().unwrap();
+    let valid = testdata("tokens/registration-valid.jwt");
+    let token = std::fs::read_to_string(&valid).unwrap();
+    for (args, stdin) in [
+        (vec!["token", "inspect", token.trim()], None),
+        (vec!["token", "inspect", "--token-file", valid.as_str()], None),
+        (vec!["token", "inspect", "-"], Some(token.as_bytes())),
+    ] {
+        let out = run(home.path(), &args, stdin);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(claims["space"], "//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456");
+    }
+    let out = run(home.path(), &["token", "inspect", "--token-file", &testdata("tokens/registration-expired.jwt")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn sign_prints_the_bearer_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let creds = testdata("service-account/credentials.json");
+    let out = run(home.path(), &["sign", "--config", &creds, "--body", "-"], Some(b"{\"a\":1}\0binary"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let bearer = stdout.trim_end_matches('\n');
+    assert_eq!(bearer.split('.').count(), 3);
+    assert!(!bearer.contains(char::is_whitespace));
+    let cert: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
+    let claims = mondoo::signer::verify(bearer, b"{\"a\":1}\0binary", cert["certificate"].as_str().unwrap(), mondoo_now()).unwrap();
+    assert_eq!(claims.sub, cert["mrn"]);
+}
+
+fn mondoo_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[test]
+fn login_status_checkin_logout_against_the_local_platform() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("etc").join("mondoo.yml");
+    let cfg = config.to_str().unwrap();
+
+    // Unregistered: status exits 1.
+    let out = run(home.path(), &["status", "--api-endpoint", platform.url()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("x client is not registered"), "{}", text(&out.stdout));
+
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let out = run(home.path(), &["login", "--config", cfg, "--name", "cli-test", "--annotation", "team=sre", "-"], Some(token.as_bytes()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("client authenticated successfully"));
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("name: cli-test") && written.contains("team: sre"), "{written}");
+
+    let out = run(home.path(), &["status", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("→ client authenticated successfully"));
+    let out = run(home.path(), &["status", "--config", cfg, "--json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["client"]["registered"], true);
+    assert_eq!(json["upstream"]["api"]["status"], "SERVING");
+
+    let out = run(home.path(), &["checkin", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(home.path(), &["call", "Echo", "Say", "{\"ping\":true}", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"ping\": true"));
+
+    let out = run(home.path(), &["logout", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(1), "logout needs --force");
+    let out = run(home.path(), &["logout", "--force", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(!after.contains("PRIVATE KEY") && !after.contains("agent_mrn"), "{after}");
+    assert!(after.contains("name: cli-test"));
+}
+
+#[test]
+fn login_token_from_environment_variable() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let out = Command::new(cli())
+        .args(["login", "--config", config.to_str().unwrap()])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("MONDOO_REGISTRATION_TOKEN", &token)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(&token) && !text(&out.stderr).contains(&token));
+    assert!(std::fs::read_to_string(&config).unwrap().contains("agent_mrn"));
+}

@@ -32,10 +32,11 @@ impl Conn {
         }
     }
 
-    /// Close so the peer sees a TCP reset instead of an orderly end (SO_LINGER 0).
+    /// Make the coming close a TCP reset instead of an orderly end (SO_LINGER 0). No
+    /// shutdown here: that would send a FIN; the RST goes out when the last descriptor
+    /// of the socket is closed.
     pub fn reset(&self) {
         set_linger_zero(self.tcp());
-        let _ = self.tcp().shutdown(Shutdown::Both);
     }
 
     /// Close without a TLS close_notify: the peer sees the stream simply end.

@@ -61,6 +61,9 @@ pub struct PlatformOptions {
     pub path_prefix: String,
     /// also start a [`ConnectProxy`] (see [`Platform::proxy`])
     pub proxy: bool,
+    /// where to write the test CA's PEM (TLS only); default a file in the temp dir.
+    /// Removed when the platform stops either way.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PlatformOptions {
@@ -73,6 +76,7 @@ impl Default for PlatformOptions {
             max_body_bytes: 16 * 1024 * 1024,
             path_prefix: String::new(),
             proxy: false,
+            ca_file: None,
         }
     }
 }

@@ -8,11 +8,13 @@ use std::process::ExitCode;
 
 use mondoo_platform::{Platform, PlatformOptions};
 
-const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--no-stdin]
+const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-stdin]
 
 Starts the local Mondoo test platform on 127.0.0.1 (random port), prints its URL on one
-line and serves until stdin closes (with --no-stdin: until killed). Admin endpoints
-under /_admin/ (see platform/README.md).";
+line and serves until stdin closes (with --no-stdin: until killed or SIGTERM). With
+--tls the test CA's PEM is written to FILE (--ca-out) before the URL is printed, so
+clients can trust it; it is removed on exit. Admin endpoints under /_admin/ (see
+platform/README.md).";
 
 fn main() -> ExitCode {
     let mut options = PlatformOptions::default();
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
             "--testdata" => value("--testdata").map(|v| options.testdata = Some(PathBuf::from(v))),
             "--api-version" => value("--api-version").map(|v| options.api_version = v),
             "--path-prefix" => value("--path-prefix").map(|v| options.path_prefix = v),
+            "--ca-out" => value("--ca-out").map(|v| options.ca_file = Some(PathBuf::from(v))),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

@@ -80,8 +80,11 @@ impl Shared {
         let issuer = AccountIssuer::new(&platform_key_pem, &subject_cn(&platform_cert_pem))?;
         let (tls, ca_file) = if options.tls {
             let tls = certs::test_tls()?;
-            let file = std::env::temp_dir().join(format!("mondoo-platform-ca-{}-{}.pem", std::process::id(), addr.port()));
-            std::fs::write(&file, &tls.ca_pem)?;
+            let file = options.ca_file.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("mondoo-platform-ca-{}-{}.pem", std::process::id(), addr.port()))
+            });
+            std::fs::write(&file, &tls.ca_pem)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot write the test CA to {}: {e}", file.display())))?;
             (Some(tls), Some(file))
         } else {
             (None, None)

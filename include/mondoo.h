@@ -252,8 +252,8 @@ void mondoo_error_free(mondoo_error *error);
  * On success `*message_out` is an owned copy (free it with `mondoo_string_free`), or
  * NULL when there is no last error. This call does not clear or replace the last error.
  *
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL (`*message_out`
- * is then not written).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL; that failure
+ * replaces the last error, as every failure does.
  * Thread safety: reads only the calling thread's error; safe from any thread.
  */
 mondoo_result mondoo_last_error_message(char **message_out);

@@ -129,7 +129,8 @@ fn every_export_names_itself_at_the_boundary() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let mut current: Option<String> = None;
-        for line in text.lines() {
+        // Unit tests at the end of a file call the boundary with made-up names.
+        for line in text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")) {
             if let Some(rest) = line.split("extern \"C\" fn ").nth(1) {
                 current = Some(rest.split('(').next().unwrap().to_owned());
                 exports += 1;

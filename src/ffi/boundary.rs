@@ -243,3 +243,103 @@ pub(crate) fn path_string(path: &std::path::Path, what: &str) -> Result<CString>
         c_string(s, what, Code::InvalidArgument)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take_last() -> Option<Error> {
+        let e = crate::ffi::last_error::mondoo_error_last();
+        if e.is_null() {
+            return None;
+        }
+        let code = unsafe { crate::ffi::last_error::mondoo_error_code(e) };
+        let msg = unsafe { CStr::from_ptr(crate::ffi::last_error::mondoo_error_message(e)) }
+            .to_string_lossy()
+            .into_owned();
+        unsafe { crate::ffi::last_error::mondoo_error_free(e) };
+        Some(Error::new(code, msg))
+    }
+
+    #[test]
+    fn a_panic_becomes_the_panic_code_with_a_message() {
+        let code = guard("mondoo_test_export", || panic!("boom {}", 42));
+        assert_eq!(code, Code::Panic);
+        let e = take_last().expect("last error set");
+        assert_eq!(e.code(), Code::Panic);
+        assert!(
+            e.message().contains("mondoo_test_export") && e.message().contains("boom 42"),
+            "{e:?}"
+        );
+
+        let p: *const u8 = guard_value("mondoo_test_accessor", || panic!("static"));
+        assert!(p.is_null());
+        assert!(take_last()
+            .unwrap()
+            .message()
+            .contains("mondoo_test_accessor"));
+    }
+
+    #[test]
+    fn caller_mistakes_name_the_export_and_success_clears_the_last_error() {
+        let code = guard("mondoo_test_export", || {
+            unsafe { str_arg(std::ptr::null(), "token") }?;
+            Ok(())
+        });
+        assert_eq!(code, Code::NullParameter);
+        assert_eq!(
+            take_last().unwrap().message(),
+            "mondoo_test_export: parameter `token` is NULL"
+        );
+
+        // A library error keeps its message as it is.
+        assert_eq!(
+            guard("x", || Err(Error::new(Code::TokenExpired, "expired"))),
+            Code::TokenExpired
+        );
+        assert_eq!(guard("y", || Ok(())), Code::Ok);
+        assert!(take_last().is_none(), "a success clears the previous error");
+    }
+
+    #[test]
+    fn bytes_allow_null_only_when_empty() {
+        assert_eq!(
+            unsafe { bytes_arg(std::ptr::null(), 0, "body") }.unwrap(),
+            &[] as &[u8]
+        );
+        let e = unsafe { bytes_arg(std::ptr::null(), 3, "body") }.unwrap_err();
+        assert_eq!(e.code(), Code::NullParameter);
+        let data = [0u8, 1, 0];
+        assert_eq!(
+            unsafe { bytes_arg(data.as_ptr(), 3, "body") }.unwrap(),
+            &data
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_parameter_and_offset() {
+        let bad = b"ab\xffc\0";
+        let e = unsafe { str_arg(bad.as_ptr().cast(), "path") }.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidUtf8);
+        assert!(
+            e.message().contains("`path`") && e.message().contains("offset 2"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn strings_with_nul_are_refused_not_cut() {
+        assert_eq!(
+            c_string("a\0b", "value", Code::ConfigInvalid)
+                .unwrap_err()
+                .code(),
+            Code::ConfigInvalid
+        );
+        assert_eq!(
+            c_string("ab", "value", Code::ConfigInvalid)
+                .unwrap()
+                .as_bytes(),
+            b"ab"
+        );
+    }
+}

@@ -179,8 +179,8 @@ pub unsafe extern "C" fn mondoo_error_free(error: *mut mondoo_error) {
 /// On success `*message_out` is an owned copy (free it with `mondoo_string_free`), or
 /// NULL when there is no last error. This call does not clear or replace the last error.
 ///
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL (`*message_out`
-/// is then not written).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL; that failure
+/// replaces the last error, as every failure does.
 /// Thread safety: reads only the calling thread's error; safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_last_error_message(message_out: *mut *mut c_char) -> Code {
@@ -193,10 +193,15 @@ pub unsafe extern "C" fn mondoo_last_error_message(message_out: *mut *mut c_char
             out.write_opt_string(message);
             Ok(())
         };
-        // Not through `guard`: that would clear the very error being read.
+        // Not through `guard`: that would clear the very error being read. Its own
+        // failure (NULL `message_out`) does replace the last error, as any failure does.
         match run() {
             Ok(()) => Code::Ok,
-            Err(e) => e.code(),
+            Err(e) => {
+                let code = e.code();
+                set(e.context("mondoo_last_error_message"));
+                code
+            }
         }
     })
 }

@@ -19,7 +19,8 @@ impl Conn {
         match tls {
             None => Ok(Conn::Plain(tcp)),
             Some(config) => {
-                let session = rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+                let session =
+                    rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
                 Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(session, tcp))))
             }
         }
@@ -72,7 +73,10 @@ impl Write for Conn {
 #[cfg(unix)]
 pub fn set_linger_zero(tcp: &TcpStream) {
     use std::os::unix::io::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: valid socket fd owned by `tcp`; the option struct is correctly sized.
     unsafe {
         libc::setsockopt(
@@ -103,7 +107,10 @@ pub struct Request {
 impl Request {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether the client wants the connection kept open after this request.
@@ -132,7 +139,11 @@ pub enum ReadError {
 }
 
 /// Read one line ending in LF, at most `limit` bytes in total across the head.
-fn read_line<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, budget: &mut usize) -> Result<bool, ReadError> {
+fn read_line<R: BufRead>(
+    reader: &mut R,
+    out: &mut Vec<u8>,
+    budget: &mut usize,
+) -> Result<bool, ReadError> {
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
@@ -147,7 +158,9 @@ fn read_line<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, budget: &mut usize) 
             None => (available.len(), false),
         };
         if take > *budget {
-            return Err(ReadError::TooLarge(format!("request head above {MAX_HEAD_BYTES} bytes")));
+            return Err(ReadError::TooLarge(format!(
+                "request head above {MAX_HEAD_BYTES} bytes"
+            )));
         }
         *budget -= take;
         out.extend_from_slice(&available[..take]);
@@ -188,7 +201,9 @@ pub fn read_request<R: Read>(
             if line.is_empty() {
                 return Err(ReadError::Closed);
             }
-            return Err(ReadError::Bad("connection closed inside the request line".into()));
+            return Err(ReadError::Bad(
+                "connection closed inside the request line".into(),
+            ));
         }
         if !trim_eol(&line).is_empty() {
             break;
@@ -199,10 +214,16 @@ pub fn read_request<R: Read>(
     let mut parts = request_line.split(' ');
     let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(t), Some(v), None) if !m.is_empty() && !t.is_empty() => (m, t, v),
-        _ => return Err(ReadError::Bad(format!("malformed request line {request_line:?}"))),
+        _ => {
+            return Err(ReadError::Bad(format!(
+                "malformed request line {request_line:?}"
+            )))
+        }
     };
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(ReadError::Bad(format!("unsupported HTTP version {version:?}")));
+        return Err(ReadError::Bad(format!(
+            "unsupported HTTP version {version:?}"
+        )));
     }
     let path = origin_form(target);
 
@@ -210,13 +231,16 @@ pub fn read_request<R: Read>(
     loop {
         line.clear();
         if !read_line(reader, &mut line, &mut budget)? {
-            return Err(ReadError::Bad("connection closed inside the headers".into()));
+            return Err(ReadError::Bad(
+                "connection closed inside the headers".into(),
+            ));
         }
         let raw = trim_eol(&line);
         if raw.is_empty() {
             break;
         }
-        let text = std::str::from_utf8(raw).map_err(|_| ReadError::Bad("header is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| ReadError::Bad("header is not UTF-8".into()))?;
         let (name, value) = text
             .split_once(':')
             .ok_or_else(|| ReadError::Bad(format!("malformed header line {text:?}")))?;
@@ -242,7 +266,9 @@ pub fn read_request<R: Read>(
             .map_err(|_| ReadError::Bad(format!("invalid Content-Length {v:?}")))?,
     };
     if length > max_body {
-        return Err(ReadError::TooLarge(format!("request body of {length} bytes is above the limit of {max_body}")));
+        return Err(ReadError::TooLarge(format!(
+            "request body of {length} bytes is above the limit of {max_body}"
+        )));
     }
     if length > 0 {
         if request
@@ -326,7 +352,12 @@ pub fn reason(status: u16) -> &'static str {
 
 /// Status line and headers; `content_length` may differ from the bytes that follow
 /// (the truncated-body fault).
-pub fn head(status: u16, content_type: Option<&str>, content_length: usize, close: bool) -> Vec<u8> {
+pub fn head(
+    status: u16,
+    content_type: Option<&str>,
+    content_length: usize,
+    close: bool,
+) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     if let Some(ct) = content_type {
         out.push_str(&format!("Content-Type: {ct}\r\n"));
@@ -340,7 +371,12 @@ pub fn head(status: u16, content_type: Option<&str>, content_length: usize, clos
 }
 
 pub fn write_response<W: Write>(w: &mut W, response: &Response, close: bool) -> io::Result<()> {
-    let mut bytes = head(response.status, response.content_type, response.body.len(), close);
+    let mut bytes = head(
+        response.status,
+        response.content_type,
+        response.body.len(),
+        close,
+    );
     bytes.extend_from_slice(&response.body);
     w.write_all(&bytes)?;
     w.flush()
@@ -359,16 +395,25 @@ mod tests {
         assert_eq!(req.header("Content-Length"), Some("2"));
         assert_eq!(req.body, b"{}");
         assert!(req.keep_alive());
-        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::Closed)));
+        assert!(matches!(
+            read_request(&mut reader, 10, |_| Ok(())),
+            Err(ReadError::Closed)
+        ));
     }
 
     #[test]
     fn refuses_oversized_body_and_chunked() {
         let raw = b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
-        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::TooLarge(_))));
+        assert!(matches!(
+            read_request(&mut reader, 10, |_| Ok(())),
+            Err(ReadError::TooLarge(_))
+        ));
         let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
-        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::LengthRequired)));
+        assert!(matches!(
+            read_request(&mut reader, 10, |_| Ok(())),
+            Err(ReadError::LengthRequired)
+        ));
     }
 }

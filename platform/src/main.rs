@@ -26,9 +26,18 @@ fn main() -> ExitCode {
             None => Err(format!("{name} needs a value")),
         };
         let parsed = match arg.as_str() {
-            "--tls" => Ok(options.tls = true),
-            "--proxy" => Ok(options.proxy = true),
-            "--no-stdin" => Ok(wait_for_stdin = false),
+            "--tls" => {
+                options.tls = true;
+                Ok(())
+            }
+            "--proxy" => {
+                options.proxy = true;
+                Ok(())
+            }
+            "--no-stdin" => {
+                wait_for_stdin = false;
+                Ok(())
+            }
             "--testdata" => value("--testdata").map(|v| options.testdata = Some(PathBuf::from(v))),
             "--api-version" => value("--api-version").map(|v| options.api_version = v),
             "--path-prefix" => value("--path-prefix").map(|v| options.path_prefix = v),
@@ -57,7 +66,10 @@ fn main() -> ExitCode {
         on_sigterm_remove(file);
     }
     let mut stdout = std::io::stdout();
-    if writeln!(stdout, "{}", platform.url()).and_then(|_| stdout.flush()).is_err() {
+    if writeln!(stdout, "{}", platform.url())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return ExitCode::FAILURE;
     }
 
@@ -88,7 +100,9 @@ fn on_sigterm_remove(file: &std::path::Path) {
     use std::os::unix::ffi::OsStrExt;
     use std::sync::OnceLock;
     static CA_FILE: OnceLock<std::ffi::CString> = OnceLock::new();
-    let Ok(path) = std::ffi::CString::new(file.as_os_str().as_bytes()) else { return };
+    let Ok(path) = std::ffi::CString::new(file.as_os_str().as_bytes()) else {
+        return;
+    };
     let _ = CA_FILE.set(path);
     extern "C" fn handler(_: libc::c_int) {
         if let Some(path) = CA_FILE.get() {
@@ -99,5 +113,10 @@ fn on_sigterm_remove(file: &std::path::Path) {
         unsafe { libc::_exit(0) };
     }
     // SAFETY: installing a handler that only calls async-signal-safe functions.
-    unsafe { libc::signal(libc::SIGTERM, handler as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+    unsafe {
+        libc::signal(
+            libc::SIGTERM,
+            handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )
+    };
 }

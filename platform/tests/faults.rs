@@ -28,7 +28,13 @@ fn aborted_n_times_then_normal() {
     }
     assert_eq!(health(&platform).status, 200);
     let recorded = platform.requests();
-    assert_eq!(recorded.iter().filter(|r| r.fault == Some(Fault::Aborted)).count(), 2);
+    assert_eq!(
+        recorded
+            .iter()
+            .filter(|r| r.fault == Some(Fault::Aborted))
+            .count(),
+        2
+    );
     assert_eq!(recorded[0].status, 409);
 }
 
@@ -39,7 +45,10 @@ fn only_filter_leaves_other_calls_alone() {
     assert_eq!(health(&platform).status, 200);
     assert_eq!(platform.pending_faults().len(), 1);
     let answer = call(platform.addr(), "AgentManager/PingPong", None, b"{}");
-    assert_eq!(answer.json(), json!({"code": 16, "message": "request permission unauthenticated"}));
+    assert_eq!(
+        answer.json(),
+        json!({"code": 16, "message": "request permission unauthenticated"})
+    );
     assert!(platform.pending_faults().is_empty());
 }
 
@@ -52,7 +61,11 @@ fn status_faults_carry_code_and_mapped_http_status() {
         answer.assert_status(http, code as u64);
         assert_eq!(answer.json()["message"], "injected");
     }
-    platform.inject(Fault::Status { http_status: 500, code: 2, message: "odd".into() });
+    platform.inject(Fault::Status {
+        http_status: 500,
+        code: 2,
+        message: "odd".into(),
+    });
     health(&platform).assert_status(500, 2);
 }
 
@@ -63,7 +76,9 @@ fn html_502_and_empty_500() {
     let answer = health(&platform);
     assert_eq!(answer.status, 502);
     assert_eq!(answer.header("content-type"), Some("text/html"));
-    assert!(String::from_utf8(answer.body).unwrap().starts_with("<html>"));
+    assert!(String::from_utf8(answer.body)
+        .unwrap()
+        .starts_with("<html>"));
 
     platform.inject(Fault::Empty500);
     let answer = health(&platform);
@@ -77,7 +92,13 @@ fn truncated_json_promises_more_than_it_sends() {
     let platform = start();
     platform.inject(Fault::TruncatedJson);
     let mut s = connect(platform.addr());
-    s.write_all(&post_bytes("/Health/Check", None, "application/json", b"{}")).unwrap();
+    s.write_all(&post_bytes(
+        "/Health/Check",
+        None,
+        "application/json",
+        b"{}",
+    ))
+    .unwrap();
     let (bytes, _) = read_all(s);
     let text = String::from_utf8(bytes).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
@@ -108,7 +129,13 @@ fn reset_mid_answer() {
     let platform = start();
     platform.inject(Fault::Reset);
     let mut s = connect(platform.addr());
-    s.write_all(&post_bytes("/Health/Check", None, "application/json", b"{}")).unwrap();
+    s.write_all(&post_bytes(
+        "/Health/Check",
+        None,
+        "application/json",
+        b"{}",
+    ))
+    .unwrap();
     let (bytes, ended) = read_all(s);
     let err = ended.expect_err("the connection is reset, not closed in order");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
@@ -126,15 +153,32 @@ fn slow_answer_outlasts_a_short_client_timeout_then_answers_normally() {
     let platform = start();
     platform.inject(Fault::Slow { millis: 3000 });
     let mut s = connect(platform.addr());
-    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    s.write_all(&post_bytes("/Health/Check", None, "application/json", b"{}")).unwrap();
-    let err = read_answer(&mut BufReader::new(s)).expect_err("no answer within the client's timeout");
-    assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut), "{err}");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    s.write_all(&post_bytes(
+        "/Health/Check",
+        None,
+        "application/json",
+        b"{}",
+    ))
+    .unwrap();
+    let err =
+        read_answer(&mut BufReader::new(s)).expect_err("no answer within the client's timeout");
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{err}"
+    );
 
     // A slow answer is a normal answer once it comes.
     platform.inject(Fault::Slow { millis: 50 });
     assert_eq!(health(&platform).status, 200);
-    assert_eq!(platform.requests().last().unwrap().fault, Some(Fault::Slow { millis: 50 }));
+    assert_eq!(
+        platform.requests().last().unwrap().fault,
+        Some(Fault::Slow { millis: 50 })
+    );
 }
 
 #[test]

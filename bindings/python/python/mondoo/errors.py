@@ -1,0 +1,118 @@
+"""Exceptions of libmondoo: one class per error class of the library.
+
+Every exception is a :class:`MondooError` with the library's result ``code`` (the C
+ABI's value) and ``code_name`` (its C name, e.g. ``"MONDOO_RESULT_TOKEN_EXPIRED"``).
+The native module picks the class and fills in the fields; nothing here parses messages.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "MondooError",
+    "ConfigError",
+    "NotRegisteredError",
+    "TokenError",
+    "KeyMaterialError",
+    "NetworkError",
+    "RpcError",
+    "InternalError",
+]
+
+
+class MondooError(Exception):
+    """Base of every libmondoo error."""
+
+    code: int
+    code_name: str
+    path: Optional[str]
+    message: str
+
+    def __init__(self, message: str, *, code: int = 0, code_name: str = "", path: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.code_name = code_name
+        #: the config or key file the error is about, when there is one
+        self.path = path
+
+
+class ConfigError(MondooError):
+    """The configuration cannot be found, read, parsed, used or written."""
+
+
+class NotRegisteredError(MondooError):
+    """The operation needs a registered client (a service account) and there is none."""
+
+
+class TokenError(MondooError):
+    """A registration token cannot be used: malformed, expired, not yet valid, no space..."""
+
+    expired: bool
+    malformed: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        code_name: str = "",
+        path: Optional[str] = None,
+        expired: bool = False,
+        malformed: bool = False,
+    ) -> None:
+        super().__init__(message, code=code, code_name=code_name, path=path)
+        self.expired = expired
+        self.malformed = malformed
+
+
+class KeyMaterialError(MondooError):
+    """A private key or certificate is unusable, or signing failed."""
+
+
+class NetworkError(MondooError):
+    """The platform could not be reached or answered something that is not a platform answer."""
+
+    timeout: bool
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        code_name: str = "",
+        path: Optional[str] = None,
+        timeout: bool = False,
+    ) -> None:
+        super().__init__(message, code=code, code_name=code_name, path=path)
+        self.timeout = timeout
+
+
+class RpcError(MondooError):
+    """The platform answered with an error status (gRPC code and HTTP status)."""
+
+    rpc_code: Optional[int]
+    rpc_status: Optional[str]
+    http_status: Optional[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        code_name: str = "",
+        path: Optional[str] = None,
+        rpc_code: Optional[int] = None,
+        rpc_status: Optional[str] = None,
+        http_status: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, code=code, code_name=code_name, path=path)
+        self.rpc_code = rpc_code
+        #: gRPC's name of rpc_code, e.g. "Unauthenticated"
+        self.rpc_status = rpc_status
+        self.http_status = http_status
+
+
+class InternalError(MondooError):
+    """A bad argument or a bug in libmondoo."""

@@ -1,0 +1,76 @@
+//! The one mapping from a libmondoo error to a Python exception.
+//!
+//! The exception classes live in Python (`mondoo/errors.py`) so users can subclass,
+//! pickle and document them like any Python exception; this file only picks the class
+//! for an error's class and fills in the structured fields.
+
+use std::ffi::CStr;
+
+use mondoo::{Code, Error, ErrorClass};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+/// The Python exception class (in `mondoo.errors`) of each error class.
+pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
+    match class {
+        // An error carrying `Ok` would be a library bug: report it as one.
+        ErrorClass::Ok | ErrorClass::Internal => "InternalError",
+        ErrorClass::Config => "ConfigError",
+        ErrorClass::NotRegistered => "NotRegisteredError",
+        ErrorClass::Token => "TokenError",
+        ErrorClass::Key => "KeyMaterialError",
+        ErrorClass::Network => "NetworkError",
+        ErrorClass::Rpc => "RpcError",
+    }
+}
+
+/// The C ABI's name of a code (`MONDOO_RESULT_TOKEN_EXPIRED`), shared by every binding.
+pub(crate) fn code_name(code: Code) -> String {
+    let name = mondoo::ffi::mondoo_result_name(code.value());
+    // SAFETY: mondoo_result_name returns a static NUL-terminated string for any value.
+    unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
+}
+
+static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The Python exception for `e`, with `code`, `code_name`, `path` and the fields of its
+/// class (`rpc_code`/`rpc_status`/`http_status`, `expired`/`malformed`).
+pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    match build(py, e) {
+        Ok(err) => err,
+        // The errors module failed to import or construct: still raise, with the message.
+        Err(import_failure) => import_failure,
+    }
+}
+
+fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+    let module = ERRORS_MODULE.get_or_try_init(py, || py.import("mondoo.errors").map(Bound::unbind))?;
+    let class = module.bind(py).getattr(exception_name(e.class()))?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("code", e.code().value())?;
+    kwargs.set_item("code_name", code_name(e.code()))?;
+    kwargs.set_item("path", e.path().map(|p| p.display().to_string()))?;
+    match e.class() {
+        ErrorClass::Rpc => {
+            kwargs.set_item("rpc_code", e.rpc_code())?;
+            kwargs.set_item("rpc_status", e.rpc_code().map(Code::rpc_name))?;
+            kwargs.set_item("http_status", e.http_status())?;
+        }
+        ErrorClass::Token => {
+            kwargs.set_item("expired", e.code() == Code::TokenExpired)?;
+            kwargs.set_item("malformed", e.code() == Code::TokenMalformed)?;
+        }
+        ErrorClass::Network => {
+            kwargs.set_item("timeout", e.code() == Code::Timeout)?;
+        }
+        _ => {}
+    }
+    let instance = class.call((e.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(instance))
+}
+
+/// `.map_err(py_err)` for results of the Rust API.
+pub(crate) fn py_err(e: Error) -> PyErr {
+    Python::attach(|py| to_py_err(py, &e))
+}

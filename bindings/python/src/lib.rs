@@ -1,0 +1,698 @@
+//! `mondoo._native`: the Python face of libmondoo.
+//!
+//! Every class here wraps a Rust API type and adds nothing to the protocol: conversions,
+//! argument checks and releasing the GIL around network calls and signing. The Python
+//! package `mondoo` re-exports these and defines the exceptions (see `errors.rs`).
+
+mod errors;
+mod json;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mondoo::flows::{self, Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::{Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::errors::py_err;
+
+/// Body bytes of a request to sign: `bytes` as is, `str` as UTF-8.
+fn body_bytes<'a>(body: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
+    if let Ok(b) = body.cast::<PyBytes>() {
+        return Ok(Cow::Borrowed(b.as_bytes()));
+    }
+    if let Ok(s) = body.cast::<PyString>() {
+        return Ok(Cow::Owned(s.to_cow()?.into_owned().into_bytes()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "body must be bytes or str, not {}",
+        body.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+    )))
+}
+
+/// Seconds from Python as a Duration; `what` names the argument in the error.
+fn seconds(value: f64, what: &str, allow_zero: bool) -> PyResult<Duration> {
+    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) {
+        let want = if allow_zero { "a finite number >= 0" } else { "a finite number > 0" };
+        return Err(PyValueError::new_err(format!("{what} must be {want} (seconds), got {value}")));
+    }
+    Duration::try_from_secs_f64(value).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+}
+
+fn opt_path(path: Option<&std::path::Path>) -> Option<String> {
+    path.map(|p| p.display().to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// Config
+
+/// A loaded mondoo configuration. Never shows the private key.
+#[pyclass(module = "mondoo._native", name = "Config", frozen)]
+pub struct PyConfig {
+    inner: Config,
+}
+
+#[pymethods]
+impl PyConfig {
+    /// Load with cnspec's precedence: `path`, else $MONDOO_CONFIG_BASE64,
+    /// $MONDOO_CONFIG_PATH, the home and the system file; no file is an unregistered config.
+    #[staticmethod]
+    #[pyo3(signature = (path=None))]
+    fn load(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
+        let options = LoadOptions { path, ..Default::default() };
+        let inner = py.detach(|| Config::load_with(&options)).map_err(py_err)?;
+        Ok(PyConfig { inner })
+    }
+
+    /// The config a registration writes: like `load`, but a missing `path` (or
+    /// $MONDOO_CONFIG_PATH) is a new file that `Client.register` creates.
+    #[staticmethod]
+    #[pyo3(signature = (path=None))]
+    fn for_registration(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
+        let options = LoadOptions { path, ..Default::default() };
+        let inner = py.detach(|| flows::config_for_registration(&options)).map_err(py_err)?;
+        Ok(PyConfig { inner })
+    }
+
+    /// Where it came from: "--config", "$MONDOO_CONFIG_PATH", "$MONDOO_CONFIG_BASE64",
+    /// "default" or "none".
+    #[getter]
+    fn source(&self) -> &'static str {
+        self.inner.source().as_str()
+    }
+    /// The file read, or the file a registration will write; None for base64 configs.
+    #[getter]
+    fn path(&self) -> Option<String> {
+        opt_path(self.inner.path())
+    }
+    /// "yaml" or "json".
+    #[getter]
+    fn format(&self) -> &'static str {
+        match self.inner.format() {
+            ConfigFormat::Yaml => "yaml",
+            ConfigFormat::Json => "json",
+        }
+    }
+    /// A service account (mrn and private_key) is configured.
+    #[getter]
+    fn registered(&self) -> bool {
+        self.inner.is_registered()
+    }
+    /// scope_mrn, else space_mrn, else parent_mrn.
+    #[getter]
+    fn scope(&self) -> Option<String> {
+        self.inner.scope_mrn()
+    }
+    #[getter]
+    fn api_endpoint(&self) -> String {
+        self.inner.api_endpoint()
+    }
+    #[getter]
+    fn agent_mrn(&self) -> Option<String> {
+        self.inner.agent_mrn()
+    }
+    /// The service account's MRN.
+    #[getter]
+    fn mrn(&self) -> Option<String> {
+        self.inner.mrn()
+    }
+    /// The document as in the file, with private_key replaced by "<redacted>".
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::to_py(py, &self.inner.redacted_json())
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Config(source={:?}, path={}, registered={}, mrn={}, api_endpoint={:?})",
+            self.source(),
+            py_repr_opt(self.path().as_deref()),
+            if self.registered() { "True" } else { "False" },
+            py_repr_opt(self.inner.mrn().as_deref()),
+            self.inner.api_endpoint(),
+        )
+    }
+}
+
+fn py_repr_opt(s: Option<&str>) -> String {
+    match s {
+        Some(s) => format!("{s:?}"),
+        None => "None".into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Registration tokens
+
+/// A registration token, checked offline (shape, claims, time); never shows the token.
+#[pyclass(module = "mondoo._native", name = "Token", frozen)]
+pub struct PyToken {
+    inner: RegistrationToken,
+}
+
+#[pymethods]
+impl PyToken {
+    #[getter]
+    fn alg(&self) -> &str {
+        self.inner.alg()
+    }
+    /// The space the token registers into.
+    #[getter]
+    fn space(&self) -> Option<String> {
+        self.inner.claims().space.clone()
+    }
+    /// Where the registration goes: the override given, else the token's claim.
+    #[getter]
+    fn api_endpoint(&self) -> &str {
+        self.inner.api_endpoint()
+    }
+    /// Unix seconds, or None for a token without expiry.
+    #[getter]
+    fn expires(&self) -> Option<i64> {
+        self.inner.claims().exp
+    }
+    #[getter]
+    fn not_before(&self) -> Option<i64> {
+        self.inner.claims().nbf
+    }
+    #[getter]
+    fn issued_at(&self) -> Option<i64> {
+        self.inner.claims().iat
+    }
+    #[getter]
+    fn issuer(&self) -> Option<String> {
+        self.inner.claims().iss.clone()
+    }
+    #[getter]
+    fn subject(&self) -> Option<String> {
+        self.inner.claims().sub.clone()
+    }
+    #[getter]
+    fn description(&self) -> Option<String> {
+        self.inner.claims().desc.clone()
+    }
+    #[getter]
+    fn owner(&self) -> Option<String> {
+        self.inner.claims().owner.clone()
+    }
+    #[getter]
+    fn labels(&self) -> BTreeMap<String, String> {
+        self.inner.claims().labels.clone()
+    }
+    /// E.g. "registration token has no expiry".
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings().to_vec()
+    }
+    /// Every claim (None when absent) plus alg, endpoint, expires_at and warnings.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::to_py(py, &self.inner.to_json())
+    }
+    fn __repr__(&self) -> String {
+        format!("<Token {}>", self.inner)
+    }
+}
+
+/// Check a registration token offline; raises TokenError saying why it cannot be used.
+#[pyfunction]
+#[pyo3(signature = (token, *, api_endpoint=None))]
+fn inspect_token(token: &str, api_endpoint: Option<&str>) -> PyResult<PyToken> {
+    RegistrationToken::inspect(token, api_endpoint).map(|inner| PyToken { inner }).map_err(py_err)
+}
+
+// ---------------------------------------------------------------------------------------
+// Signer
+
+/// Signs request bodies as the configured service account (ES384 bearers).
+#[pyclass(module = "mondoo._native", name = "Signer", frozen)]
+pub struct PySigner {
+    inner: Arc<Signer>,
+}
+
+#[pymethods]
+impl PySigner {
+    /// The signer of a registered config; raises NotRegisteredError or KeyMaterialError.
+    #[staticmethod]
+    fn from_config(config: &PyConfig) -> PyResult<Self> {
+        Signer::from_config(&config.inner).map(|s| PySigner { inner: Arc::new(s) }).map_err(py_err)
+    }
+    /// The service account's MRN (the bearer's kid and sub).
+    #[getter]
+    fn mrn(&self) -> &str {
+        self.inner.mrn()
+    }
+    /// A fresh bearer for exactly these body bytes (a str is signed as UTF-8).
+    fn sign(&self, py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<String> {
+        let body = body_bytes(body)?;
+        let signer = &self.inner;
+        py.detach(|| signer.sign(&body)).map_err(py_err)
+    }
+    fn __repr__(&self) -> String {
+        format!("Signer(mrn={:?})", self.inner.mrn())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Client
+
+/// A connection to the Mondoo Platform. Thread-safe; a context manager.
+#[pyclass(module = "mondoo._native", name = "Client", frozen)]
+pub struct PyClient {
+    /// None once closed. Calls clone the Arc, so close() while another thread is in a
+    /// call only drops the client after that call returns.
+    inner: Mutex<Option<Arc<Client>>>,
+}
+
+impl PyClient {
+    fn client(&self) -> PyResult<Arc<Client>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyValueError::new_err("the client is closed"))
+    }
+}
+
+#[pymethods]
+impl PyClient {
+    /// `config`: a Config; a path (the config there, or a new file that register()
+    /// writes); or None for the default search.
+    #[new]
+    #[pyo3(signature = (
+        config=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
+        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        config: Option<&Bound<'_, PyAny>>,
+        api_endpoint: Option<String>,
+        api_proxy: Option<String>,
+        ca_file: Option<PathBuf>,
+        timeout: f64,
+        connect_timeout: f64,
+        correct_clock_skew: bool,
+        retry_delays: Option<Vec<f64>>,
+        retry_jitter: Option<f64>,
+        env: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Self> {
+        let defaults = ClientOptions::default();
+        let options = ClientOptions {
+            api_endpoint,
+            api_proxy,
+            ca_file,
+            timeout: seconds(timeout, "timeout", false)?,
+            connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
+            retry_delays: match retry_delays {
+                Some(delays) => delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?,
+                None => defaults.retry_delays,
+            },
+            retry_jitter: match retry_jitter {
+                Some(j) => seconds(j, "retry_jitter", true)?,
+                None => defaults.retry_jitter,
+            },
+            correct_clock_skew,
+            env,
+        };
+        enum Source {
+            Given(Config),
+            Path(PathBuf),
+            Search,
+        }
+        let source = match config {
+            None => Source::Search,
+            Some(obj) if obj.is_none() => Source::Search,
+            Some(obj) => match obj.cast::<PyConfig>() {
+                Ok(c) => Source::Given(c.get().inner.clone()),
+                Err(_) => Source::Path(obj.extract::<PathBuf>().map_err(|_| {
+                    PyTypeError::new_err("config must be a mondoo.Config, a path (str or os.PathLike) or None")
+                })?),
+            },
+        };
+        let client = py
+            .detach(move || {
+                let config = match source {
+                    Source::Given(c) => c,
+                    Source::Path(p) => {
+                        flows::config_for_registration(&LoadOptions { path: Some(p), ..Default::default() })?
+                    }
+                    Source::Search => Config::load(None)?,
+                };
+                Client::new(config, options)
+            })
+            .map_err(py_err)?;
+        Ok(PyClient { inner: Mutex::new(Some(Arc::new(client))) })
+    }
+
+    /// A copy of the current config (register and logout change it).
+    #[getter]
+    fn config(&self) -> PyResult<PyConfig> {
+        Ok(PyConfig { inner: self.client()?.config() })
+    }
+
+    /// The endpoint calls go to.
+    #[getter]
+    fn api_endpoint(&self) -> PyResult<String> {
+        Ok(self.client()?.api_endpoint())
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// Register with a token, or (None) with the configured service account; writes the
+    /// config file.
+    #[pyo3(signature = (token=None, *, name=None, annotations=None))]
+    fn register(
+        &self,
+        py: Python<'_>,
+        token: Option<String>,
+        name: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> PyResult<PyRegistration> {
+        let client = self.client()?;
+        let options = RegisterOptions { name, annotations: annotations.unwrap_or_default() };
+        let token = token.map(zeroize_on_drop);
+        py.detach(|| client.register(token.as_ref().map(|t| t.0.as_str()), &options))
+            .map(|inner| PyRegistration { inner })
+            .map_err(py_err)
+    }
+
+    /// `cnspec status`: raises only when the config cannot be used; str() is the text.
+    fn status(&self, py: Python<'_>) -> PyResult<PyStatus> {
+        let client = self.client()?;
+        py.detach(|| client.status()).map(|inner| PyStatus { inner }).map_err(py_err)
+    }
+
+    /// Unregister and remove the credentials from the config file.
+    #[pyo3(signature = (*, keep_service_account=false, force_offline=false))]
+    fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
+        let client = self.client()?;
+        let options = LogoutOptions { keep_service_account, force_offline };
+        py.detach(|| client.logout(&options)).map_err(py_err)
+    }
+
+    /// The agent check-in.
+    fn checkin(&self, py: Python<'_>) -> PyResult<()> {
+        let client = self.client()?;
+        py.detach(|| client.checkin()).map_err(py_err)
+    }
+
+    /// A signed call: POST {api_endpoint}/{service}/{method} with `payload` as JSON.
+    #[pyo3(signature = (service, method, payload=None))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        service: &str,
+        method: &str,
+        payload: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client()?;
+        let payload = match payload {
+            Some(p) => json::from_py(p)?,
+            None => serde_json::Value::Object(Default::default()),
+        };
+        let answer = py.detach(|| client.call(service, method, &payload)).map_err(py_err)?;
+        json::to_py(py, &answer)
+    }
+
+    /// A bearer for these body bytes, signed as the configured service account.
+    fn sign(&self, py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<String> {
+        let client = self.client()?;
+        let body = body_bytes(body)?;
+        py.detach(|| client.sign(&body)).map_err(py_err)
+    }
+
+    /// Drop the client and its connection pool; later calls raise ValueError.
+    fn close(&self, py: Python<'_>) {
+        let taken = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Dropping the HTTP client joins its runtime thread: not while holding the GIL.
+        py.detach(move || drop(taken));
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        exc_value: &Bound<'_, PyAny>,
+        traceback: &Bound<'_, PyAny>,
+    ) -> bool {
+        let _ = (exc_type, exc_value, traceback);
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        match self.client() {
+            Ok(c) => {
+                let config = c.config();
+                format!(
+                    "Client(api_endpoint={:?}, config_path={}, registered={})",
+                    c.api_endpoint(),
+                    py_repr_opt(opt_path(config.path()).as_deref()),
+                    if config.is_registered() { "True" } else { "False" }
+                )
+            }
+            Err(_) => "Client(closed)".into(),
+        }
+    }
+}
+
+/// A token that is wiped from memory when dropped.
+struct SecretString(String);
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+}
+fn zeroize_on_drop(s: String) -> SecretString {
+    SecretString(s)
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+/// The outcome of Client.register.
+#[pyclass(module = "mondoo._native", name = "Registration", frozen)]
+pub struct PyRegistration {
+    inner: Registration,
+}
+
+#[pymethods]
+impl PyRegistration {
+    #[getter]
+    fn agent_mrn(&self) -> &str {
+        &self.inner.agent_mrn
+    }
+    #[getter]
+    fn service_account_mrn(&self) -> &str {
+        &self.inner.service_account_mrn
+    }
+    #[getter]
+    fn space_mrn(&self) -> Option<String> {
+        self.inner.space_mrn.clone()
+    }
+    #[getter]
+    fn api_endpoint(&self) -> &str {
+        &self.inner.api_endpoint
+    }
+    #[getter]
+    fn config_path(&self) -> Option<String> {
+        opt_path(self.inner.config_path.as_deref())
+    }
+    /// True when the config already had an agent (nothing was registered).
+    #[getter]
+    fn already_registered(&self) -> bool {
+        self.inner.already_registered
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = serde_json::to_value(&self.inner).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        json::to_py(py, &value)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Registration(agent_mrn={:?}, space_mrn={}, already_registered={})",
+            self.inner.agent_mrn,
+            py_repr_opt(self.inner.space_mrn.as_deref()),
+            if self.inner.already_registered { "True" } else { "False" }
+        )
+    }
+}
+
+/// `cnspec status` as data; str() gives the seeds' text, to_dict() Go's JSON shape.
+#[pyclass(module = "mondoo._native", name = "Status", frozen)]
+pub struct PyStatus {
+    inner: StatusReport,
+}
+
+#[pymethods]
+impl PyStatus {
+    #[getter]
+    fn registered(&self) -> bool {
+        self.inner.client.registered
+    }
+    /// The signed PingPong succeeded.
+    #[getter]
+    fn authenticated(&self) -> bool {
+        self.inner.client.authenticated
+    }
+    /// 0 registered and authenticated, 1 otherwise (as cnspec exits).
+    #[getter]
+    fn exit_code(&self) -> i32 {
+        self.inner.exit_code()
+    }
+    #[getter]
+    fn config_source(&self) -> &str {
+        &self.inner.config_source
+    }
+    #[getter]
+    fn config_path(&self) -> Option<String> {
+        self.inner.config_path.clone()
+    }
+    #[getter]
+    fn api_endpoint(&self) -> &str {
+        &self.inner.upstream.api.endpoint
+    }
+    /// Health/Check's status (e.g. "SERVING"), None when the API was not reached.
+    #[getter]
+    fn api_status(&self) -> Option<String> {
+        self.inner.upstream.api.error.is_none().then(|| self.inner.upstream.api.status.clone())
+    }
+    #[getter]
+    fn api_version(&self) -> Option<String> {
+        self.inner.upstream.api.error.is_none().then(|| self.inner.upstream.api.version.clone())
+    }
+    /// The agent MRN ("no managed client" for a service account without agent).
+    #[getter]
+    fn agent_mrn(&self) -> Option<String> {
+        self.inner.client.mrn.clone()
+    }
+    #[getter]
+    fn service_account(&self) -> Option<String> {
+        self.inner.client.service_account.clone()
+    }
+    #[getter]
+    fn space(&self) -> Option<String> {
+        self.inner.client.parent_mrn.clone()
+    }
+    #[getter]
+    fn hostname(&self) -> &str {
+        &self.inner.client.hostname
+    }
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.client.version
+    }
+    /// "! ..." lines of the text: clock skew, long round trips.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.upstream.warnings.clone()
+    }
+    /// API time minus local time, seconds.
+    #[getter]
+    fn clock_skew_seconds(&self) -> Option<f64> {
+        self.inner.clock_skew_seconds
+    }
+    #[getter]
+    fn round_trip_ms(&self) -> Option<f64> {
+        self.inner.round_trip_ms
+    }
+    #[getter]
+    fn proxy_url(&self) -> Option<String> {
+        self.inner.proxy.url.clone()
+    }
+    /// Why Health/Check failed: code, rpc_code, http_status, message, error; or None.
+    #[getter]
+    fn api_error<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.error_dict(py, self.inner.upstream.api.error.as_ref())
+    }
+    /// Why the signed PingPong failed (same keys as api_error); or None.
+    #[getter]
+    fn ping_pong_error<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.error_dict(py, self.inner.client.ping_pong_error.as_ref())
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::to_py(py, &self.inner.to_json())
+    }
+    fn __str__(&self) -> String {
+        self.inner.to_text()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "<Status registered={} authenticated={} api_endpoint={:?}>",
+            if self.registered() { "True" } else { "False" },
+            if self.authenticated() { "True" } else { "False" },
+            self.api_endpoint()
+        )
+    }
+}
+
+impl PyStatus {
+    fn error_dict<'py>(&self, py: Python<'py>, e: Option<&flows::ErrorReport>) -> PyResult<Bound<'py, PyAny>> {
+        match e {
+            Some(e) => {
+                let value = serde_json::to_value(e).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                json::to_py(py, &value)
+            }
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers for tests and the benchmark
+
+/// Every result code as (value, C name), in value order.
+#[pyfunction]
+fn all_codes() -> Vec<(u32, String)> {
+    Code::ALL.iter().map(|c| (c.value(), errors::code_name(*c))).collect()
+}
+
+/// The exception the library raises for an error with this code (not raised).
+#[pyfunction]
+#[pyo3(signature = (code, message="test error"))]
+fn _error_for_code(py: Python<'_>, code: u32, message: &str) -> PyResult<Py<pyo3::exceptions::PyBaseException>> {
+    let code = Code::from_value(code).ok_or_else(|| PyValueError::new_err(format!("{code} is not a result code")))?;
+    Ok(errors::to_py_err(py, &mondoo::Error::new(code, message)).into_value(py))
+}
+
+/// Seconds the Rust signer takes for `n` bearers of `body`, with no Python in between.
+#[pyfunction]
+fn _bench_sign_rust(py: Python<'_>, signer: &PySigner, n: u64, body: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let body = body_bytes(body)?;
+    let signer = &signer.inner;
+    py.detach(|| {
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(signer.sign(std::hint::black_box(&body))?);
+        }
+        Ok(started.elapsed().as_secs_f64())
+    })
+    .map_err(py_err)
+}
+
+/// libmondoo's native module; use the `mondoo` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("VERSION", mondoo::VERSION)?;
+    m.add_class::<PyConfig>()?;
+    m.add_class::<PyToken>()?;
+    m.add_class::<PySigner>()?;
+    m.add_class::<PyClient>()?;
+    m.add_class::<PyRegistration>()?;
+    m.add_class::<PyStatus>()?;
+    m.add_function(wrap_pyfunction!(inspect_token, m)?)?;
+    m.add_function(wrap_pyfunction!(all_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(_error_for_code, m)?)?;
+    m.add_function(wrap_pyfunction!(_bench_sign_rust, m)?)?;
+    Ok(())
+}

@@ -279,6 +279,22 @@ mondoo_result mondoo_last_error_message(char **message_out);
 mondoo_result mondoo_config_load(const char *path, mondoo_config **config_out);
 
 /**
+ * Load the config a registration starts from (`cnspec login`): like
+ * `mondoo_config_load`, except that a missing file (`path`, or `$MONDOO_CONFIG_PATH`
+ * when `path` is NULL) is not an error: the result is an empty config that
+ * `mondoo_client_register` writes there (creating missing directories 0700). With
+ * `MONDOO_CONFIG_BASE64` set and a `path` given, registration writes to `path`.
+ *
+ * On success `*config_out` is a new config owned by the caller (free it with
+ * `mondoo_config_free`).
+ * Errors: as `mondoo_config_load`, without `MONDOO_RESULT_CONFIG_NOT_FOUND` for the
+ * file registration will create. On error `*config_out` is not written and the last
+ * error is set.
+ * Thread safety: safe to call from any thread (it reads the process environment).
+ */
+mondoo_result mondoo_config_load_for_registration(const char *path, mondoo_config **config_out);
+
+/**
  * Free a config. NULL is a no-op; freeing twice is undefined behaviour.
  *
  * Thread safety: no other thread may use `config` during or after this call. Signers

@@ -1,14 +1,15 @@
 //! `mondoo_config`: a loaded configuration and its fields.
 
 use std::ffi::c_char;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use crate::config::{Config, LoadOptions};
 use crate::error::{Code, Error};
 use crate::ffi::boundary::{
     c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out,
 };
 use crate::ffi::handle::{as_ref, BoxHandle, Handle};
+use crate::flows::config_for_registration;
 
 /// A loaded configuration (a service account's credentials or an agent config).
 ///
@@ -48,6 +49,36 @@ pub unsafe extern "C" fn mondoo_config_load(
         let out = Out::new(config_out, "config_out")?;
         let path = opt_str_arg(path, "path")?;
         let config = Config::load(path.map(Path::new))?;
+        out.write(mondoo_config::into_raw(config));
+        Ok(())
+    })
+}
+
+/// Load the config a registration starts from (`cnspec login`): like
+/// `mondoo_config_load`, except that a missing file (`path`, or `$MONDOO_CONFIG_PATH`
+/// when `path` is NULL) is not an error: the result is an empty config that
+/// `mondoo_client_register` writes there (creating missing directories 0700). With
+/// `MONDOO_CONFIG_BASE64` set and a `path` given, registration writes to `path`.
+///
+/// On success `*config_out` is a new config owned by the caller (free it with
+/// `mondoo_config_free`).
+/// Errors: as `mondoo_config_load`, without `MONDOO_RESULT_CONFIG_NOT_FOUND` for the
+/// file registration will create. On error `*config_out` is not written and the last
+/// error is set.
+/// Thread safety: safe to call from any thread (it reads the process environment).
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_config_load_for_registration(
+    path: *const c_char,
+    config_out: *mut *mut mondoo_config,
+) -> Code {
+    guard("mondoo_config_load_for_registration", || {
+        let out = Out::new(config_out, "config_out")?;
+        let path = opt_str_arg(path, "path")?;
+        let options = LoadOptions {
+            path: path.map(PathBuf::from),
+            ..LoadOptions::default()
+        };
+        let config = config_for_registration(&options)?;
         out.write(mondoo_config::into_raw(config));
         Ok(())
     })

@@ -11,6 +11,8 @@
  *    UTF-8 MONDOO_RESULT_INVALID_UTF8; parameters documented "or NULL" are optional.
  *  - Handles are opaque; each constructor has a _free; returned char* strings are owned by
  *    the caller and freed with mondoo_string_free; _free(NULL) is a no-op.
+ *  - Pointers passed in are NULL or valid (live handles, NUL-terminated strings, buffers of
+ *    the given length); a body pointer may be NULL when its length is 0.
  *  - Panics inside libmondoo never cross into C: they give MONDOO_RESULT_PANIC.
  */
 

@@ -21,12 +21,18 @@
 //! * **Ownership.** Handles are opaque; each `_new`/`_load`/`_from_config` has a `_free`.
 //!   Returned `char *` strings are owned by the caller and freed with
 //!   `mondoo_string_free`. `_free(NULL)` is a no-op; freeing twice is undefined.
+//! * **Pointers** given to libmondoo are NULL or valid: handles it made and not yet
+//!   freed, NUL-terminated strings, buffers of at least the given length. A dangling
+//!   pointer cannot be detected; NULL always can.
 //! * **Threads.** `mondoo_config`, `mondoo_signer`, `mondoo_client` and `mondoo_status`
 //!   may be used by many threads at once; `mondoo_client_options` is a single-thread
 //!   builder.
 
 // The handle types carry their C names (`mondoo_config`), which cbindgen copies as is.
 #![allow(non_camel_case_types)]
+// The exports' safety contract is the same for all and stated above (valid handles from
+// libmondoo, NUL-terminated strings, buffers of the given length), not once per function.
+#![allow(clippy::missing_safety_doc)]
 
 use std::ffi::{c_char, CString};
 

@@ -449,7 +449,8 @@ fn pem_blocks(text: &str) -> Vec<PemBlock> {
         let Some(body_end) = body_start.find(&end_marker) else {
             break;
         };
-        let mut base64 = Zeroizing::new(String::new());
+        // Sized up front so growing never leaves a copy of key text in freed memory.
+        let mut base64 = Zeroizing::new(String::with_capacity(body_end));
         let mut encrypted_header = false;
         for line in body_start[..body_end].lines() {
             if let Some((name, value)) = line.split_once(':') {

@@ -20,4 +20,21 @@ from mondoo.errors import (
 )
 
 __version__: str
-__all__: list[str]
+__all__ = [
+    "VERSION",
+    "Client",
+    "Config",
+    "ConfigError",
+    "InternalError",
+    "KeyMaterialError",
+    "MondooError",
+    "NetworkError",
+    "NotRegisteredError",
+    "Registration",
+    "RpcError",
+    "Signer",
+    "Status",
+    "Token",
+    "TokenError",
+    "inspect_token",
+]

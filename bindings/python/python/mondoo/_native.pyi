@@ -7,6 +7,20 @@ from typing import Any, Literal, Optional, Union, final
 
 from mondoo.errors import MondooError
 
+__all__ = [
+    "VERSION",
+    "Config",
+    "Token",
+    "Signer",
+    "Client",
+    "Registration",
+    "Status",
+    "inspect_token",
+    "all_codes",
+    "_error_for_code",
+    "_bench_sign_rust",
+]
+
 VERSION: str
 
 _Body = Union[bytes, str]

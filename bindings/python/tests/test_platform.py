@@ -1,0 +1,378 @@
+"""The flows against the local platform: the seed status states, login and logout with the
+config file checked after each, errors where they belong, threads."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import mondoo
+from conftest import Platform
+
+UNAUTHENTICATED = "rpc error: code = Unauthenticated desc = request permission unauthenticated"
+
+
+@pytest.fixture(autouse=True)
+def fresh_platform(platform: Platform) -> Iterator[None]:
+    platform.reset()
+    yield
+    platform.reset()
+
+
+def client_for(config: Any, platform: Platform | None = None, **options: Any) -> mondoo.Client:
+    """A client that sees no proxy variable of the machine and retries without sleeping."""
+    options.setdefault("env", {})
+    options.setdefault("retry_delays", [0, 0, 0])
+    options.setdefault("retry_jitter", 0)
+    options.setdefault("timeout", 10)
+    if platform is not None:
+        options.setdefault("api_endpoint", platform.url)
+    return mondoo.Client(config, **options)
+
+
+def login(platform: Platform, path: Path, **register: Any) -> tuple[mondoo.Client, mondoo.Registration]:
+    client = client_for(path)
+    registration = client.register(platform.mint_token(), **register)
+    return client, registration
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+# --- status: the four seed states ------------------------------------------------------
+
+
+def test_status_unregistered(platform: Platform, tmp_path: Path) -> None:
+    with client_for(tmp_path / "mondoo.yml", platform) as client:
+        status = client.status()
+    text = str(status)
+    assert "→ API Status:\t\tSERVING" in text
+    assert "x client is not registered" in text
+    assert "authenticated successfully" not in text
+    assert (status.registered, status.authenticated, status.exit_code) == (False, False, 1)
+    assert status.api_status == "SERVING"
+    assert status.to_dict()["client"]["registered"] is False
+    # no signed call was attempted
+    assert {r["service"] for r in platform.requests()} == {"Health"}
+
+
+def test_status_registered_and_authenticated(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    _, registration = login(platform, path)
+    with client_for(mondoo.Config.load(path)) as client:
+        status = client.status()
+    text = str(status)
+    assert text.startswith(f"→ loaded configuration from {path} using source --config\n"), text
+    for want in ["→ client is registered", "→ client authenticated successfully", f"→ Client:\t\t{registration.agent_mrn}"]:
+        assert want in text, f"missing {want!r} in\n{text}"
+    assert (status.registered, status.authenticated, status.exit_code) == (True, True, 0)
+    assert status.agent_mrn == registration.agent_mrn
+    assert status.service_account == registration.service_account_mrn
+    assert status.ping_pong_error is None
+    assert status.warnings == []
+
+
+def test_status_revoked_service_account(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    client, registration = login(platform, path)
+    platform.revoke(registration.service_account_mrn)
+    status = client.status()
+    text = str(status)
+    assert "→ client is registered" in text
+    assert f'x could not connect to mondoo platform error="{UNAUTHENTICATED}"' in text, text
+    assert (status.registered, status.authenticated, status.exit_code) == (True, False, 1)
+    error = status.to_dict()["client"]["pingPongError"]
+    assert error["rpc_code"] == 16 and error["rpc_status"] == "Unauthenticated"
+    assert error["http_status"] == 401
+    assert error["message"] == "request permission unauthenticated"
+    assert error["error"] == UNAUTHENTICATED
+    assert status.ping_pong_error == error
+    # a signed call raises the same error as an exception
+    with pytest.raises(mondoo.RpcError) as info:
+        client.call("Echo", "Say", {"x": 1})
+    assert (info.value.rpc_code, info.value.http_status) == (16, 401)
+    assert info.value.code_name == "MONDOO_RESULT_RPC_UNAUTHENTICATED"
+    assert str(info.value) == UNAUTHENTICATED
+
+
+def test_status_clock_72h_off(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    login(platform, path)
+    # The platform's clock 72 h ahead: to the client its own clock looks 72 h behind.
+    platform.set_clock_offset(72 * 3600 + 6)
+    status = client_for(mondoo.Config.load(path)).status()
+    text = str(status)
+    warnings = [line for line in text.splitlines() if line.startswith("! possible clock skew detected: ")]
+    assert len(warnings) == 1 and ": 72h0m" in warnings[0], text
+    assert any(w.startswith("possible clock skew detected: 72h0m") for w in status.warnings)
+    assert status.clock_skew_seconds is not None and status.clock_skew_seconds > 72 * 3600
+    # every signed call is refused by a platform whose clock is that far off...
+    assert not status.authenticated
+    # ...unless the client corrects its signing time by the skew it measured
+    corrected = client_for(mondoo.Config.load(path), correct_clock_skew=True)
+    assert corrected.call("Echo", "Say", {"x": 1})["x"] == 1
+
+
+# --- login and logout ------------------------------------------------------------------
+
+
+def test_login_writes_the_config(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "new" / "mondoo.json"
+    client, registration = login(platform, path, name="py-test", annotations={"team": "sec"})
+    written = read_json(path)  # a .json path stays JSON: read it with Python's own parser
+    assert written["agent_mrn"] == registration.agent_mrn
+    assert written["mrn"] == registration.service_account_mrn
+    assert written["space_mrn"] == registration.space_mrn
+    assert written["api_endpoint"] == platform.url == registration.api_endpoint
+    assert "BEGIN PRIVATE KEY" in written["private_key"]
+    assert "BEGIN CERTIFICATE" in written["certificate"]
+    assert written["name"] == "py-test" and written["annotations"] == {"team": "sec"}
+    assert registration.config_path == str(path)
+    assert not registration.already_registered
+    assert client.config.registered and client.config.agent_mrn == registration.agent_mrn
+    assert [a["name"] for a in platform.agents()] == ["py-test"]
+    assert "PRIVATE KEY" not in repr(client) + repr(client.config) + repr(registration)
+
+
+def test_login_keeps_keys_of_other_tools(platform: Platform, testdata: Path, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    # the fixture's api_proxy does not exist: leave it out so the login reaches the platform
+    text = (testdata / "configs" / "mondoo.yml").read_text()
+    path.write_text("".join(l for l in text.splitlines(keepends=True) if not l.startswith("api_proxy:")))
+    before = mondoo.Config.load(path).to_dict()
+    registration = client_for(mondoo.Config.for_registration(path)).register(platform.mint_token())
+    after = mondoo.Config.load(path).to_dict()
+    for key in ("scan_interval", "updates_url", "features", "annotations"):
+        assert key in before and after[key] == before[key], key
+    assert after["agent_mrn"] == registration.agent_mrn != before["agent_mrn"]
+    assert after["api_endpoint"] == platform.url
+
+
+def test_logout_removes_the_credentials(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.json"
+    client, registration = login(platform, path, name="to-forget")
+    client.logout()
+    written = read_json(path)
+    for key in ("agent_mrn", "mrn", "private_key", "certificate"):
+        assert key not in written, key
+    assert written["api_endpoint"] == platform.url and written["name"] == "to-forget"
+    assert platform.agents() == []
+    assert not client.config.registered
+    status = client.status()
+    assert not status.registered and "x client is not registered" in str(status)
+    with pytest.raises(mondoo.NotRegisteredError):
+        client.sign(b"{}")
+    with pytest.raises(mondoo.NotRegisteredError):
+        client.logout()
+    assert registration.agent_mrn not in path.read_text()
+
+
+def test_logout_keeping_the_service_account(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.json"
+    client, registration = login(platform, path)
+    client.logout(keep_service_account=True)
+    written = read_json(path)
+    assert "agent_mrn" not in written
+    assert written["mrn"] == registration.service_account_mrn and "PRIVATE KEY" in written["private_key"]
+
+
+def test_register_with_the_configured_service_account(platform: Platform, fixture_config: Path) -> None:
+    client = client_for(mondoo.Config.load(fixture_config), platform)
+    registration = client.register(name="from-credentials")
+    assert not registration.already_registered
+    written = read_json(fixture_config)
+    assert written["agent_mrn"] == registration.agent_mrn
+    assert [a["name"] for a in platform.agents()] == ["from-credentials"]
+    # a second time there is nothing to register
+    assert client.register().already_registered
+
+
+def test_failed_logout_leaves_the_file(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.json"
+    client, _ = login(platform, path)
+    before = path.read_text()
+    platform.fault(kind="status", http_status=503, code=14, message="maintenance")
+    with pytest.raises(mondoo.RpcError) as info:
+        client.logout()
+    assert (info.value.rpc_code, info.value.http_status, info.value.rpc_status) == (14, 503, "Unavailable")
+    assert "config was left unchanged" in str(info.value)
+    assert path.read_text() == before
+
+
+# --- errors where they belong ----------------------------------------------------------
+
+
+def test_expired_token_fails_before_any_request(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    client = client_for(path)
+    with pytest.raises(mondoo.TokenError) as info:
+        client.register(platform.mint_token(ttl_seconds=-3600))
+    assert info.value.expired and not info.value.malformed
+    with pytest.raises(mondoo.TokenError) as info:
+        client.register("not a token")
+    assert info.value.malformed
+    assert platform.requests() == []
+    assert not path.exists()
+
+
+def test_register_retries_aborted(platform: Platform, tmp_path: Path) -> None:
+    platform.fault(kind="aborted", times=3, only="AgentManager/RegisterAgent")
+    _, registration = login(platform, tmp_path / "mondoo.yml")
+    assert registration.agent_mrn
+    assert sum(r["method"] == "RegisterAgent" for r in platform.requests()) == 4
+
+
+def test_register_gives_up_after_four_aborted(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    platform.fault(kind="aborted", times=4, only="AgentManager/RegisterAgent")
+    with pytest.raises(mondoo.RpcError) as info:
+        login(platform, path)
+    assert info.value.code_name == "MONDOO_RESULT_RPC_ABORTED" and info.value.http_status == 409
+    assert not path.exists()
+
+
+def test_not_registered_calls(platform: Platform, tmp_path: Path) -> None:
+    client = client_for(tmp_path / "mondoo.yml", platform)
+    for call in (lambda: client.call("Echo", "Say", {}), client.checkin, lambda: client.sign("x"), client.register):
+        with pytest.raises(mondoo.NotRegisteredError):
+            call()
+
+
+def test_base64_config_cannot_be_written_back(platform: Platform, testdata: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b64 = (testdata / "service-account" / "credentials.json.b64").read_text().strip()
+    monkeypatch.setenv("MONDOO_CONFIG_BASE64", b64)
+    client = client_for(None, platform)
+    assert client.config.source == "$MONDOO_CONFIG_BASE64"
+    with pytest.raises(mondoo.ConfigError) as info:
+        client.register(platform.mint_token())
+    assert info.value.code_name == "MONDOO_RESULT_CONFIG_NOT_WRITABLE"
+
+
+def test_unwritable_config_path_is_an_internal_io_error(platform: Platform, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(mondoo.InternalError) as info:
+        login(platform, blocker / "mondoo.yml")
+    assert info.value.code_name == "MONDOO_RESULT_IO"
+    assert str(blocker) in str(info.value)
+
+
+def test_network_errors(platform: Platform, fixture_config: Path) -> None:
+    # nothing listens on port 1
+    client = client_for(mondoo.Config.load(fixture_config), api_endpoint="http://127.0.0.1:1")
+    with pytest.raises(mondoo.NetworkError) as info:
+        client.call("Echo", "Say", {})
+    assert not info.value.timeout
+    status = client.status()
+    assert status.api_status is None and status.api_error is not None
+    assert "x API Status:\t\tcould not reach the API" in str(status)
+
+    slow = client_for(mondoo.Config.load(fixture_config), platform, timeout=0.3)
+    platform.fault(kind="slow", millis=3000)
+    with pytest.raises(mondoo.NetworkError) as info:
+        slow.call("Echo", "Say", {})
+    assert info.value.timeout and info.value.code_name == "MONDOO_RESULT_TIMEOUT"
+
+
+def test_rpc_error_fields(platform: Platform, fixture_config: Path) -> None:
+    client = client_for(mondoo.Config.load(fixture_config), platform)
+    platform.fault(kind="status", http_status=403, code=7, message="not yours")
+    with pytest.raises(mondoo.RpcError) as info:
+        client.call("Echo", "Say", {})
+    assert (info.value.rpc_code, info.value.http_status, info.value.code) == (7, 403, 6007)
+    assert str(info.value) == "rpc error: code = PermissionDenied desc = not yours"
+    platform.fault(kind="html502")
+    with pytest.raises(mondoo.RpcError) as info:
+        client.call("Echo", "Say", {})
+    assert info.value.http_status == 502
+
+
+# --- signed calls, check-in, threads ---------------------------------------------------
+
+
+def test_call_checkin_and_sign(platform: Platform, tmp_path: Path) -> None:
+    client, registration = login(platform, tmp_path / "mondoo.yml")
+    answer = client.call("Echo", "Say", {"n": 1, "f": 1.5, "s": "ü", "l": [True, None], "d": {"k": "v"}})
+    assert answer == {"n": 1, "f": 1.5, "s": "ü", "l": [True, None], "d": {"k": "v"}, "signed_by": registration.service_account_mrn}
+    client.checkin()
+    assert [a["check_ins"] for a in platform.agents()] == [1]
+    assert client.sign("{}").count(".") == 2
+    with pytest.raises(TypeError):
+        client.call("Echo", "Say", {"x": object()})
+    with pytest.raises(TypeError):
+        client.call("Echo", "Say", {1: "non-str key"})  # type: ignore[dict-item]
+
+
+def test_closed_client(platform: Platform, tmp_path: Path) -> None:
+    with client_for(tmp_path / "mondoo.yml", platform) as client:
+        assert not client.closed
+    assert client.closed and repr(client) == "Client(closed)"
+    with pytest.raises(ValueError, match="closed"):
+        client.status()
+    client.close()  # twice is fine
+
+
+def test_one_client_shared_by_threads(platform: Platform, tmp_path: Path) -> None:
+    client, registration = login(platform, tmp_path / "mondoo.yml")
+
+    def work(i: int) -> tuple[int, bool]:
+        answer = client.call("Echo", "Say", {"i": i})
+        authenticated = client.status().authenticated if i % 8 == 0 else True
+        return answer["i"], authenticated
+
+    with client, ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(64)))
+    assert results == [(i, True) for i in range(64)]
+    echoes = [r for r in platform.requests() if r["service"] == "Echo"]
+    assert len(echoes) == 64 and all(r["auth"] == "accepted" for r in echoes)
+    assert {r["subject"] for r in echoes} == {registration.service_account_mrn}
+
+
+def test_gil_is_released_during_a_call(fixture_config: Path) -> None:
+    """The answer to a call comes from Python code in this thread: it can only run while
+    the calling thread has released the GIL (if not, the call times out and fails)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    client = client_for(mondoo.Config.load(fixture_config), api_endpoint=f"http://127.0.0.1:{port}", timeout=20)
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            result["answer"] = client.call("Echo", "Say", {"x": 1})
+        except Exception as e:  # reported below
+            result["error"] = e
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    server.settimeout(20)
+    conn, _ = server.accept()
+    with conn:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(65536)
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length"))
+        while len(body) < length:
+            body += conn.recv(65536)
+        # the caller is still inside client.call, waiting for this answer
+        assert caller.is_alive()
+        answer = b'{"answered":"by python"}'
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer
+        )
+    caller.join(30)
+    server.close()
+    assert result == {"answer": {"answered": "by python"}}
+    assert head.startswith(b"POST /Echo/Say ")
+    assert json.loads(body) == {"x": 1}

@@ -360,14 +360,21 @@ impl Config {
     /// [`KNOWN_KEYS`] and to any key present in the document. Maps, lists and null
     /// read as `None`.
     pub fn get(&self, key: &str) -> Option<String> {
-        if let Some(v) = self.env_value(key) {
-            return Some(v);
+        if is_secret(key) {
+            return None;
         }
-        self.file_value(key)
+        self.lookup_with_env(key)
+    }
+
+    fn lookup_with_env(&self, key: &str) -> Option<String> {
+        self.env_override(key).or_else(|| lookup(&self.doc, key).and_then(scalar_string))
     }
 
     /// The value in the document only (no env override), scalars as strings.
     pub fn file_value(&self, key: &str) -> Option<String> {
+        if is_secret(key) {
+            return None;
+        }
         lookup(&self.doc, key).and_then(scalar_string)
     }
 
@@ -375,6 +382,13 @@ impl Config {
     /// when one applies: for every known key and any key present in the document, never
     /// for `MONDOO_CONFIG_PATH`/`MONDOO_CONFIG_BASE64` themselves.
     pub fn env_value(&self, key: &str) -> Option<String> {
+        if is_secret(key) {
+            return None;
+        }
+        self.env_override(key)
+    }
+
+    fn env_override(&self, key: &str) -> Option<String> {
         let name = env_var_name(key);
         if name == ENV_CONFIG_PATH || name == ENV_CONFIG_BASE64 {
             return None;
@@ -389,7 +403,7 @@ impl Config {
     /// The raw value of a key in the document (case-insensitive), as JSON; no env
     /// override. `private_key` is never returned here (use the signer).
     pub fn get_value(&self, key: &str) -> Option<serde_json::Value> {
-        if key.eq_ignore_ascii_case("private_key") {
+        if is_secret(key) {
             return None;
         }
         lookup(&self.doc, key).map(yaml_to_json)
@@ -411,7 +425,7 @@ impl Config {
     }
     /// The secret; crate-only so it cannot leak through the public API.
     pub(crate) fn private_key(&self) -> Option<zeroize::Zeroizing<String>> {
-        self.get_nonempty("private_key").map(zeroize::Zeroizing::new)
+        self.lookup_with_env("private_key").filter(|v| !v.trim().is_empty()).map(zeroize::Zeroizing::new)
     }
     /// Base URL, default `https://us.api.mondoo.com`, `https://` added when no scheme,
     /// trailing slashes trimmed.
@@ -901,6 +915,12 @@ fn scrub(v: &mut Value) {
 /// fsync of the directory; mode 0600 (never wider than the file had), owner kept,
 /// missing parents created 0700. On any error the temp file is removed and the target
 /// is untouched. A symlink at `path` is followed: the file it points to is replaced.
+/// The private key never leaves through the public API: the signer reads it
+/// crate-internally (`Config::private_key`), every public reader refuses it.
+fn is_secret(key: &str) -> bool {
+    key.eq_ignore_ascii_case("private_key")
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, |_| Ok(()))
 }

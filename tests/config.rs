@@ -743,3 +743,22 @@ fn debug_and_redacted_json_hide_the_private_key() {
     assert!(!format!("{c:?}").contains("PRIVATE KEY"));
     assert!(!c.redacted_json().to_string().contains("PRIVATE KEY"));
 }
+
+#[test]
+fn public_readers_never_return_the_private_key() {
+    let env: BTreeMap<String, String> =
+        [("MONDOO_PRIVATE_KEY".to_string(), "-----BEGIN PRIVATE KEY-----\nenv\n".to_string())].into();
+    let c = Config::load_with(&LoadOptions {
+        path: Some(fixture("service-account/credentials.json")),
+        env: Some(env),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(c.is_registered(), "the signer still sees the key");
+    for key in ["private_key", "PRIVATE_KEY", "Private_Key"] {
+        assert_eq!(c.get(key), None);
+        assert_eq!(c.file_value(key), None);
+        assert_eq!(c.env_value(key), None);
+        assert_eq!(c.get_value(key), None);
+    }
+}

@@ -358,3 +358,17 @@ fn api_proxy_carries_the_traffic_and_mondoo_api_proxy_wins() {
     assert!(env_proxy.tunnels() >= 1);
     assert_eq!(config_proxy.tunnels(), before, "the config's proxy is not used");
 }
+
+#[test]
+fn one_connection_pool_is_reused_across_calls() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, _) = login(&platform, dir.path());
+    platform.clear_requests();
+    for i in 0..5 {
+        client.call("Echo", "Say", &serde_json::json!({ "i": i })).unwrap();
+    }
+    client.status().unwrap();
+    let peers: std::collections::BTreeSet<_> = platform.requests().iter().map(|r| r.peer).collect();
+    assert_eq!(peers.len(), 1, "every call on one kept-alive connection: {peers:?}");
+}

@@ -1,0 +1,432 @@
+package mondoo
+
+/*
+#include <stdlib.h>
+#include "mondoo.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Option configures NewClient.
+type Option func(*clientOptions)
+
+type clientOptions struct {
+	apiEndpoint      string
+	apiProxy         string
+	caFile           string
+	timeout          time.Duration
+	connectTimeout   time.Duration
+	retryDelays      []time.Duration
+	retryDelaysSet   bool
+	retryJitter      time.Duration
+	retryJitterSet   bool
+	correctClockSkew bool
+}
+
+// WithAPIEndpoint uses this API endpoint instead of the config's (and, for a token
+// registration, the token's).
+func WithAPIEndpoint(url string) Option { return func(o *clientOptions) { o.apiEndpoint = url } }
+
+// WithAPIProxy sends requests through this proxy (http://host:port), as --api-proxy
+// does; $MONDOO_API_PROXY still wins.
+func WithAPIProxy(url string) Option { return func(o *clientOptions) { o.apiProxy = url } }
+
+// WithCAFile trusts the CA certificates in this PEM file beside the system roots.
+func WithCAFile(path string) Option { return func(o *clientOptions) { o.caFile = path } }
+
+// WithTimeout bounds every request (connect, send, read the answer); default 30s.
+func WithTimeout(d time.Duration) Option { return func(o *clientOptions) { o.timeout = d } }
+
+// WithConnectTimeout bounds the TCP connect and TLS handshake; default 10s.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(o *clientOptions) { o.connectTimeout = d }
+}
+
+// WithRetryDelays sets the sleeps between registration attempts when the platform
+// answers Aborted, one retry per entry (default 5s, 10s, 20s); none means no retry.
+func WithRetryDelays(delays ...time.Duration) Option {
+	return func(o *clientOptions) {
+		o.retryDelays = append([]time.Duration(nil), delays...)
+		o.retryDelaysSet = true
+	}
+}
+
+// WithRetryJitter bounds the random jitter added to each retry sleep (default 5s).
+func WithRetryJitter(d time.Duration) Option {
+	return func(o *clientOptions) { o.retryJitter, o.retryJitterSet = d, true }
+}
+
+// WithClockSkewCorrection corrects signing times by the clock skew measured against the
+// platform (off by default, as in the Go client).
+func WithClockSkewCorrection(on bool) Option {
+	return func(o *clientOptions) { o.correctClockSkew = on }
+}
+
+// millis rounds a positive duration up to whole milliseconds, so that 1ns does not
+// become 0 (which libmondoo refuses as a timeout).
+func millis(d time.Duration) C.uint64_t {
+	if d <= 0 {
+		return 0
+	}
+	return C.uint64_t((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// Client is a connection to the platform: a config, its signer and a connection pool.
+// It is safe for concurrent use by many goroutines. Close frees it; a finalizer does so
+// when it is garbage collected unclosed.
+//
+// Contexts: a call returns when its context ends, with an error matching ErrTimeout and
+// context.DeadlineExceeded (or wrapping context.Canceled). The C ABI has no per-call
+// timeout or cancellation, so libmondoo's request still runs to its end (bounded by
+// WithTimeout) in the background; for Register and Logout that end may still rewrite the
+// config file. Close waits for such requests.
+type Client struct {
+	mu      sync.RWMutex // read: a call is using handle; write: Close
+	handle  *C.mondoo_client
+	timeout time.Duration
+}
+
+// NewClient makes a client for cfg (nil: load one with the default search). No request
+// is made yet. cfg may be closed afterwards: the client keeps its own copy.
+func NewClient(cfg *Config, opts ...Option) (*Client, error) {
+	const op = "NewClient"
+	o := clientOptions{timeout: 30 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var options *C.mondoo_client_options
+	if err := callC(op, func() C.mondoo_result { return C.mondoo_client_options_new(&options) }); err != nil {
+		return nil, err
+	}
+	defer C.mondoo_client_options_free(options)
+
+	setString := func(value string, set func(*C.char) C.mondoo_result) error {
+		if value == "" {
+			return nil
+		}
+		s := C.CString(value)
+		defer freeCString(s)
+		return callC(op, func() C.mondoo_result { return set(s) })
+	}
+	steps := []func() error{
+		func() error {
+			return setString(o.apiEndpoint, func(s *C.char) C.mondoo_result {
+				return C.mondoo_client_options_set_api_endpoint(options, s)
+			})
+		},
+		func() error {
+			return setString(o.apiProxy, func(s *C.char) C.mondoo_result {
+				return C.mondoo_client_options_set_api_proxy(options, s)
+			})
+		},
+		func() error {
+			return setString(o.caFile, func(s *C.char) C.mondoo_result {
+				return C.mondoo_client_options_set_ca_file(options, s)
+			})
+		},
+		func() error {
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_timeout_ms(options, millis(o.timeout))
+			})
+		},
+		func() error {
+			if o.connectTimeout == 0 {
+				return nil
+			}
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_connect_timeout_ms(options, millis(o.connectTimeout))
+			})
+		},
+		func() error {
+			if !o.retryDelaysSet {
+				return nil
+			}
+			// A C array: libmondoo copies it, and no Go memory is handed over.
+			n := len(o.retryDelays)
+			var delays *C.uint64_t
+			if n > 0 {
+				delays = (*C.uint64_t)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
+				defer C.free(unsafe.Pointer(delays))
+				for i, d := range o.retryDelays {
+					unsafe.Slice(delays, n)[i] = C.uint64_t(d / time.Millisecond)
+				}
+			}
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_retry_delays_ms(options, delays, C.size_t(n))
+			})
+		},
+		func() error {
+			if !o.retryJitterSet {
+				return nil
+			}
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_retry_jitter_ms(options, C.uint64_t(o.retryJitter/time.Millisecond))
+			})
+		},
+		func() error {
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_correct_clock_skew(options, C.bool(o.correctClockSkew))
+			})
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+
+	var h *C.mondoo_client
+	var err error
+	if cfg == nil {
+		err = callC(op, func() C.mondoo_result { return C.mondoo_client_new(nil, options, &h) })
+	} else {
+		err = cfg.use(op, func(ch *C.mondoo_config) C.mondoo_result { return C.mondoo_client_new(ch, options, &h) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{handle: h, timeout: o.timeout}
+	runtime.SetFinalizer(c, (*Client).Close)
+	return c, nil
+}
+
+// Close frees the client and its connection pool, after any call still running.
+// Calling it more than once is fine.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.handle != nil {
+		C.mondoo_client_free(c.handle)
+		c.handle = nil
+		runtime.SetFinalizer(c, nil)
+	}
+	return nil
+}
+
+// do runs f, one or more C calls on the handle, holding the handle open meanwhile, and
+// returns early when ctx ends first (see Client).
+func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) error) error {
+	if err := ctx.Err(); err != nil {
+		return contextError(op, err)
+	}
+	c.mu.RLock()
+	if c.handle == nil {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
+	run := func() error {
+		defer c.mu.RUnlock()
+		err := f(c.handle)
+		runtime.KeepAlive(c)
+		return err
+	}
+	if ctx.Done() == nil {
+		return run()
+	}
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return contextError(op, ctx.Err())
+	}
+}
+
+// Registration is the outcome of Register.
+type Registration struct {
+	AgentMRN          string `json:"agent_mrn"`
+	ServiceAccountMRN string `json:"service_account_mrn"`
+	SpaceMRN          string `json:"space_mrn"`
+	APIEndpoint       string `json:"api_endpoint"`
+	ConfigPath        string `json:"config_path"`
+	// AlreadyRegistered is true when the config already had an agent (nothing was registered).
+	AlreadyRegistered bool `json:"already_registered"`
+}
+
+// RegisterOption configures Register.
+type RegisterOption func(*registerOptions)
+
+type registerOptions struct {
+	name        string
+	annotations map[string]string
+}
+
+// WithName names the asset (default: the host name).
+func WithName(name string) RegisterOption { return func(o *registerOptions) { o.name = name } }
+
+// WithAnnotations attaches annotations to the asset.
+func WithAnnotations(annotations map[string]string) RegisterOption {
+	return func(o *registerOptions) { o.annotations = annotations }
+}
+
+// Register registers this machine (cnspec login) with a registration token, or with the
+// config's service account when token is "", and writes the credentials into the
+// config file, keeping every other key. Token errors (ErrToken, ErrTokenExpired) come
+// before any request.
+func (c *Client) Register(ctx context.Context, token string, opts ...RegisterOption) (*Registration, error) {
+	const op = "Client.Register"
+	var o registerOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	annotations := ""
+	if o.annotations != nil {
+		b, err := json.Marshal(o.annotations)
+		if err != nil {
+			return nil, &Error{Op: op, Code: CodeInvalidArgument, Message: "annotations cannot be JSON: " + err.Error()}
+		}
+		annotations = string(b)
+	}
+	var out string
+	err := c.do(ctx, op, func(h *C.mondoo_client) error {
+		cToken := cString(token, true)
+		defer freeSecretCString(cToken)
+		cName := cString(o.name, true)
+		defer freeCString(cName)
+		cAnnotations := cString(annotations, true)
+		defer freeCString(cAnnotations)
+		var s *C.char
+		err := callC(op, func() C.mondoo_result {
+			return C.mondoo_client_register(h, cToken, cName, cAnnotations, &s)
+		})
+		out = goString(s)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var reg Registration
+	if err := json.Unmarshal([]byte(out), &reg); err != nil {
+		return nil, &Error{Op: op, Code: CodeResponseInvalid, Message: "libmondoo's registration is not the expected JSON: " + err.Error()}
+	}
+	return &reg, nil
+}
+
+// LogoutOption configures Logout.
+type LogoutOption func(*logoutOptions)
+
+type logoutOptions struct {
+	keepServiceAccount bool
+	forceOffline       bool
+}
+
+// WithKeepServiceAccount removes only agent_mrn, keeping mrn, private_key and certificate.
+func WithKeepServiceAccount() LogoutOption {
+	return func(o *logoutOptions) { o.keepServiceAccount = true }
+}
+
+// WithForceOffline rewrites the config even when the platform cannot be reached or refuses.
+func WithForceOffline() LogoutOption { return func(o *logoutOptions) { o.forceOffline = true } }
+
+// Logout unregisters the agent at the platform (cnspec logout) and removes the
+// credentials from the config file, keeping every other key.
+func (c *Client) Logout(ctx context.Context, opts ...LogoutOption) error {
+	const op = "Client.Logout"
+	var o logoutOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return c.do(ctx, op, func(h *C.mondoo_client) error {
+		return callC(op, func() C.mondoo_result {
+			return C.mondoo_client_logout(h, C.bool(o.keepServiceAccount), C.bool(o.forceOffline))
+		})
+	})
+}
+
+// CheckIn sends the agent check-in (AgentManager/HealthCheck) as a running agent does.
+func (c *Client) CheckIn(ctx context.Context) error {
+	const op = "Client.CheckIn"
+	return c.do(ctx, op, func(h *C.mondoo_client) error {
+		return callC(op, func() C.mondoo_result { return C.mondoo_client_checkin(h) })
+	})
+}
+
+// Call makes a signed call to any platform service (POST {endpoint}/{service}/{method}):
+// in is sent as JSON (nil: {}; a json.RawMessage as is) and the answer is decoded into
+// out (nil: discarded).
+func (c *Client) Call(ctx context.Context, service, method string, in, out any) error {
+	op := "Client.Call " + service + "/" + method
+	request := []byte("{}")
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &Error{Op: op, Code: CodeInvalidArgument, Message: "request cannot be JSON: " + err.Error()}
+		}
+		request = b
+	}
+	var response string
+	err := c.do(ctx, op, func(h *C.mondoo_client) error {
+		cService := C.CString(service)
+		defer freeCString(cService)
+		cMethod := C.CString(method)
+		defer freeCString(cMethod)
+		cRequest := C.CString(string(request))
+		defer freeCString(cRequest)
+		var s *C.char
+		err := callC(op, func() C.mondoo_result {
+			return C.mondoo_client_call(h, cService, cMethod, cRequest, &s)
+		})
+		response = goString(s)
+		return err
+	})
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(response), out); err != nil {
+		return &Error{Op: op, Code: CodeResponseInvalid, Message: "the answer does not decode into out: " + err.Error()}
+	}
+	return nil
+}
+
+// Sign makes a bearer for these body bytes with the client's service account (a JWT
+// whose chash is the SHA-256 of body), to send as "Authorization: Bearer <bearer>".
+func (c *Client) Sign(body []byte) (string, error) {
+	const op = "Client.Sign"
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return "", ErrClosed
+	}
+	// body is Go memory holding no Go pointers, lent to C for this call only.
+	var ptr *C.uint8_t
+	if len(body) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&body[0]))
+	}
+	var s *C.char
+	runtime.LockOSThread()
+	r := C.mondoo_client_sign(c.handle, ptr, C.size_t(len(body)), &s)
+	var err error
+	if r != C.MONDOO_RESULT_OK {
+		err = takeError(op, r)
+	}
+	runtime.UnlockOSThread()
+	runtime.KeepAlive(body)
+	runtime.KeepAlive(c)
+	if err != nil {
+		return "", err
+	}
+	return goString(s), nil
+}
+
+// ConfigJSON is the client's current config (it changes on Register and Logout) as JSON
+// with the private key redacted.
+func (c *Client) ConfigJSON() (string, error) {
+	const op = "Client.ConfigJSON"
+	var out string
+	err := c.do(context.Background(), op, func(h *C.mondoo_client) error {
+		var s *C.char
+		err := callC(op, func() C.mondoo_result { return C.mondoo_client_config_json(h, &s) })
+		out = goString(s)
+		return err
+	})
+	return out, err
+}

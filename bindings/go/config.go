@@ -1,0 +1,115 @@
+package mondoo
+
+/*
+#include <stdlib.h>
+#include "mondoo.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Config is a loaded configuration: a service account's credentials or an agent config.
+// Its fields are copies; the private key stays inside libmondoo and is never exposed.
+// A Config is safe for concurrent use; Close frees it (a finalizer does so otherwise).
+type Config struct {
+	MRN         string // the service account (`mrn`); "" when unregistered
+	AgentMRN    string // the agent (`agent_mrn`); "" when not registered as an agent
+	APIEndpoint string // normalized; https://us.api.mondoo.com when the config names none
+	ScopeMRN    string // scope_mrn, else space_mrn, else parent_mrn
+	Source      string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
+	Path        string // the file read (or that registration would write); "" when none
+	Registered  bool   // holds a service account (mrn and private_key)
+
+	mu     sync.RWMutex
+	handle *C.mondoo_config
+}
+
+// LoadConfig loads a configuration from path (YAML or JSON), or with the Go client's
+// default search when path is "": $MONDOO_CONFIG_BASE64, $MONDOO_CONFIG_PATH, the home
+// file, the system file. Finding nothing by the search gives an empty, unregistered
+// Config; an explicit path must exist.
+func LoadConfig(path string) (*Config, error) {
+	const op = "LoadConfig"
+	cPath := cString(path, true)
+	defer freeCString(cPath)
+	var h *C.mondoo_config
+	if err := callC(op, func() C.mondoo_result { return C.mondoo_config_load(cPath, &h) }); err != nil {
+		return nil, err
+	}
+	cfg := &Config{handle: h}
+	runtime.SetFinalizer(cfg, (*Config).Close)
+	fields := []struct {
+		dst *string
+		get func(*C.mondoo_config, **C.char) C.mondoo_result
+	}{
+		{&cfg.MRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_mrn(h, out) }},
+		{&cfg.AgentMRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_agent_mrn(h, out) }},
+		{&cfg.APIEndpoint, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_api_endpoint(h, out) }},
+		{&cfg.ScopeMRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_scope_mrn(h, out) }},
+		{&cfg.Source, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_source(h, out) }},
+		{&cfg.Path, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_path(h, out) }},
+	}
+	for _, f := range fields {
+		var s *C.char
+		if err := callC(op, func() C.mondoo_result { return f.get(h, &s) }); err != nil {
+			cfg.Close()
+			return nil, err
+		}
+		*f.dst = goString(s)
+	}
+	var registered C.bool
+	if err := callC(op, func() C.mondoo_result { return C.mondoo_config_is_registered(h, &registered) }); err != nil {
+		cfg.Close()
+		return nil, err
+	}
+	cfg.Registered = bool(registered)
+	return cfg, nil
+}
+
+// Get reads any field by key (case-insensitive, environment overrides applied, scalars
+// as text); ok is false when the key is absent. "private_key" is refused.
+func (c *Config) Get(key string) (value string, ok bool, err error) {
+	cKey := C.CString(key)
+	defer freeCString(cKey)
+	var s *C.char
+	err = c.use("Config.Get", func(h *C.mondoo_config) C.mondoo_result { return C.mondoo_config_get(h, cKey, &s) })
+	if err != nil || s == nil {
+		return "", false, err
+	}
+	return goString(s), true, nil
+}
+
+// JSON is the whole config as a JSON object with the private key redacted.
+func (c *Config) JSON() (string, error) {
+	var s *C.char
+	err := c.use("Config.JSON", func(h *C.mondoo_config) C.mondoo_result { return C.mondoo_config_to_json(h, &s) })
+	return goString(s), err
+}
+
+// use runs one C call on the handle, holding it open for the call's duration.
+func (c *Config) use(op string, f func(*C.mondoo_config) C.mondoo_result) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.handle == nil {
+		return ErrClosed
+	}
+	err := callC(op, func() C.mondoo_result { return f(c.handle) })
+	runtime.KeepAlive(c)
+	return err
+}
+
+// Close frees the config. Clients made from it keep their own copy. Calling Close more
+// than once is fine.
+func (c *Config) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.handle != nil {
+		C.mondoo_config_free(c.handle)
+		c.handle = nil
+		runtime.SetFinalizer(c, nil)
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package mondoo
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "mondoo.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+	"unsafe"
+)
+
+// Code is a libmondoo result code (mondoo_result). Values are stable; they are grouped
+// by area in blocks of a thousand, which Class reads.
+type Code uint32
+
+// The result codes of include/mondoo.h.
+const (
+	CodeOK                      Code = C.MONDOO_RESULT_OK
+	CodeNullParameter           Code = C.MONDOO_RESULT_NULL_PARAMETER
+	CodeInvalidUTF8             Code = C.MONDOO_RESULT_INVALID_UTF8
+	CodePanic                   Code = C.MONDOO_RESULT_PANIC
+	CodeInvalidArgument         Code = C.MONDOO_RESULT_INVALID_ARGUMENT
+	CodeIO                      Code = C.MONDOO_RESULT_IO
+	CodeConfigNotFound          Code = C.MONDOO_RESULT_CONFIG_NOT_FOUND
+	CodeConfigParse             Code = C.MONDOO_RESULT_CONFIG_PARSE
+	CodeConfigInvalid           Code = C.MONDOO_RESULT_CONFIG_INVALID
+	CodeConfigUnsupportedAuth   Code = C.MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH
+	CodeConfigUnsupportedSource Code = C.MONDOO_RESULT_CONFIG_UNSUPPORTED_SOURCE
+	CodeConfigNotWritable       Code = C.MONDOO_RESULT_CONFIG_NOT_WRITABLE
+	CodeConfigTooLarge          Code = C.MONDOO_RESULT_CONFIG_TOO_LARGE
+	CodeNotRegistered           Code = C.MONDOO_RESULT_NOT_REGISTERED
+	CodeTokenMalformed          Code = C.MONDOO_RESULT_TOKEN_MALFORMED
+	CodeTokenExpired            Code = C.MONDOO_RESULT_TOKEN_EXPIRED
+	CodeTokenNotYetValid        Code = C.MONDOO_RESULT_TOKEN_NOT_YET_VALID
+	CodeTokenNoSpace            Code = C.MONDOO_RESULT_TOKEN_NO_SPACE
+	CodeTokenNoEndpoint         Code = C.MONDOO_RESULT_TOKEN_NO_ENDPOINT
+	CodeTokenInvalidClaim       Code = C.MONDOO_RESULT_TOKEN_INVALID_CLAIM
+	CodeTokenTooLarge           Code = C.MONDOO_RESULT_TOKEN_TOO_LARGE
+	CodeKeyInvalid              Code = C.MONDOO_RESULT_KEY_INVALID
+	CodeKeyWrongCurve           Code = C.MONDOO_RESULT_KEY_WRONG_CURVE
+	CodeKeyUnsupportedType      Code = C.MONDOO_RESULT_KEY_UNSUPPORTED_TYPE
+	CodeKeyEncrypted            Code = C.MONDOO_RESULT_KEY_ENCRYPTED
+	CodeKeyCertificateMismatch  Code = C.MONDOO_RESULT_KEY_CERTIFICATE_MISMATCH
+	CodeCertificateInvalid      Code = C.MONDOO_RESULT_CERTIFICATE_INVALID
+	CodeSigningFailed           Code = C.MONDOO_RESULT_SIGNING_FAILED
+	CodeBearerInvalid           Code = C.MONDOO_RESULT_BEARER_INVALID
+	CodeNetwork                 Code = C.MONDOO_RESULT_NETWORK
+	CodeTimeout                 Code = C.MONDOO_RESULT_TIMEOUT
+	CodeTLS                     Code = C.MONDOO_RESULT_TLS
+	CodeProxy                   Code = C.MONDOO_RESULT_PROXY
+	CodeDNS                     Code = C.MONDOO_RESULT_DNS
+	CodeResponseTooLarge        Code = C.MONDOO_RESULT_RESPONSE_TOO_LARGE
+	CodeResponseInvalid         Code = C.MONDOO_RESULT_RESPONSE_INVALID
+	CodeRPCCanceled             Code = C.MONDOO_RESULT_RPC_CANCELED
+	CodeRPCUnknown              Code = C.MONDOO_RESULT_RPC_UNKNOWN
+	CodeRPCInvalidArgument      Code = C.MONDOO_RESULT_RPC_INVALID_ARGUMENT
+	CodeRPCDeadlineExceeded     Code = C.MONDOO_RESULT_RPC_DEADLINE_EXCEEDED
+	CodeRPCNotFound             Code = C.MONDOO_RESULT_RPC_NOT_FOUND
+	CodeRPCAlreadyExists        Code = C.MONDOO_RESULT_RPC_ALREADY_EXISTS
+	CodeRPCPermissionDenied     Code = C.MONDOO_RESULT_RPC_PERMISSION_DENIED
+	CodeRPCResourceExhausted    Code = C.MONDOO_RESULT_RPC_RESOURCE_EXHAUSTED
+	CodeRPCFailedPrecondition   Code = C.MONDOO_RESULT_RPC_FAILED_PRECONDITION
+	CodeRPCAborted              Code = C.MONDOO_RESULT_RPC_ABORTED
+	CodeRPCOutOfRange           Code = C.MONDOO_RESULT_RPC_OUT_OF_RANGE
+	CodeRPCUnimplemented        Code = C.MONDOO_RESULT_RPC_UNIMPLEMENTED
+	CodeRPCInternal             Code = C.MONDOO_RESULT_RPC_INTERNAL
+	CodeRPCUnavailable          Code = C.MONDOO_RESULT_RPC_UNAVAILABLE
+	CodeRPCDataLoss             Code = C.MONDOO_RESULT_RPC_DATA_LOSS
+	CodeRPCUnauthenticated      Code = C.MONDOO_RESULT_RPC_UNAUTHENTICATED
+)
+
+// String is the code's name in the header, e.g. "MONDOO_RESULT_TOKEN_EXPIRED".
+func (c Code) String() string {
+	return C.GoString(C.mondoo_result_name(C.uint32_t(c)))
+}
+
+// Class is the area a code belongs to; each has a sentinel error.
+type Class int
+
+const (
+	ClassOK            Class = iota
+	ClassInternal            // bad arguments, I/O, a panic inside libmondoo (1xxx)
+	ClassConfig              // the configuration (2xxx except NotRegistered)
+	ClassNotRegistered       // no service account where one is needed
+	ClassToken               // a registration token (3xxx)
+	ClassKey                 // keys, certificates, signing (4xxx)
+	ClassNetwork             // transport: connect, TLS, proxy, timeouts, bad answers (5xxx)
+	ClassRPC                 // an error answered by the platform (6xxx)
+)
+
+// Class follows the header's grouping of codes by thousands.
+func (c Code) Class() Class {
+	switch c / 1000 {
+	case 0:
+		return ClassOK
+	case 1:
+		return ClassInternal
+	case 2:
+		if c == CodeNotRegistered {
+			return ClassNotRegistered
+		}
+		return ClassConfig
+	case 3:
+		return ClassToken
+	case 4:
+		return ClassKey
+	case 5:
+		return ClassNetwork
+	default:
+		return ClassRPC
+	}
+}
+
+// Sentinel errors, matched with errors.Is against any *Error of their class or code.
+var (
+	ErrInternal         = errors.New("mondoo: internal or argument error")
+	ErrConfig           = errors.New("mondoo: configuration error")
+	ErrNotRegistered    = errors.New("mondoo: client is not registered")
+	ErrToken            = errors.New("mondoo: registration token error")
+	ErrTokenExpired     = errors.New("mondoo: registration token expired")
+	ErrKey              = errors.New("mondoo: key or certificate error")
+	ErrNetwork          = errors.New("mondoo: network error")
+	ErrTimeout          = errors.New("mondoo: timeout")
+	ErrRPC              = errors.New("mondoo: platform error")
+	ErrUnauthenticated  = errors.New("mondoo: unauthenticated")
+	ErrPermissionDenied = errors.New("mondoo: permission denied")
+	// ErrClosed is returned (as is) by any method of a closed Client or Config.
+	ErrClosed = errors.New("mondoo: use of a closed handle")
+)
+
+var classSentinels = map[error]Class{
+	ErrInternal:      ClassInternal,
+	ErrConfig:        ClassConfig,
+	ErrNotRegistered: ClassNotRegistered,
+	ErrToken:         ClassToken,
+	ErrKey:           ClassKey,
+	ErrNetwork:       ClassNetwork,
+	ErrRPC:           ClassRPC,
+}
+
+var codeSentinels = map[error]Code{
+	ErrTokenExpired:     CodeTokenExpired,
+	ErrTimeout:          CodeTimeout,
+	ErrUnauthenticated:  CodeRPCUnauthenticated,
+	ErrPermissionDenied: CodeRPCPermissionDenied,
+}
+
+// Error is a failure reported by libmondoo. Its message names what failed and where and
+// never holds a secret.
+type Error struct {
+	Op         string // the Go function that failed, e.g. "Client.Register"
+	Code       Code
+	RPCCode    int // gRPC status code answered by the platform (1..16); 0 when none
+	HTTPStatus int // HTTP status of the answer that caused it; 0 when none
+	Message    string
+	Path       string        // the file the error is about; "" when none
+	ClockSkew  time.Duration // clock skew measured against the platform (local ahead > 0); 0 when none
+	cause      error         // a context error when the caller's context ended the call
+}
+
+func (e *Error) Error() string {
+	if e.Op == "" {
+		return "mondoo: " + e.Message
+	}
+	return "mondoo: " + e.Op + ": " + e.Message
+}
+
+// Class is the area of the error's code.
+func (e *Error) Class() Class { return e.Code.Class() }
+
+// Is matches the class and code sentinels (ErrConfig, ErrTokenExpired, ...) and any
+// *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	if class, ok := classSentinels[target]; ok {
+		return e.Code.Class() == class
+	}
+	if code, ok := codeSentinels[target]; ok {
+		return e.Code == code
+	}
+	if t, ok := target.(*Error); ok {
+		return t.Code == e.Code
+	}
+	return false
+}
+
+// Unwrap gives the context error (context.DeadlineExceeded) when the caller's context
+// ended the call.
+func (e *Error) Unwrap() error { return e.cause }
+
+// callC runs one fallible C call and, when it fails, takes the error on the same OS
+// thread: libmondoo's last error is per thread, and a goroutine may otherwise move
+// between the two calls.
+func callC(op string, f func() C.mondoo_result) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if r := f(); r != C.MONDOO_RESULT_OK {
+		return takeError(op, r)
+	}
+	return nil
+}
+
+// takeError turns the calling thread's last error into an *Error and frees it. The
+// caller must have locked the OS thread since the failing call.
+func takeError(op string, r C.mondoo_result) error {
+	e := C.mondoo_error_last()
+	if e == nil {
+		return &Error{Op: op, Code: Code(r), Message: Code(r).String()}
+	}
+	defer C.mondoo_error_free(e)
+	out := &Error{
+		Op:      op,
+		Code:    Code(C.mondoo_error_code(e)),
+		Message: C.GoString(C.mondoo_error_message(e)),
+	}
+	if rpc := int(C.mondoo_error_rpc_code(e)); rpc > 0 {
+		out.RPCCode = rpc
+	}
+	if status := int(C.mondoo_error_http_status(e)); status > 0 {
+		out.HTTPStatus = status
+	}
+	if p := C.mondoo_error_path(e); p != nil {
+		out.Path = C.GoString(p)
+	}
+	if skew := float64(C.mondoo_error_clock_skew_seconds(e)); !math.IsNaN(skew) {
+		out.ClockSkew = time.Duration(skew * float64(time.Second))
+	}
+	return out
+}
+
+// contextError is what a call returns when the caller's context ended first: a timeout
+// (errors.Is ErrTimeout and context.DeadlineExceeded) or the cancellation itself.
+func contextError(op string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed before libmondoo answered", cause: err}
+	}
+	return fmt.Errorf("mondoo: %s: %w", op, err)
+}
+
+// goString copies a string libmondoo returned and frees it.
+func goString(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	defer C.mondoo_string_free(s)
+	return C.GoString(s)
+}
+
+// cString is a C copy of s for the duration of one call (free it with freeCString);
+// "" gives NULL when nullIfEmpty.
+func cString(s string, nullIfEmpty bool) *C.char {
+	if s == "" && nullIfEmpty {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func freeCString(s *C.char) {
+	if s != nil {
+		C.free(unsafe.Pointer(s))
+	}
+}
+
+// freeSecretCString wipes a C copy of a secret (a registration token) before freeing it.
+func freeSecretCString(s *C.char) {
+	if s != nil {
+		C.memset(unsafe.Pointer(s), 0, C.strlen(s))
+		C.free(unsafe.Pointer(s))
+	}
+}
+
+// Version is libmondoo's version, e.g. "0.1.0".
+func Version() string { return C.GoString(C.mondoo_version()) }

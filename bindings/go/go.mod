@@ -1,0 +1,3 @@
+module github.com/mondoo-community/libmondoo/bindings/go
+
+go 1.22

@@ -1,0 +1,167 @@
+package mondoo_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mondoo "github.com/mondoo-community/libmondoo/bindings/go"
+)
+
+// platform is a running mondoo-platform process (the local test platform).
+type platform struct {
+	URL   string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// shared is the platform started by TestMain, for tests that change no global state of it.
+var shared *platform
+
+func TestMain(m *testing.M) {
+	p, err := startPlatform()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared = p
+	code := m.Run()
+	p.stop()
+	os.Exit(code)
+}
+
+func platformBin() string {
+	if bin := os.Getenv("MONDOO_PLATFORM_BIN"); bin != "" {
+		return bin
+	}
+	return filepath.Join("..", "..", "target", "debug", "mondoo-platform")
+}
+
+func testdataDir() string {
+	if dir := os.Getenv("MONDOO_TESTDATA"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "..", "..", "shared", "testdata")
+}
+
+func testdata(t testing.TB, rel string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join(testdataDir(), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("fixture missing (set MONDOO_TESTDATA): %v", err)
+	}
+	return path
+}
+
+// startPlatform runs the platform binary; it serves until its stdin closes.
+func startPlatform() (*platform, error) {
+	bin := platformBin()
+	cmd := exec.Command(bin, "--testdata", testdataDir())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start %s (build it: cargo build -p mondoo-platform, or set MONDOO_PLATFORM_BIN): %w", bin, err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("%s printed no URL: %w", bin, err)
+	}
+	return &platform{URL: strings.TrimSpace(line), cmd: cmd, stdin: stdin}, nil
+}
+
+// newPlatform is a platform of the test's own, for tests that revoke, shift its clock or inject faults.
+func newPlatform(t testing.TB) *platform {
+	t.Helper()
+	p, err := startPlatform()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *platform) stop() {
+	_ = p.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// admin calls /_admin/<what> with body as JSON and decodes the answer into out.
+func (p *platform) admin(t testing.TB, what string, body, out any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(p.URL+"/_admin/"+what, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("admin %s: %v", what, err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin %s: HTTP %d: %s", what, resp.StatusCode, answer)
+	}
+	if out != nil {
+		if err := json.Unmarshal(answer, out); err != nil {
+			t.Fatalf("admin %s: %v in %s", what, err, answer)
+		}
+	}
+}
+
+// token mints a registration token; spec fields as the platform's TokenSpec.
+func (p *platform) token(t testing.TB, spec map[string]any) string {
+	t.Helper()
+	var out struct{ Token string }
+	p.admin(t, "token", spec, &out)
+	return out.Token
+}
+
+type recorded struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
+	Auth    string `json:"auth"`
+	Status  int    `json:"status"`
+}
+
+func (p *platform) requests(t testing.TB) []recorded {
+	t.Helper()
+	var out []recorded
+	p.admin(t, "requests", nil, &out)
+	return out
+}
+
+// fastOptions keep tests quick: no registration backoff, a bounded timeout.
+func fastOptions(extra ...mondoo.Option) []mondoo.Option {
+	return append([]mondoo.Option{
+		mondoo.WithRetryDelays(time.Millisecond, time.Millisecond, time.Millisecond),
+		mondoo.WithRetryJitter(0),
+		mondoo.WithTimeout(20 * time.Second),
+	}, extra...)
+}

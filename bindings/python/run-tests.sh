@@ -2,22 +2,28 @@
 # Build the Python module and run its checks: pytest against the local platform,
 # mypy --strict on the example and the tests, stubtest on the installed package.
 #
-#   bindings/python/run-tests.sh [VENV_DIR]     (default: .venv at the repository root)
+#   bindings/python/run-tests.sh [VENV_DIR]
 #
+# The Python used: VENV_DIR's, else $MONDOO_PYTHON (set by tests/run-all), else the .venv
+# at the repository root (created when missing).
 # Exits non-zero on the first failure; nothing is skipped.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-venv=${1:-$repo/.venv}
 
 step() { printf '\n== python: %s\n' "$*"; }
 
-if [ ! -x "$venv/bin/python" ]; then
-    step "creating the virtual environment $venv"
-    python3 -m venv "$venv"
+if [ -z "${1:-}" ] && [ -n "${MONDOO_PYTHON:-}" ]; then
+    py=$MONDOO_PYTHON
+else
+    venv=${1:-$repo/.venv}
+    if [ ! -x "$venv/bin/python" ]; then
+        step "creating the virtual environment $venv"
+        python3 -m venv "$venv"
+    fi
+    py="$venv/bin/python"
 fi
-py="$venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check maturin pytest mypy cryptography pyjwt
 
 step "building the local platform"

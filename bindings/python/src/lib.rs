@@ -376,7 +376,7 @@ impl PyClient {
     ) -> PyResult<PyRegistration> {
         let client = self.client()?;
         let options = RegisterOptions { name, annotations: annotations.unwrap_or_default() };
-        let token = token.map(zeroize_on_drop);
+        let token = token.map(SecretString);
         py.detach(|| client.register(token.as_ref().map(|t| t.0.as_str()), &options))
             .map(|inner| PyRegistration { inner })
             .map_err(py_err)
@@ -466,16 +466,13 @@ impl PyClient {
     }
 }
 
-/// A token that is wiped from memory when dropped.
+/// A registration token, wiped from memory when dropped.
 struct SecretString(String);
 impl Drop for SecretString {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.0.zeroize();
     }
-}
-fn zeroize_on_drop(s: String) -> SecretString {
-    SecretString(s)
 }
 
 // ---------------------------------------------------------------------------------------

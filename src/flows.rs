@@ -773,10 +773,11 @@ impl StatusReport {
             out.push_str(&text);
             out.push('\n');
         };
-        match &self.config_path {
-            Some(p) => line("→", format!("loaded configuration from {p} using source {}", self.config_source)),
-            None if self.config_source == "none" => line("→", "no configuration found".into()),
-            None => line("→", format!("loaded configuration using source {}", self.config_source)),
+        match (&self.config_path, self.config_source.as_str()) {
+            (Some(p), "none") => line("→", format!("no configuration found; a registration writes to {p}")),
+            (None, "none") => line("→", "no configuration found".into()),
+            (Some(p), source) => line("→", format!("loaded configuration from {p} using source {source}")),
+            (None, source) => line("→", format!("loaded configuration using source {source}")),
         }
         line("→", format!("Platform:\t\t{}", c.platform.name));
         line("→", format!("Version:\t\t{}", c.platform.release));

@@ -102,6 +102,9 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := checkText(op, "API endpoint", o.apiEndpoint, "API proxy", o.apiProxy, "CA file", o.caFile); err != nil {
+		return nil, err
+	}
 	var options *C.mondoo_client_options
 	if err := callC(op, func() C.mondoo_result { return C.mondoo_client_options_new(&options) }); err != nil {
 		return nil, err
@@ -278,6 +281,9 @@ func (c *Client) Register(ctx context.Context, token string, opts ...RegisterOpt
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := checkText(op, "token", token, "name", o.name); err != nil {
+		return nil, err
+	}
 	annotations := ""
 	if o.annotations != nil {
 		b, err := json.Marshal(o.annotations)
@@ -355,6 +361,9 @@ func (c *Client) CheckIn(ctx context.Context) error {
 // out (nil: discarded).
 func (c *Client) Call(ctx context.Context, service, method string, in, out any) error {
 	op := "Client.Call " + service + "/" + method
+	if err := checkText(op, "service", service, "method", method); err != nil {
+		return err
+	}
 	request := []byte("{}")
 	if in != nil {
 		b, err := json.Marshal(in)

@@ -33,6 +33,9 @@ type Config struct {
 // Config; an explicit path must exist.
 func LoadConfig(path string) (*Config, error) {
 	const op = "LoadConfig"
+	if err := checkText(op, "path", path); err != nil {
+		return nil, err
+	}
 	cPath := cString(path, true)
 	defer freeCString(cPath)
 	var h *C.mondoo_config
@@ -72,6 +75,9 @@ func LoadConfig(path string) (*Config, error) {
 // Get reads any field by key (case-insensitive, environment overrides applied, scalars
 // as text); ok is false when the key is absent. "private_key" is refused.
 func (c *Config) Get(key string) (value string, ok bool, err error) {
+	if err := checkText("Config.Get", "key", key); err != nil {
+		return "", false, err
+	}
 	cKey := C.CString(key)
 	defer freeCString(cKey)
 	var s *C.char

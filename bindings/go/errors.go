@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -242,6 +243,16 @@ func contextError(op string, err error) error {
 		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed before libmondoo answered", cause: err}
 	}
 	return fmt.Errorf("mondoo: %s: %w", op, err)
+}
+
+// checkText refuses Go strings holding a NUL byte: C would see them cut short at it.
+func checkText(op string, named ...string) error {
+	for i := 0; i+1 < len(named); i += 2 {
+		if strings.IndexByte(named[i+1], 0) >= 0 {
+			return &Error{Op: op, Code: CodeInvalidArgument, Message: named[i] + " contains a NUL byte"}
+		}
+	}
+	return nil
 }
 
 // goString copies a string libmondoo returned and frees it.

@@ -3,6 +3,7 @@ package mondoo_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -164,4 +165,110 @@ func fastOptions(extra ...mondoo.Option) []mondoo.Option {
 		mondoo.WithRetryJitter(0),
 		mondoo.WithTimeout(20 * time.Second),
 	}, extra...)
+}
+
+// emptyConfig is an empty config file in a fresh directory: registration writes into it.
+func emptyConfig(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mondoo.yml")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// login registers a fresh config file at p with a minted token; returns the client and the file.
+func login(t testing.TB, p *platform, opts ...mondoo.Option) (*mondoo.Client, string, *mondoo.Registration) {
+	t.Helper()
+	path := emptyConfig(t)
+	client := clientFor(t, path, append([]mondoo.Option{mondoo.WithAPIEndpoint(p.URL)}, opts...)...)
+	reg, err := client.Register(context.Background(), p.token(t, map[string]any{}))
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	return client, path, reg
+}
+
+// clientFor loads path and makes a client for it, closed at the end of the test.
+func clientFor(t testing.TB, path string, opts ...mondoo.Option) *mondoo.Client {
+	t.Helper()
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	defer cfg.Close()
+	client, err := mondoo.NewClient(cfg, fastOptions(opts...)...)
+	if err != nil {
+		t.Fatalf("client for %s: %v", path, err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// configFile is a config file as libmondoo reads it: a JSON map, private_key redacted.
+func configFile(t testing.TB, path string) map[string]any {
+	t.Helper()
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	defer cfg.Close()
+	text, err := cfg.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// startProxyPlatform starts a platform with --proxy and returns its CONNECT proxy's URL.
+func startProxyPlatform(t testing.TB) string {
+	t.Helper()
+	bin := platformBin()
+	cmd := exec.Command(bin, "--proxy", "--testdata", testdataDir())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatal(err)
+	}
+	p := &platform{URL: strings.TrimSpace(line), cmd: cmd, stdin: stdin}
+	t.Cleanup(p.stop)
+	var info struct {
+		ProxyURL string `json:"proxy_url"`
+	}
+	p.admin(t, "info", nil, &info)
+	if info.ProxyURL == "" {
+		t.Fatal("platform --proxy names no proxy_url")
+	}
+	return info.ProxyURL
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
 }

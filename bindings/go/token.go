@@ -49,6 +49,9 @@ func InspectToken(token string) (*TokenClaims, error) {
 // names none ("" for none).
 func InspectTokenWithEndpoint(token, endpoint string) (*TokenClaims, error) {
 	const op = "InspectToken"
+	if err := checkText(op, "token", token, "endpoint", endpoint); err != nil {
+		return nil, err
+	}
 	cToken := C.CString(token)
 	defer freeSecretCString(cToken)
 	cEndpoint := cString(endpoint, true)

@@ -11,7 +11,7 @@ import (
 	mondoo "github.com/mondoo-community/libmondoo/bindings/go"
 )
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 // One Client shared by many goroutines: signing, signed calls and status at once.
 func TestOneClientManyGoroutines(t *testing.T) {
-	client, _, _ := login(t, shared)
+	client, _, _ := login(t, sharedPlatform(t))
 	creds := fixtureCredentials(t)
 	signer := fixtureClient(t)
 	const workers, rounds = 12, 8
@@ -69,7 +69,8 @@ func TestOneClientManyGoroutines(t *testing.T) {
 // Garbage collection while calls are in flight: bodies lent to C, clients and configs
 // dropped without Close (their finalizers free them) and a shared client in use.
 func TestGCWhileCallsInFlight(t *testing.T) {
-	client := fixtureClient(t)
+	url := sharedPlatform(t).URL
+	client := fixtureClient(t, mondoo.WithAPIEndpoint(url))
 	path := testdata(t, "service-account/credentials.json")
 	var done atomic.Bool
 	gcDone := make(chan int)
@@ -102,7 +103,7 @@ func TestGCWhileCallsInFlight(t *testing.T) {
 					failures.Add(1)
 					continue
 				}
-				c, err := mondoo.NewClient(cfg, mondoo.WithAPIEndpoint(shared.URL))
+				c, err := mondoo.NewClient(cfg, mondoo.WithAPIEndpoint(url))
 				if err != nil {
 					failures.Add(1)
 					continue

@@ -94,7 +94,7 @@ func TestErrorConfig(t *testing.T) {
 }
 
 func TestErrorNotRegistered(t *testing.T) {
-	client := clientFor(t, emptyConfig(t), mondoo.WithAPIEndpoint(shared.URL))
+	client := clientFor(t, emptyConfig(t), mondoo.WithAPIEndpoint(sharedPlatform(t).URL))
 	checkError(t, client.CheckIn(context.Background()), mondoo.CodeNotRegistered, "ErrNotRegistered")
 	_, err := client.Sign([]byte("{}"))
 	checkError(t, err, mondoo.CodeNotRegistered, "ErrNotRegistered")
@@ -211,7 +211,7 @@ func TestErrorRPC(t *testing.T) {
 }
 
 func TestClosedClient(t *testing.T) {
-	client := clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(shared.URL))
+	client := clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(sharedPlatform(t).URL))
 	if err := client.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,18 +26,37 @@ type platform struct {
 	stdin io.WriteCloser
 }
 
-// shared is the platform started by TestMain, for tests that change no global state of it.
-var shared *platform
+var (
+	sharedOnce sync.Once
+	shared     *platform
+	sharedErr  error
+)
+
+// sharedPlatform is one platform for the tests that change no global state of it, started
+// on first use (benchmarks need none) and stopped by TestMain.
+func sharedPlatform(t testing.TB) *platform {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = startPlatform() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
 
 func TestMain(m *testing.M) {
-	p, err := startPlatform()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	// The machine's MONDOO_* and proxy variables would override the tests' configs.
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		keep := name == "MONDOO_TESTDATA" || name == "MONDOO_PLATFORM_BIN"
+		if !keep && (strings.HasPrefix(name, "MONDOO_") || upper == "HTTP_PROXY" || upper == "HTTPS_PROXY" || upper == "ALL_PROXY" || upper == "NO_PROXY") {
+			os.Unsetenv(name)
+		}
 	}
-	shared = p
 	code := m.Run()
-	p.stop()
+	if shared != nil {
+		shared.stop()
+	}
 	os.Exit(code)
 }
 

@@ -97,9 +97,11 @@ func verifyBearer(t testing.TB, creds credentials, bearer string, body []byte) {
 	}
 }
 
-func fixtureClient(t testing.TB) *mondoo.Client {
+// fixtureClient is a client of the fixture service account; it needs a platform only
+// when opts name one (signing makes no request).
+func fixtureClient(t testing.TB, opts ...mondoo.Option) *mondoo.Client {
 	t.Helper()
-	return clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(shared.URL))
+	return clientFor(t, testdata(t, "service-account/credentials.json"), opts...)
 }
 
 func TestSignVerifiesLikeThePlatform(t *testing.T) {

@@ -42,7 +42,7 @@ func TestStatusUnregistered(t *testing.T) {
 }
 
 func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
-	_, path, reg := login(t, shared)
+	_, path, reg := login(t, sharedPlatform(t))
 	client := clientFor(t, path)
 	status, err := client.Status(context.Background())
 	if err != nil {
@@ -62,7 +62,7 @@ func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
 	}
 
 	// The platform forgets the service account: still registered, but refused.
-	shared.admin(t, "revoke", map[string]string{"mrn": reg.ServiceAccountMRN}, nil)
+	sharedPlatform(t).admin(t, "revoke", map[string]string{"mrn": reg.ServiceAccountMRN}, nil)
 	status, err = client.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench section "go": signing a request body through the Go bindings (libmondoo) against
+# the same ES384 bearer made natively with Go's crypto/ecdsa, in one `go test -bench` run.
+# Prints `go.sign_libmondoo <ops/s>`, `go.sign_crypto_ecdsa <ops/s>` and their ratio.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cargo build --release -p mondoo >&2
+export MONDOO_TESTDATA="${MONDOO_TESTDATA:-$root/../shared/testdata}"
+
+out="$(cd bindings/go && go test -run '^$' -bench '^BenchmarkSign(Libmondoo|GoECDSA)$' \
+  -benchtime "${GO_BENCHTIME:-3s}" -count 1 .)"
+echo "$out" >&2
+
+echo "$out" | awk '
+  /^BenchmarkSignLibmondoo/ { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") lib = 1e9 / $i }
+  /^BenchmarkSignGoECDSA/   { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") go  = 1e9 / $i }
+  END {
+    if (!lib || !go) { print "go_bench: benchmark output not found" > "/dev/stderr"; exit 1 }
+    printf "go.sign_libmondoo %.0f\n", lib
+    printf "go.sign_crypto_ecdsa %.0f\n", go
+    printf "go.sign_ratio %.2f\n", lib / go
+  }'

@@ -20,9 +20,9 @@ type Status struct {
 	ConfigPath   string
 
 	APIEndpoint string
-	APIStatus   string       // e.g. SERVING
-	APITime     string       // the platform's time, RFC 3339
-	APIVersion  string       //
+	APIStatus   string // e.g. SERVING
+	APITime     string // the platform's time, RFC 3339
+	APIVersion  string
 	APIError    *StatusError // why the health check failed; nil when it answered
 
 	ClientMRN         string // the agent

@@ -570,6 +570,25 @@ mondoo_result mondoo_client_new(const mondoo_config *config,
                                 mondoo_client **client_out);
 
 /**
+ * A handle on the same client (config, signer, connection pool) whose operations end
+ * within `timeout_ms` from now: each request's timeout is cut to the time left, a
+ * registration retry that would pass the deadline is not taken, and a call made after
+ * it fails with `MONDOO_RESULT_TIMEOUT` before anything is sent. For a caller's
+ * per-operation deadline (Go's `context`). A register or logout through it changes the
+ * config every handle sees.
+ *
+ * On success `*client_out` is owned by the caller (free it with `mondoo_client_free`;
+ * `client` stays valid and independent of it).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `client_out`;
+ * `_INVALID_ARGUMENT` when `timeout_ms` is 0. On error `*client_out` is not written and
+ * the last error is set.
+ * Thread safety: safe to call from any thread, on a client shared by many.
+ */
+mondoo_result mondoo_client_with_timeout(const mondoo_client *client,
+                                         uint64_t timeout_ms,
+                                         mondoo_client **client_out);
+
+/**
  * Free a client and its connection pool. NULL is a no-op; freeing twice is undefined
  * behaviour.
  *

@@ -91,8 +91,14 @@ pub struct LogoutOptions {
 
 /// A connection to the platform. Thread-safe: share it (`Arc<Client>`) across threads.
 pub struct Client {
-    state: Mutex<State>,
+    shared: Arc<Shared>,
+    /// this handle's HTTP side: the shared pool, with this handle's deadline if any
     rpc: RpcClient,
+}
+
+/// What every handle on one client shares (see [`Client::with_deadline`]).
+struct Shared {
+    state: Mutex<State>,
     options: ClientOptions,
     system: OnceLock<SystemInfo>,
     skew_measured: AtomicBool,
@@ -107,7 +113,7 @@ struct State {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.lock();
-        f.debug_struct("Client").field("config", &state.config).field("options", &self.options).finish()
+        f.debug_struct("Client").field("config", &state.config).field("options", &self.shared.options).finish()
     }
 }
 
@@ -124,22 +130,35 @@ impl Client {
             proxy,
         })?;
         let signer = signer_for(&config)?;
-        Ok(Client {
+        let shared = Shared {
             state: Mutex::new(State { config, signer }),
-            rpc,
             options,
             system: OnceLock::new(),
             skew_measured: AtomicBool::new(false),
-        })
+        };
+        Ok(Client { shared: Arc::new(shared), rpc })
+    }
+
+    /// A handle on the same client (config, signer, connection pool) whose operations
+    /// end by `deadline`: each request's timeout is cut to the time left, a retry sleep
+    /// that would pass it is not taken, and a call past it fails with `Code::Timeout`
+    /// before anything is sent. For a caller's deadline (Go's `context`) on one operation.
+    pub fn with_deadline(&self, deadline: Instant) -> Client {
+        Client { shared: Arc::clone(&self.shared), rpc: self.rpc.with_deadline(deadline) }
+    }
+
+    /// [`Client::with_deadline`] `timeout` from now.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        self.with_deadline(Instant::now() + timeout)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic elsewhere must not make the client unusable: the state is replaced whole.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn system(&self) -> &SystemInfo {
-        self.system.get_or_init(SystemInfo::gather)
+        self.shared.system.get_or_init(SystemInfo::gather)
     }
 
     /// A copy of the current config (it changes on register/logout).
@@ -149,7 +168,7 @@ impl Client {
 
     /// The endpoint calls go to: the caller's override, else the config's.
     pub fn api_endpoint(&self) -> String {
-        match &self.options.api_endpoint {
+        match &self.shared.options.api_endpoint {
             Some(e) => normalize_endpoint(e),
             None => self.lock().config.api_endpoint(),
         }
@@ -163,12 +182,12 @@ impl Client {
     /// Signer for a signed call, with the measured clock skew applied when asked for.
     fn signing_signer(&self, endpoint: &str) -> Result<Arc<Signer>> {
         let signer = self.signer()?;
-        if self.options.correct_clock_skew && !self.skew_measured.load(Ordering::Acquire) {
+        if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
             if let Ok(health) = self.health_at(endpoint) {
                 if let Some(skew) = health.clock_skew {
                     signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
                 }
-                self.skew_measured.store(true, Ordering::Release);
+                self.shared.skew_measured.store(true, Ordering::Release);
             }
         }
         Ok(signer)
@@ -200,7 +219,7 @@ impl Client {
 
     fn register_with_token(&self, raw_token: &str, options: &RegisterOptions) -> Result<Registration> {
         // A token login takes its endpoint from the caller's override, else the token.
-        let token = RegistrationToken::inspect(raw_token, self.options.api_endpoint.as_deref())?;
+        let token = RegistrationToken::inspect(raw_token, self.shared.options.api_endpoint.as_deref())?;
         let endpoint = normalize_endpoint(token.api_endpoint());
         let mut config = self.config();
         ensure_writable(&config)?;
@@ -320,13 +339,19 @@ impl Client {
     /// RegisterAgent's retry on Aborted: one call per delay plus one, sleeping each delay
     /// plus up to `retry_jitter`; any other error fails at once.
     fn with_retry<T>(&self, mut call: impl FnMut() -> Result<T>) -> Result<T> {
-        let mut delays = self.options.retry_delays.iter();
+        let mut delays = self.shared.options.retry_delays.iter();
         loop {
             match call() {
                 Err(e) if e.code() == Code::RpcAborted => match delays.next() {
-                    Some(delay) => std::thread::sleep(*delay + jitter(self.options.retry_jitter)),
+                    Some(delay) => {
+                        let sleep = *delay + jitter(self.shared.options.retry_jitter);
+                        if !self.rpc.time_left_allows(sleep) {
+                            return Err(e.context("AgentManager/RegisterAgent aborted and the deadline leaves no time to retry"));
+                        }
+                        std::thread::sleep(sleep)
+                    }
                     None => {
-                        let attempts = self.options.retry_delays.len() + 1;
+                        let attempts = self.shared.options.retry_delays.len() + 1;
                         return Err(e.context(format!("AgentManager/RegisterAgent still aborted after {attempts} attempts")));
                     }
                 },
@@ -362,10 +387,10 @@ impl Client {
                         if skew.duration > Duration::from_secs(30) {
                             warnings.push(format!("possible clock skew detected: {}", skew.go_string()));
                         }
-                        if self.options.correct_clock_skew {
+                        if self.shared.options.correct_clock_skew {
                             if let Some(s) = &signer {
                                 s.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
-                                self.skew_measured.store(true, Ordering::Release);
+                                self.shared.skew_measured.store(true, Ordering::Release);
                             }
                         }
                     }

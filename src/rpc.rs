@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +152,10 @@ pub struct RpcClient {
     proxy: Arc<ProxySettings>,
     request_id: String,
     user_agent: String,
+    /// every request ends by then (the caller's deadline), if set
+    deadline: Option<Instant>,
+    /// the whole-request timeout the pool was built with
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -201,7 +205,19 @@ impl RpcClient {
             proxy,
             request_id: new_request_id(),
             user_agent: user_agent(),
+            deadline: None,
+            timeout: options.timeout,
         })
+    }
+
+    /// The same pool, with every request ending by `deadline`.
+    pub fn with_deadline(&self, deadline: Instant) -> RpcClient {
+        RpcClient { deadline: Some(deadline), ..self.clone() }
+    }
+
+    /// Whether waiting `wait` still leaves time before the deadline.
+    pub fn time_left_allows(&self, wait: Duration) -> bool {
+        self.deadline.is_none_or(|d| Instant::now() + wait < d)
     }
 
     /// Where the proxy for `endpoint` comes from (for status).
@@ -215,9 +231,16 @@ impl RpcClient {
     /// body on 200, else the platform's error.
     pub fn call_raw(&self, endpoint: &str, service: &str, method: &str, body: &[u8], auth: Auth<'_>) -> Result<Vec<u8>> {
         let url = join_url(endpoint, service, method)?;
-        let mut request = self
-            .http
-            .post(url.clone())
+        let mut request = self.http.post(url.clone());
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::new(Code::Timeout, format!("POST {url}: the caller's deadline has passed")));
+            }
+            // A per-request timeout replaces the pool's: keep the shorter of the two.
+            request = request.timeout(left.min(self.timeout));
+        }
+        let mut request = request
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .header("User-Agent", &self.user_agent)

@@ -373,3 +373,37 @@ fn one_connection_pool_is_reused_across_calls() {
     let peers: std::collections::BTreeSet<_> = platform.requests().iter().map(|r| r.peer).collect();
     assert_eq!(peers.len(), 1, "every call on one kept-alive connection: {peers:?}");
 }
+
+#[test]
+fn a_deadline_bounds_an_operation_and_keeps_the_shared_state() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, _) = login(&platform, dir.path());
+    platform.inject(Fault::Slow { millis: 3000 });
+    let err = client.with_timeout(Duration::from_millis(200)).call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(err.code(), Code::Timeout, "{err:?}");
+    // A deadline already past fails before anything is sent.
+    platform.clear_requests();
+    let past = client.with_deadline(std::time::Instant::now());
+    assert_eq!(past.call("Echo", "Say", &serde_json::json!({})).unwrap_err().code(), Code::Timeout);
+    assert!(platform.requests().is_empty());
+    // The derived handle shares the config: a logout through it is seen by the original.
+    client.with_timeout(Duration::from_secs(10)).logout(&LogoutOptions::default()).unwrap();
+    assert!(!client.config().is_registered());
+}
+
+#[test]
+fn a_deadline_stops_registration_retries() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    platform.inject(FaultSpec::new(Fault::Aborted).times(4).only("AgentManager/RegisterAgent"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let slow_retries = ClientOptions { retry_delays: vec![Duration::from_secs(5); 3], ..options() };
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), slow_retries).unwrap();
+    let err = client.with_timeout(Duration::from_secs(2)).register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(err.code(), Code::RpcAborted);
+    assert!(err.message().contains("deadline"), "{}", err.message());
+    assert_eq!(platform.requests().iter().filter(|r| r.method == "RegisterAgent").count(), 1);
+    assert!(!path.exists());
+}

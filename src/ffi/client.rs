@@ -294,6 +294,37 @@ pub unsafe extern "C" fn mondoo_client_new(
     })
 }
 
+/// A handle on the same client (config, signer, connection pool) whose operations end
+/// within `timeout_ms` from now: each request's timeout is cut to the time left, a
+/// registration retry that would pass the deadline is not taken, and a call made after
+/// it fails with `MONDOO_RESULT_TIMEOUT` before anything is sent. For a caller's
+/// per-operation deadline (Go's `context`). A register or logout through it changes the
+/// config every handle sees.
+///
+/// On success `*client_out` is owned by the caller (free it with `mondoo_client_free`;
+/// `client` stays valid and independent of it).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `client_out`;
+/// `_INVALID_ARGUMENT` when `timeout_ms` is 0. On error `*client_out` is not written and
+/// the last error is set.
+/// Thread safety: safe to call from any thread, on a client shared by many.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_with_timeout(
+    client: *const mondoo_client,
+    timeout_ms: u64,
+    client_out: *mut *mut mondoo_client,
+) -> Code {
+    guard("mondoo_client_with_timeout", || {
+        let out = Out::new(client_out, "client_out")?;
+        let client = as_ref(client, "client")?;
+        if timeout_ms == 0 {
+            return Err(Error::new(Code::InvalidArgument, "mondoo_client_with_timeout: timeout_ms must be above 0"));
+        }
+        let scoped = client.with_timeout(Duration::from_millis(timeout_ms));
+        out.write(mondoo_client::into_raw(Arc::new(scoped)));
+        Ok(())
+    })
+}
+
 /// Free a client and its connection pool. NULL is a no-op; freeing twice is undefined
 /// behaviour.
 ///

@@ -210,6 +210,19 @@ static void test_login_status_calls_logout(void) {
         mondoo_error_free(err);
     }
 
+    /* A per-operation deadline: a slow answer ends as a timeout on the derived handle. */
+    ok = platform_admin(&platform, "fault", "{\"kind\":\"slow\",\"millis\":3000,\"only\":\"Echo/Say\"}", &http);
+    CHECK(http == 200, "slow fault injected: %d %s", http, ok ? ok : "");
+    free(ok);
+    mondoo_client *scoped = (mondoo_client *)SENTINEL;
+    EXPECT_RESULT(mondoo_client_with_timeout(client, 0, &scoped), MONDOO_RESULT_INVALID_ARGUMENT);
+    CHECK(scoped == (mondoo_client *)SENTINEL, "client_out untouched on error");
+    EXPECT_OK(mondoo_client_with_timeout(client, 200, &scoped));
+    char *slow_answer = SENTINEL;
+    EXPECT_RESULT(mondoo_client_call(scoped, "Echo", "Say", "{}", &slow_answer), MONDOO_RESULT_TIMEOUT);
+    CHECK(slow_answer == SENTINEL, "answer untouched on timeout");
+    mondoo_client_free(scoped);
+
     /* Logout: the agent is unregistered and the credentials leave the file. */
     EXPECT_OK(mondoo_client_logout(client, false, false));
     EXPECT_OK(mondoo_config_load(config_path, &cfg));

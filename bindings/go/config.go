@@ -30,16 +30,34 @@ type Config struct {
 // LoadConfig loads a configuration from path (YAML or JSON), or with the Go client's
 // default search when path is "": $MONDOO_CONFIG_BASE64, $MONDOO_CONFIG_PATH, the home
 // file, the system file. Finding nothing by the search gives an empty, unregistered
-// Config; an explicit path must exist.
+// Config; an explicit path must exist (to register into a new file, use
+// LoadConfigForRegistration).
 func LoadConfig(path string) (*Config, error) {
-	const op = "LoadConfig"
+	return loadConfig("LoadConfig", path, func(p *C.char, out **C.mondoo_config) C.mondoo_result {
+		return C.mondoo_config_load(p, out)
+	})
+}
+
+// LoadConfigForRegistration loads the config a registration starts from, as cnspec login
+// does: like LoadConfig, except that a missing file (path, or $MONDOO_CONFIG_PATH when
+// path is "") is not an error but an empty Config whose Path is where Client.Register
+// will write it, creating the file 0600 and missing directories 0700. With
+// $MONDOO_CONFIG_BASE64 set and a path given, registration writes to path.
+func LoadConfigForRegistration(path string) (*Config, error) {
+	return loadConfig("LoadConfigForRegistration", path, func(p *C.char, out **C.mondoo_config) C.mondoo_result {
+		return C.mondoo_config_load_for_registration(p, out)
+	})
+}
+
+// loadConfig runs one of libmondoo's loaders and copies the config's fields.
+func loadConfig(op, path string, load func(*C.char, **C.mondoo_config) C.mondoo_result) (*Config, error) {
 	if err := checkText(op, "path", path); err != nil {
 		return nil, err
 	}
 	cPath := cString(path, true)
 	defer freeCString(cPath)
 	var h *C.mondoo_config
-	if err := callC(op, func() C.mondoo_result { return C.mondoo_config_load(cPath, &h) }); err != nil {
+	if err := callC(op, func() C.mondoo_result { return load(cPath, &h) }); err != nil {
 		return nil, err
 	}
 	cfg := &Config{handle: h}

@@ -22,8 +22,8 @@ func readFile(t testing.TB, path string) string {
 
 func TestLoginWritesConfigThenLogoutRemovesIt(t *testing.T) {
 	p := newPlatform(t)
-	path := emptyConfig(t)
-	client := clientFor(t, path, mondoo.WithAPIEndpoint(p.URL))
+	path := freshConfigPath(t)
+	client := registrationClient(t, path, mondoo.WithAPIEndpoint(p.URL))
 	token := p.token(t, map[string]any{"labels": map[string]string{"team": "go"}})
 	reg, err := client.Register(context.Background(), token,
 		mondoo.WithName("go-test-asset"), mondoo.WithAnnotations(map[string]string{"env": "test"}))
@@ -170,5 +170,58 @@ func TestRegisterWithCredentialsFileThenLogoutOffline(t *testing.T) {
 	}
 	if text := readFile(t, path); strings.Contains(text, "private_key") || strings.Contains(text, reg.AgentMRN) {
 		t.Errorf("forced logout left credentials:\n%s", text)
+	}
+}
+
+// Registration creates its config file, and the directories missing above it, like
+// cnspec login on a fresh machine: the file 0600, the directories 0700.
+func TestRegisterCreatesConfigFileAndDirectories(t *testing.T) {
+	p := newPlatform(t)
+	base := t.TempDir()
+	path := filepath.Join(base, "home", ".config", "mondoo", "mondoo.yml")
+	if _, err := mondoo.LoadConfig(path); !errors.Is(err, &mondoo.Error{Code: mondoo.CodeConfigNotFound}) {
+		t.Fatalf("LoadConfig of a missing file: %v", err)
+	}
+	cfg, err := mondoo.LoadConfigForRegistration(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Path != path || cfg.Registered || cfg.MRN != "" {
+		t.Errorf("config for registration: %+v", cfg)
+	}
+	if _, err := os.Stat(filepath.Join(base, "home")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("loading created something: %v", err)
+	}
+	client := testClient(t, cfg, mondoo.WithAPIEndpoint(p.URL))
+	reg, err := client.Register(context.Background(), p.token(t, map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.ConfigPath != path {
+		t.Errorf("registered into %q, want %q", reg.ConfigPath, path)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode(); !mode.IsRegular() || mode.Perm() != 0o600 {
+		t.Errorf("%s: mode %v, want 0600", path, mode)
+	}
+	for dir := filepath.Dir(path); dir != base; dir = filepath.Dir(dir) {
+		info, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode(); !mode.IsDir() || mode.Perm() != 0o700 {
+			t.Errorf("%s: mode %v, want a 0700 directory", dir, mode)
+		}
+	}
+	loaded, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loaded.Close()
+	if !loaded.Registered || loaded.AgentMRN != reg.AgentMRN || loaded.MRN != reg.ServiceAccountMRN {
+		t.Errorf("loaded after registration: %+v", loaded)
 	}
 }

@@ -187,21 +187,18 @@ func fastOptions(extra ...mondoo.Option) []mondoo.Option {
 	}, extra...)
 }
 
-// emptyConfig is an empty config file in a fresh directory: registration writes into it.
-func emptyConfig(t testing.TB) string {
+// freshConfigPath is where a registration is to create the config: a file in
+// directories that do not exist yet.
+func freshConfigPath(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "mondoo.yml")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return filepath.Join(t.TempDir(), "home", ".config", "mondoo", "mondoo.yml")
 }
 
 // login registers a fresh config file at p with a minted token; returns the client and the file.
 func login(t testing.TB, p *platform, opts ...mondoo.Option) (*mondoo.Client, string, *mondoo.Registration) {
 	t.Helper()
-	path := emptyConfig(t)
-	client := clientFor(t, path, append([]mondoo.Option{mondoo.WithAPIEndpoint(p.URL)}, opts...)...)
+	path := freshConfigPath(t)
+	client := registrationClient(t, path, append([]mondoo.Option{mondoo.WithAPIEndpoint(p.URL)}, opts...)...)
 	reg, err := client.Register(context.Background(), p.token(t, map[string]any{}))
 	if err != nil {
 		t.Fatalf("register: %v", err)
@@ -216,10 +213,27 @@ func clientFor(t testing.TB, path string, opts ...mondoo.Option) *mondoo.Client 
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
+	return testClient(t, cfg, opts...)
+}
+
+// registrationClient is clientFor for a config that registration is to create at path
+// (LoadConfigForRegistration): path need not exist.
+func registrationClient(t testing.TB, path string, opts ...mondoo.Option) *mondoo.Client {
+	t.Helper()
+	cfg, err := mondoo.LoadConfigForRegistration(path)
+	if err != nil {
+		t.Fatalf("load for registration %s: %v", path, err)
+	}
+	return testClient(t, cfg, opts...)
+}
+
+// testClient makes a client with fastOptions from cfg (then closed), closed at the end of the test.
+func testClient(t testing.TB, cfg *mondoo.Config, opts ...mondoo.Option) *mondoo.Client {
+	t.Helper()
 	defer cfg.Close()
 	client, err := mondoo.NewClient(cfg, fastOptions(opts...)...)
 	if err != nil {
-		t.Fatalf("client for %s: %v", path, err)
+		t.Fatalf("client for %s: %v", cfg.Path, err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
 	return client

@@ -21,7 +21,7 @@ func mustContain(t *testing.T, text string, want ...string) {
 
 func TestStatusUnregistered(t *testing.T) {
 	p := newPlatform(t)
-	client := clientFor(t, emptyConfig(t), mondoo.WithAPIEndpoint(p.URL))
+	client := registrationClient(t, freshConfigPath(t), mondoo.WithAPIEndpoint(p.URL))
 	status, err := client.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)

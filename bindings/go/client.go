@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -83,11 +84,14 @@ func millis(d time.Duration) C.uint64_t {
 // It is safe for concurrent use by many goroutines. Close frees it; a finalizer does so
 // when it is garbage collected unclosed.
 //
-// Contexts: a call returns when its context ends, with an error matching ErrTimeout and
-// context.DeadlineExceeded (or wrapping context.Canceled). The C ABI has no per-call
-// timeout or cancellation, so libmondoo's request still runs to its end (bounded by
-// WithTimeout) in the background; for Register and Logout that end may still rewrite the
-// config file. Close waits for such requests.
+// Contexts: a context's deadline is the call's deadline inside libmondoo (requests are
+// cut to the time left, registration retries that would pass it are skipped), so the
+// call has really ended when it returns: an error matching ErrTimeout and
+// context.DeadlineExceeded, or the outcome reached just in time. A cancellation (without
+// the deadline passing) cannot reach into libmondoo: the call returns an error wrapping
+// context.Canceled at once, while the request runs on in the background until it ends,
+// the context's deadline passes or WithTimeout expires; a Register or Logout may still
+// rewrite the config file then. Close waits for such requests.
 type Client struct {
 	mu      sync.RWMutex // read: a call is using handle; write: Close
 	handle  *C.mondoo_client
@@ -214,8 +218,9 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// do runs f, one or more C calls on the handle, holding the handle open meanwhile, and
-// returns early when ctx ends first (see Client).
+// do runs f, one or more C calls on the handle, holding the handle open meanwhile.
+// With a deadline in ctx, f gets a derived handle whose operations end by it, and do
+// waits for f; a cancellation returns at once (see Client).
 func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) error) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(op, err)
@@ -225,10 +230,33 @@ func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) e
 		c.mu.RUnlock()
 		return ErrClosed
 	}
+	h := c.handle
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		left := time.Until(deadline)
+		if left <= 0 {
+			c.mu.RUnlock()
+			return contextError(op, context.DeadlineExceeded)
+		}
+		var derived *C.mondoo_client
+		// millis rounds up: at least 1 ms, and never before the context's own deadline.
+		err := callC(op, func() C.mondoo_result { return C.mondoo_client_with_timeout(c.handle, millis(left), &derived) })
+		if err != nil {
+			c.mu.RUnlock()
+			return err
+		}
+		h = derived
+	}
 	run := func() error {
 		defer c.mu.RUnlock()
-		err := f(c.handle)
+		if h != c.handle {
+			defer C.mondoo_client_free(h)
+		}
+		err := f(h)
 		runtime.KeepAlive(c)
+		if hasDeadline {
+			err = withDeadlineCause(err, deadline)
+		}
 		return err
 	}
 	if ctx.Done() == nil {
@@ -240,6 +268,10 @@ func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) e
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && hasDeadline {
+			// libmondoo ends the call by this deadline: wait for what really happened.
+			return <-done
+		}
 		return contextError(op, ctx.Err())
 	}
 }

@@ -236,13 +236,27 @@ func takeError(op string, r C.mondoo_result) error {
 	return out
 }
 
-// contextError is what a call returns when the caller's context ended first: a timeout
-// (errors.Is ErrTimeout and context.DeadlineExceeded) or the cancellation itself.
+// contextError is what a call returns when the caller's context ended before libmondoo
+// was called or while a cancellation left it running: a timeout (errors.Is ErrTimeout and
+// context.DeadlineExceeded) or the cancellation itself.
 func contextError(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed before libmondoo answered", cause: err}
+		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed before libmondoo was called", cause: err}
 	}
 	return fmt.Errorf("mondoo: %s: %w", op, err)
+}
+
+// withDeadlineCause marks libmondoo's timeout as the context's deadline
+// (context.DeadlineExceeded) when that deadline is what ended the call, rather than
+// WithTimeout or WithConnectTimeout ending it earlier. libmondoo's deadline is never
+// before the context's (rounded up to whole ms); the slack only absorbs timer rounding.
+func withDeadlineCause(err error, deadline time.Time) error {
+	const slack = time.Millisecond
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeTimeout && e.cause == nil && time.Until(deadline) <= slack {
+		e.cause = context.DeadlineExceeded
+	}
+	return err
 }
 
 // checkText refuses Go strings holding a NUL byte: C would see them cut short at it.

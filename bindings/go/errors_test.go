@@ -171,25 +171,6 @@ func TestErrorNetwork(t *testing.T) {
 	checkError(t, client.Call(context.Background(), "Echo", "Say", nil, nil), mondoo.CodeTimeout, "ErrNetwork", "ErrTimeout")
 }
 
-func TestContextDeadlineBecomesTimeout(t *testing.T) {
-	p := newPlatform(t)
-	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": 1000, "only": "Echo/Say"}, nil)
-	client := clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(p.URL))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	err := client.Call(ctx, "Echo", "Say", nil, nil)
-	checkError(t, err, mondoo.CodeTimeout, "ErrNetwork", "ErrTimeout")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("not context.DeadlineExceeded: %v", err)
-	}
-	// A context already canceled makes no call.
-	canceled, cancelNow := context.WithCancel(context.Background())
-	cancelNow()
-	if err := client.CheckIn(canceled); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled context: %v", err)
-	}
-}
-
 func TestErrorRPC(t *testing.T) {
 	p := newPlatform(t)
 	client := clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(p.URL))

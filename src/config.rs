@@ -245,7 +245,8 @@ impl Config {
     }
 
     fn read_file(path: PathBuf, source: ConfigSource, env: BTreeMap<String, String>) -> Result<Config> {
-        let text = read_limited(&path)?;
+        // The text holds the private key: wipe it once parsed.
+        let text = zeroize::Zeroizing::new(read_limited(&path)?);
         let (doc, format) =
             parse_document(&text, &path.display().to_string(), Some(&path)).map_err(|e| e.with_path(&path))?;
         Ok(Config {
@@ -260,6 +261,12 @@ impl Config {
     /// Parse a document (YAML or JSON) that has no file behind it. No environment
     /// overrides apply to it (it has no environment); source is `None`, path unset.
     pub fn parse(text: &str) -> Result<Config> {
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(Error::new(
+                Code::ConfigTooLarge,
+                format!("config document is larger than {MAX_CONFIG_BYTES} bytes"),
+            ));
+        }
         let (doc, format) = parse_document(text, "config", None)?;
         Ok(Config {
             doc,
@@ -515,8 +522,10 @@ impl Config {
     }
     /// Set a key in the document (in memory; the key's existing spelling is kept; a new
     /// key is written lower-case).
-    pub fn set(&mut self, key: &str, value: serde_json::Value) {
-        let value = json_to_yaml(&value);
+    pub fn set(&mut self, key: &str, mut value: serde_json::Value) {
+        let converted = json_to_yaml(&value);
+        scrub_json(&mut value);
+        let value = converted;
         match lookup_key(&self.doc, key) {
             Some(existing) => {
                 if let Some(mut old) = self.doc.insert(existing, value) {
@@ -709,11 +718,12 @@ fn parse_document(text: &str, name: &str, path: Option<&Path>) -> Result<(Mappin
     let mut json_error = None;
     if looks_json || json_name {
         match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(map)) => {
-                let doc = match json_to_yaml(&serde_json::Value::Object(map)) {
+            Ok(mut json @ serde_json::Value::Object(_)) => {
+                let doc = match json_to_yaml(&json) {
                     Value::Mapping(m) => m,
                     _ => Mapping::new(),
                 };
+                scrub_json(&mut json);
                 return Ok((doc, ConfigFormat::Json));
             }
             Ok(other) => {
@@ -908,6 +918,16 @@ fn scrub(v: &mut Value) {
     }
 }
 
+/// [`scrub`] for JSON values (a credentials `.json`, a value given to `set`).
+fn scrub_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        serde_json::Value::Object(m) => m.values_mut().for_each(scrub_json),
+        _ => {}
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Writing
 
@@ -976,8 +996,36 @@ fn write_atomic_with(
     // The rename is done and cannot be undone; a directory fsync failure (some file
     // systems refuse it) only weakens durability, so it is not reported.
     sync_dir(&dir);
+    remove_stale_temps(&dir, &target);
     Ok(())
 }
+
+/// Remove the temp files that writers killed mid-write left beside `target` (each a
+/// full copy of a config, key included). A temp file names its writer's pid; only those
+/// of processes that no longer exist are removed, never a live writer's.
+#[cfg(unix)]
+fn remove_stale_temps(dir: &Path, target: &Path) {
+    let Some(base) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{base}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else { continue };
+        let Ok(pid) = pid.parse::<libc::pid_t>() else { continue };
+        if pid <= 0 || pid == std::process::id() as libc::pid_t {
+            continue;
+        }
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn remove_stale_temps(_dir: &Path, _target: &Path) {}
 
 /// Create `dir` and its missing parents with mode 0700 (existing ones are left alone).
 fn create_private_dirs(dir: &Path) -> std::io::Result<()> {

@@ -232,3 +232,13 @@ fn a_config_file_that_is_a_device_or_endless_is_bounded() {
 
 // ---- fuzzing regressions --------------------------------------------------------------
 // Each input a fuzz target (fuzz/fuzz_targets) once crashed on becomes a test here.
+
+#[test]
+fn config_text_given_directly_is_limited_too() {
+    let limit = mondoo::config::MAX_CONFIG_BYTES as usize;
+    let at_limit = format!("name: x\npad: \"{}\"\n", "a".repeat(limit - 16));
+    assert_eq!(at_limit.len(), limit);
+    assert!(Config::parse(&at_limit).is_ok());
+    let over = format!("{at_limit} ");
+    assert_eq!(Config::parse(&over).unwrap_err().code(), Code::ConfigTooLarge);
+}

@@ -3,7 +3,6 @@
 //! verifies against the service account's certificate, and the platform accepted every
 //! call. (The cross-language side runs under `go test -race` in the Go bindings.)
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -11,26 +10,21 @@ use std::time::Duration;
 
 use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
 use mondoo::signer;
-use mondoo::{Config, LoadOptions};
+use mondoo::Config;
 use mondoo_platform::{AuthOutcome, Platform, PlatformOptions, TokenSpec};
+
+mod common;
+use common::load_at;
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 25;
 /// Far beyond what the work takes; reaching it means a thread is stuck.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
-}
 
+/// The shared options with room for a loaded machine.
 fn options() -> ClientOptions {
-    ClientOptions {
-        env: Some(BTreeMap::new()),
-        retry_delays: vec![Duration::from_millis(1); 3],
-        retry_jitter: Duration::ZERO,
-        timeout: Duration::from_secs(20),
-        ..ClientOptions::default()
-    }
+    ClientOptions { timeout: Duration::from_secs(20), ..common::options() }
 }
 
 fn registered(platform: &Platform, dir: &Path, opts: ClientOptions) -> Arc<Client> {

@@ -5,31 +5,23 @@
 //! report success, and the config file must be byte-for-byte what it was, with no
 //! temporary file left beside it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
-use mondoo::{Code, Config, Error, LoadOptions};
+use mondoo::{Code, Config, Error};
 use mondoo_platform::{ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
+
+mod common;
+use common::load_at;
 
 /// Enough for every request a row makes: each one gets the fault.
 const EVERY_CALL: u32 = 1000;
 
-fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
-}
 
-/// Empty env (no proxy of the machine leaks in), fast retries.
+/// The shared options, with a short connect timeout for the unreachable rows.
 fn options() -> ClientOptions {
-    ClientOptions {
-        env: Some(BTreeMap::new()),
-        retry_delays: vec![Duration::from_millis(1); 3],
-        retry_jitter: Duration::ZERO,
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(5),
-        ..ClientOptions::default()
-    }
+    ClientOptions { connect_timeout: Duration::from_secs(5), ..common::options() }
 }
 
 /// The typed error a row expects: the code, and (when the platform answered) its rpc

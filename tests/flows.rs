@@ -9,27 +9,11 @@ use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOption
 use mondoo::{Code, Config, ConfigFormat, LoadOptions};
 use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
-fn testdata(rel: &str) -> PathBuf {
-    let base = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
-    base.join(rel)
-}
+mod common;
+use common::{testdata, load_at, options};
 
-/// Load options with an empty environment: no override or proxy of the machine leaks in.
-fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
-}
 
-fn options() -> ClientOptions {
-    ClientOptions {
-        env: Some(BTreeMap::new()),
-        retry_delays: vec![Duration::from_millis(1); 3],
-        retry_jitter: Duration::ZERO,
-        timeout: Duration::from_secs(10),
-        ..ClientOptions::default()
-    }
-}
+
 
 fn options_for(platform: &Platform) -> ClientOptions {
     ClientOptions { api_endpoint: Some(platform.url().to_string()), ..options() }

@@ -4,7 +4,7 @@
 //! Fuzzing regressions live here too (see the end of the file).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -14,26 +14,11 @@ use mondoo::token::MAX_TOKEN_BYTES;
 use mondoo::{Code, Config, LoadOptions, RegistrationToken};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
-fn testdata(rel: &str) -> PathBuf {
-    let base = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
-    base.join(rel)
-}
+mod common;
+use common::{testdata, load_at, options};
 
-fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
-}
 
-fn options() -> ClientOptions {
-    ClientOptions {
-        env: Some(BTreeMap::new()),
-        retry_delays: vec![Duration::from_millis(1); 3],
-        retry_jitter: Duration::ZERO,
-        timeout: Duration::from_secs(10),
-        ..ClientOptions::default()
-    }
-}
+
 
 /// A client registered with `platform`, built with `opts`.
 fn registered_client(platform: &Platform, dir: &Path, opts: ClientOptions) -> Client {

@@ -8,34 +8,18 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use base64::Engine as _;
 use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
 use mondoo::{Code, Config, Error, LoadOptions, RegistrationToken, Signer};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
-fn testdata(rel: &str) -> PathBuf {
-    let base = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
-    base.join(rel)
-}
+mod common;
+use common::{testdata, load_at, options};
 
-fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
-}
 
-fn options() -> ClientOptions {
-    ClientOptions {
-        env: Some(BTreeMap::new()),
-        retry_delays: vec![Duration::from_millis(1); 3],
-        retry_jitter: Duration::ZERO,
-        timeout: Duration::from_secs(10),
-        ..ClientOptions::default()
-    }
-}
+
 
 fn credentials(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(testdata(&format!("service-account/{name}"))).unwrap()).unwrap()

@@ -1,0 +1,34 @@
+//! Helpers shared by the integration tests: fixtures, and configs and clients that see
+//! an empty environment (no proxy or override of the machine leaks in).
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mondoo::flows::ClientOptions;
+use mondoo::LoadOptions;
+
+/// A file of `../shared/testdata` (or `$MONDOO_TESTDATA`).
+pub fn testdata(rel: &str) -> PathBuf {
+    let base = std::env::var_os("MONDOO_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
+    base.join(rel)
+}
+
+/// Load options for an explicit path with an empty environment.
+pub fn load_at(path: &Path) -> LoadOptions {
+    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
+}
+
+/// Client options with an empty environment and registration retries shortened to 1 ms.
+pub fn options() -> ClientOptions {
+    ClientOptions {
+        env: Some(BTreeMap::new()),
+        retry_delays: vec![Duration::from_millis(1); 3],
+        retry_jitter: Duration::ZERO,
+        timeout: Duration::from_secs(10),
+        ..ClientOptions::default()
+    }
+}

@@ -165,19 +165,20 @@ fn plain(status: u16, text: &str) -> Response {
     }
 }
 
+/// Connect to the target, or answer the client 502 as a proxy does.
+fn connect_or_502(client: &mut TcpStream, target: &str) -> Option<TcpStream> {
+    match TcpStream::connect(target) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            let _ = http::write_response(client, &plain(502, "proxy cannot reach the target"), true);
+            None
+        }
+    }
+}
+
 /// CONNECT host:port: answer 200 and copy bytes both ways until either side closes.
 fn tunnel(shared: &ProxyShared, reader: BufReader<TcpStream>, mut client: TcpStream, target: &str) {
-    let upstream = match TcpStream::connect(target) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = http::write_response(
-                &mut client,
-                &plain(502, "proxy cannot reach the target"),
-                true,
-            );
-            return;
-        }
-    };
+    let Some(upstream) = connect_or_502(&mut client, target) else { return };
     if client
         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
         .is_err()
@@ -209,17 +210,7 @@ fn forward(
     } else {
         format!("{host}:80")
     };
-    let mut upstream = match TcpStream::connect(&target) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = http::write_response(
-                &mut client,
-                &plain(502, "proxy cannot reach the target"),
-                true,
-            );
-            return;
-        }
-    };
+    let Some(mut upstream) = connect_or_502(&mut client, &target) else { return };
     shared.forwarded.fetch_add(1, Ordering::SeqCst);
     lock(&shared.targets).push(target);
     let mut head = format!(

@@ -637,13 +637,9 @@ impl Shared {
         if (service, method) == ("AgentManager", "RegisterAgent") {
             return self.register_agent(request);
         }
-        let subject = match self.verify_signed(request) {
-            Ok(sub) => sub,
-            Err(reason) => return Handled::rejected(reason),
-        };
-        let body = match parse_body(&request.body) {
-            Ok(b) => b,
-            Err(h) => return with_subject(h, subject),
+        let (subject, body) = match self.signed_body(request) {
+            Ok(signed) => signed,
+            Err(handled) => return handled,
         };
         match (service, method) {
             ("AgentManager", "PingPong") => Handled::ok(json!({}), subject),
@@ -680,6 +676,16 @@ impl Shared {
     }
 
     /// Verify a signed call as the platform does (protocol section 4); Ok = `sub`.
+    /// A signed call's subject and JSON body, or the answer that refuses it (401 for a
+    /// bad bearer, the body error once authenticated).
+    fn signed_body(&self, request: &Request) -> Result<(String, Map<String, Value>), Handled> {
+        let subject = self.verify_signed(request).map_err(Handled::rejected)?;
+        match parse_body(&request.body) {
+            Ok(body) => Ok((subject, body)),
+            Err(h) => Err(with_subject(h, subject)),
+        }
+    }
+
     fn verify_signed(&self, request: &Request) -> Result<String, String> {
         let token = bearer(request).ok_or("no Authorization: Bearer header")?;
         let header = jwt_part(token, 0).ok_or("bearer header is not base64url JSON")?;
@@ -739,13 +745,9 @@ impl Shared {
             .is_some_and(|k| lock(&self.state).accounts.contains_key(k));
         if signed_by_account {
             // Service-account registration: the account already has credentials.
-            let subject = match self.verify_signed(request) {
-                Ok(sub) => sub,
-                Err(reason) => return Handled::rejected(reason),
-            };
-            let body = match parse_body(&request.body) {
-                Ok(b) => b,
-                Err(h) => return with_subject(h, subject),
+            let (subject, body) = match self.signed_body(request) {
+                Ok(signed) => signed,
+                Err(handled) => return handled,
             };
             let space = lock(&self.state)
                 .accounts

@@ -404,9 +404,27 @@ fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {
     Error::new(code, format!("POST {url}: reading the answer failed: {chain}"))
 }
 
-/// libmondoo's name and version first, then `PN/<os> PA/<arch>`.
+/// libmondoo's name and version first, then `PN/<os> PA/<arch>` with Go's names for
+/// them (`darwin`, `amd64`, ...), as the Go client reports them.
 fn user_agent() -> String {
-    format!("libmondoo/{} PN/{} PA/{}", crate::VERSION, std::env::consts::OS, std::env::consts::ARCH)
+    format!("libmondoo/{} PN/{} PA/{}", crate::VERSION, go_os(std::env::consts::OS), go_arch(std::env::consts::ARCH))
+}
+
+fn go_os(os: &str) -> &str {
+    match os {
+        "macos" => "darwin",
+        other => other,
+    }
+}
+
+fn go_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64",
+        other => other,
+    }
 }
 
 /// A random UUID v4, one per client (`X-Request-ID`).
@@ -576,6 +594,13 @@ mod tests {
         let err = settings(&[], None, Some("http://[::1")).resolve(&target).unwrap_err();
         assert_eq!(err.code(), Code::Proxy);
         assert!(err.message().contains("config api_proxy"), "{}", err.message());
+    }
+
+    #[test]
+    fn user_agent_uses_go_platform_names() {
+        assert_eq!((go_os("macos"), go_os("linux")), ("darwin", "linux"));
+        assert_eq!((go_arch("x86_64"), go_arch("aarch64"), go_arch("riscv64")), ("amd64", "arm64", "riscv64"));
+        assert!(user_agent().starts_with(&format!("libmondoo/{} PN/", crate::VERSION)));
     }
 
     #[test]

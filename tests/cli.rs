@@ -11,7 +11,11 @@ fn cli() -> PathBuf {
     // target/debug/deps/cli-HASH -> target/debug/examples/mondoo
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().unwrap().parent().unwrap().join("examples").join("mondoo");
-    assert!(path.exists(), "{} missing: run through `cargo test`, which builds the examples", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: plain `cargo test` builds the examples (or `cargo build --example mondoo`)",
+        path.display()
+    );
     path
 }
 

@@ -594,8 +594,8 @@ impl Config {
 
 /// The process's `MONDOO_*` variables plus the ones the search needs (HOME, USERPROFILE).
 fn process_env() -> BTreeMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+    crate::process_env()
+        .into_iter()
         .filter(|(k, _)| k.starts_with("MONDOO_") || k == "HOME" || k == "USERPROFILE")
         .collect()
 }

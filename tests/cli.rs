@@ -166,3 +166,21 @@ fn login_token_from_environment_variable() {
     assert!(!text(&out.stdout).contains(&token) && !text(&out.stderr).contains(&token));
     assert!(std::fs::read_to_string(&config).unwrap().contains("agent_mrn"));
 }
+
+#[test]
+fn a_non_utf8_environment_variable_is_ignored_not_a_crash() {
+    use std::os::unix::ffi::OsStrExt;
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(cli())
+        .args(["status", "--api-endpoint", platform.url()])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("NOT_UTF8", std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+        .env(std::ffi::OsStr::from_bytes(b"MONDOO_\xff"), "x")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "unregistered, not a panic: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("x client is not registered"));
+}

@@ -6,15 +6,22 @@ use std::io::{BufReader, Write};
 use std::time::Duration;
 
 use common::*;
-use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions};
+use mondoo_platform::{Fault, FaultSpec, Platform};
 use serde_json::json;
-
-fn start() -> Platform {
-    Platform::start(PlatformOptions::default()).expect("platform starts")
-}
 
 fn health(platform: &Platform) -> Answer {
     call(platform.addr(), "Health/Check", None, b"{}")
+}
+
+fn health_request() -> Vec<u8> {
+    post_bytes("/Health/Check", None, "application/json", b"{}")
+}
+
+/// A health check on a fresh connection, read as raw bytes until the server ends it.
+fn health_raw(platform: &Platform) -> (Vec<u8>, std::io::Result<()>) {
+    let mut s = connect(platform.addr());
+    s.write_all(&health_request()).unwrap();
+    read_all(s)
 }
 
 #[test]
@@ -91,15 +98,7 @@ fn html_502_and_empty_500() {
 fn truncated_json_promises_more_than_it_sends() {
     let platform = start();
     platform.inject(Fault::TruncatedJson);
-    let mut s = connect(platform.addr());
-    s.write_all(&post_bytes(
-        "/Health/Check",
-        None,
-        "application/json",
-        b"{}",
-    ))
-    .unwrap();
-    let (bytes, _) = read_all(s);
+    let (bytes, _) = health_raw(&platform);
     let text = String::from_utf8(bytes).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"));
@@ -128,15 +127,7 @@ fn huge_body_has_exactly_the_size_asked() {
 fn reset_mid_answer() {
     let platform = start();
     platform.inject(Fault::Reset);
-    let mut s = connect(platform.addr());
-    s.write_all(&post_bytes(
-        "/Health/Check",
-        None,
-        "application/json",
-        b"{}",
-    ))
-    .unwrap();
-    let (bytes, ended) = read_all(s);
+    let (bytes, ended) = health_raw(&platform);
     let err = ended.expect_err("the connection is reset, not closed in order");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
     // Whatever arrived before the reset is an incomplete answer.
@@ -155,13 +146,7 @@ fn slow_answer_outlasts_a_short_client_timeout_then_answers_normally() {
     let mut s = connect(platform.addr());
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    s.write_all(&post_bytes(
-        "/Health/Check",
-        None,
-        "application/json",
-        b"{}",
-    ))
-    .unwrap();
+    s.write_all(&health_request()).unwrap();
     let err =
         read_answer(&mut BufReader::new(s)).expect_err("no answer within the client's timeout");
     assert!(

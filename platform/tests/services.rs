@@ -10,10 +10,6 @@ use mondoo_platform::{
 };
 use serde_json::{json, Value};
 
-fn start() -> Platform {
-    Platform::start(PlatformOptions::default()).expect("platform starts")
-}
-
 fn assert_unauthenticated(answer: &Answer) {
     answer.assert_status(401, 16);
     assert_eq!(
@@ -260,24 +256,10 @@ fn leeway_and_platform_clock_decide_validity() {
 
     // Platform 72 h behind: the client's fresh bearer is issued in the platform's future.
     platform.set_clock_offset(-72 * 3600);
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/PingPong",
-        Some(&signer.sign(b"{}").unwrap()),
-        b"{}",
-    ));
+    assert_unauthenticated(&ping(addr, &signer));
     // A client that corrects for the skew gets through.
     signer.set_clock_offset(-72 * 3600);
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(addr, &signer).status, 200);
 }
 
 #[test]
@@ -297,23 +279,9 @@ fn revoked_accounts_are_refused() {
         signer.public_key()
     );
 
-    assert_eq!(
-        call(
-            platform.addr(),
-            "AgentManager/PingPong",
-            Some(&signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(platform.addr(), &signer).status, 200);
     assert!(platform.revoke(signer.mrn()));
-    assert_unauthenticated(&call(
-        platform.addr(),
-        "AgentManager/PingPong",
-        Some(&signer.sign(b"{}").unwrap()),
-        b"{}",
-    ));
+    assert_unauthenticated(&ping(platform.addr(), &signer));
     assert!(!platform.revoke("//agents.api.mondoo.app/nobody"));
 }
 
@@ -393,16 +361,7 @@ fn token_registration_round_trip() {
     );
 
     // The new credential signs calls.
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&agent_signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(addr, &agent_signer).status, 200);
     let check_in = serde_json::to_vec(&json!({"mrn": agent_mrn, "version": "0.1.0"})).unwrap();
     let answer = call(
         addr,
@@ -433,12 +392,7 @@ fn token_registration_round_trip() {
     );
     assert_eq!(answer.json(), json!({"mrn": agent_mrn}));
     assert!(platform.agents().is_empty());
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/PingPong",
-        Some(&agent_signer.sign(b"{}").unwrap()),
-        b"{}",
-    ));
+    assert_unauthenticated(&ping(addr, &agent_signer));
 }
 
 #[test]
@@ -532,16 +486,7 @@ fn service_account_registration_answers_agent_mrn_only() {
         &platform,
         "service-account/credentials-org.json",
     ));
-    assert_eq!(
-        call(
-            platform.addr(),
-            "AgentManager/PingPong",
-            Some(&org.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(platform.addr(), &org).status, 200);
 }
 
 #[test]

@@ -191,30 +191,12 @@ fn admin_endpoints_drive_the_platform() {
     )
     .json();
     let signer = signer_of(&credentials);
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(addr, &signer).status, 200);
     assert_eq!(
         admin(addr, "revoke", json!({"mrn": signer.mrn()})).status,
         200
     );
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        401
-    );
+    assert_eq!(ping(addr, &signer).status, 401);
     assert_eq!(
         admin(addr, "revoke", json!({"mrn": "//nobody"})).status,
         404
@@ -272,27 +254,9 @@ fn admin_endpoints_drive_the_platform() {
     );
     assert_eq!(platform.clock_offset(), 0);
     // Reset restores the accounts: the revoked one is gone, the fixture one works.
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&signer.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        401
-    );
+    assert_eq!(ping(addr, &signer).status, 401);
     let fixture = fixture_signer(&platform);
-    assert_eq!(
-        call(
-            addr,
-            "AgentManager/PingPong",
-            Some(&fixture.sign(b"{}").unwrap()),
-            b"{}"
-        )
-        .status,
-        200
-    );
+    assert_eq!(ping(addr, &fixture).status, 200);
     assert_eq!(admin(addr, "nope", json!({})).status, 404);
 }
 

@@ -105,6 +105,12 @@ pub fn read_answer<R: BufRead>(r: &mut R) -> io::Result<Answer> {
     Ok(answer)
 }
 
+/// A platform with default options.
+pub fn start() -> mondoo_platform::Platform {
+    mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default())
+        .expect("platform starts")
+}
+
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).expect("connect to the platform");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -129,6 +135,16 @@ pub fn call(addr: SocketAddr, service_method: &str, bearer: Option<&str>, body: 
         ),
     )
     .expect("exchange")
+}
+
+/// `AgentManager/PingPong` with an empty body, signed by `signer`.
+pub fn ping(addr: SocketAddr, signer: &mondoo::Signer) -> Answer {
+    call(
+        addr,
+        "AgentManager/PingPong",
+        Some(&signer.sign(b"{}").unwrap()),
+        b"{}",
+    )
 }
 
 /// Every byte until the server closes, and how reading ended.

@@ -7,7 +7,11 @@ The native module picks the class and fills in the fields; nothing here parses m
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, TypedDict
+
+if TYPE_CHECKING:
+    # Only for the checker: a runtime import would need typing_extensions below Python 3.11.
+    from typing_extensions import Unpack
 
 __all__ = [
     "MondooError",
@@ -19,6 +23,14 @@ __all__ = [
     "RpcError",
     "InternalError",
 ]
+
+
+class _CommonFields(TypedDict, total=False):
+    """The keyword arguments of :class:`MondooError`, which every subclass passes on."""
+
+    code: int
+    code_name: str
+    path: Optional[str]
 
 
 class MondooError(Exception):
@@ -56,13 +68,11 @@ class TokenError(MondooError):
         self,
         message: str,
         *,
-        code: int = 0,
-        code_name: str = "",
-        path: Optional[str] = None,
         expired: bool = False,
         malformed: bool = False,
+        **common: Unpack[_CommonFields],
     ) -> None:
-        super().__init__(message, code=code, code_name=code_name, path=path)
+        super().__init__(message, **common)
         self.expired = expired
         self.malformed = malformed
 
@@ -80,12 +90,10 @@ class NetworkError(MondooError):
         self,
         message: str,
         *,
-        code: int = 0,
-        code_name: str = "",
-        path: Optional[str] = None,
         timeout: bool = False,
+        **common: Unpack[_CommonFields],
     ) -> None:
-        super().__init__(message, code=code, code_name=code_name, path=path)
+        super().__init__(message, **common)
         self.timeout = timeout
 
 
@@ -100,14 +108,12 @@ class RpcError(MondooError):
         self,
         message: str,
         *,
-        code: int = 0,
-        code_name: str = "",
-        path: Optional[str] = None,
         rpc_code: Optional[int] = None,
         rpc_status: Optional[str] = None,
         http_status: Optional[int] = None,
+        **common: Unpack[_CommonFields],
     ) -> None:
-        super().__init__(message, code=code, code_name=code_name, path=path)
+        super().__init__(message, **common)
         self.rpc_code = rpc_code
         #: gRPC's name of rpc_code, e.g. "Unauthenticated"
         self.rpc_status = rpc_status

@@ -143,12 +143,7 @@ func TestContextDeadlineStopsRegistrationRetries(t *testing.T) {
 
 	t.Run("existing file", func(t *testing.T) {
 		p := newPlatform(t)
-		var account map[string]any
-		p.admin(t, "service-account", map[string]any{}, &account)
-		path := filepath.Join(t.TempDir(), "credentials.json")
-		if err := os.WriteFile(path, mustJSON(t, account), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path, _ := serviceAccountFile(t, p)
 		before := readFile(t, path)
 		client := clientFor(t, path, slowRetries...)
 		register(t, p, client, "")

@@ -143,12 +143,7 @@ func TestLoginAndLogoutKeepForeignKeys(t *testing.T) {
 
 func TestRegisterWithCredentialsFileThenLogoutOffline(t *testing.T) {
 	p := newPlatform(t)
-	var account map[string]any
-	p.admin(t, "service-account", map[string]any{}, &account)
-	path := filepath.Join(t.TempDir(), "credentials.json")
-	if err := os.WriteFile(path, mustJSON(t, account), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path, account := serviceAccountFile(t, p)
 	client := clientFor(t, path)
 	reg, err := client.Register(context.Background(), "")
 	if err != nil {

@@ -194,6 +194,18 @@ func freshConfigPath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "home", ".config", "mondoo", "mondoo.yml")
 }
 
+// serviceAccountFile creates a service account at p and writes its credentials (a
+// credentials.json as the console downloads it) into a temporary directory.
+func serviceAccountFile(t testing.TB, p *platform) (path string, account map[string]any) {
+	t.Helper()
+	p.admin(t, "service-account", map[string]any{}, &account)
+	path = filepath.Join(t.TempDir(), "credentials.json")
+	if err := os.WriteFile(path, mustJSON(t, account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, account
+}
+
 // login registers a fresh config file at p with a minted token; returns the client and the file.
 func login(t testing.TB, p *platform, opts ...mondoo.Option) (*mondoo.Client, string, *mondoo.Registration) {
 	t.Helper()

@@ -41,6 +41,23 @@ static int contains(const char *haystack, const char *needle) {
         free(m_);                                                                          \
     } while (0)
 
+/* For a call shaped fn(handle, out): a NULL handle and a NULL out-param are each refused
+ * and named. */
+#define EXPECT_NULL_HANDLE_AND_OUT(fn, handle, handle_param, out, out_param)              \
+    do {                                                                                   \
+        EXPECT_NULL_PARAM(fn(NULL, out), handle_param);                                    \
+        EXPECT_NULL_PARAM(fn(handle, NULL), out_param);                                    \
+    } while (0)
+
+/* call succeeds and writes the string expected to out (preset to SENTINEL), then freed. */
+#define EXPECT_STRING(call, out, expected)                                                 \
+    do {                                                                                   \
+        out = SENTINEL;                                                                    \
+        EXPECT_OK(call);                                                                   \
+        CHECK(out && strcmp(out, expected) == 0, "%s gave %s", #call, out ? out : "(null)"); \
+        mondoo_string_free(out);                                                           \
+    } while (0)
+
 static mondoo_config *load_config(const char *rel) {
     mondoo_config *cfg = NULL;
     EXPECT_OK(mondoo_config_load(testdata(rel), &cfg));
@@ -117,14 +134,9 @@ static void test_config_fields(void) {
     if (!cfg) return;
     char *s = SENTINEL;
 
-    EXPECT_OK(mondoo_config_mrn(cfg, &s));
-    CHECK(s && strcmp(s, SERVICE_ACCOUNT_MRN) == 0, "mrn = %s", s ? s : "(null)");
-    mondoo_string_free(s);
+    EXPECT_STRING(mondoo_config_mrn(cfg, &s), s, SERVICE_ACCOUNT_MRN);
 
-    s = SENTINEL;
-    EXPECT_OK(mondoo_config_scope_mrn(cfg, &s));
-    CHECK(s && strcmp(s, SPACE_MRN) == 0, "scope_mrn = %s", s ? s : "(null)");
-    mondoo_string_free(s);
+    EXPECT_STRING(mondoo_config_scope_mrn(cfg, &s), s, SPACE_MRN);
 
     s = SENTINEL;
     EXPECT_OK(mondoo_config_agent_mrn(cfg, &s));
@@ -135,20 +147,14 @@ static void test_config_fields(void) {
     CHECK(s && strncmp(s, "https://", 8) == 0, "api_endpoint = %s", s ? s : "(null)");
     mondoo_string_free(s);
 
-    s = SENTINEL;
-    EXPECT_OK(mondoo_config_source(cfg, &s));
-    CHECK(s && strcmp(s, "--config") == 0, "source = %s", s ? s : "(null)");
-    mondoo_string_free(s);
+    EXPECT_STRING(mondoo_config_source(cfg, &s), s, "--config");
 
     s = SENTINEL;
     EXPECT_OK(mondoo_config_path(cfg, &s));
     CHECK(contains(s, "service-account/credentials.json"), "path = %s", s ? s : "(null)");
     mondoo_string_free(s);
 
-    s = SENTINEL;
-    EXPECT_OK(mondoo_config_get(cfg, "SPACE_MRN", &s));
-    CHECK(s && strcmp(s, SPACE_MRN) == 0, "get(SPACE_MRN) = %s", s ? s : "(null)");
-    mondoo_string_free(s);
+    EXPECT_STRING(mondoo_config_get(cfg, "SPACE_MRN", &s), s, SPACE_MRN);
 
     s = SENTINEL;
     EXPECT_OK(mondoo_config_get(cfg, "no_such_key", &s));
@@ -445,31 +451,22 @@ static void test_null_parameters(void) {
     uint64_t delays[] = {1, 2};
 
     EXPECT_NULL_PARAM(mondoo_config_load(NULL, NULL), "config_out");
-    EXPECT_NULL_PARAM(mondoo_config_mrn(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_mrn(cfg, NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_agent_mrn(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_agent_mrn(cfg, NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_api_endpoint(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_api_endpoint(cfg, NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_scope_mrn(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_scope_mrn(cfg, NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_source(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_source(cfg, NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_path(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_path(cfg, NULL), "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_mrn, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_agent_mrn, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_api_endpoint, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_scope_mrn, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_source, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_path, cfg, "config", &s, "value_out");
     EXPECT_NULL_PARAM(mondoo_config_get(NULL, "mrn", &s), "config");
     EXPECT_NULL_PARAM(mondoo_config_get(cfg, NULL, &s), "key");
     EXPECT_NULL_PARAM(mondoo_config_get(cfg, "mrn", NULL), "value_out");
-    EXPECT_NULL_PARAM(mondoo_config_is_registered(NULL, &b), "config");
-    EXPECT_NULL_PARAM(mondoo_config_is_registered(cfg, NULL), "registered_out");
-    EXPECT_NULL_PARAM(mondoo_config_to_json(NULL, &s), "config");
-    EXPECT_NULL_PARAM(mondoo_config_to_json(cfg, NULL), "json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_is_registered, cfg, "config", &b, "registered_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_to_json, cfg, "config", &s, "json_out");
 
     EXPECT_NULL_PARAM(mondoo_token_inspect(NULL, NULL, &s), "token");
     EXPECT_NULL_PARAM(mondoo_token_inspect("a.b.c", NULL, NULL), "claims_json_out");
 
-    EXPECT_NULL_PARAM(mondoo_signer_from_config(NULL, &signer_out), "config");
-    EXPECT_NULL_PARAM(mondoo_signer_from_config(cfg, NULL), "signer_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_signer_from_config, cfg, "config", &signer_out, "signer_out");
     EXPECT_NULL_PARAM(mondoo_signer_sign(NULL, body, sizeof body, &s), "signer");
     EXPECT_NULL_PARAM(mondoo_signer_sign(signer, NULL, sizeof body, &s), "body");
     EXPECT_NULL_PARAM(mondoo_signer_sign(signer, body, sizeof body, NULL), "bearer_out");
@@ -490,16 +487,11 @@ static void test_null_parameters(void) {
     EXPECT_NULL_PARAM(mondoo_client_new(cfg, opts, NULL), "client_out");
     EXPECT_NULL_PARAM(mondoo_client_register(NULL, NULL, NULL, NULL, &s), "client");
     EXPECT_NULL_PARAM(mondoo_client_register(client, NULL, NULL, NULL, NULL), "registration_json_out");
-    EXPECT_NULL_PARAM(mondoo_client_status(NULL, &s), "client");
-    EXPECT_NULL_PARAM(mondoo_client_status(client, NULL), "status_json_out");
-    EXPECT_NULL_PARAM(mondoo_client_status_report(NULL, &status_out), "client");
-    EXPECT_NULL_PARAM(mondoo_client_status_report(client, NULL), "status_out");
-    EXPECT_NULL_PARAM(mondoo_status_to_text(NULL, &s), "status");
-    EXPECT_NULL_PARAM(mondoo_status_to_text(status, NULL), "text_out");
-    EXPECT_NULL_PARAM(mondoo_status_to_json(NULL, &s), "status");
-    EXPECT_NULL_PARAM(mondoo_status_to_json(status, NULL), "json_out");
-    EXPECT_NULL_PARAM(mondoo_status_exit_code(NULL, &i32), "status");
-    EXPECT_NULL_PARAM(mondoo_status_exit_code(status, NULL), "exit_code_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_client_status, client, "client", &s, "status_json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_client_status_report, client, "client", &status_out, "status_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_to_text, status, "status", &s, "text_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_to_json, status, "status", &s, "json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_exit_code, status, "status", &i32, "exit_code_out");
     EXPECT_NULL_PARAM(mondoo_client_logout(NULL, false, false), "client");
     EXPECT_NULL_PARAM(mondoo_client_checkin(NULL), "client");
     EXPECT_NULL_PARAM(mondoo_client_call(NULL, "S", "M", "{}", &s), "client");
@@ -510,8 +502,7 @@ static void test_null_parameters(void) {
     EXPECT_NULL_PARAM(mondoo_client_sign(NULL, body, sizeof body, &s), "client");
     EXPECT_NULL_PARAM(mondoo_client_sign(client, NULL, sizeof body, &s), "body");
     EXPECT_NULL_PARAM(mondoo_client_sign(client, body, sizeof body, NULL), "bearer_out");
-    EXPECT_NULL_PARAM(mondoo_client_config_json(NULL, &s), "client");
-    EXPECT_NULL_PARAM(mondoo_client_config_json(client, NULL), "json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_client_config_json, client, "client", &s, "json_out");
 
     CHECK(s == SENTINEL && b && i32 == 77, "no out-param written by a failing call");
     CHECK(cfg_out == (mondoo_config *)SENTINEL && signer_out == (mondoo_signer *)SENTINEL &&

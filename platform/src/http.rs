@@ -2,8 +2,28 @@
 //! Written by hand (no framework) so faults can break the wire exactly as intended.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Stop a server's accept loop: raise `stop`, wake the blocking `accept()` with a
+/// connection of our own to `addr` (the loop checks `stop` after each accept), and wait for
+/// the thread. False when `stop` was already raised, so a second shutdown does nothing.
+pub(crate) fn stop_accept_loop(
+    stop: &AtomicBool,
+    addr: SocketAddr,
+    accept: &mut Option<JoinHandle<()>>,
+) -> bool {
+    if stop.swap(true, Ordering::SeqCst) {
+        return false;
+    }
+    let _ = TcpStream::connect(addr);
+    if let Some(handle) = accept.take() {
+        let _ = handle.join();
+    }
+    true
+}
 
 /// Largest request head accepted (request line + headers).
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;

@@ -24,7 +24,7 @@ mod server;
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -332,12 +332,8 @@ impl Platform {
 
     /// Stop serving and close every connection (also done on drop).
     pub fn shutdown(&mut self) {
-        if self.shared.shutdown.swap(true, Ordering::SeqCst) {
+        if !http::stop_accept_loop(&self.shared.shutdown, self.addr, &mut self.accept) {
             return;
-        }
-        let _ = TcpStream::connect(self.addr);
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
         }
         for conn in server::lock(&self.shared.conns).drain() {
             let _ = conn.1.shutdown(Shutdown::Both);

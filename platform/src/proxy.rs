@@ -101,12 +101,8 @@ impl ConnectProxy {
 
     /// Stop accepting and close every open connection.
     pub fn shutdown(&mut self) {
-        if self.shared.shutdown.swap(true, Ordering::SeqCst) {
+        if !http::stop_accept_loop(&self.shared.shutdown, self.addr, &mut self.accept) {
             return;
-        }
-        let _ = TcpStream::connect(self.addr);
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
         }
         for conn in lock(&self.shared.conns).drain(..) {
             let _ = conn.shutdown(Shutdown::Both);

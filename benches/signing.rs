@@ -50,9 +50,7 @@ fn signing(c: &mut Criterion) {
     }
     g.finish();
 
-    c.bench_function("key_load_from_pem", |b| {
-        b.iter(|| Signer::from_pem(&a.mrn, &a.key, Some(&a.cert)).unwrap())
-    });
+    c.bench_function("key_load_from_pem", |b| b.iter(|| Signer::from_pem(&a.mrn, &a.key, Some(&a.cert)).unwrap()));
 }
 
 criterion_group!(benches, signing);

@@ -37,9 +37,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile_dir()?;
 
     let warm_path = dir.join("warm.yml");
-    let load = |path: &std::path::Path| LoadOptions { path: Some(path.to_path_buf()), env: Some(Default::default()), ..Default::default() };
+    let load = |path: &std::path::Path| LoadOptions {
+        path: Some(path.to_path_buf()),
+        env: Some(Default::default()),
+        ..Default::default()
+    };
     let token = platform.mint_token(&TokenSpec::default())?;
-    Client::new(config_for_registration(&load(&warm_path))?, options())?.register(Some(&token), &RegisterOptions::default())?;
+    Client::new(config_for_registration(&load(&warm_path))?, options())?
+        .register(Some(&token), &RegisterOptions::default())?;
     let client = Client::new(Config::load_with(&load(&warm_path))?, options())?;
     measure("flows.status_warm_client", 20, min_time, || {
         let report = client.status().expect("status");

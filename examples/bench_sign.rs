@@ -16,10 +16,7 @@ use mondoo::Signer;
 const NOW: i64 = 1_900_000_000;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Operations per second of `op`, run for about `budget`.
@@ -66,19 +63,9 @@ fn main() {
     let signer = Signer::from_pem(mrn, key, Some(cert)).expect("fixture key");
 
     // Raw: aws-lc signing of exactly a 1 KiB bearer's signing input (header.claims).
-    let input = signer
-        .sign_at(&[b'x'; 1024], NOW)
-        .unwrap()
-        .rsplit_once('.')
-        .unwrap()
-        .0
-        .to_string();
+    let input = signer.sign_at(&[b'x'; 1024], NOW).unwrap().rsplit_once('.').unwrap().0.to_string();
     let der = base64::engine::general_purpose::STANDARD
-        .decode(
-            key.lines()
-                .filter(|l| !l.starts_with("-----"))
-                .collect::<String>(),
-        )
+        .decode(key.lines().filter(|l| !l.starts_with("-----")).collect::<String>())
         .unwrap();
     let raw = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &der).unwrap();
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -109,10 +96,7 @@ fn main() {
     figures.push((
         "verify_bearer_1KiB".into(),
         Box::new(|| {
-            black_box(
-                mondoo::signer::verify_with_public_key(&bearer_1k, &bodies[0].1, &public, NOW)
-                    .unwrap(),
-            );
+            black_box(mondoo::signer::verify_with_public_key(&bearer_1k, &bodies[0].1, &public, NOW).unwrap());
         }),
     ));
     figures.push((
@@ -130,13 +114,7 @@ fn main() {
         }
     }
     for (i, (name, _)) in figures.iter().enumerate() {
-        let ratio = median(
-            rates[i]
-                .iter()
-                .zip(&rates[0])
-                .map(|(r, raw)| r / raw)
-                .collect(),
-        );
+        let ratio = median(rates[i].iter().zip(&rates[0]).map(|(r, raw)| r / raw).collect());
         println!("{name:<24} {:>12.0}  {ratio:.3}", median(rates[i].clone()));
     }
 }

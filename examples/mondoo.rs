@@ -163,9 +163,7 @@ fn client(args: &Args, config: Config) -> Result<Client, Failure> {
 fn read_input(path: &str) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     if path == "-" {
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
     } else {
         buf = std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?;
     }
@@ -225,7 +223,8 @@ fn token_inspect(args: &Args, positional: Option<&str>) -> Result<(), Failure> {
 }
 
 fn sign(args: &Args) -> Result<(), Failure> {
-    let body_path = args.get("--body").ok_or_else(|| Failure::Usage("sign needs --body FILE (or - for stdin)".into()))?;
+    let body_path =
+        args.get("--body").ok_or_else(|| Failure::Usage("sign needs --body FILE (or - for stdin)".into()))?;
     let config = load_config(args)?;
     let body = read_input(body_path)?;
     let signer = Signer::from_config(&config)?;
@@ -238,9 +237,7 @@ fn login(args: &Args, positional: Option<&str>) -> Result<(), Failure> {
     let config = config_for_registration(&load_options(args))?;
     let mut annotations = BTreeMap::new();
     for a in args.all("--annotation") {
-        let (k, v) = a
-            .split_once('=')
-            .ok_or_else(|| Failure::Usage(format!("--annotation {a:?} is not key=value")))?;
+        let (k, v) = a.split_once('=').ok_or_else(|| Failure::Usage(format!("--annotation {a:?} is not key=value")))?;
         annotations.insert(k.to_string(), v.to_string());
     }
     let options = RegisterOptions { name: args.get("--name").map(String::from), annotations };

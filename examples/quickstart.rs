@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn StdError>> {
 
     println!("\n# 1. register with a registration token");
     let client = Client::new(config_for_registration(&load)?, ClientOptions::default())?;
-    let registration = client.register(Some(&token), &RegisterOptions { name: Some("quickstart".into()), ..Default::default() })?;
+    let registration =
+        client.register(Some(&token), &RegisterOptions { name: Some("quickstart".into()), ..Default::default() })?;
     println!("registered agent {}", registration.agent_mrn);
     println!("config written to {} (mode 0600)", config_path.display());
 

@@ -163,10 +163,7 @@ impl Drop for Config {
 impl Config {
     /// Load with the full precedence, from the process environment.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
-        Config::load_with(&LoadOptions {
-            path: explicit.map(Path::to_path_buf),
-            ..Default::default()
-        })
+        Config::load_with(&LoadOptions { path: explicit.map(Path::to_path_buf), ..Default::default() })
     }
 
     /// Load with the full precedence (protocol 1.2) and check the document
@@ -192,13 +189,7 @@ impl Config {
             let text = decode_base64_config(&b64)?;
             let (doc, format) = parse_document(&text, &format!("${ENV_CONFIG_BASE64}"), None)?;
             let env = mondoo_vars(&env);
-            return Ok(Config {
-                doc,
-                source: ConfigSource::Base64Env,
-                path: None,
-                format,
-                env,
-            });
+            return Ok(Config { doc, source: ConfigSource::Base64Env, path: None, format, env });
         }
 
         let explicit = opts.path.as_ref().filter(|p| !p.as_os_str().is_empty());
@@ -249,13 +240,7 @@ impl Config {
         let text = zeroize::Zeroizing::new(read_limited(&path)?);
         let (doc, format) =
             parse_document(&text, &path.display().to_string(), Some(&path)).map_err(|e| e.with_path(&path))?;
-        Ok(Config {
-            doc,
-            source,
-            path: Some(path),
-            format,
-            env,
-        })
+        Ok(Config { doc, source, path: Some(path), format, env })
     }
 
     /// Parse a document (YAML or JSON) that has no file behind it. No environment
@@ -268,13 +253,7 @@ impl Config {
             ));
         }
         let (doc, format) = parse_document(text, "config", None)?;
-        Ok(Config {
-            doc,
-            source: ConfigSource::None,
-            path: None,
-            format,
-            env: BTreeMap::new(),
-        })
+        Ok(Config { doc, source: ConfigSource::None, path: None, format, env: BTreeMap::new() })
     }
 
     /// An empty config that a later [`Config::save`] writes to `path` (format from its
@@ -285,17 +264,8 @@ impl Config {
     }
 
     fn empty(source: ConfigSource, path: Option<PathBuf>) -> Config {
-        let format = path
-            .as_deref()
-            .map(ConfigFormat::for_path)
-            .unwrap_or(ConfigFormat::Yaml);
-        Config {
-            doc: Mapping::new(),
-            source,
-            path,
-            format,
-            env: BTreeMap::new(),
-        }
+        let format = path.as_deref().map(ConfigFormat::for_path).unwrap_or(ConfigFormat::Yaml);
+        Config { doc: Mapping::new(), source, path, format, env: BTreeMap::new() }
     }
 
     /// Use these environment variables for overrides (only `MONDOO_*` ones are kept).
@@ -444,9 +414,7 @@ impl Config {
     }
     /// `scope_mrn`, else `space_mrn`, else `parent_mrn`.
     pub fn scope_mrn(&self) -> Option<String> {
-        ["scope_mrn", "space_mrn", "parent_mrn"]
-            .iter()
-            .find_map(|k| self.get_nonempty(k))
+        ["scope_mrn", "space_mrn", "parent_mrn"].iter().find_map(|k| self.get_nonempty(k))
     }
     pub fn api_proxy(&self) -> Option<String> {
         self.get_nonempty("api_proxy")
@@ -464,10 +432,7 @@ impl Config {
     /// and whitespace, as Go's string-slice reading does.
     pub fn features(&self) -> Vec<String> {
         let split = |s: &str| -> Vec<String> {
-            s.split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect()
+            s.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).map(str::to_string).collect()
         };
         if let Some(v) = self.env_value("features") {
             return split(&v);
@@ -602,10 +567,7 @@ fn process_env() -> BTreeMap<String, String> {
 
 /// Only the `MONDOO_*` variables (what a Config keeps for overrides).
 fn mondoo_vars(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    env.iter()
-        .filter(|(k, _)| k.starts_with("MONDOO_"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    env.iter().filter(|(k, _)| k.starts_with("MONDOO_")).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn home_from_env(env: &BTreeMap<String, String>) -> Option<PathBuf> {
@@ -635,11 +597,8 @@ fn read_limited(path: &Path) -> Result<String> {
     let io_err =
         |e: std::io::Error| Error::new(Code::Io, format!("cannot read config {}: {e}", path.display())).with_path(path);
     let too_large = || {
-        Error::new(
-            Code::ConfigTooLarge,
-            format!("config {} is larger than {} bytes", path.display(), MAX_CONFIG_BYTES),
-        )
-        .with_path(path)
+        Error::new(Code::ConfigTooLarge, format!("config {} is larger than {} bytes", path.display(), MAX_CONFIG_BYTES))
+            .with_path(path)
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
     if file.metadata().map_err(io_err)?.len() > MAX_CONFIG_BYTES {
@@ -647,20 +606,14 @@ fn read_limited(path: &Path) -> Result<String> {
     }
     // read at most one byte more than allowed: the file may grow after the check
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err)?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|e| {
         Error::new(
             Code::ConfigParse,
-            format!(
-                "{}: not UTF-8 text (invalid byte at offset {})",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            ),
+            format!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to()),
         )
         .with_path(path)
     })
@@ -687,10 +640,7 @@ fn decode_base64_config(value: &str) -> Result<String> {
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
     let bytes = engine.decode(compact.as_bytes()).map_err(|e| {
-        Error::new(
-            Code::ConfigParse,
-            format!("${ENV_CONFIG_BASE64} is not valid standard base64: {e}"),
-        )
+        Error::new(Code::ConfigParse, format!("${ENV_CONFIG_BASE64} is not valid standard base64: {e}"))
     })?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(Error::new(
@@ -698,21 +648,15 @@ fn decode_base64_config(value: &str) -> Result<String> {
             format!("${ENV_CONFIG_BASE64} is larger than {MAX_CONFIG_BYTES} bytes"),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        Error::new(
-            Code::ConfigParse,
-            format!("${ENV_CONFIG_BASE64} does not decode to UTF-8 text"),
-        )
-    })
+    String::from_utf8(bytes)
+        .map_err(|_| Error::new(Code::ConfigParse, format!("${ENV_CONFIG_BASE64} does not decode to UTF-8 text")))
 }
 
 /// Parse YAML or JSON text into a mapping. `name` is what messages call the document;
 /// `path` (when a file) decides JSON by its extension.
 fn parse_document(text: &str, name: &str, path: Option<&Path>) -> Result<(Mapping, ConfigFormat)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let json_name = path
-        .map(|p| ConfigFormat::for_path(p) == ConfigFormat::Json)
-        .unwrap_or(false);
+    let json_name = path.map(|p| ConfigFormat::for_path(p) == ConfigFormat::Json).unwrap_or(false);
     let looks_json = text.trim_start().starts_with('{');
 
     let mut json_error = None;
@@ -751,18 +695,11 @@ fn parse_document(text: &str, name: &str, path: Option<&Path>) -> Result<(Mappin
             let (line, col) = yaml_error.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
             return Err(Error::new(
                 Code::ConfigParse,
-                format!(
-                    "{name}:{line}:{col}: invalid YAML: {}",
-                    strip_location(&yaml_error.to_string(), line, col)
-                ),
+                format!("{name}:{line}:{col}: invalid YAML: {}", strip_location(&yaml_error.to_string(), line, col)),
             ));
         }
     };
-    let format = if json_name {
-        ConfigFormat::Json
-    } else {
-        ConfigFormat::Yaml
-    };
+    let format = if json_name { ConfigFormat::Json } else { ConfigFormat::Yaml };
     match value {
         Value::Mapping(m) => Ok((m, format)),
         // an empty file (or only comments) is an empty config, as in Go
@@ -772,10 +709,7 @@ fn parse_document(text: &str, name: &str, path: Option<&Path>) -> Result<(Mappin
 }
 
 fn not_a_mapping(name: &str, found: &str) -> Error {
-    Error::new(
-        Code::ConfigParse,
-        format!("{name}: the config must be a mapping of keys to values, found a {found}"),
-    )
+    Error::new(Code::ConfigParse, format!("{name}: the config must be a mapping of keys to values, found a {found}"))
 }
 
 /// Drop the " at line L column C" that the parsers append, since the message starts with it.
@@ -808,11 +742,7 @@ fn json_kind_name(v: &serde_json::Value) -> &'static str {
 
 fn normalize_endpoint(value: &str) -> String {
     let value = value.trim();
-    let with_scheme = if value.contains("://") {
-        value.to_string()
-    } else {
-        format!("https://{value}")
-    };
+    let with_scheme = if value.contains("://") { value.to_string() } else { format!("https://{value}") };
     with_scheme.trim_end_matches('/').to_string()
 }
 
@@ -827,9 +757,7 @@ fn lookup_key(doc: &Mapping, key: &str) -> Option<Value> {
         return Some(exact);
     }
     let wanted = key.to_lowercase();
-    doc.keys()
-        .find(|k| matches!(k, Value::String(s) if s.to_lowercase() == wanted))
-        .cloned()
+    doc.keys().find(|k| matches!(k, Value::String(s) if s.to_lowercase() == wanted)).cloned()
 }
 
 fn lookup<'a>(doc: &'a Mapping, key: &str) -> Option<&'a Value> {
@@ -850,9 +778,7 @@ fn scalar_string(v: &Value) -> Option<String> {
 fn key_string(k: &Value) -> String {
     match scalar_string(k) {
         Some(s) => s,
-        None => serde_yaml_ng::to_string(k)
-            .map(|s| s.trim_end().to_string())
-            .unwrap_or_default(),
+        None => serde_yaml_ng::to_string(k).map(|s| s.trim_end().to_string()).unwrap_or_default(),
     }
 }
 
@@ -870,9 +796,7 @@ fn yaml_to_json(v: &Value) -> serde_json::Value {
                 J::from(i)
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map(J::Number)
-                    .unwrap_or_else(|| J::String(n.to_string()))
+                serde_json::Number::from_f64(f).map(J::Number).unwrap_or_else(|| J::String(n.to_string()))
             }
         }
         Value::String(s) => J::String(s.clone()),
@@ -899,11 +823,7 @@ fn json_to_yaml(v: &serde_json::Value) -> Value {
         }
         J::String(s) => Value::String(s.clone()),
         J::Array(items) => Value::Sequence(items.iter().map(json_to_yaml).collect()),
-        J::Object(m) => Value::Mapping(
-            m.iter()
-                .map(|(k, v)| (Value::String(k.clone()), json_to_yaml(v)))
-                .collect(),
-        ),
+        J::Object(m) => Value::Mapping(m.iter().map(|(k, v)| (Value::String(k.clone()), json_to_yaml(v))).collect()),
     }
 }
 
@@ -969,11 +889,8 @@ fn write_atomic_with(
 
     let existing = match std::fs::metadata(&target) {
         Ok(m) if m.is_dir() => {
-            return Err(Error::new(
-                Code::Io,
-                format!("cannot write config {}: it is a directory", path.display()),
-            )
-            .with_path(path))
+            return Err(Error::new(Code::Io, format!("cannot write config {}: it is a directory", path.display()))
+                .with_path(path))
         }
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -1016,8 +933,8 @@ fn remove_stale_temps(dir: &Path, target: &Path) {
             continue;
         }
         // SAFETY: kill with signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } == -1
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let gone =
+            unsafe { libc::kill(pid, 0) } == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
         if gone {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -1043,14 +960,9 @@ fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
 fn create_temp(dir: &Path, target: &Path) -> std::io::Result<(std::fs::File, PathBuf)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config".into());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let base = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "config".into());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let mut last_err = None;
     for _ in 0..16 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -1127,10 +1039,7 @@ mod tests {
         assert_eq!(normalize_endpoint("api.example.com/"), "https://api.example.com");
         assert_eq!(normalize_endpoint("http://localhost:8080//"), "http://localhost:8080");
         assert_eq!(Config::parse("{}").unwrap().api_endpoint(), DEFAULT_API_ENDPOINT);
-        assert_eq!(
-            Config::parse("api_endpoint: ''").unwrap().api_endpoint(),
-            DEFAULT_API_ENDPOINT
-        );
+        assert_eq!(Config::parse("api_endpoint: ''").unwrap().api_endpoint(), DEFAULT_API_ENDPOINT);
     }
 
     #[test]
@@ -1162,10 +1071,7 @@ mod tests {
         let text = String::from_utf8(c.to_bytes().unwrap()).unwrap();
         let back = Config::parse(&text).unwrap();
         assert_eq!(back.doc, c.doc, "YAML written:\n{text}");
-        assert!(
-            text.contains("k17: |\n  -----BEGIN X-----\n"),
-            "PEM must be a block literal:\n{text}"
-        );
+        assert!(text.contains("k17: |\n  -----BEGIN X-----\n"), "PEM must be a block literal:\n{text}");
     }
 
     #[test]
@@ -1250,11 +1156,7 @@ mod tests {
         assert_eq!(c.api_endpoint(), "https://env.example.com");
         assert_eq!(c.get("updates_url").as_deref(), Some("https://env-updates"));
         assert_eq!(c.get("unrelated"), None, "not known and not in the file");
-        assert_eq!(
-            c.name().as_deref(),
-            Some("file-name"),
-            "empty env value does not override"
-        );
+        assert_eq!(c.name().as_deref(), Some("file-name"), "empty env value does not override");
         assert_eq!(c.get("scan_interval.timer").as_deref(), Some("5"));
         assert_eq!(c.file_value("updates_url").as_deref(), Some("https://file"));
     }
@@ -1296,11 +1198,7 @@ mod tests {
 
     #[test]
     fn drop_scrubs_strings() {
-        let mut v = Value::Mapping(
-            [(Value::from("private_key"), Value::from("SECRET"))]
-                .into_iter()
-                .collect(),
-        );
+        let mut v = Value::Mapping([(Value::from("private_key"), Value::from("SECRET"))].into_iter().collect());
         scrub(&mut v);
         let Value::Mapping(m) = &v else { panic!() };
         assert_eq!(m.get("private_key"), Some(&Value::from("")));

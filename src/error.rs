@@ -349,10 +349,7 @@ mod tests {
     #[test]
     fn rpc_error_displays_like_go() {
         let e = Error::rpc(16, Some(401), "request permission unauthenticated");
-        assert_eq!(
-            e.to_string(),
-            "rpc error: code = Unauthenticated desc = request permission unauthenticated"
-        );
+        assert_eq!(e.to_string(), "rpc error: code = Unauthenticated desc = request permission unauthenticated");
         assert_eq!(e.code(), Code::RpcUnauthenticated);
         assert_eq!(e.http_status(), Some(401));
     }

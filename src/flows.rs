@@ -88,7 +88,6 @@ pub struct LogoutOptions {
     pub force_offline: bool,
 }
 
-
 /// A connection to the platform. Thread-safe: share it (`Arc<Client>`) across threads.
 pub struct Client {
     shared: Arc<Shared>,
@@ -238,9 +237,13 @@ impl Client {
         // Check the credential before it is written: an unusable key must not replace a config.
         let signer = Signer::from_pem(&credential.mrn, &credential.private_key, non_empty(&credential.certificate))
             .map_err(|e| e.context("the platform's credential"))?;
-        let written_endpoint =
-            if credential.api_endpoint.is_empty() { endpoint.clone() } else { normalize_endpoint(&credential.api_endpoint) };
-        let space = if credential.parent_mrn.is_empty() { credential.scope_mrn.clone() } else { credential.parent_mrn.clone() };
+        let written_endpoint = if credential.api_endpoint.is_empty() {
+            endpoint.clone()
+        } else {
+            normalize_endpoint(&credential.api_endpoint)
+        };
+        let space =
+            if credential.parent_mrn.is_empty() { credential.scope_mrn.clone() } else { credential.parent_mrn.clone() };
         config.set("agent_mrn", json!(confirmation.agent_mrn));
         config.set("api_endpoint", json!(written_endpoint));
         config.set("space_mrn", json!(space));
@@ -300,7 +303,10 @@ impl Client {
                 self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
             })?;
             if confirmation.agent_mrn.is_empty() {
-                return Err(Error::new(Code::ResponseInvalid, "AgentManager/RegisterAgent answered without an agent_mrn"));
+                return Err(Error::new(
+                    Code::ResponseInvalid,
+                    "AgentManager/RegisterAgent answered without an agent_mrn",
+                ));
             }
             // The server does not send credentials again: only the agent MRN is new.
             config.set("agent_mrn", json!(confirmation.agent_mrn));
@@ -346,13 +352,17 @@ impl Client {
                     Some(delay) => {
                         let sleep = *delay + jitter(self.shared.options.retry_jitter);
                         if !self.rpc.time_left_allows(sleep) {
-                            return Err(e.context("AgentManager/RegisterAgent aborted and the deadline leaves no time to retry"));
+                            return Err(e.context(
+                                "AgentManager/RegisterAgent aborted and the deadline leaves no time to retry",
+                            ));
                         }
                         std::thread::sleep(sleep)
                     }
                     None => {
                         let attempts = self.shared.options.retry_delays.len() + 1;
-                        return Err(e.context(format!("AgentManager/RegisterAgent still aborted after {attempts} attempts")));
+                        return Err(
+                            e.context(format!("AgentManager/RegisterAgent still aborted after {attempts} attempts"))
+                        );
                     }
                 },
                 other => return other,
@@ -414,7 +424,10 @@ impl Client {
         Ok(StatusReport {
             config_source: config.source().as_str().to_string(),
             config_path: config.path().map(|p| p.display().to_string()),
-            proxy: ProxyReport { url: proxy_url.map(|u| redact_userinfo(&u)), source: proxy_source.as_str().to_string() },
+            proxy: ProxyReport {
+                url: proxy_url.map(|u| redact_userinfo(&u)),
+                source: proxy_source.as_str().to_string(),
+            },
             client: ClientStatus {
                 timestamp: local_time,
                 version: crate::VERSION.to_string(),
@@ -569,7 +582,11 @@ fn non_empty(s: &str) -> Option<&str> {
 /// `https://` added when there is no scheme; trailing slashes trimmed.
 pub(crate) fn normalize_endpoint(endpoint: &str) -> String {
     let e = endpoint.trim().trim_end_matches('/');
-    if e.contains("://") { e.to_string() } else { format!("https://{e}") }
+    if e.contains("://") {
+        e.to_string()
+    } else {
+        format!("https://{e}")
+    }
 }
 
 fn jitter(max: Duration) -> Duration {
@@ -623,7 +640,11 @@ impl SignedDuration {
         }
     }
     fn sign(&self) -> i64 {
-        if self.negative { -1 } else { 1 }
+        if self.negative {
+            -1
+        } else {
+            1
+        }
     }
     fn as_secs_f64(&self) -> f64 {
         self.duration.as_secs_f64()
@@ -631,7 +652,11 @@ impl SignedDuration {
     /// Go's `time.Duration.String()`, with the sign.
     pub fn go_string(&self) -> String {
         let s = go_duration(self.duration);
-        if self.negative && s != "0s" { format!("-{s}") } else { s }
+        if self.negative && s != "0s" {
+            format!("-{s}")
+        } else {
+            s
+        }
     }
 }
 
@@ -812,7 +837,10 @@ impl StatusReport {
         line("→", format!("Version:\t\t{} (libmondoo)", c.version));
         line("→", format!("API ConnectionConfig:\t{}", api.endpoint));
         if self.proxy.source != "none" {
-            line("→", format!("API Proxy:\t\t{} (from {})", self.proxy.url.as_deref().unwrap_or(""), self.proxy.source));
+            line(
+                "→",
+                format!("API Proxy:\t\t{} (from {})", self.proxy.url.as_deref().unwrap_or(""), self.proxy.source),
+            );
         }
         match &api.error {
             Some(e) => line("x", format!("API Status:\t\tcould not reach the API: {}", e.error)),
@@ -850,7 +878,11 @@ impl StatusReport {
 
     /// 0 registered and authenticated, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.client.registered && self.client.authenticated { 0 } else { 1 }
+        if self.client.registered && self.client.authenticated {
+            0
+        } else {
+            1
+        }
     }
 }
 

@@ -29,15 +29,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The process environment's variables that are valid UTF-8 (`std::env::vars` would
 /// panic on one that is not, and a library must not).
 pub(crate) fn process_env() -> std::collections::BTreeMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect()
 }
 
 /// Current time as whole Unix seconds.
 pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

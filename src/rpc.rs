@@ -187,13 +187,17 @@ impl RpcClient {
             // One chooser for every request: the same resolution status reports.
             .proxy(reqwest::Proxy::custom(move |url| chooser.resolve(url).ok().and_then(|(p, _)| p)));
         if let Some(ca) = &options.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| Error::new(Code::Tls, format!("cannot read CA file {}: {e}", ca.display())).with_path(ca))?;
+            let pem = std::fs::read(ca).map_err(|e| {
+                Error::new(Code::Tls, format!("cannot read CA file {}: {e}", ca.display())).with_path(ca)
+            })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::new(Code::Tls, format!("CA file {} holds no usable PEM certificate: {e}", ca.display())).with_path(ca)
+                Error::new(Code::Tls, format!("CA file {} holds no usable PEM certificate: {e}", ca.display()))
+                    .with_path(ca)
             })?;
             if certs.is_empty() {
-                return Err(Error::new(Code::Tls, format!("CA file {} holds no PEM certificate", ca.display())).with_path(ca));
+                return Err(
+                    Error::new(Code::Tls, format!("CA file {} holds no PEM certificate", ca.display())).with_path(ca)
+                );
             }
             builder = builder.tls_certs_merge(certs);
         }
@@ -229,7 +233,14 @@ impl RpcClient {
 
     /// `POST {endpoint}/{service}/{method}` with these exact body bytes; the answer's
     /// body on 200, else the platform's error.
-    pub fn call_raw(&self, endpoint: &str, service: &str, method: &str, body: &[u8], auth: Auth<'_>) -> Result<Vec<u8>> {
+    pub fn call_raw(
+        &self,
+        endpoint: &str,
+        service: &str,
+        method: &str,
+        body: &[u8],
+        auth: Auth<'_>,
+    ) -> Result<Vec<u8>> {
         let url = join_url(endpoint, service, method)?;
         let mut request = self.http.post(url.clone());
         if let Some(deadline) = self.deadline {
@@ -254,10 +265,7 @@ impl RpcClient {
         let response = request.send().map_err(|e| transport_error(&e, &url))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        response
-            .take(MAX_RESPONSE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| transport_io_error(&e, &url))?;
+        response.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| transport_io_error(&e, &url))?;
         if bytes.len() as u64 > MAX_RESPONSE_BYTES {
             return Err(Error::new(
                 Code::ResponseTooLarge,
@@ -322,10 +330,7 @@ pub fn status_error(http_status: u16, body: &[u8]) -> Error {
         _ => 2,
     };
     let text = String::from_utf8_lossy(cut_utf8(body, ERROR_BODY_LIMIT));
-    let reason = reqwest::StatusCode::from_u16(http_status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
+    let reason = reqwest::StatusCode::from_u16(http_status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
     let message = if text.trim().is_empty() {
         format!("HTTP {http_status} {reason} with an empty body")
     } else {
@@ -386,7 +391,10 @@ fn transport_error(e: &reqwest::Error, url: &reqwest::Url) -> Error {
     let lower = chain.to_ascii_lowercase();
     let code = if e.is_timeout() || lower.contains("timed out") {
         Code::Timeout
-    } else if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
         Code::Dns
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         Code::Tls
@@ -532,7 +540,8 @@ mod tests {
 
     #[test]
     fn non_status_bodies_map_the_http_status_and_keep_the_body() {
-        let cases = [(400, 3), (401, 16), (403, 7), (404, 5), (408, 1), (500, 13), (501, 12), (503, 14), (502, 2), (429, 2)];
+        let cases =
+            [(400, 3), (401, 16), (403, 7), (404, 5), (408, 1), (500, 13), (501, 12), (503, 14), (502, 2), (429, 2)];
         for (http, rpc) in cases {
             let e = status_error(http, b"<html><body>Bad Gateway</body></html>");
             assert_eq!(e.rpc_code(), Some(rpc), "HTTP {http}");
@@ -556,7 +565,10 @@ mod tests {
     #[test]
     fn urls_keep_the_endpoint_prefix_with_one_slash() {
         assert_eq!(join_url("https://h/prefix/", "Health", "Check").unwrap().as_str(), "https://h/prefix/Health/Check");
-        assert_eq!(join_url("https://h", "AgentManager", "PingPong").unwrap().as_str(), "https://h/AgentManager/PingPong");
+        assert_eq!(
+            join_url("https://h", "AgentManager", "PingPong").unwrap().as_str(),
+            "https://h/AgentManager/PingPong"
+        );
         assert!(join_url("https://h", "a/b", "c").is_err());
         assert!(join_url("ftp://h", "a", "c").is_err());
     }
@@ -575,7 +587,11 @@ mod tests {
             Some("http://cfg:3"),
         );
         assert_eq!(all.resolve(&target).unwrap().1, ProxySource::MondooApiProxyEnv);
-        let s = settings(&[("MONDOO_API_PROXY", ""), ("HTTPS_PROXY", "http://std:4")], Some("http://flag:2"), Some("http://cfg:3"));
+        let s = settings(
+            &[("MONDOO_API_PROXY", ""), ("HTTPS_PROXY", "http://std:4")],
+            Some("http://flag:2"),
+            Some("http://cfg:3"),
+        );
         assert_eq!(s.resolve(&target).unwrap().1, ProxySource::Explicit);
         let s = settings(&[("HTTPS_PROXY", "http://std:4")], None, Some("http://cfg:3"));
         assert_eq!(s.resolve(&target).unwrap().1, ProxySource::Config);

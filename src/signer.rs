@@ -57,9 +57,7 @@ pub struct Signer {
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer")
-            .field("mrn", &self.mrn)
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("mrn", &self.mrn).finish_non_exhaustive()
     }
 }
 
@@ -78,44 +76,22 @@ impl Signer {
         let mrn = config
             .mrn()
             .filter(|m| !m.trim().is_empty())
-            .ok_or_else(|| {
-                located(Error::new(
-                    Code::NotRegistered,
-                    format!("no mrn in {origin}: not registered"),
-                ))
-            })?;
-        let key = config
-            .private_key()
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                located(Error::new(
-                    Code::NotRegistered,
-                    format!("no private_key in {origin}: not registered"),
-                ))
-            })?;
+            .ok_or_else(|| located(Error::new(Code::NotRegistered, format!("no mrn in {origin}: not registered"))))?;
+        let key = config.private_key().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            located(Error::new(Code::NotRegistered, format!("no private_key in {origin}: not registered")))
+        })?;
         let certificate = config.certificate().filter(|c| !c.trim().is_empty());
         Signer::from_pem(mrn.trim(), &key, certificate.as_deref()).map_err(|e| {
-            let field = if e.code() == Code::CertificateInvalid {
-                "certificate"
-            } else {
-                "private_key"
-            };
+            let field = if e.code() == Code::CertificateInvalid { "certificate" } else { "private_key" };
             located(e.context(format_args!("{field} in {origin}")))
         })
     }
 
     /// From PEM: PKCS#8 or SEC1 P-384 key; when given, the certificate must hold its
     /// public key.
-    pub fn from_pem(
-        mrn: &str,
-        private_key_pem: &str,
-        certificate_pem: Option<&str>,
-    ) -> Result<Signer> {
+    pub fn from_pem(mrn: &str, private_key_pem: &str, certificate_pem: Option<&str>) -> Result<Signer> {
         if mrn.is_empty() {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                "the service account mrn is empty",
-            ));
+            return Err(Error::new(Code::InvalidArgument, "the service account mrn is empty"));
         }
         let key = load_p384_key(private_key_pem)?;
         if let Some(cert) = certificate_pem {
@@ -124,10 +100,7 @@ impl Signer {
             if info.spki.curve_name() != "P-384" {
                 return Err(Error::new(
                     Code::KeyCertificateMismatch,
-                    format!(
-                        "the certificate holds a {} key, not this P-384 key",
-                        info.spki.curve_name()
-                    ),
+                    format!("the certificate holds a {} key, not this P-384 key", info.spki.curve_name()),
                 ));
             }
             if info.spki.point != ours {
@@ -137,10 +110,7 @@ impl Signer {
                 ));
             }
         }
-        let header = format!(
-            r#"{{"alg":"ES384","kid":{},"typ":"JWT"}}"#,
-            json_string(mrn)
-        );
+        let header = format!(r#"{{"alg":"ES384","kid":{},"typ":"JWT"}}"#, json_string(mrn));
         Ok(Signer {
             mrn: mrn.to_string(),
             key,
@@ -182,17 +152,10 @@ impl Signer {
     /// (the local platform mints registration tokens with this).
     pub fn sign_claims(&self, claims: &serde_json::Value) -> Result<String> {
         if !claims.is_object() {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                "JWT claims must be a JSON object",
-            ));
+            return Err(Error::new(Code::InvalidArgument, "JWT claims must be a JSON object"));
         }
-        let bytes = serde_json::to_vec(claims).map_err(|e| {
-            Error::new(
-                Code::InvalidArgument,
-                format!("claims cannot be serialized: {e}"),
-            )
-        })?;
+        let bytes = serde_json::to_vec(claims)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("claims cannot be serialized: {e}")))?;
         self.sign_claims_bytes(&bytes)
     }
 
@@ -239,60 +202,38 @@ pub fn chash(body: &[u8]) -> String {
 /// certificate names its service account (a `mrn:` URI), `kid` must be that mrn. The
 /// claims are returned so the caller can check `sub`.
 pub fn verify(bearer: &str, body: &[u8], certificate_pem: &str, now: i64) -> Result<BearerClaims> {
-    let cert = read_certificate(certificate_pem)
-        .map_err(|e| bearer_invalid(format_args!("{}", e.message())))?;
-    let point = cert
-        .spki
-        .p384_point()
-        .map_err(|e| bearer_invalid(format_args!("{}", e.message())))?;
+    let cert = read_certificate(certificate_pem).map_err(|e| bearer_invalid(format_args!("{}", e.message())))?;
+    let point = cert.spki.p384_point().map_err(|e| bearer_invalid(format_args!("{}", e.message())))?;
     verify_inner(bearer, body, point, now, &cert.mrns)
 }
 
 /// Verify a bearer with the signer's public point (uncompressed SEC1, 97 bytes), for a
 /// platform that caches keys by `kid`.
-pub fn verify_with_public_key(
-    bearer: &str,
-    body: &[u8],
-    public_point: &[u8],
-    now: i64,
-) -> Result<BearerClaims> {
+pub fn verify_with_public_key(bearer: &str, body: &[u8], public_point: &[u8], now: i64) -> Result<BearerClaims> {
     verify_inner(bearer, body, public_point, now, &[])
 }
 
 /// The uncompressed P-384 public point in a PEM certificate.
 pub fn certificate_public_key(certificate_pem: &str) -> Result<Vec<u8>> {
-    Ok(read_certificate(certificate_pem)?
-        .spki
-        .p384_point()?
-        .to_vec())
+    Ok(read_certificate(certificate_pem)?.spki.p384_point()?.to_vec())
 }
 
 fn bearer_invalid(why: impl fmt::Display) -> Error {
     Error::new(Code::BearerInvalid, format!("invalid bearer: {why}"))
 }
 
-fn verify_inner(
-    bearer: &str,
-    body: &[u8],
-    point: &[u8],
-    now: i64,
-    cert_mrns: &[String],
-) -> Result<BearerClaims> {
+fn verify_inner(bearer: &str, body: &[u8], point: &[u8], now: i64, cert_mrns: &[String]) -> Result<BearerClaims> {
     let bearer = bearer.strip_prefix("Bearer ").unwrap_or(bearer).trim();
     let mut parts = bearer.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bearer_invalid("not three dot-separated parts"));
     };
     let decode = |part: &str, what: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| bearer_invalid(format_args!("{what} is not unpadded base64url")))
+        URL_SAFE_NO_PAD.decode(part).map_err(|_| bearer_invalid(format_args!("{what} is not unpadded base64url")))
     };
 
-    let header: Value = serde_json::from_slice(&decode(h, "header")?)
-        .map_err(|_| bearer_invalid("header is not JSON"))?;
+    let header: Value =
+        serde_json::from_slice(&decode(h, "header")?).map_err(|_| bearer_invalid("header is not JSON"))?;
     match header.get("alg").and_then(Value::as_str) {
         Some("ES384") => {}
         Some(other) => return Err(bearer_invalid(format_args!("alg {other:?} is not ES384"))),
@@ -303,9 +244,7 @@ fn verify_inner(
         _ => return Err(bearer_invalid("header has no kid")),
     };
     if !cert_mrns.is_empty() && !cert_mrns.iter().any(|m| m == kid) {
-        return Err(bearer_invalid(format_args!(
-            "kid {kid} is not the certificate's service account"
-        )));
+        return Err(bearer_invalid(format_args!("kid {kid} is not the certificate's service account")));
     }
 
     let sig = decode(s, "signature")?;
@@ -320,8 +259,8 @@ fn verify_inner(
         .verify(signing_input.as_bytes(), &sig)
         .map_err(|_| bearer_invalid("signature does not verify with the certificate's key"))?;
 
-    let claims: Value = serde_json::from_slice(&decode(c, "claims")?)
-        .map_err(|_| bearer_invalid("claims are not JSON"))?;
+    let claims: Value =
+        serde_json::from_slice(&decode(c, "claims")?).map_err(|_| bearer_invalid("claims are not JSON"))?;
     let date = |name: &str| {
         claims
             .get(name)
@@ -337,25 +276,13 @@ fn verify_inner(
     };
     let (exp, nbf, iat) = (date("exp")?, date("nbf")?, date("iat")?);
     if now > exp.saturating_add(BEARER_LEEWAY_SECONDS) {
-        return Err(bearer_invalid(format_args!(
-            "expired at {} (now {})",
-            rfc3339(exp),
-            rfc3339(now)
-        )));
+        return Err(bearer_invalid(format_args!("expired at {} (now {})", rfc3339(exp), rfc3339(now))));
     }
     if nbf > now.saturating_add(BEARER_LEEWAY_SECONDS) {
-        return Err(bearer_invalid(format_args!(
-            "not valid before {} (now {})",
-            rfc3339(nbf),
-            rfc3339(now)
-        )));
+        return Err(bearer_invalid(format_args!("not valid before {} (now {})", rfc3339(nbf), rfc3339(now))));
     }
     if iat > now.saturating_add(BEARER_LEEWAY_SECONDS) {
-        return Err(bearer_invalid(format_args!(
-            "issued in the future at {} (now {})",
-            rfc3339(iat),
-            rfc3339(now)
-        )));
+        return Err(bearer_invalid(format_args!("issued in the future at {} (now {})", rfc3339(iat), rfc3339(now))));
     }
     let chash_claim = match claims.get("chash") {
         None | Some(Value::Null) => None,
@@ -367,14 +294,7 @@ fn verify_inner(
         }
         Some(_) => return Err(bearer_invalid("claim chash is not a string")),
     };
-    Ok(BearerClaims {
-        chash: chash_claim,
-        exp,
-        iat,
-        iss: string("iss")?,
-        nbf,
-        sub: string("sub")?,
-    })
+    Ok(BearerClaims { chash: chash_claim, exp, iat, iss: string("iss")?, nbf, sub: string("sub")? })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -427,10 +347,7 @@ impl PemBlock {
             &base64::alphabet::STANDARD,
             GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
         );
-        LENIENT
-            .decode(self.base64.as_bytes())
-            .ok()
-            .map(Zeroizing::new)
+        LENIENT.decode(self.base64.as_bytes()).ok().map(Zeroizing::new)
     }
 }
 
@@ -454,20 +371,14 @@ fn pem_blocks(text: &str) -> Vec<PemBlock> {
         let mut encrypted_header = false;
         for line in body_start[..body_end].lines() {
             if let Some((name, value)) = line.split_once(':') {
-                if name.trim().eq_ignore_ascii_case("Proc-Type")
-                    && value.to_ascii_uppercase().contains("ENCRYPTED")
-                {
+                if name.trim().eq_ignore_ascii_case("Proc-Type") && value.to_ascii_uppercase().contains("ENCRYPTED") {
                     encrypted_header = true;
                 }
                 continue;
             }
             base64.extend(line.chars().filter(|c| !c.is_whitespace()));
         }
-        blocks.push(PemBlock {
-            label,
-            encrypted_header,
-            base64,
-        });
+        blocks.push(PemBlock { label, encrypted_header, base64 });
         rest = &body_start[body_end + end_marker.len()..];
     }
     blocks
@@ -481,24 +392,15 @@ fn key_error(code: Code, msg: impl Into<String>) -> Error {
 }
 
 fn wrong_curve(found: &str) -> Error {
-    key_error(
-        Code::KeyWrongCurve,
-        format!("the platform accepts P-384 (ES384) keys only (found {found})"),
-    )
+    key_error(Code::KeyWrongCurve, format!("the platform accepts P-384 (ES384) keys only (found {found})"))
 }
 
 fn load_p384_key(pem: &str) -> Result<EcdsaKeyPair> {
     let blocks = pem_blocks(pem);
     let Some(block) = blocks.iter().find(|b| b.label.ends_with("PRIVATE KEY")) else {
         return Err(match blocks.first() {
-            Some(b) => key_error(
-                Code::KeyInvalid,
-                format!("expected a PEM private key, found a {}", b.label),
-            ),
-            None => key_error(
-                Code::KeyInvalid,
-                "no PEM private key found (expected a PKCS#8 or SEC1 PEM block)",
-            ),
+            Some(b) => key_error(Code::KeyInvalid, format!("expected a PEM private key, found a {}", b.label)),
+            None => key_error(Code::KeyInvalid, "no PEM private key found (expected a PKCS#8 or SEC1 PEM block)"),
         });
     };
     let unsupported = |what: &str| {
@@ -532,24 +434,16 @@ fn load_p384_key(pem: &str) -> Result<EcdsaKeyPair> {
             return Err(key_error(Code::KeyUnsupportedType, format!("unsupported PEM key type {kind:?}")));
         }
     };
-    let der = block
-        .der()
-        .ok_or_else(|| key_error(Code::KeyInvalid, "the PEM private key's base64 is damaged"))?;
+    let der = block.der().ok_or_else(|| key_error(Code::KeyInvalid, "the PEM private key's base64 is damaged"))?;
 
-    let invalid = |what: &str| {
-        key_error(
-            Code::KeyInvalid,
-            format!("the private key is not a valid {what}"),
-        )
-    };
+    let invalid = |what: &str| key_error(Code::KeyInvalid, format!("the private key is not a valid {what}"));
     let alg = &signature::ECDSA_P384_SHA384_FIXED_SIGNING;
     if sec1 {
         let curve = sec1_curve(&der).ok_or_else(|| invalid("SEC1 EC private key"))?;
         if curve != Curve::P384 {
             return Err(wrong_curve(&curve.name()));
         }
-        EcdsaKeyPair::from_private_key_der(alg, &der)
-            .map_err(|_| invalid("P-384 key (aws-lc refused it)"))
+        EcdsaKeyPair::from_private_key_der(alg, &der).map_err(|_| invalid("P-384 key (aws-lc refused it)"))
     } else {
         match pkcs8_algorithm(&der).ok_or_else(|| invalid("PKCS#8 private key"))? {
             KeyAlgorithm::Ec(Curve::P384) => {}
@@ -690,10 +584,7 @@ struct CertificateInfo {
 }
 
 fn cert_invalid(why: &str) -> Error {
-    Error::new(
-        Code::CertificateInvalid,
-        format!("the certificate is not valid: {why}"),
-    )
+    Error::new(Code::CertificateInvalid, format!("the certificate is not valid: {why}"))
 }
 
 fn read_certificate(pem: &str) -> Result<CertificateInfo> {
@@ -701,12 +592,8 @@ fn read_certificate(pem: &str) -> Result<CertificateInfo> {
     let block = blocks
         .iter()
         .find(|b| b.label == "CERTIFICATE")
-        .ok_or_else(|| {
-            cert_invalid("no PEM certificate found (expected -----BEGIN CERTIFICATE-----)")
-        })?;
-    let der = block
-        .der()
-        .ok_or_else(|| cert_invalid("its base64 is damaged"))?;
+        .ok_or_else(|| cert_invalid("no PEM certificate found (expected -----BEGIN CERTIFICATE-----)"))?;
+    let der = block.der().ok_or_else(|| cert_invalid("its base64 is damaged"))?;
     parse_certificate(&der).ok_or_else(|| cert_invalid("its DER could not be read as X.509"))
 }
 
@@ -743,14 +630,7 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateInfo> {
             mrns = san_mrns(content).unwrap_or_default();
         }
     }
-    Some(CertificateInfo {
-        spki: SubjectPublicKey {
-            alg,
-            curve,
-            point: point.to_vec(),
-        },
-        mrns,
-    })
+    Some(CertificateInfo { spki: SubjectPublicKey { alg, curve, point: point.to_vec() }, mrns })
 }
 
 /// `mrn:` URIs in the subjectAltName extension of `[3] { SEQUENCE OF Extension }`.
@@ -769,10 +649,7 @@ fn san_mrns(explicit: &[u8]) -> Option<Vec<String>> {
         while let Some((t, name)) = names.read() {
             // uniformResourceIdentifier [6] IA5String
             if t == tag::CONTEXT_PRIM_6 {
-                if let Some(m) = std::str::from_utf8(name)
-                    .ok()
-                    .and_then(|u| u.strip_prefix("mrn:"))
-                {
+                if let Some(m) = std::str::from_utf8(name).ok().and_then(|u| u.strip_prefix("mrn:")) {
                     mrns.push(m.to_string());
                 }
             }
@@ -832,10 +709,7 @@ mod oid {
                 return "(unreadable)".into();
             }
         }
-        arcs.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(".")
+        arcs.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -864,9 +738,7 @@ impl<'a> Der<'a> {
             if n == 0 || n > 4 || rest.len() < n {
                 return None;
             }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             rest = &rest[n..];
             len
         };
@@ -912,10 +784,7 @@ mod tests {
         assert_eq!(Der::new(&[0x30, 0x03, 0x02, 0x01]).read(), None);
         assert_eq!(Der::new(&[0x30, 0x80, 0x00, 0x00]).read(), None);
         assert_eq!(Der::new(&[0x30, 0x81]).read(), None);
-        assert_eq!(
-            Der::new(&[0x04, 0x81, 0x01, 0xff]).read(),
-            Some((0x04, &[0xffu8][..]))
-        );
+        assert_eq!(Der::new(&[0x04, 0x81, 0x01, 0xff]).read(), Some((0x04, &[0xffu8][..])));
     }
 
     #[test]

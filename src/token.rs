@@ -22,8 +22,7 @@ pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
 /// JWS algorithms a registration token may name (RFC 7518 plus EdDSA).
 const KNOWN_ALGS: &[&str] = &[
-    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "HS256",
-    "HS384", "HS512", "EdDSA",
+    "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "HS256", "HS384", "HS512", "EdDSA",
 ];
 
 /// base64url that accepts the segment with or without `=` padding (tokens are copied
@@ -68,11 +67,7 @@ impl RegistrationToken {
 
     /// Check a token at `now` (Unix seconds). Checks run in this order: size, shape,
     /// claim types, expiry, not-before, space, endpoint.
-    pub fn inspect_at(
-        token: &str,
-        endpoint_override: Option<&str>,
-        now: i64,
-    ) -> Result<RegistrationToken> {
+    pub fn inspect_at(token: &str, endpoint_override: Option<&str>, now: i64) -> Result<RegistrationToken> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Error::new(
                 Code::TokenTooLarge,
@@ -89,10 +84,7 @@ impl RegistrationToken {
         }
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
-            return Err(malformed(format!(
-                "expected three dot-separated parts, found {}",
-                parts.len()
-            )));
+            return Err(malformed(format!("expected three dot-separated parts, found {}", parts.len())));
         }
         let header = decode_json_object(parts[0], "header")?;
         let claims_json = decode_json_object(parts[1], "claims")?;
@@ -107,10 +99,7 @@ impl RegistrationToken {
             Some(Value::String(a)) if KNOWN_ALGS.contains(&a.as_str()) => a.clone(),
             // The alg is a short name chosen by the issuer, not a secret: name it.
             Some(Value::String(a)) => {
-                return Err(malformed(format!(
-                    "unsupported alg {:?} in the header",
-                    truncate(a, 16)
-                )))
+                return Err(malformed(format!("unsupported alg {:?} in the header", truncate(a, 16))))
             }
             Some(_) => return Err(malformed("the header's alg is not a string")),
             None => return Err(malformed("the header has no alg")),
@@ -121,10 +110,7 @@ impl RegistrationToken {
 
         match claims.exp {
             Some(exp) if now >= exp => {
-                return Err(Error::new(
-                    Code::TokenExpired,
-                    format!("registration token expired at {}", rfc3339(exp)),
-                ))
+                return Err(Error::new(Code::TokenExpired, format!("registration token expired at {}", rfc3339(exp))))
             }
             Some(_) => {}
             None => warnings.push("registration token has no expiry".to_string()),
@@ -145,27 +131,18 @@ impl RegistrationToken {
         }
         let api_endpoint = match endpoint_override.map(str::trim).filter(|s| !s.is_empty()) {
             Some(e) => e.to_string(),
-            None => match claims
-                .api_endpoint
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
+            None => match claims.api_endpoint.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(e) => e.to_string(),
-                None => return Err(Error::new(
-                    Code::TokenNoEndpoint,
-                    "registration token has no api_endpoint claim and no API endpoint was given",
-                )),
+                None => {
+                    return Err(Error::new(
+                        Code::TokenNoEndpoint,
+                        "registration token has no api_endpoint claim and no API endpoint was given",
+                    ))
+                }
             },
         };
 
-        Ok(RegistrationToken {
-            secret: Zeroizing::new(token.to_string()),
-            alg,
-            claims,
-            warnings,
-            api_endpoint,
-        })
+        Ok(RegistrationToken { secret: Zeroizing::new(token.to_string()), alg, claims, warnings, api_endpoint })
     }
 
     pub fn claims(&self) -> &TokenClaims {
@@ -195,17 +172,8 @@ impl RegistrationToken {
         if let Value::Object(m) = &mut v {
             m.insert("alg".into(), Value::String(self.alg.clone()));
             m.insert("endpoint".into(), Value::String(self.api_endpoint.clone()));
-            m.insert(
-                "expires_at".into(),
-                self.claims
-                    .exp
-                    .map(|e| Value::String(rfc3339(e)))
-                    .unwrap_or(Value::Null),
-            );
-            m.insert(
-                "warnings".into(),
-                self.warnings.iter().cloned().map(Value::String).collect(),
-            );
+            m.insert("expires_at".into(), self.claims.exp.map(|e| Value::String(rfc3339(e))).unwrap_or(Value::Null));
+            m.insert("warnings".into(), self.warnings.iter().cloned().map(Value::String).collect());
         }
         v
     }
@@ -224,12 +192,7 @@ impl fmt::Debug for RegistrationToken {
 
 impl fmt::Display for RegistrationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "registration token ({}) for space {}",
-            self.alg,
-            self.claims.space.as_deref().unwrap_or("?")
-        )?;
+        write!(f, "registration token ({}) for space {}", self.alg, self.claims.space.as_deref().unwrap_or("?"))?;
         match self.claims.exp {
             Some(exp) => write!(f, ", expires {}", rfc3339(exp))?,
             None => f.write_str(", no expiry")?,
@@ -239,10 +202,7 @@ impl fmt::Display for RegistrationToken {
 }
 
 fn malformed(why: impl fmt::Display) -> Error {
-    Error::new(
-        Code::TokenMalformed,
-        format!("not a valid registration token: {why}"),
-    )
+    Error::new(Code::TokenMalformed, format!("not a valid registration token: {why}"))
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -251,9 +211,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 fn decode_json_object(part: &str, what: &str) -> Result<Map<String, Value>> {
     let bytes = Zeroizing::new(
-        B64URL_ANY_PAD
-            .decode(part)
-            .map_err(|_| malformed(format!("the {what} part is not base64url")))?,
+        B64URL_ANY_PAD.decode(part).map_err(|_| malformed(format!("the {what} part is not base64url")))?,
     );
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
@@ -263,10 +221,7 @@ fn decode_json_object(part: &str, what: &str) -> Result<Map<String, Value>> {
 }
 
 fn invalid_claim(name: &str, expected: &str) -> Error {
-    Error::new(
-        Code::TokenInvalidClaim,
-        format!("registration token claim {name} must be {expected}"),
-    )
+    Error::new(Code::TokenInvalidClaim, format!("registration token claim {name} must be {expected}"))
 }
 
 /// A JWT NumericDate: a JSON number of seconds, possibly fractional (whole seconds are
@@ -284,10 +239,7 @@ pub(crate) fn numeric_date(v: &Value) -> Option<i64> {
 pub(crate) fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| format!("unix time {unix}"))
 }
 
@@ -296,29 +248,17 @@ pub(crate) fn rfc3339(unix: i64) -> String {
 fn read_claims(m: &Map<String, Value>) -> Result<TokenClaims> {
     let get = |name: &str| m.get(name).filter(|v| !v.is_null());
     let date = |name: &str| -> Result<Option<i64>> {
-        get(name)
-            .map(|v| numeric_date(v).ok_or_else(|| invalid_claim(name, "a number (Unix seconds)")))
-            .transpose()
+        get(name).map(|v| numeric_date(v).ok_or_else(|| invalid_claim(name, "a number (Unix seconds)"))).transpose()
     };
     let string = |name: &str| -> Result<Option<String>> {
-        get(name)
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| invalid_claim(name, "a string"))
-            })
-            .transpose()
+        get(name).map(|v| v.as_str().map(str::to_string).ok_or_else(|| invalid_claim(name, "a string"))).transpose()
     };
 
     let mut labels = BTreeMap::new();
     if let Some(v) = get("labels") {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| invalid_claim("labels", "an object of strings"))?;
+        let obj = v.as_object().ok_or_else(|| invalid_claim("labels", "an object of strings"))?;
         for (k, v) in obj {
-            let s = v
-                .as_str()
-                .ok_or_else(|| invalid_claim(&format!("labels.{k}"), "a string"))?;
+            let s = v.as_str().ok_or_else(|| invalid_claim(&format!("labels.{k}"), "a string"))?;
             labels.insert(k.clone(), s.to_string());
         }
     }
@@ -351,14 +291,8 @@ mod tests {
 
     #[test]
     fn numeric_dates_take_whole_seconds() {
-        assert_eq!(
-            numeric_date(&serde_json::json!(1704153600)),
-            Some(1704153600)
-        );
-        assert_eq!(
-            numeric_date(&serde_json::json!(1704153600.9)),
-            Some(1704153600)
-        );
+        assert_eq!(numeric_date(&serde_json::json!(1704153600)), Some(1704153600));
+        assert_eq!(numeric_date(&serde_json::json!(1704153600.9)), Some(1704153600));
         assert_eq!(numeric_date(&serde_json::json!("1704153600")), None);
         assert_eq!(numeric_date(&serde_json::json!(1e300)), None);
     }

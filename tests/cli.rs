@@ -62,7 +62,11 @@ fn config_show_is_redacted_and_errors_exit_78() {
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 
     // A P-256 key is a configuration error too.
-    let out = run(home.path(), &["sign", "--config", &testdata("service-account/credentials-p256.json"), "--body", "-"], Some(b"{}"));
+    let out = run(
+        home.path(),
+        &["sign", "--config", &testdata("service-account/credentials-p256.json"), "--body", "-"],
+        Some(b"{}"),
+    );
     assert_eq!(out.status.code(), Some(78));
     assert!(text(&out.stderr).contains("P-384"), "{}", text(&out.stderr));
 }
@@ -82,7 +86,8 @@ fn token_inspect_from_argument_file_and_stdin() {
         let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(claims["space"], "//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456");
     }
-    let out = run(home.path(), &["token", "inspect", "--token-file", &testdata("tokens/registration-expired.jwt")], None);
+    let out =
+        run(home.path(), &["token", "inspect", "--token-file", &testdata("tokens/registration-expired.jwt")], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
 }
@@ -98,7 +103,9 @@ fn sign_prints_the_bearer_alone() {
     assert_eq!(bearer.split('.').count(), 3);
     assert!(!bearer.contains(char::is_whitespace));
     let cert: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
-    let claims = mondoo::signer::verify(bearer, b"{\"a\":1}\0binary", cert["certificate"].as_str().unwrap(), mondoo_now()).unwrap();
+    let claims =
+        mondoo::signer::verify(bearer, b"{\"a\":1}\0binary", cert["certificate"].as_str().unwrap(), mondoo_now())
+            .unwrap();
     assert_eq!(claims.sub, cert["mrn"]);
 }
 
@@ -119,7 +126,11 @@ fn login_status_checkin_logout_against_the_local_platform() {
     assert!(text(&out.stdout).contains("x client is not registered"), "{}", text(&out.stdout));
 
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let out = run(home.path(), &["login", "--config", cfg, "--name", "cli-test", "--annotation", "team=sre", "-"], Some(token.as_bytes()));
+    let out = run(
+        home.path(),
+        &["login", "--config", cfg, "--name", "cli-test", "--annotation", "team=sre", "-"],
+        Some(token.as_bytes()),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("client authenticated successfully"));
     let written = std::fs::read_to_string(&config).unwrap();

@@ -21,7 +21,6 @@ const ROUNDS: usize = 25;
 /// Far beyond what the work takes; reaching it means a thread is stuck.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-
 /// The shared options with room for a loaded machine.
 fn options() -> ClientOptions {
     ClientOptions { timeout: Duration::from_secs(20), ..common::options() }

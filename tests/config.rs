@@ -35,9 +35,7 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Sandbox { dir: tempfile::tempdir().unwrap() }
     }
     fn home(&self) -> PathBuf {
         self.dir.path().join("home")
@@ -56,12 +54,7 @@ impl Sandbox {
         std::fs::write(path, text).unwrap();
     }
     fn opts(&self, explicit: Option<PathBuf>, env: BTreeMap<String, String>) -> LoadOptions {
-        LoadOptions {
-            path: explicit,
-            env: Some(env),
-            home: Some(self.home()),
-            system_path: Some(self.system()),
-        }
+        LoadOptions { path: explicit, env: Some(env), home: Some(self.home()), system_path: Some(self.system()) }
     }
     fn load(&self, explicit: Option<PathBuf>, env: BTreeMap<String, String>) -> mondoo::Result<Config> {
         Config::load_with(&self.opts(explicit, env))
@@ -136,9 +129,7 @@ fn precedence_matrix() {
             sb.write(&sb.system(), "name: system\n");
         }
         let case = format!("case {:?}", (base64, explicit, env_path, home, system));
-        let c = sb
-            .load(explicit.then(|| explicit_path.clone()), vars)
-            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let c = sb.load(explicit.then(|| explicit_path.clone()), vars).unwrap_or_else(|e| panic!("{case}: {e}"));
         let (source, path, name) = match expect {
             Expect::Base64 => (ConfigSource::Base64Env, None, Some("base64")),
             Expect::Explicit => (ConfigSource::Explicit, Some(explicit_path), Some("explicit")),
@@ -157,9 +148,7 @@ fn precedence_matrix() {
 fn empty_env_values_do_not_select_a_source() {
     let sb = Sandbox::new();
     sb.write(&sb.home_config(), "name: home\n");
-    let c = sb
-        .load(None, env(&[("MONDOO_CONFIG_BASE64", ""), ("MONDOO_CONFIG_PATH", "")]))
-        .unwrap();
+    let c = sb.load(None, env(&[("MONDOO_CONFIG_BASE64", ""), ("MONDOO_CONFIG_PATH", "")])).unwrap();
     assert_eq!(c.source(), ConfigSource::Default);
     assert_eq!(c.name().as_deref(), Some("home"));
 }
@@ -184,17 +173,9 @@ fn explicit_path_wins_over_env_path_even_when_missing() {
     sb.write(&env_file, "name: envpath\n");
     sb.write(&sb.home_config(), "name: home\n");
     let missing = sb.file("nope/mondoo.yml");
-    let e = sb
-        .load(
-            Some(missing.clone()),
-            env(&[("MONDOO_CONFIG_PATH", env_file.to_str().unwrap())]),
-        )
-        .unwrap_err();
+    let e = sb.load(Some(missing.clone()), env(&[("MONDOO_CONFIG_PATH", env_file.to_str().unwrap())])).unwrap_err();
     assert_eq!(e.code(), Code::ConfigNotFound);
-    assert_eq!(
-        e.message(),
-        format!("no config at {} (from --config)", missing.display())
-    );
+    assert_eq!(e.message(), format!("no config at {} (from --config)", missing.display()));
     assert_eq!(e.path(), Some(missing.as_path()));
 }
 
@@ -203,14 +184,9 @@ fn missing_env_path_is_an_error() {
     let sb = Sandbox::new();
     sb.write(&sb.home_config(), "name: home\n");
     let missing = sb.file("gone.yml");
-    let e = sb
-        .load(None, env(&[("MONDOO_CONFIG_PATH", missing.to_str().unwrap())]))
-        .unwrap_err();
+    let e = sb.load(None, env(&[("MONDOO_CONFIG_PATH", missing.to_str().unwrap())])).unwrap_err();
     assert_eq!(e.code(), Code::ConfigNotFound);
-    assert_eq!(
-        e.message(),
-        format!("no config at {} (from $MONDOO_CONFIG_PATH)", missing.display())
-    );
+    assert_eq!(e.message(), format!("no config at {} (from $MONDOO_CONFIG_PATH)", missing.display()));
 }
 
 #[test]
@@ -267,11 +243,8 @@ fn credentials_base64_fixture_through_env() {
 
     // line breaks inside the base64 are ignored (as the console wraps it)
     let compact: String = encoded.split_whitespace().collect();
-    let wrapped: String = compact
-        .as_bytes()
-        .chunks(76)
-        .map(|l| format!("{}\n", std::str::from_utf8(l).unwrap()))
-        .collect();
+    let wrapped: String =
+        compact.as_bytes().chunks(76).map(|l| format!("{}\n", std::str::from_utf8(l).unwrap())).collect();
     let c2 = sb.load(None, env(&[("MONDOO_CONFIG_BASE64", &wrapped)])).unwrap();
     assert_eq!(c2.mrn().as_deref(), Some(SA_MRN));
 }
@@ -299,32 +272,20 @@ fn base64_config_cannot_be_saved_without_a_path() {
 #[test]
 fn invalid_base64_is_a_parse_error_naming_the_variable() {
     let sb = Sandbox::new();
-    let e = sb
-        .load(None, env(&[("MONDOO_CONFIG_BASE64", "not*base64!")]))
-        .unwrap_err();
+    let e = sb.load(None, env(&[("MONDOO_CONFIG_BASE64", "not*base64!")])).unwrap_err();
     assert_eq!(e.code(), Code::ConfigParse);
     assert!(e.message().contains("$MONDOO_CONFIG_BASE64"), "{e}");
     // valid base64 of a broken document
-    let e = sb
-        .load(None, env(&[("MONDOO_CONFIG_BASE64", &b64("a: b\n c: d: e\n"))]))
-        .unwrap_err();
+    let e = sb.load(None, env(&[("MONDOO_CONFIG_BASE64", &b64("a: b\n c: d: e\n"))])).unwrap_err();
     assert_eq!(e.code(), Code::ConfigParse);
-    assert!(
-        e.message().starts_with("$MONDOO_CONFIG_BASE64:2:3: invalid YAML: "),
-        "{e}"
-    );
+    assert!(e.message().starts_with("$MONDOO_CONFIG_BASE64:2:3: invalid YAML: "), "{e}");
 }
 
 #[test]
 fn organization_credentials_scope() {
     let sb = Sandbox::new();
-    let c = sb
-        .load(Some(fixture("service-account/credentials-org.json")), BTreeMap::new())
-        .unwrap();
-    assert_eq!(
-        c.scope_mrn().as_deref(),
-        Some("//captain.api.mondoo.app/organizations/test-lunar-org-654321")
-    );
+    let c = sb.load(Some(fixture("service-account/credentials-org.json")), BTreeMap::new()).unwrap();
+    assert_eq!(c.scope_mrn().as_deref(), Some("//captain.api.mondoo.app/organizations/test-lunar-org-654321"));
     assert!(c.is_registered());
 }
 
@@ -352,15 +313,9 @@ fn agent_config_fixture_reads_every_field() {
     assert_eq!(c.features(), vec!["MQLAssetContext".to_string()]);
     assert_eq!(c.annotations(), env(&[("owner", "platform-team")]));
     assert!(c.labels().is_empty());
-    assert_eq!(
-        c.get("updates_url").as_deref(),
-        Some("https://releases.example.internal")
-    );
+    assert_eq!(c.get("updates_url").as_deref(), Some("https://releases.example.internal"));
     assert_eq!(c.get("scan_interval"), None, "a map is not a scalar");
-    assert_eq!(
-        c.get_value("scan_interval"),
-        Some(serde_json::json!({"timer": 60, "splay": 60}))
-    );
+    assert_eq!(c.get_value("scan_interval"), Some(serde_json::json!({"timer": 60, "splay": 60})));
     assert!(c.is_registered());
 }
 
@@ -393,14 +348,8 @@ fn agent_config_rewrite_keeps_every_other_key_and_value() {
         }
     }
     // PEM values stay block literals, as cnspec writes them (readable by Go's yaml.v3)
-    assert!(
-        written.contains("certificate: |\n  -----BEGIN CERTIFICATE-----\n"),
-        "{written}"
-    );
-    assert!(
-        written.contains("private_key: |\n  -----BEGIN PRIVATE KEY-----\n"),
-        "{written}"
-    );
+    assert!(written.contains("certificate: |\n  -----BEGIN CERTIFICATE-----\n"), "{written}");
+    assert!(written.contains("private_key: |\n  -----BEGIN PRIVATE KEY-----\n"), "{written}");
     // and reading it again gives the same document
     let again = sb.load(Some(path), BTreeMap::new()).unwrap();
     assert_eq!(again.redacted_json(), c.redacted_json());
@@ -441,22 +390,11 @@ fn env_overrides_apply_on_read_and_are_never_written() {
     let mut c = sb.load(Some(path.clone()), vars).unwrap();
     assert_eq!(c.api_endpoint(), "https://env.example.com");
     assert_eq!(c.agent_mrn().as_deref(), Some("//agents/from-env"));
-    assert_eq!(
-        c.get("updates_url").as_deref(),
-        Some("https://env-updates"),
-        "key present in the file"
-    );
+    assert_eq!(c.get("updates_url").as_deref(), Some("https://env-updates"), "key present in the file");
     assert_eq!(c.name().as_deref(), Some("env-name"), "known key absent from the file");
-    assert_eq!(
-        c.api_proxy().as_deref(),
-        Some("http://127.0.0.1:3128"),
-        "empty env value ignored"
-    );
+    assert_eq!(c.api_proxy().as_deref(), Some("http://127.0.0.1:3128"), "empty env value ignored");
     assert_eq!(c.env_value("api_endpoint").as_deref(), Some("https://env.example.com/"));
-    assert_eq!(
-        c.file_value("api_endpoint").as_deref(),
-        Some("https://us.api.mondoo.com")
-    );
+    assert_eq!(c.file_value("api_endpoint").as_deref(), Some("https://us.api.mondoo.com"));
 
     c.set("labels", serde_json::json!({"env": "test"}));
     c.save().unwrap();
@@ -483,11 +421,7 @@ fn parse_error_names_file_line_and_column_and_keeps_the_file() {
     let prefix = format!("{}:3:", path.display());
     assert!(e.message().starts_with(&prefix), "{e}");
     assert_eq!(e.path(), Some(path.as_path()));
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        text,
-        "a broken file is never touched"
-    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "a broken file is never touched");
 
     let json = sb.file("broken.json");
     sb.write(&json, "{\n  \"mrn\": \"x\",\n  \"space_mrn\": [\n}\n");
@@ -503,10 +437,7 @@ fn document_that_is_not_a_mapping_is_a_parse_error() {
     sb.write(&path, "- mrn\n- private_key\n");
     let e = sb.load(Some(path.clone()), BTreeMap::new()).unwrap_err();
     assert_eq!(e.code(), Code::ConfigParse);
-    assert!(
-        e.message().contains(&path.display().to_string()) && e.message().contains("mapping"),
-        "{e}"
-    );
+    assert!(e.message().contains(&path.display().to_string()) && e.message().contains("mapping"), "{e}");
     assert_eq!(e.path(), Some(path.as_path()));
 }
 
@@ -534,19 +465,13 @@ fn unsupported_auth_methods() {
     for (text, method) in [
         ("auth:\n  method: ssh\n", "ssh"),
         ("Auth:\n  Method: wif\naudience: x\n", "wif"),
-        (
-            "type: external_account\naudience: //iam\nissuerUri: https://issuer\nuniverseDomain: x\n",
-            "external_account",
-        ),
+        ("type: external_account\naudience: //iam\nissuerUri: https://issuer\nuniverseDomain: x\n", "external_account"),
     ] {
         let path = sb.file("auth.yml");
         sb.write(&path, text);
         let e = sb.load(Some(path.clone()), BTreeMap::new()).unwrap_err();
         assert_eq!(e.code(), Code::ConfigUnsupportedAuth, "{text}: {e}");
-        assert!(
-            e.message().contains(&format!("unsupported auth method: {method}")),
-            "{e}"
-        );
+        assert!(e.message().contains(&format!("unsupported auth method: {method}")), "{e}");
         assert!(e.message().contains(&path.display().to_string()), "{e}");
         assert_eq!(e.path(), Some(path.as_path()));
         // a flow that rewrites the config (token login) can still read it
@@ -562,18 +487,10 @@ fn mrn_without_private_key_is_invalid() {
     sb.write(&path, "mrn: //agents/sa\nprivate_key: ''\n");
     let e = sb.load(Some(path.clone()), BTreeMap::new()).unwrap_err();
     assert_eq!(e.code(), Code::ConfigInvalid);
-    assert!(
-        e.message().contains(&path.display().to_string()) && e.message().contains("private_key"),
-        "{e}"
-    );
+    assert!(e.message().contains(&path.display().to_string()) && e.message().contains("private_key"), "{e}");
     assert_eq!(e.path(), Some(path.as_path()));
     // a private key from MONDOO_PRIVATE_KEY completes it
-    let c = sb
-        .load(
-            Some(path),
-            env(&[("MONDOO_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\n")]),
-        )
-        .unwrap();
+    let c = sb.load(Some(path), env(&[("MONDOO_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\n")])).unwrap();
     assert!(c.is_registered());
 }
 
@@ -596,12 +513,7 @@ fn json_stays_json() {
     let after: serde_json::Value = serde_json::from_str(&written).unwrap();
     let before: serde_json::Value = serde_json::from_str(&original).unwrap();
     let keys: Vec<&String> = after.as_object().unwrap().keys().collect();
-    let mut expected: Vec<&String> = before
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter(|k| *k != "certificate")
-        .collect();
+    let mut expected: Vec<&String> = before.as_object().unwrap().keys().filter(|k| *k != "certificate").collect();
     let agent = "agent_mrn".to_string();
     expected.push(&agent);
     assert_eq!(keys, expected);
@@ -617,10 +529,7 @@ fn json_content_in_a_yml_file_stays_json() {
     let c = sb.load(Some(path.clone()), BTreeMap::new()).unwrap();
     assert_eq!(c.format(), ConfigFormat::Json);
     c.save().unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "{\n  \"mrn\": \"//a\",\n  \"private_key\": \"k\"\n}\n"
-    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"mrn\": \"//a\",\n  \"private_key\": \"k\"\n}\n");
 }
 
 #[cfg(unix)]
@@ -645,10 +554,7 @@ fn new_file_is_0600_in_0700_parents_and_no_temp_files_remain() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(entries, ["mondoo.yml"]);
-    assert_eq!(
-        std::fs::read_to_string(sb.home_config()).unwrap(),
-        "agent_mrn: //agents/a\nname: n\n"
-    );
+    assert_eq!(std::fs::read_to_string(sb.home_config()).unwrap(), "agent_mrn: //agents/a\nname: n\n");
 }
 
 #[cfg(unix)]
@@ -656,13 +562,7 @@ fn new_file_is_0600_in_0700_parents_and_no_temp_files_remain() {
 fn mode_is_never_widened() {
     use std::os::unix::fs::PermissionsExt;
     let sb = Sandbox::new();
-    for (before, after) in [
-        (0o644, 0o600),
-        (0o600, 0o600),
-        (0o400, 0o400),
-        (0o640, 0o600),
-        (0o444, 0o400),
-    ] {
+    for (before, after) in [(0o644, 0o600), (0o600, 0o600), (0o400, 0o400), (0o640, 0o600), (0o444, 0o400)] {
         let path = sb.file(&format!("mode-{before:o}.yml"));
         sb.write(&path, "a: 1\n");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(before)).unwrap();
@@ -735,10 +635,7 @@ fn debug_and_redacted_json_hide_the_private_key() {
     assert!(c.redacted_json().get("private_key").is_none());
     // the key from the environment never shows either
     let c = sb
-        .load(
-            Some(fixture("configs/mondoo.yml")),
-            env(&[("MONDOO_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nENV")]),
-        )
+        .load(Some(fixture("configs/mondoo.yml")), env(&[("MONDOO_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nENV")]))
         .unwrap();
     assert!(!format!("{c:?}").contains("PRIVATE KEY"));
     assert!(!c.redacted_json().to_string().contains("PRIVATE KEY"));

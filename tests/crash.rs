@@ -32,7 +32,10 @@ const CHILD_ENV: &str = "MONDOO_CRASH_WRITER";
 /// would show. Both documents differ in every key's value and in length.
 fn document(which: char) -> String {
     let key_line = format!("  {}\n", "MIIG".repeat(16));
-    let key = format!("-----BEGIN PRIVATE KEY-----\n{}-----END PRIVATE KEY-----\n", key_line.repeat(if which == 'A' { 40 } else { 55 }));
+    let key = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}-----END PRIVATE KEY-----\n",
+        key_line.repeat(if which == 'A' { 40 } else { 55 })
+    );
     let indented: String = key.lines().map(|l| format!("  {}\n", l.trim_start())).collect();
     format!(
         "agent_mrn: //agents.api.mondoo.app/spaces/s/agents/{which}{which}{which}\n\

@@ -18,7 +18,6 @@ use common::load_at;
 /// Enough for every request a row makes: each one gets the fault.
 const EVERY_CALL: u32 = 1000;
 
-
 /// The shared options, with a short connect timeout for the unreachable rows.
 fn options() -> ClientOptions {
     ClientOptions { connect_timeout: Duration::from_secs(5), ..common::options() }
@@ -82,7 +81,9 @@ fn every_flow_fails(client: &Client, token: &str, path: &Path, expect: Expect) {
     assert!(report.client.registered);
     assert!(!report.client.authenticated, "status must not report success");
     assert_eq!(report.exit_code(), 1);
-    for (what, reported) in [("status API check", &report.upstream.api.error), ("status PingPong", &report.client.ping_pong_error)] {
+    for (what, reported) in
+        [("status API check", &report.upstream.api.error), ("status PingPong", &report.client.ping_pong_error)]
+    {
         let r = reported.as_ref().unwrap_or_else(|| panic!("{what}: no error reported"));
         assert_eq!(r.code, expect.code.value(), "{what}: {r:?}");
         assert_eq!(r.rpc_code, expect.rpc_code, "{what}: {r:?}");
@@ -96,7 +97,8 @@ fn every_flow_fails(client: &Client, token: &str, path: &Path, expect: Expect) {
     assert!(client.config().is_registered());
     assert_eq!(std::fs::read(path).unwrap(), before, "the config file changed");
     let dir = path.parent().unwrap();
-    let names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["mondoo.yml"], "left beside the config");
 }
 

@@ -48,11 +48,31 @@ mod raw {
         pub fn mondoo_config_is_registered(c: *const mondoo_config, out: *mut bool) -> mondoo_result;
         pub fn mondoo_token_inspect(t: *const c_char, endpoint: *const c_char, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_signer_from_config(c: *const mondoo_config, out: *mut *mut mondoo_signer) -> mondoo_result;
-        pub fn mondoo_signer_sign(s: *const mondoo_signer, body: *const u8, len: usize, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_signer_sign(
+            s: *const mondoo_signer,
+            body: *const u8,
+            len: usize,
+            out: *mut *mut c_char,
+        ) -> mondoo_result;
         pub fn mondoo_signer_free(s: *mut mondoo_signer);
-        pub fn mondoo_client_new(c: *const mondoo_config, o: *const std::ffi::c_void, out: *mut *mut mondoo_client) -> mondoo_result;
-        pub fn mondoo_client_call(c: *const mondoo_client, svc: *const c_char, m: *const c_char, req: *const c_char, out: *mut *mut c_char) -> mondoo_result;
-        pub fn mondoo_client_sign(c: *const mondoo_client, body: *const u8, len: usize, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_client_new(
+            c: *const mondoo_config,
+            o: *const std::ffi::c_void,
+            out: *mut *mut mondoo_client,
+        ) -> mondoo_result;
+        pub fn mondoo_client_call(
+            c: *const mondoo_client,
+            svc: *const c_char,
+            m: *const c_char,
+            req: *const c_char,
+            out: *mut *mut c_char,
+        ) -> mondoo_result;
+        pub fn mondoo_client_sign(
+            c: *const mondoo_client,
+            body: *const u8,
+            len: usize,
+            out: *mut *mut c_char,
+        ) -> mondoo_result;
         pub fn mondoo_client_checkin(c: *const mondoo_client) -> mondoo_result;
         pub fn mondoo_client_free(c: *mut mondoo_client);
         pub fn mondoo_client_options_free(o: *mut std::ffi::c_void);
@@ -135,12 +155,19 @@ fn null_for_every_pointer_argument() {
     unsafe {
         let mut out_config: *mut mondoo_config = sentinel();
         expect_error(code(raw::mondoo_config_load(path.as_ptr(), null_mut())), Code::NullParameter, "config_out");
-        expect_error(code(raw::mondoo_config_load_for_registration(path.as_ptr(), null_mut())), Code::NullParameter, "config_out");
+        expect_error(
+            code(raw::mondoo_config_load_for_registration(path.as_ptr(), null_mut())),
+            Code::NullParameter,
+            "config_out",
+        );
         assert_eq!(out_config, sentinel());
 
         let mut s: *mut c_char = sentinel();
         for (name, f) in [
-            ("mondoo_config_mrn", raw::mondoo_config_mrn as unsafe extern "C" fn(*const mondoo_config, *mut *mut c_char) -> mondoo_result),
+            (
+                "mondoo_config_mrn",
+                raw::mondoo_config_mrn as unsafe extern "C" fn(*const mondoo_config, *mut *mut c_char) -> mondoo_result,
+            ),
             ("mondoo_config_agent_mrn", raw::mondoo_config_agent_mrn),
             ("mondoo_config_api_endpoint", raw::mondoo_config_api_endpoint),
             ("mondoo_config_scope_mrn", raw::mondoo_config_scope_mrn),
@@ -169,17 +196,33 @@ fn null_for_every_pointer_argument() {
         assert_eq!(sg, sentinel());
         expect_error(code(raw::mondoo_signer_from_config(config, null_mut())), Code::NullParameter, "");
         let body = b"{}";
-        expect_error(code(raw::mondoo_signer_sign(null(), body.as_ptr(), body.len(), &mut s)), Code::NullParameter, "signer");
+        expect_error(
+            code(raw::mondoo_signer_sign(null(), body.as_ptr(), body.len(), &mut s)),
+            Code::NullParameter,
+            "signer",
+        );
         expect_error(code(raw::mondoo_signer_sign(signer, null(), 5, &mut s)), Code::NullParameter, "body");
-        expect_error(code(raw::mondoo_signer_sign(signer, body.as_ptr(), body.len(), null_mut())), Code::NullParameter, "");
+        expect_error(
+            code(raw::mondoo_signer_sign(signer, body.as_ptr(), body.len(), null_mut())),
+            Code::NullParameter,
+            "",
+        );
         assert_eq!(s, sentinel());
 
         // (a NULL config or options is documented as "the defaults", not an error)
         expect_error(code(raw::mondoo_client_new(config, null(), null_mut())), Code::NullParameter, "client_out");
         let svc = cstr("Echo");
         let req = cstr("{}");
-        expect_error(code(raw::mondoo_client_call(null(), svc.as_ptr(), svc.as_ptr(), req.as_ptr(), &mut s)), Code::NullParameter, "client");
-        expect_error(code(raw::mondoo_client_sign(null(), body.as_ptr(), body.len(), &mut s)), Code::NullParameter, "client");
+        expect_error(
+            code(raw::mondoo_client_call(null(), svc.as_ptr(), svc.as_ptr(), req.as_ptr(), &mut s)),
+            Code::NullParameter,
+            "client",
+        );
+        expect_error(
+            code(raw::mondoo_client_sign(null(), body.as_ptr(), body.len(), &mut s)),
+            Code::NullParameter,
+            "client",
+        );
         expect_error(code(raw::mondoo_client_checkin(null())), Code::NullParameter, "client");
         expect_error(code(raw::mondoo_last_error_message(null_mut())), Code::NullParameter, "");
 
@@ -281,7 +324,10 @@ fn one_signer_and_one_config_from_many_threads() {
                     let mut mrn = null_mut();
                     // SAFETY: live handles; owned outputs freed below.
                     unsafe {
-                        assert_eq!(code(raw::mondoo_signer_sign(shared.1, body.as_ptr(), body.len(), &mut bearer)), Code::Ok);
+                        assert_eq!(
+                            code(raw::mondoo_signer_sign(shared.1, body.as_ptr(), body.len(), &mut bearer)),
+                            Code::Ok
+                        );
                         mondoo_string_free(bearer);
                         assert_eq!(code(raw::mondoo_config_mrn(shared.0, &mut mrn)), Code::Ok);
                         mondoo_string_free(mrn);

@@ -10,10 +10,7 @@ use mondoo::{Code, Config, ConfigFormat, LoadOptions};
 use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{testdata, load_at, options};
-
-
-
+use common::{load_at, options, testdata};
 
 fn options_for(platform: &Platform) -> ClientOptions {
     ClientOptions { api_endpoint: Some(platform.url().to_string()), ..options() }
@@ -56,8 +53,16 @@ fn status_registered_and_authenticated_then_rejected() {
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
     let report = client.status().unwrap();
     let text = report.to_text();
-    assert!(text.starts_with(&format!("→ loaded configuration from {} using source --config\n", path.display())), "{text}");
-    for want in ["→ client is registered", "→ client authenticated successfully", "→ Owner:\t\t", "→ Client:\t\t//agents.api.mondoo.app/"] {
+    assert!(
+        text.starts_with(&format!("→ loaded configuration from {} using source --config\n", path.display())),
+        "{text}"
+    );
+    for want in [
+        "→ client is registered",
+        "→ client authenticated successfully",
+        "→ Owner:\t\t",
+        "→ Client:\t\t//agents.api.mondoo.app/",
+    ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
     assert_eq!(report.exit_code(), 0);
@@ -91,7 +96,8 @@ fn status_warns_about_a_clock_72h_off() {
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
     let report = client.status().unwrap();
     let text = report.to_text();
-    let warning = text.lines().find(|l| l.starts_with("! possible clock skew detected: ")).unwrap_or_else(|| panic!("{text}"));
+    let warning =
+        text.lines().find(|l| l.starts_with("! possible clock skew detected: ")).unwrap_or_else(|| panic!("{text}"));
     assert!(warning.contains(": 72h0m"), "{warning}");
     // Every signed call is refused by a platform whose clock is that far off.
     assert!(text.contains("x could not connect to mondoo platform"), "{text}");
@@ -185,14 +191,16 @@ fn login_keeps_unknown_keys_and_json_stays_json() {
 
     // A credentials .json is written back as JSON.
     let json_path = dir.path().join("creds.json");
-    let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap()).unwrap();
+    let creds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap()).unwrap();
     let mut creds = creds;
     creds["api_endpoint"] = serde_json::json!(platform.url());
     creds["custom_tool_key"] = serde_json::json!({"nested": [1, 2]});
     std::fs::write(&json_path, serde_json::to_string_pretty(&creds).unwrap()).unwrap();
     let client = Client::new(config_for_registration(&load_at(&json_path)).unwrap(), options()).unwrap();
     client.register(Some(&platform.mint_token(&TokenSpec::default()).unwrap()), &RegisterOptions::default()).unwrap();
-    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).expect("still JSON");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).expect("still JSON");
     assert_eq!(written["custom_tool_key"], creds["custom_tool_key"]);
     assert_eq!(Config::load_with(&load_at(&json_path)).unwrap().format(), ConfigFormat::Json);
     #[cfg(unix)]
@@ -324,7 +332,9 @@ fn api_proxy_carries_the_traffic_and_mondoo_api_proxy_wins() {
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, format!("api_proxy: {}\napi_endpoint: {}\n", config_proxy.url(), platform.url())).unwrap();
     let ca = platform.ca_file().map(Path::to_path_buf);
-    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), ClientOptions { ca_file: ca.clone(), ..options() }).unwrap();
+    let client =
+        Client::new(Config::load_with(&load_at(&path)).unwrap(), ClientOptions { ca_file: ca.clone(), ..options() })
+            .unwrap();
     let report = client.status().unwrap();
     assert_eq!(report.upstream.api.status, "SERVING");
     assert_eq!(report.proxy.source, "config api_proxy");
@@ -385,7 +395,8 @@ fn a_deadline_stops_registration_retries() {
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     let slow_retries = ClientOptions { retry_delays: vec![Duration::from_secs(5); 3], ..options() };
     let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), slow_retries).unwrap();
-    let err = client.with_timeout(Duration::from_secs(2)).register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    let err =
+        client.with_timeout(Duration::from_secs(2)).register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(err.code(), Code::RpcAborted);
     assert!(err.message().contains("deadline"), "{}", err.message());
     assert_eq!(platform.requests().iter().filter(|r| r.method == "RegisterAgent").count(), 1);

@@ -18,15 +18,12 @@ fn header() -> String {
 #[test]
 fn header_matches_a_fresh_cbindgen_run() {
     let cbindgen = std::env::var_os("CBINDGEN").unwrap_or_else(|| "cbindgen".into());
-    let version = Command::new(&cbindgen)
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run cbindgen ({e}); install the pinned version with \
+    let version = Command::new(&cbindgen).arg("--version").output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run cbindgen ({e}); install the pinned version with \
              `cargo install cbindgen --version {CBINDGEN_VERSION} --locked`"
-            )
-        });
+        )
+    });
     let version = String::from_utf8_lossy(&version.stdout);
     assert_eq!(
         version.trim(),
@@ -34,19 +31,14 @@ fn header_matches_a_fresh_cbindgen_run() {
         "the header is pinned to cbindgen {CBINDGEN_VERSION}"
     );
 
-    let fresh: PathBuf =
-        std::env::temp_dir().join(format!("mondoo-header-{}.h", std::process::id()));
+    let fresh: PathBuf = std::env::temp_dir().join(format!("mondoo-header-{}.h", std::process::id()));
     let run = Command::new(&cbindgen)
         .current_dir(root())
         .args(["--quiet", "--config", "cbindgen.toml", "--output"])
         .arg(&fresh)
         .output()
         .expect("run cbindgen");
-    assert!(
-        run.status.success(),
-        "cbindgen failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert!(run.status.success(), "cbindgen failed: {}", String::from_utf8_lossy(&run.stderr));
     let generated = std::fs::read_to_string(&fresh).expect("read generated header");
     let _ = std::fs::remove_file(&fresh);
 
@@ -78,22 +70,10 @@ fn define(header: &str, name: &str) -> String {
 #[test]
 fn version_macros_equal_the_crate_version() {
     let h = header();
-    assert_eq!(
-        define(&h, "MONDOO_VERSION_MAJOR"),
-        env!("CARGO_PKG_VERSION_MAJOR")
-    );
-    assert_eq!(
-        define(&h, "MONDOO_VERSION_MINOR"),
-        env!("CARGO_PKG_VERSION_MINOR")
-    );
-    assert_eq!(
-        define(&h, "MONDOO_VERSION_PATCH"),
-        env!("CARGO_PKG_VERSION_PATCH")
-    );
-    assert_eq!(
-        define(&h, "MONDOO_VERSION_STRING"),
-        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(define(&h, "MONDOO_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
+    assert_eq!(define(&h, "MONDOO_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    assert_eq!(define(&h, "MONDOO_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
+    assert_eq!(define(&h, "MONDOO_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
     let version = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
@@ -102,13 +82,9 @@ fn version_macros_equal_the_crate_version() {
 fn every_result_code_is_in_the_header_under_its_name() {
     let h = header();
     for code in mondoo::Code::ALL {
-        let name =
-            unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_result_name(code.value())) };
+        let name = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_result_name(code.value())) };
         let line = format!("    {} = {},", name.to_str().unwrap(), code.value());
-        assert!(
-            h.contains(&line),
-            "{code:?}: the header has no line `{line}`"
-        );
+        assert!(h.contains(&line), "{code:?}: the header has no line `{line}`");
     }
     let unknown = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_result_name(4242)) };
     assert_eq!(unknown.to_str().unwrap(), "MONDOO_RESULT_UNKNOWN");
@@ -135,27 +111,14 @@ fn every_export_names_itself_at_the_boundary() {
                 current = Some(rest.split('(').next().unwrap().to_owned());
                 exports += 1;
             }
-            for call in [
-                "guard(\"",
-                "guard_value(\"",
-                "optional_field(\"",
-                "set_option(\"",
-            ] {
+            for call in ["guard(\"", "guard_value(\"", "optional_field(\"", "set_option(\""] {
                 if let Some(rest) = line.split(call).nth(1) {
                     let named = rest.split('"').next().unwrap();
                     let fun = current.as_deref().unwrap_or("<none>");
-                    assert_eq!(
-                        named,
-                        fun,
-                        "{}: `{fun}` passes the name `{named}`",
-                        file.display()
-                    );
+                    assert_eq!(named, fun, "{}: `{fun}` passes the name `{named}`", file.display());
                 }
             }
         }
     }
-    assert!(
-        exports >= 40,
-        "found only {exports} exports; the scan is broken"
-    );
+    assert!(exports >= 40, "found only {exports} exports; the scan is broken");
 }

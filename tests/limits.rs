@@ -15,10 +15,7 @@ use mondoo::{Code, Config, LoadOptions, RegistrationToken};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{testdata, load_at, options};
-
-
-
+use common::{load_at, options, testdata};
 
 /// A client registered with `platform`, built with `opts`.
 fn registered_client(platform: &Platform, dir: &Path, opts: ClientOptions) -> Client {
@@ -139,7 +136,8 @@ fn tokens_above_64_kib_are_refused_before_decoding() {
     assert!(e.message().contains("65536"), "{}", e.message());
 
     // a huge token of valid shape: refused for its size, not parsed
-    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)));
+    let claims =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000)));
     let big = format!("eyJhbGciOiJFUzM4NCJ9.{claims}.AAAA");
     assert_eq!(RegistrationToken::inspect(&big, None).unwrap_err().code(), Code::TokenTooLarge);
 }

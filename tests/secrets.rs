@@ -16,10 +16,7 @@ use mondoo::{Code, Config, Error, LoadOptions, RegistrationToken, Signer};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{testdata, load_at, options};
-
-
-
+use common::{load_at, options, testdata};
 
 fn credentials(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(testdata(&format!("service-account/{name}"))).unwrap()).unwrap()
@@ -41,7 +38,8 @@ fn pieces_of(text: &str) -> Vec<String> {
 impl Secret {
     /// A PEM private key: each base64 line, the joined base64, and the DER's hex.
     fn key(name: &'static str, pem: &str) -> Secret {
-        let lines: Vec<&str> = pem.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("-----")).collect();
+        let lines: Vec<&str> =
+            pem.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("-----")).collect();
         let joined = lines.concat();
         let der = base64::engine::general_purpose::STANDARD.decode(&joined).unwrap();
         let hex: String = der.iter().map(|b| format!("{b:02x}")).collect();
@@ -149,7 +147,11 @@ fn broken_keys_are_refused_without_quoting_them() {
         assert_eq!(e.class(), mondoo::ErrorClass::Key, "{what}: {e:?}");
         assert_eq!(e.path(), Some(path.as_path()), "{what}: the error names the file");
         assert_error_clean(&format!("Client::new, {what}"), &e, &[&key]);
-        assert_error_clean(&format!("Signer::from_config, {what}"), &Signer::from_config(&config).unwrap_err(), &[&key]);
+        assert_error_clean(
+            &format!("Signer::from_config, {what}"),
+            &Signer::from_config(&config).unwrap_err(),
+            &[&key],
+        );
     }
 
     // the wrong curve: the P-256 fixture, whose key must not be quoted either
@@ -284,7 +286,8 @@ fn registration_errors_never_show_the_token() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
-    let new_client = |opts: ClientOptions| Client::new(config_for_registration(&load_at(&path)).unwrap(), opts).unwrap();
+    let new_client =
+        |opts: ClientOptions| Client::new(config_for_registration(&load_at(&path)).unwrap(), opts).unwrap();
     let token_text = platform.mint_token(&TokenSpec::default()).unwrap();
     let token = Secret::token("registration token", &token_text);
     let register = |client: &Client, t: &str| client.register(Some(t), &RegisterOptions::default()).unwrap_err();
@@ -484,7 +487,8 @@ fn scanner_sees_an_unzeroized_copy() {
 /// (serde_json's scratch buffers would): the key is unescaped by hand and blanked out of
 /// the text before the rest is parsed. Returns (key, certificate, mrn).
 fn fixture_key() -> (zeroize::Zeroizing<String>, String, String) {
-    let mut text = zeroize::Zeroizing::new(std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap());
+    let mut text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap());
     let open = "\"private_key\": \"";
     let start = text.find(open).expect("private_key in credentials.json") + open.len();
     let end = start + text[start..].find('"').unwrap();
@@ -591,4 +595,3 @@ mod serde_yaml_value {
         Doc { private_key: v["private_key"].as_str().unwrap().to_string() }
     }
 }
-

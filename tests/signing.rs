@@ -5,9 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use aws_lc_rs::signature::{
-    EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
-};
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use mondoo::signer::{self, chash, verify, verify_with_public_key, BearerClaims};
@@ -63,12 +61,7 @@ fn b64(v: &Value) -> Vec<u8> {
 }
 
 fn segment(bearer: &str, i: usize) -> String {
-    String::from_utf8(
-        URL_SAFE_NO_PAD
-            .decode(bearer.split('.').nth(i).unwrap())
-            .unwrap(),
-    )
-    .unwrap()
+    String::from_utf8(URL_SAFE_NO_PAD.decode(bearer.split('.').nth(i).unwrap()).unwrap()).unwrap()
 }
 
 /// A bearer with any header and claims, signed with the fixture key straight through
@@ -76,20 +69,10 @@ fn segment(bearer: &str, i: usize) -> String {
 fn forge(header: &str, claims: &str, der_signature: bool) -> String {
     let a = account();
     let der = pem_der(&a.key);
-    let alg = if der_signature {
-        &ECDSA_P384_SHA384_ASN1_SIGNING
-    } else {
-        &ECDSA_P384_SHA384_FIXED_SIGNING
-    };
+    let alg = if der_signature { &ECDSA_P384_SHA384_ASN1_SIGNING } else { &ECDSA_P384_SHA384_FIXED_SIGNING };
     let key = EcdsaKeyPair::from_pkcs8(alg, &der).unwrap();
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let sig = key
-        .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
-        .unwrap();
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let sig = key.sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes()).unwrap();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
 }
 
@@ -99,10 +82,7 @@ fn pem_der(pem: &str) -> Vec<u8> {
 }
 
 fn header_of(mrn: &str) -> String {
-    format!(
-        r#"{{"alg":"ES384","kid":{},"typ":"JWT"}}"#,
-        serde_json::to_string(mrn).unwrap()
-    )
+    format!(r#"{{"alg":"ES384","kid":{},"typ":"JWT"}}"#, serde_json::to_string(mrn).unwrap())
 }
 
 fn claims_json(chash: Option<&str>, exp: i64, iat: i64, nbf: i64, sub: &str) -> String {
@@ -121,11 +101,7 @@ fn claims_json(chash: Option<&str>, exp: i64, iat: i64, nbf: i64, sub: &str) -> 
 fn assert_bearer_invalid(r: mondoo::Result<BearerClaims>, why: &str) {
     let e = r.expect_err("bearer must be refused");
     assert_eq!(e.code(), Code::BearerInvalid, "{e:?}");
-    assert!(
-        e.message().contains(why),
-        "expected {why:?} in {:?}",
-        e.message()
-    );
+    assert!(e.message().contains(why), "expected {why:?} in {:?}", e.message());
 }
 
 // ------------------------------------------------------------------------------- vector
@@ -134,64 +110,37 @@ fn assert_bearer_invalid(r: mondoo::Result<BearerClaims>, why: &str) {
 fn vector_verifies_with_the_account_certificate_at_its_iat() {
     let v = vector();
     let a = account();
-    let claims = verify(
-        v["bearer"].as_str().unwrap(),
-        &b64(&v["body_base64"]),
-        &a.cert,
-        VECTOR_NOW,
-    )
-    .unwrap();
+    let claims = verify(v["bearer"].as_str().unwrap(), &b64(&v["body_base64"]), &a.cert, VECTOR_NOW).unwrap();
     assert_eq!(claims.sub, a.mrn);
     assert_eq!(claims.iss, "mondoo/ams");
-    assert_eq!(
-        (claims.iat, claims.nbf, claims.exp),
-        (VECTOR_NOW, VECTOR_NOW, VECTOR_NOW + 60)
-    );
+    assert_eq!((claims.iat, claims.nbf, claims.exp), (VECTOR_NOW, VECTOR_NOW, VECTOR_NOW + 60));
     assert_eq!(claims.chash.as_deref(), v["chash_hex_sha256"].as_str());
 }
 
 #[test]
 fn vector_with_tampered_body_fails() {
     let v = vector();
-    let r = verify(
-        v["bearer"].as_str().unwrap(),
-        &b64(&v["tampered_body_base64"]),
-        &account().cert,
-        VECTOR_NOW,
-    );
+    let r = verify(v["bearer"].as_str().unwrap(), &b64(&v["tampered_body_base64"]), &account().cert, VECTOR_NOW);
     assert_bearer_invalid(r, "chash does not match the body");
 }
 
 #[test]
 fn vector_outside_its_lifetime_fails() {
     let v = vector();
-    let (bearer, body, cert) = (
-        v["bearer"].as_str().unwrap(),
-        b64(&v["body_base64"]),
-        account().cert,
-    );
+    let (bearer, body, cert) = (v["bearer"].as_str().unwrap(), b64(&v["body_base64"]), account().cert);
     // exp = iat + 60, plus 60 s leeway: valid through iat + 120.
     verify(bearer, &body, &cert, VECTOR_NOW + 120).unwrap();
-    assert_bearer_invalid(
-        verify(bearer, &body, &cert, VECTOR_NOW + 121),
-        "expired at 2100-01-01T00:01:00Z",
-    );
+    assert_bearer_invalid(verify(bearer, &body, &cert, VECTOR_NOW + 121), "expired at 2100-01-01T00:01:00Z");
     // nbf = iat, minus 60 s leeway.
     verify(bearer, &body, &cert, VECTOR_NOW - 60).unwrap();
-    assert_bearer_invalid(
-        verify(bearer, &body, &cert, VECTOR_NOW - 61),
-        "not valid before",
-    );
+    assert_bearer_invalid(verify(bearer, &body, &cert, VECTOR_NOW - 61), "not valid before");
 }
 
 #[test]
 fn chash_matches_the_fixture() {
     let v = vector();
     assert_eq!(chash(b""), v["empty_body_chash"].as_str().unwrap());
-    assert_eq!(
-        chash(&b64(&v["body_base64"])),
-        v["chash_hex_sha256"].as_str().unwrap()
-    );
+    assert_eq!(chash(&b64(&v["body_base64"])), v["chash_hex_sha256"].as_str().unwrap());
 }
 
 // ------------------------------------------------------------------------------- our bearers
@@ -201,10 +150,7 @@ fn bearer_has_the_exact_header_and_claims() {
     let a = account();
     let body = b"{\"x\":1}";
     let bearer = signer().sign_at(body, NOW).unwrap();
-    assert!(
-        !bearer.contains('=') && !bearer.contains('+') && !bearer.contains('/'),
-        "{bearer}"
-    );
+    assert!(!bearer.contains('=') && !bearer.contains('+') && !bearer.contains('/'), "{bearer}");
     assert_eq!(segment(&bearer, 0), header_of(&a.mrn));
     assert_eq!(
         segment(&bearer, 1),
@@ -215,13 +161,7 @@ fn bearer_has_the_exact_header_and_claims() {
             serde_json::to_string(&a.mrn).unwrap()
         )
     );
-    assert_eq!(
-        URL_SAFE_NO_PAD
-            .decode(bearer.split('.').nth(2).unwrap())
-            .unwrap()
-            .len(),
-        96
-    );
+    assert_eq!(URL_SAFE_NO_PAD.decode(bearer.split('.').nth(2).unwrap()).unwrap().len(), 96);
 }
 
 #[test]
@@ -243,10 +183,7 @@ fn bearer_verifies_with_our_verifier() {
         }
     );
     // Through the cached public key too, and the key is the certificate's.
-    assert_eq!(
-        s.public_key(),
-        signer::certificate_public_key(&a.cert).unwrap()
-    );
+    assert_eq!(s.public_key(), signer::certificate_public_key(&a.cert).unwrap());
     assert_eq!(s.public_key().len(), 97);
     verify_with_public_key(&bearer, &body, &s.public_key(), NOW).unwrap();
     // A different body fails.
@@ -266,18 +203,11 @@ fn sign_uses_the_clock_and_the_offset() {
     let bearer = s.sign(b"later").unwrap();
     let after = unix_now();
     let claims = verify_with_public_key(&bearer, b"later", &s.public_key(), after + 3600).unwrap();
-    assert!(
-        (before + 3600..=after + 3600).contains(&claims.iat),
-        "iat {} not shifted by the offset",
-        claims.iat
-    );
+    assert!((before + 3600..=after + 3600).contains(&claims.iat), "iat {} not shifted by the offset", claims.iat);
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// The interpreter for the second implementation: `$MONDOO_PYTHON`, else the repo's
@@ -296,12 +226,7 @@ fn python() -> PathBuf {
     venv
 }
 
-fn python_verify(
-    bearer: &str,
-    body: &[u8],
-    cert: &str,
-    now: i64,
-) -> std::result::Result<Value, String> {
+fn python_verify(bearer: &str, body: &[u8], cert: &str, now: i64) -> std::result::Result<Value, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/verify_bearer.py");
     let mut child = Command::new(python())
         .arg(script)
@@ -311,18 +236,10 @@ fn python_verify(
         .spawn()
         .expect("run the Python verifier");
     let req = json!({"bearer": bearer, "body_base64": STANDARD.encode(body), "certificate_pem": cert, "now": now});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(req.to_string().as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("Traceback"),
-        "the Python verifier crashed: {stderr}"
-    );
+    assert!(!stderr.contains("Traceback"), "the Python verifier crashed: {stderr}");
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap())
     } else {
@@ -334,27 +251,18 @@ fn python_verify(
 fn bearer_verifies_with_python_cryptography() {
     let a = account();
     let s = signer();
-    for body in [
-        &b""[..],
-        b"{\"name\":\"host\"}",
-        &[0u8, 1, 2, 0, 255][..],
-        &vec![b'x'; 70_000][..],
-    ] {
+    for body in [&b""[..], b"{\"name\":\"host\"}", &[0u8, 1, 2, 0, 255][..], &vec![b'x'; 70_000][..]] {
         let bearer = s.sign_at(body, NOW).unwrap();
-        let out = python_verify(&bearer, body, &a.cert, NOW)
-            .unwrap_or_else(|e| panic!("Python refused our bearer: {e}"));
+        let out =
+            python_verify(&bearer, body, &a.cert, NOW).unwrap_or_else(|e| panic!("Python refused our bearer: {e}"));
         assert_eq!(out["header_json"], json!(header_of(&a.mrn)));
         assert_eq!(out["claims"]["chash"], json!(chash(body)));
         assert_eq!(out["claims"]["sub"], json!(a.mrn));
     }
     // The check can fail: Python refuses a bearer for another body and an expired one.
     let bearer = s.sign_at(b"body", NOW).unwrap();
-    assert!(python_verify(&bearer, b"tampered", &a.cert, NOW)
-        .unwrap_err()
-        .contains("chash"));
-    assert!(python_verify(&bearer, b"body", &a.cert, NOW + 121)
-        .unwrap_err()
-        .contains("expired"));
+    assert!(python_verify(&bearer, b"tampered", &a.cert, NOW).unwrap_err().contains("chash"));
+    assert!(python_verify(&bearer, b"body", &a.cert, NOW + 121).unwrap_err().contains("expired"));
 }
 
 #[test]
@@ -362,13 +270,7 @@ fn python_verifies_the_fixture_vector_too() {
     let v = vector();
     let bearer = v["bearer"].as_str().unwrap();
     python_verify(bearer, &b64(&v["body_base64"]), &account().cert, VECTOR_NOW).unwrap();
-    python_verify(
-        bearer,
-        &b64(&v["tampered_body_base64"]),
-        &account().cert,
-        VECTOR_NOW,
-    )
-    .unwrap_err();
+    python_verify(bearer, &b64(&v["tampered_body_base64"]), &account().cert, VECTOR_NOW).unwrap_err();
 }
 
 #[test]
@@ -381,10 +283,7 @@ fn sign_claims_keeps_the_header_and_claim_order() {
     // It reads as a registration token.
     let t = mondoo::RegistrationToken::inspect_at(&token, None, NOW).unwrap();
     assert_eq!(t.claims().space.as_deref(), Some("//captain/spaces/s"));
-    assert_eq!(
-        s.sign_claims(&json!([1])).unwrap_err().code(),
-        Code::InvalidArgument
-    );
+    assert_eq!(s.sign_claims(&json!([1])).unwrap_err().code(), Code::InvalidArgument);
 }
 
 // ------------------------------------------------------------------------------- verify refuses
@@ -398,90 +297,32 @@ fn verify_refuses_what_the_platform_refuses() {
     // The forged control verifies, so each refusal below is for its one difference.
     verify(&forge(&header_of(&a.mrn), &good, false), body, &a.cert, NOW).unwrap();
 
-    let es256 = format!(
-        r#"{{"alg":"ES256","kid":{},"typ":"JWT"}}"#,
-        serde_json::to_string(&a.mrn).unwrap()
-    );
-    assert_bearer_invalid(
-        verify(&forge(&es256, &good, false), body, &a.cert, NOW),
-        "alg \"ES256\" is not ES384",
-    );
-    let none = format!(
-        "{}.{}.",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
-        URL_SAFE_NO_PAD.encode(&good)
-    );
+    let es256 = format!(r#"{{"alg":"ES256","kid":{},"typ":"JWT"}}"#, serde_json::to_string(&a.mrn).unwrap());
+    assert_bearer_invalid(verify(&forge(&es256, &good, false), body, &a.cert, NOW), "alg \"ES256\" is not ES384");
+    let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(&good));
     assert_bearer_invalid(verify(&none, body, &a.cert, NOW), "is not ES384");
-    assert_bearer_invalid(
-        verify(
-            &forge(r#"{"alg":"ES384","typ":"JWT"}"#, &good, false),
-            body,
-            &a.cert,
-            NOW,
-        ),
-        "no kid",
-    );
+    assert_bearer_invalid(verify(&forge(r#"{"alg":"ES384","typ":"JWT"}"#, &good, false), body, &a.cert, NOW), "no kid");
     // DER signature.
-    assert_bearer_invalid(
-        verify(&forge(&header_of(&a.mrn), &good, true), body, &a.cert, NOW),
-        "DER is rejected",
-    );
+    assert_bearer_invalid(verify(&forge(&header_of(&a.mrn), &good, true), body, &a.cert, NOW), "DER is rejected");
     // iat more than 60 s ahead (exp and nbf fine).
     let future_iat = claims_json(Some(&c), NOW + 120, NOW + 61, NOW, &a.mrn);
     assert_bearer_invalid(
-        verify(
-            &forge(&header_of(&a.mrn), &future_iat, false),
-            body,
-            &a.cert,
-            NOW,
-        ),
+        verify(&forge(&header_of(&a.mrn), &future_iat, false), body, &a.cert, NOW),
         "issued in the future",
     );
     let edge_iat = claims_json(Some(&c), NOW + 120, NOW + 60, NOW, &a.mrn);
-    verify(
-        &forge(&header_of(&a.mrn), &edge_iat, false),
-        body,
-        &a.cert,
-        NOW,
-    )
-    .unwrap();
+    verify(&forge(&header_of(&a.mrn), &edge_iat, false), body, &a.cert, NOW).unwrap();
     // Missing times.
     assert_bearer_invalid(
-        verify(
-            &forge(
-                &header_of(&a.mrn),
-                r#"{"iss":"mondoo/ams","sub":"x"}"#,
-                false,
-            ),
-            body,
-            &a.cert,
-            NOW,
-        ),
+        verify(&forge(&header_of(&a.mrn), r#"{"iss":"mondoo/ams","sub":"x"}"#, false), body, &a.cert, NOW),
         "claim exp is missing",
     );
     // No chash: accepted (the platform checks it only when present).
     let no_chash = claims_json(None, NOW + 60, NOW, NOW, &a.mrn);
-    assert_eq!(
-        verify(
-            &forge(&header_of(&a.mrn), &no_chash, false),
-            b"anything",
-            &a.cert,
-            NOW
-        )
-        .unwrap()
-        .chash,
-        None
-    );
+    assert_eq!(verify(&forge(&header_of(&a.mrn), &no_chash, false), b"anything", &a.cert, NOW).unwrap().chash, None);
     // kid must be the certificate's service account; the raw-key path has no certificate.
-    let other_kid = forge(
-        &header_of("//agents.api.mondoo.app/spaces/x/serviceaccounts/other"),
-        &good,
-        false,
-    );
-    assert_bearer_invalid(
-        verify(&other_kid, body, &a.cert, NOW),
-        "is not the certificate's service account",
-    );
+    let other_kid = forge(&header_of("//agents.api.mondoo.app/spaces/x/serviceaccounts/other"), &good, false);
+    assert_bearer_invalid(verify(&other_kid, body, &a.cert, NOW), "is not the certificate's service account");
     verify_with_public_key(&other_kid, body, &signer().public_key(), NOW).unwrap();
 }
 
@@ -491,36 +332,18 @@ fn verify_refuses_altered_bearers() {
     let bearer = signer().sign_at(b"b", NOW).unwrap();
     let parts: Vec<&str> = bearer.split('.').collect();
     // Claims swapped for others with the same signature.
-    let other_claims = URL_SAFE_NO_PAD.encode(claims_json(
-        Some(&chash(b"b")),
-        NOW + 60,
-        NOW,
-        NOW,
-        "//someone/else",
-    ));
+    let other_claims = URL_SAFE_NO_PAD.encode(claims_json(Some(&chash(b"b")), NOW + 60, NOW, NOW, "//someone/else"));
     let swapped = format!("{}.{}.{}", parts[0], other_claims, parts[2]);
-    assert_bearer_invalid(
-        verify(&swapped, b"b", &a.cert, NOW),
-        "signature does not verify",
-    );
+    assert_bearer_invalid(verify(&swapped, b"b", &a.cert, NOW), "signature does not verify");
     // Padding is not JWS.
-    assert_bearer_invalid(
-        verify(&format!("{bearer}=="), b"b", &a.cert, NOW),
-        "unpadded base64url",
-    );
+    assert_bearer_invalid(verify(&format!("{bearer}=="), b"b", &a.cert, NOW), "unpadded base64url");
     assert_bearer_invalid(verify("a.b", b"b", &a.cert, NOW), "three");
     // Signed by another P-384 key.
     let other = Signer::from_pem(&a.mrn, OTHER_P384_SEC1_WITH_PARAMS, None).unwrap();
     let foreign = other.sign_at(b"b", NOW).unwrap();
-    assert_bearer_invalid(
-        verify(&foreign, b"b", &a.cert, NOW),
-        "signature does not verify",
-    );
+    assert_bearer_invalid(verify(&foreign, b"b", &a.cert, NOW), "signature does not verify");
     // A certificate that is not one.
-    assert_bearer_invalid(
-        verify(&bearer, b"b", "not a certificate", NOW),
-        "certificate",
-    );
+    assert_bearer_invalid(verify(&bearer, b"b", "not a certificate", NOW), "certificate");
 }
 
 // ------------------------------------------------------------------------------- keys
@@ -532,10 +355,7 @@ fn refused(key_pem: &str, cert: Option<&str>) -> mondoo::Error {
 /// Nothing of the key's PEM, armour or base64, may appear in what we print.
 fn assert_no_key_material(shown: &str, key_pem: &str) {
     assert!(!shown.contains("PRIVATE KEY"), "PEM armour in {shown:?}");
-    let b64: String = key_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----") && !l.contains(':'))
-        .collect();
+    let b64: String = key_pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':')).collect();
     for i in (0..b64.len().saturating_sub(12)).step_by(4) {
         let piece = &b64[i..i + 12];
         assert!(!shown.contains(piece), "key base64 {piece:?} in {shown:?}");
@@ -566,38 +386,20 @@ fn p256_key_is_refused_with_the_curve_named() {
     let c = credentials("credentials-p256.json");
     let e = refused(c["private_key"].as_str().unwrap(), None);
     assert_eq!(e.code(), Code::KeyWrongCurve);
-    assert_eq!(
-        e.message(),
-        "the platform accepts P-384 (ES384) keys only (found P-256)"
-    );
-    let e = refused(
-        c["private_key"].as_str().unwrap(),
-        c["certificate"].as_str(),
-    );
+    assert_eq!(e.message(), "the platform accepts P-384 (ES384) keys only (found P-256)");
+    let e = refused(c["private_key"].as_str().unwrap(), c["certificate"].as_str());
     assert_eq!(e.code(), Code::KeyWrongCurve);
     let e = refused(P521_SEC1, None);
     assert_eq!(e.code(), Code::KeyWrongCurve);
-    assert_eq!(
-        e.message(),
-        "the platform accepts P-384 (ES384) keys only (found P-521)"
-    );
+    assert_eq!(e.message(), "the platform accepts P-384 (ES384) keys only (found P-521)");
 }
 
 #[test]
 fn rsa_and_other_key_types_are_unsupported() {
-    for (pem, name) in [
-        (RSA_PKCS8, "RSA"),
-        (RSA_TRADITIONAL, "RSA"),
-        (ED25519_PKCS8, "Ed25519"),
-    ] {
+    for (pem, name) in [(RSA_PKCS8, "RSA"), (RSA_TRADITIONAL, "RSA"), (ED25519_PKCS8, "Ed25519")] {
         let e = refused(pem, None);
         assert_eq!(e.code(), Code::KeyUnsupportedType, "{name}: {e:?}");
-        assert!(
-            e.message()
-                .starts_with(&format!("{name} keys are not supported")),
-            "{}",
-            e.message()
-        );
+        assert!(e.message().starts_with(&format!("{name} keys are not supported")), "{}", e.message());
         assert!(e.message().contains("P-384 (ES384)"), "{}", e.message());
         assert_no_key_material(&format!("{e:?} {e}"), pem);
     }
@@ -617,27 +419,19 @@ fn encrypted_keys_are_refused() {
 fn garbage_is_an_invalid_key() {
     let a = account();
     let damaged = a.key.replacen("MIG2", "M!G2", 1);
-    let truncated_der =
-        "-----BEGIN PRIVATE KEY-----\nMIG2AgEAMBAGByqGSM49AgEG\n-----END PRIVATE KEY-----\n";
+    let truncated_der = "-----BEGIN PRIVATE KEY-----\nMIG2AgEAMBAGByqGSM49AgEG\n-----END PRIVATE KEY-----\n";
     let cases: [(&str, &str); 6] = [
         ("", "no PEM private key found"),
         ("hello", "no PEM private key found"),
         (&a.cert, "expected a PEM private key, found a CERTIFICATE"),
         (&damaged, "base64 is damaged"),
         (truncated_der, "not a valid PKCS#8"),
-        (
-            "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----",
-            "not a valid SEC1",
-        ),
+        ("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----", "not a valid SEC1"),
     ];
     for (pem, why) in cases {
         let e = refused(pem, None);
         assert_eq!(e.code(), Code::KeyInvalid, "{why}: {e:?}");
-        assert!(
-            e.message().contains(why),
-            "expected {why:?} in {:?}",
-            e.message()
-        );
+        assert!(e.message().contains(why), "expected {why:?} in {:?}", e.message());
         assert_no_key_material(&format!("{e:?} {e}"), &a.key);
     }
 }
@@ -645,26 +439,16 @@ fn garbage_is_an_invalid_key() {
 #[test]
 fn certificate_problems_have_their_own_codes() {
     let a = account();
-    let e = refused(
-        &a.key,
-        Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
-    );
+    let e = refused(&a.key, Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
     assert_eq!(e.code(), Code::CertificateInvalid);
     let e = refused(&a.key, Some("not a certificate"));
     assert_eq!(e.code(), Code::CertificateInvalid);
-    assert!(
-        e.message().contains("no PEM certificate"),
-        "{}",
-        e.message()
-    );
+    assert!(e.message().contains("no PEM certificate"), "{}", e.message());
 
     // The platform's own certificate: a P-384 key, but not this one.
     let e = refused(&a.key, Some(&read("platform/platform-cert.pem")));
     assert_eq!(e.code(), Code::KeyCertificateMismatch);
-    assert_eq!(
-        e.message(),
-        "the private key does not match the certificate's public key"
-    );
+    assert_eq!(e.message(), "the private key does not match the certificate's public key");
     // The P-256 account's certificate: another curve altogether.
     let p256 = credentials("credentials-p256.json");
     let e = refused(&a.key, p256["certificate"].as_str());
@@ -688,11 +472,7 @@ fn config_file(doc: &Value) -> (tempfile::TempDir, PathBuf, Config) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, serde_json::to_string_pretty(doc).unwrap()).unwrap();
-    let opts = LoadOptions {
-        path: Some(path.clone()),
-        env: Some(Default::default()),
-        ..Default::default()
-    };
+    let opts = LoadOptions { path: Some(path.clone()), env: Some(Default::default()), ..Default::default() };
     let config = Config::load_with(&opts).unwrap();
     (dir, path, config)
 }
@@ -702,13 +482,7 @@ fn from_config_signs_as_the_account() {
     let (_dir, _path, config) = config_file(&credentials("credentials.json"));
     let s = Signer::from_config(&config).unwrap();
     assert_eq!(s.mrn(), account().mrn);
-    verify(
-        &s.sign_at(b"cfg", NOW).unwrap(),
-        b"cfg",
-        &account().cert,
-        NOW,
-    )
-    .unwrap();
+    verify(&s.sign_at(b"cfg", NOW).unwrap(), b"cfg", &account().cert, NOW).unwrap();
 }
 
 #[test]
@@ -719,41 +493,24 @@ fn from_config_errors_name_the_key_and_the_file() {
     assert_eq!(e.code(), Code::KeyWrongCurve);
     assert_eq!(
         e.message(),
-        format!(
-            "private_key in {}: the platform accepts P-384 (ES384) keys only (found P-256)",
-            path.display()
-        )
+        format!("private_key in {}: the platform accepts P-384 (ES384) keys only (found P-256)", path.display())
     );
     assert_eq!(e.path(), Some(path.as_path()));
 
     let mut bad_cert = credentials("credentials.json");
-    bad_cert["certificate"] =
-        json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    bad_cert["certificate"] = json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     let (_dir, path, config) = config_file(&bad_cert);
     let e = Signer::from_config(&config).unwrap_err();
     assert_eq!(e.code(), Code::CertificateInvalid);
-    assert!(
-        e.message()
-            .starts_with(&format!("certificate in {}: ", path.display())),
-        "{}",
-        e.message()
-    );
+    assert!(e.message().starts_with(&format!("certificate in {}: ", path.display())), "{}", e.message());
 
     let mut mismatch = credentials("credentials.json");
     mismatch["certificate"] = json!(read("platform/platform-cert.pem"));
     let (_dir, path, config) = config_file(&mismatch);
     let e = Signer::from_config(&config).unwrap_err();
     assert_eq!(e.code(), Code::KeyCertificateMismatch);
-    assert!(
-        e.message()
-            .starts_with(&format!("private_key in {}: ", path.display())),
-        "{}",
-        e.message()
-    );
-    assert_no_key_material(
-        &format!("{e:?} {e}"),
-        mismatch["private_key"].as_str().unwrap(),
-    );
+    assert!(e.message().starts_with(&format!("private_key in {}: ", path.display())), "{}", e.message());
+    assert_no_key_material(&format!("{e:?} {e}"), mismatch["private_key"].as_str().unwrap());
 }
 
 #[test]

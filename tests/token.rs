@@ -37,60 +37,39 @@ fn valid_fixture_claims_are_read() {
     let t = RegistrationToken::inspect_at(&raw, None, NOW).expect("valid token");
     let c = t.claims();
     assert_eq!(t.alg(), "ES384");
-    assert_eq!(
-        c.space.as_deref(),
-        Some("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456")
-    );
+    assert_eq!(c.space.as_deref(), Some("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456"));
     assert_eq!(c.api_endpoint.as_deref(), Some("https://us.api.mondoo.com"));
     assert_eq!(c.exp, Some(4102444800));
     assert_eq!(c.iat, Some(1704067200));
     assert_eq!(c.nbf, Some(1704067200));
     assert_eq!(c.iss.as_deref(), Some("mondoo/ams"));
     assert_eq!(c.desc.as_deref(), Some("fixture token"));
-    assert_eq!(
-        c.owner.as_deref(),
-        Some("//captain.api.mondoo.app/users/fixture")
-    );
+    assert_eq!(c.owner.as_deref(), Some("//captain.api.mondoo.app/users/fixture"));
     assert_eq!(c.labels.get("env").map(String::as_str), Some("test"));
     assert_eq!(t.api_endpoint(), "https://us.api.mondoo.com");
     assert!(t.warnings().is_empty());
 
     // Whitespace around the token (a file with a newline, a pasted value) is fine.
     let padded = format!("  \n{}\n\n", raw.trim());
-    assert_eq!(
-        RegistrationToken::inspect_at(&padded, None, NOW)
-            .unwrap()
-            .claims(),
-        c
-    );
+    assert_eq!(RegistrationToken::inspect_at(&padded, None, NOW).unwrap().claims(), c);
 
     // Neither Debug, Display nor the JSON view carries the token or its signature.
     let sig = raw.trim().rsplit('.').next().unwrap();
     let body = raw.trim().split('.').nth(1).unwrap();
     for shown in [format!("{t:?}"), t.to_string(), t.to_json().to_string()] {
-        assert!(
-            !shown.contains(sig) && !shown.contains(body),
-            "token leaked: {shown}"
-        );
+        assert!(!shown.contains(sig) && !shown.contains(body), "token leaked: {shown}");
     }
     let j = t.to_json();
-    assert_eq!(
-        j["space"],
-        json!("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456")
-    );
+    assert_eq!(j["space"], json!("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456"));
     assert_eq!(j["expires_at"], json!("2100-01-01T00:00:00Z"));
     assert_eq!(j["alg"], json!("ES384"));
 }
 
 #[test]
 fn expired_fixture_names_its_expiry() {
-    let e =
-        RegistrationToken::inspect_at(&fixture("registration-expired.jwt"), None, NOW).unwrap_err();
+    let e = RegistrationToken::inspect_at(&fixture("registration-expired.jwt"), None, NOW).unwrap_err();
     assert_eq!(e.code(), Code::TokenExpired);
-    assert_eq!(
-        e.message(),
-        "registration token expired at 2024-01-02T00:00:00Z"
-    );
+    assert_eq!(e.message(), "registration token expired at 2024-01-02T00:00:00Z");
 }
 
 #[test]
@@ -101,8 +80,7 @@ fn expired_fixture_is_valid_before_its_expiry() {
 
 #[test]
 fn nospace_fixture_is_refused() {
-    let e =
-        RegistrationToken::inspect_at(&fixture("registration-nospace.jwt"), None, NOW).unwrap_err();
+    let e = RegistrationToken::inspect_at(&fixture("registration-nospace.jwt"), None, NOW).unwrap_err();
     assert_eq!(e.code(), Code::TokenNoSpace);
     assert!(e.message().contains("space"), "{}", e.message());
 }
@@ -112,17 +90,9 @@ fn not_a_jwt_fixture_is_malformed_and_not_echoed() {
     let raw = fixture("not-a-jwt.txt");
     let e = RegistrationToken::inspect_at(&raw, None, NOW).unwrap_err();
     assert_eq!(e.code(), Code::TokenMalformed);
-    assert!(
-        e.message().starts_with("not a valid registration token: "),
-        "{}",
-        e.message()
-    );
+    assert!(e.message().starts_with("not a valid registration token: "), "{}", e.message());
     for piece in raw.trim().split('.') {
-        assert!(
-            !e.message().contains(piece),
-            "token text echoed: {}",
-            e.message()
-        );
+        assert!(!e.message().contains(piece), "token text echoed: {}", e.message());
     }
 }
 
@@ -138,39 +108,17 @@ fn shapes_that_are_not_tokens() {
         (format!("{h}.{c}."), "signature"),
         (format!("{h}.{c}.***"), "signature"),
         (format!("{h}.@@@.c2ln"), "claims part is not base64url"),
-        (
-            format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(b"not json")),
-            "header is not JSON",
-        ),
-        (
-            format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(b"[1]")),
-            "header is not a JSON object",
-        ),
-        (
-            format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode(b"\"x\"")),
-            "claims is not a JSON object",
-        ),
-        (
-            format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT"}"#)),
-            "no alg",
-        ),
-        (
-            format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#)),
-            "unsupported alg",
-        ),
-        (
-            format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":7}"#)),
-            "alg is not a string",
-        ),
+        (format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(b"not json")), "header is not JSON"),
+        (format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(b"[1]")), "header is not a JSON object"),
+        (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode(b"\"x\"")), "claims is not a JSON object"),
+        (format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT"}"#)), "no alg"),
+        (format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#)), "unsupported alg"),
+        (format!("{}.{c}.c2ln", URL_SAFE_NO_PAD.encode(br#"{"alg":7}"#)), "alg is not a string"),
     ];
     for (tok, why) in cases {
         let e = RegistrationToken::inspect_at(&tok, None, NOW).unwrap_err();
         assert_eq!(e.code(), Code::TokenMalformed, "{tok:?}: {e:?}");
-        assert!(
-            e.message().contains(why),
-            "{tok:?}: expected {why:?} in {:?}",
-            e.message()
-        );
+        assert!(e.message().contains(why), "{tok:?}: expected {why:?} in {:?}", e.message());
     }
 }
 
@@ -192,8 +140,8 @@ fn padded_base64_is_accepted() {
 fn every_known_alg_is_accepted() {
     let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&base_claims()).unwrap());
     for alg in [
-        "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "HS256",
-        "HS384", "HS512", "EdDSA",
+        "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "HS256", "HS384", "HS512",
+        "EdDSA",
     ] {
         let h = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}"}}"#));
         let t = RegistrationToken::inspect_at(&format!("{h}.{c}.c2ln"), None, NOW).unwrap();
@@ -208,10 +156,7 @@ fn not_yet_valid_says_when() {
     c["exp"] = json!(NOW + 2 * 86400);
     let e = RegistrationToken::inspect_at(&token_with(c.clone()), None, NOW).unwrap_err();
     assert_eq!(e.code(), Code::TokenNotYetValid);
-    assert_eq!(
-        e.message(),
-        "registration token is not valid before 2030-01-02T00:00:00Z"
-    );
+    assert_eq!(e.message(), "registration token is not valid before 2030-01-02T00:00:00Z");
     // At nbf it is valid.
     RegistrationToken::inspect_at(&token_with(c), None, NOW + 86400).unwrap();
 }
@@ -221,9 +166,7 @@ fn expiry_is_exclusive() {
     let mut c = base_claims();
     c["exp"] = json!(NOW);
     assert_eq!(
-        RegistrationToken::inspect_at(&token_with(c.clone()), None, NOW)
-            .unwrap_err()
-            .code(),
+        RegistrationToken::inspect_at(&token_with(c.clone()), None, NOW).unwrap_err().code(),
         Code::TokenExpired
     );
     RegistrationToken::inspect_at(&token_with(c), None, NOW - 1).unwrap();
@@ -236,46 +179,22 @@ fn wrong_claim_types_name_the_claim_and_type() {
         ("nbf", json!(true), "claim nbf must be a number"),
         ("iat", json!([1]), "claim iat must be a number"),
         ("space", json!(42), "claim space must be a string"),
-        (
-            "api_endpoint",
-            json!({"a": 1}),
-            "claim api_endpoint must be a string",
-        ),
+        ("api_endpoint", json!({"a": 1}), "claim api_endpoint must be a string"),
         ("iss", json!(1), "claim iss must be a string"),
         ("sub", json!(1), "claim sub must be a string"),
         ("desc", json!(1), "claim desc must be a string"),
         ("owner", json!(1), "claim owner must be a string"),
-        (
-            "labels",
-            json!(["a"]),
-            "claim labels must be an object of strings",
-        ),
-        (
-            "labels",
-            json!({"env": 1}),
-            "claim labels.env must be a string",
-        ),
-        (
-            "cert_valid_until",
-            json!(1700000000),
-            "claim cert_valid_until must be a string",
-        ),
-        (
-            "cert_valid_until",
-            json!("next year"),
-            "claim cert_valid_until must be an RFC 3339 time string",
-        ),
+        ("labels", json!(["a"]), "claim labels must be an object of strings"),
+        ("labels", json!({"env": 1}), "claim labels.env must be a string"),
+        ("cert_valid_until", json!(1700000000), "claim cert_valid_until must be a string"),
+        ("cert_valid_until", json!("next year"), "claim cert_valid_until must be an RFC 3339 time string"),
     ];
     for (name, value, want) in cases {
         let mut c = base_claims();
         c[name] = value;
         let e = RegistrationToken::inspect_at(&token_with(c), None, NOW).unwrap_err();
         assert_eq!(e.code(), Code::TokenInvalidClaim, "{name}: {e:?}");
-        assert!(
-            e.message().contains(want),
-            "{name}: expected {want:?} in {:?}",
-            e.message()
-        );
+        assert!(e.message().contains(want), "{name}: expected {want:?} in {:?}", e.message());
     }
 }
 
@@ -290,10 +209,7 @@ fn float_dates_and_rfc3339_cert_validity_are_read() {
     let t = RegistrationToken::inspect_at(&token_with(c), None, NOW).unwrap();
     assert_eq!(t.claims().exp, Some(NOW + 10));
     assert_eq!(t.claims().iat, Some(NOW - 1)); // whole seconds: the fraction is dropped
-    assert_eq!(
-        t.claims().cert_valid_until.as_deref(),
-        Some("2031-05-06T07:08:09Z")
-    );
+    assert_eq!(t.claims().cert_valid_until.as_deref(), Some("2031-05-06T07:08:09Z"));
     assert_eq!(t.claims().desc, None);
 }
 
@@ -302,30 +218,16 @@ fn missing_expiry_is_a_warning() {
     let mut c = base_claims();
     c.as_object_mut().unwrap().remove("exp");
     let t = RegistrationToken::inspect_at(&token_with(c), None, NOW).unwrap();
-    assert_eq!(
-        t.warnings(),
-        ["registration token has no expiry".to_string()]
-    );
-    assert_eq!(
-        t.to_json()["warnings"],
-        json!(["registration token has no expiry"])
-    );
+    assert_eq!(t.warnings(), ["registration token has no expiry".to_string()]);
+    assert_eq!(t.to_json()["warnings"], json!(["registration token has no expiry"]));
 }
 
 #[test]
 fn endpoint_override() {
     // The override wins over the claim.
-    let t = RegistrationToken::inspect_at(
-        &token_with(base_claims()),
-        Some("https://eu.api.mondoo.com"),
-        NOW,
-    )
-    .unwrap();
+    let t = RegistrationToken::inspect_at(&token_with(base_claims()), Some("https://eu.api.mondoo.com"), NOW).unwrap();
     assert_eq!(t.api_endpoint(), "https://eu.api.mondoo.com");
-    assert_eq!(
-        t.claims().api_endpoint.as_deref(),
-        Some("https://us.api.mondoo.com")
-    );
+    assert_eq!(t.claims().api_endpoint.as_deref(), Some("https://us.api.mondoo.com"));
 
     // An empty claim needs the override.
     let mut c = base_claims();
@@ -334,31 +236,19 @@ fn endpoint_override() {
     assert_eq!(e.code(), Code::TokenNoEndpoint);
     let e = RegistrationToken::inspect_at(&token_with(c.clone()), Some("  "), NOW).unwrap_err();
     assert_eq!(e.code(), Code::TokenNoEndpoint);
-    let t =
-        RegistrationToken::inspect_at(&token_with(c.clone()), Some("http://127.0.0.1:8989"), NOW)
-            .unwrap();
+    let t = RegistrationToken::inspect_at(&token_with(c.clone()), Some("http://127.0.0.1:8989"), NOW).unwrap();
     assert_eq!(t.api_endpoint(), "http://127.0.0.1:8989");
 
     // So does a missing one.
     c.as_object_mut().unwrap().remove("api_endpoint");
-    assert_eq!(
-        RegistrationToken::inspect_at(&token_with(c), None, NOW)
-            .unwrap_err()
-            .code(),
-        Code::TokenNoEndpoint
-    );
+    assert_eq!(RegistrationToken::inspect_at(&token_with(c), None, NOW).unwrap_err().code(), Code::TokenNoEndpoint);
 }
 
 #[test]
 fn empty_space_is_no_space() {
     let mut c = base_claims();
     c["space"] = json!("");
-    assert_eq!(
-        RegistrationToken::inspect_at(&token_with(c), None, NOW)
-            .unwrap_err()
-            .code(),
-        Code::TokenNoSpace
-    );
+    assert_eq!(RegistrationToken::inspect_at(&token_with(c), None, NOW).unwrap_err().code(), Code::TokenNoSpace);
 }
 
 #[test]

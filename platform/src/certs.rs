@@ -5,8 +5,8 @@ use std::io;
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -23,33 +23,24 @@ pub struct TestTls {
 
 pub fn test_tls() -> io::Result<TestTls> {
     let now = OffsetDateTime::now_utc();
-    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| err("generating the test CA key", e))?;
+    let ca_key =
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| err("generating the test CA key", e))?;
     let mut ca_params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "mondoo-platform test CA");
     ca_params.distinguished_name = dn;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     ca_params.not_before = now - Duration::days(1);
     ca_params.not_after = now + Duration::days(30);
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .map_err(|e| err("self-signing the test CA", e))?;
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(|e| err("self-signing the test CA", e))?;
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let server_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| err("generating the server key", e))?;
-    let mut params = CertificateParams::new(vec![
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-        "localhost".to_string(),
-    ])
-    .map_err(|e| err("server certificate names", e))?;
+    let server_key =
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| err("generating the server key", e))?;
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()])
+        .map_err(|e| err("server certificate names", e))?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "localhost");
     params.distinguished_name = dn;
@@ -57,9 +48,7 @@ pub fn test_tls() -> io::Result<TestTls> {
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.not_before = now - Duration::days(1);
     params.not_after = now + Duration::days(30);
-    let server_cert = params
-        .signed_by(&server_key, &issuer)
-        .map_err(|e| err("issuing the server certificate", e))?;
+    let server_cert = params.signed_by(&server_key, &issuer).map_err(|e| err("issuing the server certificate", e))?;
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
@@ -67,15 +56,9 @@ pub fn test_tls() -> io::Result<TestTls> {
         .with_safe_default_protocol_versions()
         .map_err(|e| err("TLS versions", e))?
         .with_no_client_auth()
-        .with_single_cert(
-            vec![server_cert.der().clone(), ca_cert.der().clone()],
-            key_der,
-        )
+        .with_single_cert(vec![server_cert.der().clone(), ca_cert.der().clone()], key_der)
         .map_err(|e| err("TLS server certificate", e))?;
-    Ok(TestTls {
-        ca_pem: ca_cert.pem(),
-        server_config: Arc::new(server_config),
-    })
+    Ok(TestTls { ca_pem: ca_cert.pem(), server_config: Arc::new(server_config) })
 }
 
 /// Issues service-account certificates with the platform key, as the platform does.
@@ -87,37 +70,30 @@ impl AccountIssuer {
     /// `issuer_cn` must be the platform certificate's subject CN so issued certificates
     /// name it as issuer.
     pub fn new(platform_key_pem: &str, issuer_cn: &str) -> io::Result<AccountIssuer> {
-        let key =
-            KeyPair::from_pem(platform_key_pem).map_err(|e| err("reading the platform key", e))?;
+        let key = KeyPair::from_pem(platform_key_pem).map_err(|e| err("reading the platform key", e))?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, issuer_cn);
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        Ok(AccountIssuer {
-            issuer: Issuer::new(params, key),
-        })
+        Ok(AccountIssuer { issuer: Issuer::new(params, key) })
     }
 
     /// A fresh P-384 key (PKCS#8 PEM) and its certificate (PEM) naming `mrn` as a URI SAN.
     pub fn issue(&self, mrn: &str) -> io::Result<(String, String)> {
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)
-            .map_err(|e| err("generating a P-384 key", e))?;
+        let key =
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(|e| err("generating a P-384 key", e))?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, mrn.rsplit('/').next().unwrap_or(mrn));
         params.distinguished_name = dn;
         let uri = mrn_uri(mrn);
-        params.subject_alt_names = vec![SanType::URI(
-            uri.try_into()
-                .map_err(|e| err("service-account MRN as URI", e))?,
-        )];
+        params.subject_alt_names =
+            vec![SanType::URI(uri.try_into().map_err(|e| err("service-account MRN as URI", e))?)];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(365 * 10);
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(|e| err("issuing a service-account certificate", e))?;
+        let cert = params.signed_by(&key, &self.issuer).map_err(|e| err("issuing a service-account certificate", e))?;
         Ok((key.serialize_pem(), cert.pem()))
     }
 }

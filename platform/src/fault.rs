@@ -13,11 +13,7 @@ pub enum Fault {
     /// 409 `{"code":10,"message":"..."}` (the platform asks the client to retry).
     Aborted,
     /// Any ranger status: HTTP status, gRPC code and message.
-    Status {
-        http_status: u16,
-        code: u32,
-        message: String,
-    },
+    Status { http_status: u16, code: u32, message: String },
     /// A proxy's HTML 502 page.
     Html502,
     /// 500 with an empty body.
@@ -35,11 +31,7 @@ pub enum Fault {
 impl Fault {
     /// A ranger status with the HTTP status the server maps `code` to.
     pub fn status(code: u32, message: &str) -> Fault {
-        Fault::Status {
-            http_status: http_status_for(code),
-            code,
-            message: message.to_string(),
-        }
+        Fault::Status { http_status: http_status_for(code), code, message: message.to_string() }
     }
 
     /// 401 `{"code":16,"message":"request permission unauthenticated"}`.
@@ -91,11 +83,7 @@ fn one() -> u32 {
 
 impl FaultSpec {
     pub fn new(fault: Fault) -> FaultSpec {
-        FaultSpec {
-            fault,
-            times: 1,
-            only: None,
-        }
+        FaultSpec { fault, times: 1, only: None }
     }
     pub fn times(mut self, n: u32) -> FaultSpec {
         self.times = n;
@@ -109,9 +97,7 @@ impl FaultSpec {
     pub(crate) fn matches(&self, service: &str, method: &str) -> bool {
         match &self.only {
             None => true,
-            Some(only) => only
-                .split_once('/')
-                .is_some_and(|(s, m)| s == service && m == method),
+            Some(only) => only.split_once('/').is_some_and(|(s, m)| s == service && m == method),
         }
     }
 }
@@ -137,16 +123,11 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Resu
     match fault {
         Fault::Slow { .. } => unreachable!("slow is applied before the normal answer"),
         Fault::Aborted => {
-            let body =
-                serde_json::json!({"code": 10, "message": "the request was aborted, please retry"});
+            let body = serde_json::json!({"code": 10, "message": "the request was aborted, please retry"});
             http::write_response(conn, &Response::json(409, &body), close)?;
             Ok(Outcome::Answered)
         }
-        Fault::Status {
-            http_status,
-            code,
-            message,
-        } => {
+        Fault::Status { http_status, code, message } => {
             let mut body = serde_json::Map::new();
             if *code != 0 {
                 body.insert("code".into(), (*code).into());
@@ -158,24 +139,13 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Resu
             Ok(Outcome::Answered)
         }
         Fault::Html502 => {
-            let response = Response {
-                status: 502,
-                content_type: Some("text/html"),
-                body: HTML_502.as_bytes().to_vec(),
-            };
+            let response =
+                Response { status: 502, content_type: Some("text/html"), body: HTML_502.as_bytes().to_vec() };
             http::write_response(conn, &response, close)?;
             Ok(Outcome::Answered)
         }
         Fault::Empty500 => {
-            http::write_response(
-                conn,
-                &Response {
-                    status: 500,
-                    content_type: None,
-                    body: Vec::new(),
-                },
-                close,
-            )?;
+            http::write_response(conn, &Response { status: 500, content_type: None, body: Vec::new() }, close)?;
             Ok(Outcome::Answered)
         }
         Fault::TruncatedJson => {
@@ -190,11 +160,7 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Resu
         Fault::HugeBody { bytes } => {
             http::write_response(
                 conn,
-                &Response {
-                    status: 200,
-                    content_type: Some("application/json"),
-                    body: huge_json(*bytes),
-                },
+                &Response { status: 200, content_type: Some("application/json"), body: huge_json(*bytes) },
                 close,
             )?;
             Ok(Outcome::Answered)
@@ -228,20 +194,11 @@ mod tests {
 
     #[test]
     fn fault_json_shape() {
-        let spec: FaultSpec = serde_json::from_str(
-            r#"{"kind":"aborted","times":3,"only":"AgentManager/RegisterAgent"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            spec,
-            FaultSpec::new(Fault::Aborted)
-                .times(3)
-                .only("AgentManager/RegisterAgent")
-        );
-        let spec: FaultSpec = serde_json::from_str(
-            r#"{"kind":"status","http_status":503,"code":14,"message":"down"}"#,
-        )
-        .unwrap();
+        let spec: FaultSpec =
+            serde_json::from_str(r#"{"kind":"aborted","times":3,"only":"AgentManager/RegisterAgent"}"#).unwrap();
+        assert_eq!(spec, FaultSpec::new(Fault::Aborted).times(3).only("AgentManager/RegisterAgent"));
+        let spec: FaultSpec =
+            serde_json::from_str(r#"{"kind":"status","http_status":503,"code":14,"message":"down"}"#).unwrap();
         assert_eq!(spec.fault, Fault::status(14, "down"));
         assert_eq!(spec.times, 1);
         assert!(spec.matches("Health", "Check"));

@@ -10,11 +10,7 @@ use std::thread::JoinHandle;
 /// Stop a server's accept loop: raise `stop`, wake the blocking `accept()` with a
 /// connection of our own to `addr` (the loop checks `stop` after each accept), and wait for
 /// the thread. False when `stop` was already raised, so a second shutdown does nothing.
-pub(crate) fn stop_accept_loop(
-    stop: &AtomicBool,
-    addr: SocketAddr,
-    accept: &mut Option<JoinHandle<()>>,
-) -> bool {
+pub(crate) fn stop_accept_loop(stop: &AtomicBool, addr: SocketAddr, accept: &mut Option<JoinHandle<()>>) -> bool {
     if stop.swap(true, Ordering::SeqCst) {
         return false;
     }
@@ -39,8 +35,7 @@ impl Conn {
         match tls {
             None => Ok(Conn::Plain(tcp)),
             Some(config) => {
-                let session =
-                    rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+                let session = rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
                 Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(session, tcp))))
             }
         }
@@ -93,10 +88,7 @@ impl Write for Conn {
 #[cfg(unix)]
 pub fn set_linger_zero(tcp: &TcpStream) {
     use std::os::unix::io::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
     // SAFETY: valid socket fd owned by `tcp`; the option struct is correctly sized.
     unsafe {
         libc::setsockopt(
@@ -127,10 +119,7 @@ pub struct Request {
 impl Request {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether the client wants the connection kept open after this request.
@@ -159,11 +148,7 @@ pub enum ReadError {
 }
 
 /// Read one line ending in LF, at most `limit` bytes in total across the head.
-fn read_line<R: BufRead>(
-    reader: &mut R,
-    out: &mut Vec<u8>,
-    budget: &mut usize,
-) -> Result<bool, ReadError> {
+fn read_line<R: BufRead>(reader: &mut R, out: &mut Vec<u8>, budget: &mut usize) -> Result<bool, ReadError> {
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
@@ -178,9 +163,7 @@ fn read_line<R: BufRead>(
             None => (available.len(), false),
         };
         if take > *budget {
-            return Err(ReadError::TooLarge(format!(
-                "request head above {MAX_HEAD_BYTES} bytes"
-            )));
+            return Err(ReadError::TooLarge(format!("request head above {MAX_HEAD_BYTES} bytes")));
         }
         *budget -= take;
         out.extend_from_slice(&available[..take]);
@@ -221,29 +204,21 @@ pub fn read_request<R: Read>(
             if line.is_empty() {
                 return Err(ReadError::Closed);
             }
-            return Err(ReadError::Bad(
-                "connection closed inside the request line".into(),
-            ));
+            return Err(ReadError::Bad("connection closed inside the request line".into()));
         }
         if !trim_eol(&line).is_empty() {
             break;
         }
     }
-    let request_line = String::from_utf8(trim_eol(&line).to_vec())
-        .map_err(|_| ReadError::Bad("request line is not UTF-8".into()))?;
+    let request_line =
+        String::from_utf8(trim_eol(&line).to_vec()).map_err(|_| ReadError::Bad("request line is not UTF-8".into()))?;
     let mut parts = request_line.split(' ');
     let (method, target, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(t), Some(v), None) if !m.is_empty() && !t.is_empty() => (m, t, v),
-        _ => {
-            return Err(ReadError::Bad(format!(
-                "malformed request line {request_line:?}"
-            )))
-        }
+        _ => return Err(ReadError::Bad(format!("malformed request line {request_line:?}"))),
     };
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(ReadError::Bad(format!(
-            "unsupported HTTP version {version:?}"
-        )));
+        return Err(ReadError::Bad(format!("unsupported HTTP version {version:?}")));
     }
     let path = origin_form(target);
 
@@ -251,50 +226,34 @@ pub fn read_request<R: Read>(
     loop {
         line.clear();
         if !read_line(reader, &mut line, &mut budget)? {
-            return Err(ReadError::Bad(
-                "connection closed inside the headers".into(),
-            ));
+            return Err(ReadError::Bad("connection closed inside the headers".into()));
         }
         let raw = trim_eol(&line);
         if raw.is_empty() {
             break;
         }
-        let text =
-            std::str::from_utf8(raw).map_err(|_| ReadError::Bad("header is not UTF-8".into()))?;
-        let (name, value) = text
-            .split_once(':')
-            .ok_or_else(|| ReadError::Bad(format!("malformed header line {text:?}")))?;
+        let text = std::str::from_utf8(raw).map_err(|_| ReadError::Bad("header is not UTF-8".into()))?;
+        let (name, value) =
+            text.split_once(':').ok_or_else(|| ReadError::Bad(format!("malformed header line {text:?}")))?;
         if name.is_empty() || name.contains(' ') {
             return Err(ReadError::Bad(format!("malformed header name {name:?}")));
         }
         headers.push((name.to_string(), value.trim().to_string()));
     }
-    let mut request = Request {
-        method: method.to_string(),
-        path,
-        version: version.to_string(),
-        headers,
-        body: Vec::new(),
-    };
+    let mut request =
+        Request { method: method.to_string(), path, version: version.to_string(), headers, body: Vec::new() };
     if request.header("transfer-encoding").is_some() {
         return Err(ReadError::LengthRequired);
     }
     let length = match request.header("content-length") {
         None => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ReadError::Bad(format!("invalid Content-Length {v:?}")))?,
+        Some(v) => v.parse::<usize>().map_err(|_| ReadError::Bad(format!("invalid Content-Length {v:?}")))?,
     };
     if length > max_body {
-        return Err(ReadError::TooLarge(format!(
-            "request body of {length} bytes is above the limit of {max_body}"
-        )));
+        return Err(ReadError::TooLarge(format!("request body of {length} bytes is above the limit of {max_body}")));
     }
     if length > 0 {
-        if request
-            .header("expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-        {
+        if request.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
             on_expect_continue(reader).map_err(ReadError::Io)?;
         }
         let mut body = vec![0u8; length];
@@ -338,11 +297,7 @@ pub struct Response {
 
 impl Response {
     pub fn json(status: u16, value: &serde_json::Value) -> Response {
-        Response {
-            status,
-            content_type: Some("application/json"),
-            body: serde_json::to_vec(value).unwrap_or_default(),
-        }
+        Response { status, content_type: Some("application/json"), body: serde_json::to_vec(value).unwrap_or_default() }
     }
 }
 
@@ -372,12 +327,7 @@ pub fn reason(status: u16) -> &'static str {
 
 /// Status line and headers; `content_length` may differ from the bytes that follow
 /// (the truncated-body fault).
-pub fn head(
-    status: u16,
-    content_type: Option<&str>,
-    content_length: usize,
-    close: bool,
-) -> Vec<u8> {
+pub fn head(status: u16, content_type: Option<&str>, content_length: usize, close: bool) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     if let Some(ct) = content_type {
         out.push_str(&format!("Content-Type: {ct}\r\n"));
@@ -391,12 +341,7 @@ pub fn head(
 }
 
 pub fn write_response<W: Write>(w: &mut W, response: &Response, close: bool) -> io::Result<()> {
-    let mut bytes = head(
-        response.status,
-        response.content_type,
-        response.body.len(),
-        close,
-    );
+    let mut bytes = head(response.status, response.content_type, response.body.len(), close);
     bytes.extend_from_slice(&response.body);
     w.write_all(&bytes)?;
     w.flush()
@@ -415,25 +360,16 @@ mod tests {
         assert_eq!(req.header("Content-Length"), Some("2"));
         assert_eq!(req.body, b"{}");
         assert!(req.keep_alive());
-        assert!(matches!(
-            read_request(&mut reader, 10, |_| Ok(())),
-            Err(ReadError::Closed)
-        ));
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::Closed)));
     }
 
     #[test]
     fn refuses_oversized_body_and_chunked() {
         let raw = b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
-        assert!(matches!(
-            read_request(&mut reader, 10, |_| Ok(())),
-            Err(ReadError::TooLarge(_))
-        ));
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::TooLarge(_))));
         let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
-        assert!(matches!(
-            read_request(&mut reader, 10, |_| Ok(())),
-            Err(ReadError::LengthRequired)
-        ));
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::LengthRequired)));
     }
 }

@@ -84,10 +84,7 @@ impl Default for PlatformOptions {
 impl PlatformOptions {
     /// Defaults with HTTPS.
     pub fn tls() -> Self {
-        PlatformOptions {
-            tls: true,
-            ..Default::default()
-        }
+        PlatformOptions { tls: true, ..Default::default() }
     }
 }
 
@@ -95,10 +92,7 @@ impl PlatformOptions {
 pub fn default_testdata() -> PathBuf {
     match std::env::var_os("MONDOO_TESTDATA") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/testdata"
-        )),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")),
     }
 }
 
@@ -136,10 +130,7 @@ impl Default for TokenSpec {
 
 impl TokenSpec {
     pub fn new(space: &str) -> Self {
-        TokenSpec {
-            space: space.to_string(),
-            ..Default::default()
-        }
+        TokenSpec { space: space.to_string(), ..Default::default() }
     }
 }
 
@@ -176,10 +167,7 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn body_json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
@@ -218,20 +206,11 @@ impl Platform {
         let accept = std::thread::Builder::new()
             .name("mondoo-platform-accept".into())
             .spawn(move || server::accept_loop(accept_shared, listener))?;
-        let proxy = if options.proxy {
-            Some(ConnectProxy::start(false)?)
-        } else {
-            None
-        };
+        let proxy = if options.proxy { Some(ConnectProxy::start(false)?) } else { None };
         if let Some(p) = &proxy {
             *server::lock(&shared.proxy_url) = Some(p.url());
         }
-        let platform = Platform {
-            shared,
-            addr,
-            accept: Some(accept),
-            proxy,
-        };
+        let platform = Platform { shared, addr, accept: Some(accept), proxy };
         Ok(platform)
     }
 

@@ -66,10 +66,7 @@ fn main() -> ExitCode {
         on_sigterm_remove(file);
     }
     let mut stdout = std::io::stdout();
-    if writeln!(stdout, "{}", platform.url())
-        .and_then(|_| stdout.flush())
-        .is_err()
-    {
+    if writeln!(stdout, "{}", platform.url()).and_then(|_| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
     }
 
@@ -113,10 +110,5 @@ fn on_sigterm_remove(file: &std::path::Path) {
         unsafe { libc::_exit(0) };
     }
     // SAFETY: installing a handler that only calls async-signal-safe functions.
-    unsafe {
-        libc::signal(
-            libc::SIGTERM,
-            handler as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        )
-    };
+    unsafe { libc::signal(libc::SIGTERM, handler as extern "C" fn(libc::c_int) as libc::sighandler_t) };
 }

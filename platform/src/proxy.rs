@@ -46,28 +46,21 @@ impl ConnectProxy {
             conns: Mutex::new(Vec::new()),
         });
         let accept_shared = shared.clone();
-        let accept = thread::Builder::new()
-            .name("mondoo-proxy-accept".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if accept_shared.shutdown.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    if let Ok(clone) = stream.try_clone() {
-                        lock(&accept_shared.conns).push(clone);
-                    }
-                    let conn_shared = accept_shared.clone();
-                    let _ = thread::Builder::new()
-                        .name("mondoo-proxy-conn".into())
-                        .spawn(move || serve(conn_shared, stream));
+        let accept = thread::Builder::new().name("mondoo-proxy-accept".into()).spawn(move || {
+            for stream in listener.incoming() {
+                if accept_shared.shutdown.load(Ordering::SeqCst) {
+                    break;
                 }
-            })?;
-        Ok(ConnectProxy {
-            addr,
-            shared,
-            accept: Some(accept),
-        })
+                let Ok(stream) = stream else { continue };
+                if let Ok(clone) = stream.try_clone() {
+                    lock(&accept_shared.conns).push(clone);
+                }
+                let conn_shared = accept_shared.clone();
+                let _ =
+                    thread::Builder::new().name("mondoo-proxy-conn".into()).spawn(move || serve(conn_shared, stream));
+            }
+        })?;
+        Ok(ConnectProxy { addr, shared, accept: Some(accept) })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -139,11 +132,7 @@ fn serve(shared: Arc<ProxyShared>, client: TcpStream) {
     };
     if shared.refuse {
         shared.refused.fetch_add(1, Ordering::SeqCst);
-        let _ = http::write_response(
-            &mut client_w,
-            &plain(403, "proxy refuses this request"),
-            true,
-        );
+        let _ = http::write_response(&mut client_w, &plain(403, "proxy refuses this request"), true);
         return;
     }
     if request.method.eq_ignore_ascii_case("CONNECT") {
@@ -154,11 +143,7 @@ fn serve(shared: Arc<ProxyShared>, client: TcpStream) {
 }
 
 fn plain(status: u16, text: &str) -> Response {
-    Response {
-        status,
-        content_type: Some("text/plain"),
-        body: text.as_bytes().to_vec(),
-    }
+    Response { status, content_type: Some("text/plain"), body: text.as_bytes().to_vec() }
 }
 
 /// Connect to the target, or answer the client 502 as a proxy does.
@@ -175,10 +160,7 @@ fn connect_or_502(client: &mut TcpStream, target: &str) -> Option<TcpStream> {
 /// CONNECT host:port: answer 200 and copy bytes both ways until either side closes.
 fn tunnel(shared: &ProxyShared, reader: BufReader<TcpStream>, mut client: TcpStream, target: &str) {
     let Some(upstream) = connect_or_502(&mut client, target) else { return };
-    if client
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .is_err()
-    {
+    if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").is_err() {
         return;
     }
     shared.tunnels.fetch_add(1, Ordering::SeqCst);
@@ -191,28 +173,16 @@ fn tunnel(shared: &ProxyShared, reader: BufReader<TcpStream>, mut client: TcpStr
 
 /// `POST http://host:port/path`: one request to the target with `Connection: close`,
 /// then the answer copied back and the client connection closed.
-fn forward(
-    shared: &ProxyShared,
-    _reader: BufReader<TcpStream>,
-    mut client: TcpStream,
-    request: &http::Request,
-) {
+fn forward(shared: &ProxyShared, _reader: BufReader<TcpStream>, mut client: TcpStream, request: &http::Request) {
     let Some(host) = request.header("host").map(str::to_string) else {
         let _ = http::write_response(&mut client, &plain(400, "no Host header"), true);
         return;
     };
-    let target = if host.contains(':') {
-        host.clone()
-    } else {
-        format!("{host}:80")
-    };
+    let target = if host.contains(':') { host.clone() } else { format!("{host}:80") };
     let Some(mut upstream) = connect_or_502(&mut client, &target) else { return };
     shared.forwarded.fetch_add(1, Ordering::SeqCst);
     lock(&shared.targets).push(target);
-    let mut head = format!(
-        "{} {} {}\r\n",
-        request.method, request.path, request.version
-    );
+    let mut head = format!("{} {} {}\r\n", request.method, request.path, request.version);
     for (name, value) in &request.headers {
         let lower = name.to_ascii_lowercase();
         if lower == "connection" || lower == "proxy-connection" || lower.starts_with("proxy-") {
@@ -221,11 +191,7 @@ fn forward(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
-    if upstream
-        .write_all(head.as_bytes())
-        .and_then(|_| upstream.write_all(&request.body))
-        .is_err()
-    {
+    if upstream.write_all(head.as_bytes()).and_then(|_| upstream.write_all(&request.body)).is_err() {
         return;
     }
     let _ = io::copy(&mut upstream, &mut client);

@@ -16,8 +16,7 @@ use crate::certs::{self, AccountIssuer, TestTls};
 use crate::fault::{self, Fault, FaultSpec, Outcome};
 use crate::http::{self, Conn, ReadError, Request, Response};
 use crate::{
-    Agent, AuthOutcome, PlatformOptions, RecordedRequest, TokenSpec, LEEWAY_SECONDS, PLATFORM_MRN,
-    UNAUTHENTICATED,
+    Agent, AuthOutcome, PlatformOptions, RecordedRequest, TokenSpec, LEEWAY_SECONDS, PLATFORM_MRN, UNAUTHENTICATED,
 };
 
 /// Idle keep-alive connections are closed after this long.
@@ -71,37 +70,23 @@ pub(crate) struct Shared {
 
 fn read_fixture(dir: &Path, rel: &str) -> io::Result<String> {
     let path = dir.join(rel);
-    std::fs::read_to_string(&path).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot read fixture {}: {e}", path.display()),
-        )
-    })
+    std::fs::read_to_string(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read fixture {}: {e}", path.display())))
 }
 
 impl Shared {
     pub(crate) fn new(options: PlatformOptions, addr: SocketAddr) -> io::Result<Shared> {
-        let testdata = options
-            .testdata
-            .clone()
-            .unwrap_or_else(crate::default_testdata);
+        let testdata = options.testdata.clone().unwrap_or_else(crate::default_testdata);
         let platform_key_pem = read_fixture(&testdata, "platform/platform-key.pem")?;
         let platform_cert_pem = read_fixture(&testdata, "platform/platform-cert.pem")?;
         let issuer = AccountIssuer::new(&platform_key_pem, &subject_cn(&platform_cert_pem))?;
         let (tls, ca_file) = if options.tls {
             let tls = certs::test_tls()?;
             let file = options.ca_file.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!(
-                    "mondoo-platform-ca-{}-{}.pem",
-                    std::process::id(),
-                    addr.port()
-                ))
+                std::env::temp_dir().join(format!("mondoo-platform-ca-{}-{}.pem", std::process::id(), addr.port()))
             });
             std::fs::write(&file, &tls.ca_pem).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot write the test CA to {}: {e}", file.display()),
-                )
+                io::Error::new(e.kind(), format!("cannot write the test CA to {}: {e}", file.display()))
             })?;
             (Some(tls), Some(file))
         } else {
@@ -109,17 +94,11 @@ impl Shared {
         };
         let scheme = if options.tls { "https" } else { "http" };
         let prefix = options.path_prefix.trim_end_matches('/');
-        let prefix = if prefix.is_empty() || prefix.starts_with('/') {
-            prefix.to_string()
-        } else {
-            format!("/{prefix}")
-        };
+        let prefix =
+            if prefix.is_empty() || prefix.starts_with('/') { prefix.to_string() } else { format!("/{prefix}") };
         let shared = Shared {
             url: format!("{scheme}://{addr}{prefix}"),
-            options: PlatformOptions {
-                path_prefix: prefix,
-                ..options
-            },
+            options: PlatformOptions { path_prefix: prefix, ..options },
             testdata,
             tls,
             ca_file,
@@ -138,17 +117,10 @@ impl Shared {
 
     pub(crate) fn reset(&self) -> io::Result<()> {
         let mut accounts = HashMap::new();
-        for rel in [
-            "service-account/credentials.json",
-            "service-account/credentials-org.json",
-        ] {
+        for rel in ["service-account/credentials.json", "service-account/credentials-org.json"] {
             let text = read_fixture(&self.testdata, rel)?;
-            let doc: Value = serde_json::from_str(&text).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("fixture {rel} is not JSON: {e}"),
-                )
-            })?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("fixture {rel} is not JSON: {e}")))?;
             let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             let space = [field("space_mrn"), field("scope_mrn"), field("parent_mrn")]
                 .into_iter()
@@ -163,19 +135,13 @@ impl Shared {
             });
         }
         let mut state = lock(&self.state);
-        *state = State {
-            accounts,
-            ..State::default()
-        };
+        *state = State { accounts, ..State::default() };
         Ok(())
     }
 
     /// Platform clock in nanoseconds since the epoch (real clock + offset).
     fn now_nanos(&self) -> i128 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(0);
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
         real + lock(&self.state).clock_offset as i128 * 1_000_000_000
     }
 
@@ -186,21 +152,11 @@ impl Shared {
     pub(crate) fn mint_token(&self, spec: &TokenSpec) -> io::Result<String> {
         let now = self.now_secs();
         let nbf = now + spec.nbf_offset;
-        let exp = if spec.no_exp {
-            None
-        } else {
-            Some(now + spec.ttl_seconds)
-        };
+        let exp = if spec.no_exp { None } else { Some(now + spec.ttl_seconds) };
         let mut claims = Map::new();
         claims.insert("iss".into(), "mondoo/ams".into());
-        claims.insert(
-            "sub".into(),
-            if spec.space.is_empty() {
-                PLATFORM_MRN.into()
-            } else {
-                spec.space.clone().into()
-            },
-        );
+        claims
+            .insert("sub".into(), if spec.space.is_empty() { PLATFORM_MRN.into() } else { spec.space.clone().into() });
         claims.insert("iat".into(), now.into());
         claims.insert("nbf".into(), nbf.into());
         if !spec.space.is_empty() {
@@ -209,77 +165,39 @@ impl Shared {
         if !spec.desc.is_empty() {
             claims.insert("desc".into(), spec.desc.clone().into());
         }
-        claims.insert(
-            "api_endpoint".into(),
-            spec.api_endpoint
-                .clone()
-                .unwrap_or_else(|| self.url.clone())
-                .into(),
-        );
-        claims.insert(
-            "owner".into(),
-            "//captain.api.mondoo.app/users/local-test-platform".into(),
-        );
+        claims.insert("api_endpoint".into(), spec.api_endpoint.clone().unwrap_or_else(|| self.url.clone()).into());
+        claims.insert("owner".into(), "//captain.api.mondoo.app/users/local-test-platform".into());
         if !spec.labels.is_empty() {
-            claims.insert(
-                "labels".into(),
-                serde_json::to_value(&spec.labels).unwrap_or_default(),
-            );
+            claims.insert("labels".into(), serde_json::to_value(&spec.labels).unwrap_or_default());
         }
         if let Some(exp) = exp {
             claims.insert("exp".into(), exp.into());
         }
-        let signer = mondoo::Signer::from_pem(
-            PLATFORM_MRN,
-            &self.platform_key_pem,
-            Some(&self.platform_cert_pem),
-        )
-        .map_err(|e| io::Error::other(format!("loading the platform key: {e}")))?;
+        let signer = mondoo::Signer::from_pem(PLATFORM_MRN, &self.platform_key_pem, Some(&self.platform_cert_pem))
+            .map_err(|e| io::Error::other(format!("loading the platform key: {e}")))?;
         let token = signer
             .sign_claims(&Value::Object(claims))
             .map_err(|e| io::Error::other(format!("signing a registration token: {e}")))?;
-        lock(&self.state).tokens.insert(
-            token.clone(),
-            MintedToken {
-                space: spec.space.clone(),
-                labels: spec.labels.clone(),
-                exp,
-                nbf,
-            },
-        );
+        lock(&self.state)
+            .tokens
+            .insert(token.clone(), MintedToken { space: spec.space.clone(), labels: spec.labels.clone(), exp, nbf });
         Ok(token)
     }
 
     /// New account in `space_mrn`; returns (mrn, private key PEM, certificate PEM).
-    fn new_account(
-        &self,
-        space_mrn: &str,
-        agent: Option<String>,
-    ) -> io::Result<(String, String, String)> {
-        let mrn = format!(
-            "//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}",
-            last_segment(space_mrn),
-            new_id()
-        );
+    fn new_account(&self, space_mrn: &str, agent: Option<String>) -> io::Result<(String, String, String)> {
+        let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
         let (key, cert) = self.issuer.issue(&mrn)?;
         lock(&self.state).accounts.insert(
             mrn.clone(),
-            Account {
-                space_mrn: space_mrn.to_string(),
-                certificate: cert.clone(),
-                revoked: false,
-                agent,
-            },
+            Account { space_mrn: space_mrn.to_string(), certificate: cert.clone(), revoked: false, agent },
         );
         Ok((mrn, key, cert))
     }
 
     pub(crate) fn create_service_account(&self, space_mrn: &str) -> io::Result<Value> {
         if space_mrn.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "create_service_account: space_mrn is empty",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "create_service_account: space_mrn is empty"));
         }
         let (mrn, key, cert) = self.new_account(space_mrn, None)?;
         Ok(json!({
@@ -308,10 +226,7 @@ impl Shared {
     /// Take one use of the first queued fault matching this call.
     fn take_fault(&self, service: &str, method: &str) -> Option<Fault> {
         let mut state = lock(&self.state);
-        let index = state
-            .faults
-            .iter()
-            .position(|f| f.matches(service, method))?;
+        let index = state.faults.iter().position(|f| f.matches(service, method))?;
         let spec = &mut state.faults[index];
         let fault = spec.fault.clone();
         spec.times = spec.times.saturating_sub(1);
@@ -327,10 +242,7 @@ impl Shared {
 /// self-signed certificate) instead of a full X.509 parser dependency.
 fn subject_cn(cert_pem: &str) -> String {
     const FALLBACK: &str = "test platform";
-    let body: String = cert_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let body: String = cert_pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.trim()) else {
         return FALLBACK.to_string();
     };
@@ -360,10 +272,7 @@ fn new_id() -> String {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst) ^ std::process::id() as u64;
         bytes[..8].copy_from_slice(&n.to_le_bytes());
     }
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
 pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
@@ -377,12 +286,10 @@ pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             lock(&shared.conns).insert(id, clone);
         }
         let conn_shared = shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name("mondoo-platform-conn".into())
-            .spawn(move || {
-                serve_connection(&conn_shared, stream);
-                lock(&conn_shared.conns).remove(&id);
-            });
+        let spawned = std::thread::Builder::new().name("mondoo-platform-conn".into()).spawn(move || {
+            serve_connection(&conn_shared, stream);
+            lock(&conn_shared.conns).remove(&id);
+        });
         if spawned.is_err() {
             lock(&shared.conns).remove(&id);
         }
@@ -425,10 +332,7 @@ fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream) {
             Err(ReadError::LengthRequired) => {
                 let response = Response::json(
                     411,
-                    &status_body(
-                        3,
-                        "send a Content-Length body (chunked encoding is not supported)",
-                    ),
+                    &status_body(3, "send a Content-Length body (chunked encoding is not supported)"),
                 );
                 let _ = http::write_response(reader.get_mut(), &response, true);
                 return;
@@ -451,8 +355,7 @@ fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream) {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".to_string());
                 let message = format!("internal error in the local platform: {what}");
-                let _ =
-                    http::write_response(reader.get_mut(), &status_response(13, &message), true);
+                let _ = http::write_response(reader.get_mut(), &status_response(13, &message), true);
                 return;
             }
         }
@@ -468,21 +371,13 @@ struct Handled {
 
 impl Handled {
     fn plain(response: Response) -> Handled {
-        Handled {
-            response,
-            auth: AuthOutcome::NotChecked,
-            subject: None,
-        }
+        Handled { response, auth: AuthOutcome::NotChecked, subject: None }
     }
     fn status(code: u32, message: &str) -> Handled {
         Handled::plain(status_response(code, message))
     }
     fn rejected(reason: String) -> Handled {
-        Handled {
-            response: status_response(16, UNAUTHENTICATED),
-            auth: AuthOutcome::Rejected(reason),
-            subject: None,
-        }
+        Handled { response: status_response(16, UNAUTHENTICATED), auth: AuthOutcome::Rejected(reason), subject: None }
     }
     fn ok(value: Value, subject: String) -> Handled {
         Handled {
@@ -497,12 +392,9 @@ impl Handled {
 /// as proto JSON does.
 fn omit_zero(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, omit_zero(v)))
-                .filter(|(_, v)| !is_zero(v))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, omit_zero(v))).filter(|(_, v)| !is_zero(v)).collect())
+        }
         other => other,
     }
 }
@@ -530,9 +422,7 @@ const SERVICES: &[(&str, &str)] = &[
 /// A bearer's JOSE header and claims, decoded without verification.
 fn jwt_part(token: &str, index: usize) -> Option<Value> {
     let part = token.split('.').nth(index)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -543,13 +433,7 @@ fn bearer(request: &Request) -> Option<&str> {
 }
 
 impl Shared {
-    fn handle(
-        &self,
-        request: &Request,
-        conn: &mut Conn,
-        close: bool,
-        peer: Option<SocketAddr>,
-    ) -> io::Result<Outcome> {
+    fn handle(&self, request: &Request, conn: &mut Conn, close: bool, peer: Option<SocketAddr>) -> io::Result<Outcome> {
         let path = request.path.split('?').next().unwrap_or("");
         let prefix = &self.options.path_prefix;
         if let Some(admin) = path.strip_prefix("/_admin/") {
@@ -608,10 +492,7 @@ impl Shared {
             return Handled::status(5, "method not defined");
         }
         if request.method != "POST" {
-            let message = format!(
-                "{} {service}/{method}: only POST is supported",
-                request.method
-            );
+            let message = format!("{} {service}/{method}: only POST is supported", request.method);
             return Handled::plain(Response::json(405, &status_body(12, &message)));
         }
         match request.header("content-type") {
@@ -621,9 +502,7 @@ impl Shared {
                     Some(value) => {
                         format!("Content-Type must be exactly \"application/json\", got {value:?}")
                     }
-                    None => {
-                        "Content-Type must be exactly \"application/json\", got none".to_string()
-                    }
+                    None => "Content-Type must be exactly \"application/json\", got none".to_string(),
                 };
                 return Handled::status(3, &message);
             }
@@ -662,10 +541,7 @@ impl Shared {
         let nanos = self.now_nanos();
         let time = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
             .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_default();
         json!({
             "status": "SERVING",
@@ -690,16 +566,9 @@ impl Shared {
         let token = bearer(request).ok_or("no Authorization: Bearer header")?;
         let header = jwt_part(token, 0).ok_or("bearer header is not base64url JSON")?;
         if header.get("alg").and_then(Value::as_str) != Some("ES384") {
-            return Err(format!(
-                "alg {} is not ES384",
-                header.get("alg").unwrap_or(&Value::Null)
-            ));
+            return Err(format!("alg {} is not ES384", header.get("alg").unwrap_or(&Value::Null)));
         }
-        let kid = header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or("bearer has no kid")?
-            .to_string();
+        let kid = header.get("kid").and_then(Value::as_str).ok_or("bearer has no kid")?.to_string();
         let certificate = {
             let state = lock(&self.state);
             match state.accounts.get(&kid) {
@@ -717,19 +586,13 @@ impl Shared {
             return Err(format!("sub {} differs from kid {kid}", claims.sub));
         }
         if claims.iat > now + LEEWAY_SECONDS {
-            return Err(format!(
-                "iat {} is more than {LEEWAY_SECONDS} s after platform time {now}",
-                claims.iat
-            ));
+            return Err(format!("iat {} is more than {LEEWAY_SECONDS} s after platform time {now}", claims.iat));
         }
         if claims.exp + LEEWAY_SECONDS < now {
             return Err(format!("expired at {} (platform time {now})", claims.exp));
         }
         if claims.nbf > now + LEEWAY_SECONDS {
-            return Err(format!(
-                "not valid before {} (platform time {now})",
-                claims.nbf
-            ));
+            return Err(format!("not valid before {} (platform time {now})", claims.nbf));
         }
         Ok(claims.sub)
     }
@@ -738,22 +601,15 @@ impl Shared {
         let Some(token) = bearer(request) else {
             return Handled::rejected("no Authorization: Bearer header".into());
         };
-        let kid = jwt_part(token, 0)
-            .and_then(|h| h.get("kid").and_then(Value::as_str).map(str::to_string));
-        let signed_by_account = kid
-            .as_ref()
-            .is_some_and(|k| lock(&self.state).accounts.contains_key(k));
+        let kid = jwt_part(token, 0).and_then(|h| h.get("kid").and_then(Value::as_str).map(str::to_string));
+        let signed_by_account = kid.as_ref().is_some_and(|k| lock(&self.state).accounts.contains_key(k));
         if signed_by_account {
             // Service-account registration: the account already has credentials.
             let (subject, body) = match self.signed_body(request) {
                 Ok(signed) => signed,
                 Err(handled) => return handled,
             };
-            let space = lock(&self.state)
-                .accounts
-                .get(&subject)
-                .map(|a| a.space_mrn.clone())
-                .unwrap_or_default();
+            let space = lock(&self.state).accounts.get(&subject).map(|a| a.space_mrn.clone()).unwrap_or_default();
             let agent_mrn = self.add_agent(&space, &subject, &body, BTreeMap::new());
             return Handled::ok(json!({"agent_mrn": agent_mrn}), subject);
         }
@@ -762,13 +618,13 @@ impl Shared {
         let (space, labels) = {
             let state = lock(&self.state);
             let Some(minted) = state.tokens.get(token) else {
-                return Handled::rejected("bearer is neither a minted registration token nor signed by a known service account".into());
+                return Handled::rejected(
+                    "bearer is neither a minted registration token nor signed by a known service account".into(),
+                );
             };
             if let Some(exp) = minted.exp {
                 if exp + LEEWAY_SECONDS < now {
-                    return Handled::rejected(format!(
-                        "registration token expired at {exp} (platform time {now})"
-                    ));
+                    return Handled::rejected(format!("registration token expired at {exp} (platform time {now})"));
                 }
             }
             if minted.nbf > now + LEEWAY_SECONDS {
@@ -786,11 +642,7 @@ impl Shared {
             Ok(b) => b,
             Err(h) => return with_subject(h, space),
         };
-        let agent_mrn = format!(
-            "//agents.api.mondoo.app/spaces/{}/agents/{}",
-            last_segment(&space),
-            new_id()
-        );
+        let agent_mrn = format!("//agents.api.mondoo.app/spaces/{}/agents/{}", last_segment(&space), new_id());
         let (account_mrn, key, cert) = match self.new_account(&space, Some(agent_mrn.clone())) {
             Ok(a) => a,
             Err(e) => return Handled::status(13, &format!("issuing agent credentials: {e}")),
@@ -818,11 +670,7 @@ impl Shared {
         body: &Map<String, Value>,
         labels: BTreeMap<String, String>,
     ) -> String {
-        let mrn = format!(
-            "//agents.api.mondoo.app/spaces/{}/agents/{}",
-            last_segment(space),
-            new_id()
-        );
+        let mrn = format!("//agents.api.mondoo.app/spaces/{}/agents/{}", last_segment(space), new_id());
         self.add_agent_with_mrn(mrn, space, account, body, labels)
     }
 
@@ -845,11 +693,7 @@ impl Shared {
         let agent = Agent {
             mrn: mrn.clone(),
             space_mrn: space.to_string(),
-            name: body
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            name: body.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
             service_account: account.to_string(),
             labels,
             info,
@@ -869,16 +713,9 @@ impl Shared {
         let Some(agent) = state.agents.get(mrn) else {
             return Err(Handled::status(5, &format!("agent {mrn} not found")));
         };
-        let account_space = state
-            .accounts
-            .get(subject)
-            .map(|a| a.space_mrn.as_str())
-            .unwrap_or("");
+        let account_space = state.accounts.get(subject).map(|a| a.space_mrn.as_str()).unwrap_or("");
         if agent.space_mrn != account_space {
-            return Err(Handled::status(
-                7,
-                &format!("{subject} may not act on agent {mrn}"),
-            ));
+            return Err(Handled::status(7, &format!("{subject} may not act on agent {mrn}")));
         }
         Ok(mrn.to_string())
     }
@@ -924,10 +761,7 @@ fn with_subject(mut handled: Handled, subject: String) -> Handled {
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Handled> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Handled::status(
-            2,
-            "malformed request: the body is not a JSON object",
-        )),
+        Ok(_) => Err(Handled::status(2, "malformed request: the body is not a JSON object")),
         Err(e) => Err(Handled::status(2, &format!("malformed request: {e}"))),
     }
 }
@@ -937,10 +771,7 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Handled> {
 impl Shared {
     fn admin(&self, what: &str, request: &Request, peer: Option<SocketAddr>) -> Response {
         if !peer.is_some_and(|p| p.ip().is_loopback()) {
-            return Response::json(
-                403,
-                &status_body(7, "admin endpoints answer loopback clients only"),
-            );
+            return Response::json(403, &status_body(7, "admin endpoints answer loopback clients only"));
         }
         match self.admin_inner(what, request) {
             Ok(v) => Response::json(200, &v),
@@ -953,22 +784,17 @@ impl Shared {
             if request.body.is_empty() {
                 return Ok(json!({}));
             }
-            serde_json::from_slice(&request.body)
-                .map_err(|e| (400, format!("admin body is not JSON: {e}")))
+            serde_json::from_slice(&request.body).map_err(|e| (400, format!("admin body is not JSON: {e}")))
         };
         let internal = |e: io::Error| (500, e.to_string());
         match what {
             "token" => {
-                let spec: TokenSpec = serde_json::from_value(body()?)
-                    .map_err(|e| (400, format!("token spec: {e}")))?;
+                let spec: TokenSpec = serde_json::from_value(body()?).map_err(|e| (400, format!("token spec: {e}")))?;
                 Ok(json!({"token": self.mint_token(&spec).map_err(internal)?}))
             }
             "service-account" => {
                 let body = body()?;
-                let space = body
-                    .get("space_mrn")
-                    .and_then(Value::as_str)
-                    .unwrap_or(crate::FIXTURE_SPACE);
+                let space = body.get("space_mrn").and_then(Value::as_str).unwrap_or(crate::FIXTURE_SPACE);
                 self.create_service_account(space).map_err(internal)
             }
             "revoke" => {
@@ -999,9 +825,7 @@ impl Shared {
             }
             "requests" => {
                 let state = lock(&self.state);
-                Ok(Value::Array(
-                    state.requests.iter().map(request_json).collect(),
-                ))
+                Ok(Value::Array(state.requests.iter().map(request_json).collect()))
             }
             "agents" => {
                 let state = lock(&self.state);
@@ -1061,9 +885,7 @@ mod tests {
 
     #[test]
     fn reads_platform_cn() {
-        let pem =
-            std::fs::read_to_string(crate::default_testdata().join("platform/platform-cert.pem"))
-                .unwrap();
+        let pem = std::fs::read_to_string(crate::default_testdata().join("platform/platform-cert.pem")).unwrap();
         assert_eq!(subject_cn(&pem), "test platform");
     }
 }

@@ -35,13 +35,7 @@ fn aborted_n_times_then_normal() {
     }
     assert_eq!(health(&platform).status, 200);
     let recorded = platform.requests();
-    assert_eq!(
-        recorded
-            .iter()
-            .filter(|r| r.fault == Some(Fault::Aborted))
-            .count(),
-        2
-    );
+    assert_eq!(recorded.iter().filter(|r| r.fault == Some(Fault::Aborted)).count(), 2);
     assert_eq!(recorded[0].status, 409);
 }
 
@@ -52,10 +46,7 @@ fn only_filter_leaves_other_calls_alone() {
     assert_eq!(health(&platform).status, 200);
     assert_eq!(platform.pending_faults().len(), 1);
     let answer = call(platform.addr(), "AgentManager/PingPong", None, b"{}");
-    assert_eq!(
-        answer.json(),
-        json!({"code": 16, "message": "request permission unauthenticated"})
-    );
+    assert_eq!(answer.json(), json!({"code": 16, "message": "request permission unauthenticated"}));
     assert!(platform.pending_faults().is_empty());
 }
 
@@ -68,11 +59,7 @@ fn status_faults_carry_code_and_mapped_http_status() {
         answer.assert_status(http, code as u64);
         assert_eq!(answer.json()["message"], "injected");
     }
-    platform.inject(Fault::Status {
-        http_status: 500,
-        code: 2,
-        message: "odd".into(),
-    });
+    platform.inject(Fault::Status { http_status: 500, code: 2, message: "odd".into() });
     health(&platform).assert_status(500, 2);
 }
 
@@ -83,9 +70,7 @@ fn html_502_and_empty_500() {
     let answer = health(&platform);
     assert_eq!(answer.status, 502);
     assert_eq!(answer.header("content-type"), Some("text/html"));
-    assert!(String::from_utf8(answer.body)
-        .unwrap()
-        .starts_with("<html>"));
+    assert!(String::from_utf8(answer.body).unwrap().starts_with("<html>"));
 
     platform.inject(Fault::Empty500);
     let answer = health(&platform);
@@ -102,12 +87,7 @@ fn truncated_json_promises_more_than_it_sends() {
     let text = String::from_utf8(bytes).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"));
-    let declared: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Length: "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let declared: usize = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).unwrap().parse().unwrap();
     assert!(body.len() < declared, "{} of {declared}", body.len());
     assert!(serde_json::from_str::<serde_json::Value>(body).is_err());
 }
@@ -144,26 +124,15 @@ fn slow_answer_outlasts_a_short_client_timeout_then_answers_normally() {
     let platform = start();
     platform.inject(Fault::Slow { millis: 3000 });
     let mut s = connect(platform.addr());
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     s.write_all(&health_request()).unwrap();
-    let err =
-        read_answer(&mut BufReader::new(s)).expect_err("no answer within the client's timeout");
-    assert!(
-        matches!(
-            err.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-        "{err}"
-    );
+    let err = read_answer(&mut BufReader::new(s)).expect_err("no answer within the client's timeout");
+    assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut), "{err}");
 
     // A slow answer is a normal answer once it comes.
     platform.inject(Fault::Slow { millis: 50 });
     assert_eq!(health(&platform).status, 200);
-    assert_eq!(
-        platform.requests().last().unwrap().fault,
-        Some(Fault::Slow { millis: 50 })
-    );
+    assert_eq!(platform.requests().last().unwrap().fault, Some(Fault::Slow { millis: 50 }));
 }
 
 #[test]

@@ -5,8 +5,7 @@ use mondoo_platform::{ConnectProxy, Fault, Platform, PlatformOptions};
 fn client(platform: &Platform, proxy: Option<&ConnectProxy>) -> reqwest::blocking::Client {
     let mut builder = reqwest::blocking::Client::builder().no_proxy();
     if let Some(pem) = platform.ca_pem() {
-        builder =
-            builder.tls_certs_merge([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()]);
+        builder = builder.tls_certs_merge([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()]);
     }
     if let Some(p) = proxy {
         builder = builder.proxy(reqwest::Proxy::all(p.url()).unwrap());
@@ -14,10 +13,7 @@ fn client(platform: &Platform, proxy: Option<&ConnectProxy>) -> reqwest::blockin
     builder.build().unwrap()
 }
 
-fn health(
-    client: &reqwest::blocking::Client,
-    platform: &Platform,
-) -> reqwest::Result<reqwest::blocking::Response> {
+fn health(client: &reqwest::blocking::Client, platform: &Platform) -> reqwest::Result<reqwest::blocking::Response> {
     client
         .post(format!("{}/Health/Check", platform.url()))
         .header("Content-Type", "application/json")
@@ -35,22 +31,14 @@ fn https_with_the_extra_ca_reuses_one_connection() {
     }
     let peers: Vec<_> = platform.requests().iter().map(|r| r.peer).collect();
     assert_eq!(peers.len(), 3);
-    assert!(
-        peers.iter().all(|p| *p == peers[0]),
-        "keep-alive: {peers:?}"
-    );
+    assert!(peers.iter().all(|p| *p == peers[0]), "keep-alive: {peers:?}");
 }
 
 #[test]
 fn https_through_the_proxy_is_a_tunnel_and_http_is_forwarded() {
     let tls_platform = Platform::start(PlatformOptions::tls()).unwrap();
     let proxy = ConnectProxy::start(false).unwrap();
-    assert_eq!(
-        health(&client(&tls_platform, Some(&proxy)), &tls_platform)
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(health(&client(&tls_platform, Some(&proxy)), &tls_platform).unwrap().status(), 200);
     assert_eq!((proxy.tunnels(), proxy.forwarded()), (1, 0));
 
     let platform = Platform::start(PlatformOptions::default()).unwrap();

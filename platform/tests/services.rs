@@ -5,35 +5,21 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::*;
-use mondoo_platform::{
-    AuthOutcome, Platform, PlatformOptions, TokenSpec, FIXTURE_SPACE, UNAUTHENTICATED,
-};
+use mondoo_platform::{AuthOutcome, Platform, PlatformOptions, TokenSpec, FIXTURE_SPACE, UNAUTHENTICATED};
 use serde_json::{json, Value};
 
 fn assert_unauthenticated(answer: &Answer) {
     answer.assert_status(401, 16);
-    assert_eq!(
-        answer.json(),
-        json!({"code": 16, "message": UNAUTHENTICATED})
-    );
+    assert_eq!(answer.json(), json!({"code": 16, "message": UNAUTHENTICATED}));
 }
 
 fn last_auth(platform: &Platform) -> AuthOutcome {
-    platform
-        .requests()
-        .last()
-        .expect("a recorded request")
-        .auth
-        .clone()
+    platform.requests().last().expect("a recorded request").auth.clone()
 }
 
 #[test]
 fn health_check_answers_serving_with_platform_time() {
-    let platform = Platform::start(PlatformOptions {
-        api_version: "v-test".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let platform = Platform::start(PlatformOptions { api_version: "v-test".into(), ..Default::default() }).unwrap();
     let answer = call(platform.addr(), "Health/Check", None, br#"{"service":""}"#);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("content-type"), Some("application/json"));
@@ -41,53 +27,30 @@ fn health_check_answers_serving_with_platform_time() {
     assert_eq!(body["status"], "SERVING");
     assert_eq!(body["apiVersion"], "v-test");
     let time = body["time"].as_str().unwrap();
-    let parsed =
-        time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).unwrap();
+    let parsed = time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).unwrap();
     assert!(time.ends_with('Z'), "UTC: {time}");
-    assert!(
-        (parsed.unix_timestamp() - unix_now()).abs() < 600,
-        "near now: {time}"
-    );
+    assert!((parsed.unix_timestamp() - unix_now()).abs() < 600, "near now: {time}");
 
     platform.set_clock_offset(-72 * 3600);
     let body = call(platform.addr(), "Health/Check", None, b"{}").json();
-    let shifted = time::OffsetDateTime::parse(
-        body["time"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
+    let shifted =
+        time::OffsetDateTime::parse(body["time"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap();
     let behind = unix_now() - shifted.unix_timestamp();
-    assert!(
-        (72 * 3600 - 600..72 * 3600 + 600).contains(&behind),
-        "72 h behind, got {behind} s"
-    );
+    assert!((72 * 3600 - 600..72 * 3600 + 600).contains(&behind), "72 h behind, got {behind} s");
 }
 
 #[test]
 fn exact_headers_unknown_methods_and_malformed_json() {
     let platform = start();
     let addr = platform.addr();
-    for content_type in [
-        "application/json; charset=utf-8",
-        "Application/JSON",
-        "text/plain",
-    ] {
-        let answer = exchange(
-            addr,
-            &post_bytes("/Health/Check", None, content_type, b"{}"),
-        )
-        .unwrap();
+    for content_type in ["application/json; charset=utf-8", "Application/JSON", "text/plain"] {
+        let answer = exchange(addr, &post_bytes("/Health/Check", None, content_type, b"{}")).unwrap();
         answer.assert_status(400, 3);
-        assert!(answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("application/json"));
+        assert!(answer.json()["message"].as_str().unwrap().contains("application/json"));
     }
     let answer = call(addr, "AgentManager/NoSuchMethod", None, b"{}");
-    assert_eq!(
-        answer.json(),
-        json!({"code": 5, "message": "method not defined"})
-    );
+    assert_eq!(answer.json(), json!({"code": 5, "message": "method not defined"}));
     assert_eq!(answer.status, 404);
     call(addr, "Health/Check/Extra", None, b"{}").assert_status(404, 5);
     call(addr, "Health/Check", None, b"{not json").assert_status(500, 2);
@@ -95,12 +58,7 @@ fn exact_headers_unknown_methods_and_malformed_json() {
     // A correctly signed but malformed body is authenticated first, then refused as malformed.
     let signer = fixture_signer(&platform);
     let body = b"[1,2";
-    let answer = call(
-        addr,
-        "AgentManager/PingPong",
-        Some(&signer.sign(body).unwrap()),
-        body,
-    );
+    let answer = call(addr, "AgentManager/PingPong", Some(&signer.sign(body).unwrap()), body);
     answer.assert_status(500, 2);
     assert_eq!(last_auth(&platform), AuthOutcome::Accepted);
 }
@@ -110,36 +68,16 @@ fn ping_pong_with_fixture_credentials_and_recording() {
     let platform = start();
     let signer = fixture_signer(&platform);
     let bearer = signer.sign(b"{}").unwrap();
-    let answer = call(
-        platform.addr(),
-        "AgentManager/PingPong",
-        Some(&bearer),
-        b"{}",
-    );
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    let answer = call(platform.addr(), "AgentManager/PingPong", Some(&bearer), b"{}");
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.json(), json!({}));
 
     let recorded = platform.requests();
     assert_eq!(recorded.len(), 1);
     let r = &recorded[0];
-    assert_eq!(
-        (
-            r.service.as_str(),
-            r.method.as_str(),
-            r.http_method.as_str()
-        ),
-        ("AgentManager", "PingPong", "POST")
-    );
+    assert_eq!((r.service.as_str(), r.method.as_str(), r.http_method.as_str()), ("AgentManager", "PingPong", "POST"));
     assert_eq!(r.body, b"{}");
-    assert_eq!(
-        r.header("authorization"),
-        Some(format!("Bearer {bearer}").as_str())
-    );
+    assert_eq!(r.header("authorization"), Some(format!("Bearer {bearer}").as_str()));
     assert_eq!(r.header("accept"), Some("application/json"));
     assert_eq!(r.auth, AuthOutcome::Accepted);
     assert_eq!(r.subject.as_deref(), Some(signer.mrn()));
@@ -167,10 +105,7 @@ fn unsigned_and_badly_signed_calls_are_401() {
     assert_unauthenticated(&call(addr, "Echo/Say", Some(&tampered), body));
 
     // The same signature DER-encoded, as some JWT libraries wrongly produce.
-    let der = format!(
-        "{rest}.{}",
-        URL_SAFE_NO_PAD.encode(der_signature(&URL_SAFE_NO_PAD.decode(sig).unwrap()))
-    );
+    let der = format!("{rest}.{}", URL_SAFE_NO_PAD.encode(der_signature(&URL_SAFE_NO_PAD.decode(sig).unwrap())));
     assert_unauthenticated(&call(addr, "Echo/Say", Some(&der), body));
     match last_auth(&platform) {
         AuthOutcome::Rejected(why) => assert!(why.contains("DER") || why.contains("96"), "{why}"),
@@ -178,28 +113,13 @@ fn unsigned_and_badly_signed_calls_are_401() {
     }
 
     // Signed for another body: chash does not match.
-    assert_unauthenticated(&call(
-        addr,
-        "Echo/Say",
-        Some(&signer.sign(b"{}").unwrap()),
-        body,
-    ));
+    assert_unauthenticated(&call(addr, "Echo/Say", Some(&signer.sign(b"{}").unwrap()), body));
 
     // Expired: exp = now - 3540, beyond the minute of leeway.
-    assert_unauthenticated(&call(
-        addr,
-        "Echo/Say",
-        Some(&signer.sign_at(body, unix_now() - 3600).unwrap()),
-        body,
-    ));
+    assert_unauthenticated(&call(addr, "Echo/Say", Some(&signer.sign_at(body, unix_now() - 3600).unwrap()), body));
 
     // iat two minutes in the future.
-    assert_unauthenticated(&call(
-        addr,
-        "Echo/Say",
-        Some(&signer.sign_at(body, unix_now() + 120).unwrap()),
-        body,
-    ));
+    assert_unauthenticated(&call(addr, "Echo/Say", Some(&signer.sign_at(body, unix_now() + 120).unwrap()), body));
 
     // alg not ES384 (header swapped, signature otherwise intact).
     let (h, tail) = good.split_once('.').unwrap();
@@ -211,33 +131,19 @@ fn unsigned_and_badly_signed_calls_are_401() {
     // Unknown kid: a key the platform never issued.
     let stranger = mondoo::Signer::from_pem(
         "//agents.api.mondoo.app/spaces/x/serviceaccounts/stranger",
-        fixture_json(&platform, FIXTURE_CREDENTIALS)["private_key"]
-            .as_str()
-            .unwrap(),
+        fixture_json(&platform, FIXTURE_CREDENTIALS)["private_key"].as_str().unwrap(),
         None,
     )
     .unwrap();
-    assert_unauthenticated(&call(
-        addr,
-        "Echo/Say",
-        Some(&stranger.sign(body).unwrap()),
-        body,
-    ));
+    assert_unauthenticated(&call(addr, "Echo/Say", Some(&stranger.sign(body).unwrap()), body));
 
     // "Bearer" must be followed by a token.
-    let no_token = exchange(
-        addr,
-        &post_bytes("/Echo/Say", Some(""), "application/json", body),
-    )
-    .unwrap();
+    let no_token = exchange(addr, &post_bytes("/Echo/Say", Some(""), "application/json", body)).unwrap();
     assert_unauthenticated(&no_token);
 
     // And after all that, a good bearer still works.
     let answer = call(addr, "Echo/Say", Some(&signer.sign(body).unwrap()), body);
-    assert_eq!(
-        answer.json(),
-        json!({"hello": "world", "signed_by": signer.mrn()})
-    );
+    assert_eq!(answer.json(), json!({"hello": "world", "signed_by": signer.mrn()}));
 }
 
 #[test]
@@ -246,12 +152,7 @@ fn leeway_and_platform_clock_decide_validity() {
     let addr = platform.addr();
     let signer = fixture_signer(&platform);
     // exp = now - 40: expired, but within the minute of leeway.
-    let answer = call(
-        addr,
-        "AgentManager/PingPong",
-        Some(&signer.sign_at(b"{}", unix_now() - 100).unwrap()),
-        b"{}",
-    );
+    let answer = call(addr, "AgentManager/PingPong", Some(&signer.sign_at(b"{}", unix_now() - 100).unwrap()), b"{}");
     assert_eq!(answer.status, 200);
 
     // Platform 72 h behind: the client's fresh bearer is issued in the platform's future.
@@ -268,14 +169,10 @@ fn revoked_accounts_are_refused() {
     let credentials = platform.create_service_account(FIXTURE_SPACE).unwrap();
     assert_eq!(credentials["space_mrn"], FIXTURE_SPACE);
     assert_eq!(credentials["api_endpoint"], platform.url());
-    assert!(credentials["private_key"]
-        .as_str()
-        .unwrap()
-        .starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(credentials["private_key"].as_str().unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
     let signer = signer_of(&credentials);
     assert_eq!(
-        mondoo::signer::certificate_public_key(credentials["certificate"].as_str().unwrap())
-            .unwrap(),
+        mondoo::signer::certificate_public_key(credentials["certificate"].as_str().unwrap()).unwrap(),
         signer.public_key()
     );
 
@@ -303,93 +200,49 @@ fn token_registration_round_trip() {
     let token = platform.mint_token(&spec).unwrap();
 
     // What the client reads from the token without verifying it.
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert_eq!(claims["space"], FIXTURE_SPACE);
     assert_eq!(claims["api_endpoint"], platform.url());
     assert_eq!(claims["labels"], json!({"env": "test"}));
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        3600
-    );
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
     // Signed by the platform key: it verifies with the platform certificate's public key.
-    let platform_cert =
-        std::fs::read_to_string(platform.testdata().join("platform/platform-cert.pem")).unwrap();
+    let platform_cert = std::fs::read_to_string(platform.testdata().join("platform/platform-cert.pem")).unwrap();
     let point = mondoo::signer::certificate_public_key(&platform_cert).unwrap();
-    mondoo::signer::verify_with_public_key(&token, b"", &point, unix_now())
-        .expect("token signed by the platform key");
+    mondoo::signer::verify_with_public_key(&token, b"", &point, unix_now()).expect("token signed by the platform key");
 
     let body = register_body();
     let answer = call(addr, "AgentManager/RegisterAgent", Some(&token), &body);
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     let registered = answer.json();
     let agent_mrn = registered["agent_mrn"].as_str().unwrap().to_string();
-    assert!(
-        agent_mrn.starts_with("//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/agents/"),
-        "{agent_mrn}"
-    );
+    assert!(agent_mrn.starts_with("//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/agents/"), "{agent_mrn}");
     let credential = &registered["credential"];
     assert_eq!(credential["parent_mrn"], FIXTURE_SPACE);
     assert_eq!(credential["api_endpoint"], platform.url());
-    assert!(
-        credential.get("scope_mrn").is_none(),
-        "zero values are omitted"
-    );
+    assert!(credential.get("scope_mrn").is_none(), "zero values are omitted");
     let agent_signer = signer_of(credential);
 
     let agents = platform.agents();
     assert_eq!(agents.len(), 1);
     assert_eq!(agents[0].name, "test-host");
-    assert_eq!(
-        agents[0].labels.get("env").map(String::as_str),
-        Some("test")
-    );
+    assert_eq!(agents[0].labels.get("env").map(String::as_str), Some("test"));
     assert_eq!(agents[0].labels.get("role").map(String::as_str), Some("ci"));
     let r = platform.requests().pop().unwrap();
-    assert_eq!(
-        (r.auth.clone(), r.subject.as_deref()),
-        (AuthOutcome::Accepted, Some(FIXTURE_SPACE))
-    );
+    assert_eq!((r.auth.clone(), r.subject.as_deref()), (AuthOutcome::Accepted, Some(FIXTURE_SPACE)));
 
     // The new credential signs calls.
     assert_eq!(ping(addr, &agent_signer).status, 200);
     let check_in = serde_json::to_vec(&json!({"mrn": agent_mrn, "version": "0.1.0"})).unwrap();
-    let answer = call(
-        addr,
-        "AgentManager/HealthCheck",
-        Some(&agent_signer.sign(&check_in).unwrap()),
-        &check_in,
-    );
+    let answer = call(addr, "AgentManager/HealthCheck", Some(&agent_signer.sign(&check_in).unwrap()), &check_in);
     assert_eq!(answer.status, 200);
     assert_eq!(platform.agents()[0].check_ins, 1);
-    let unknown =
-        serde_json::to_vec(&json!({"mrn": "//agents.api.mondoo.app/spaces/x/agents/none"}))
-            .unwrap();
-    call(
-        addr,
-        "AgentManager/HealthCheck",
-        Some(&agent_signer.sign(&unknown).unwrap()),
-        &unknown,
-    )
-    .assert_status(404, 5);
+    let unknown = serde_json::to_vec(&json!({"mrn": "//agents.api.mondoo.app/spaces/x/agents/none"})).unwrap();
+    call(addr, "AgentManager/HealthCheck", Some(&agent_signer.sign(&unknown).unwrap()), &unknown).assert_status(404, 5);
 
     // Unregistering removes the agent and the credentials made for it.
     let bye = serde_json::to_vec(&json!({"mrn": agent_mrn})).unwrap();
-    let answer = call(
-        addr,
-        "AgentManager/UnRegisterAgent",
-        Some(&agent_signer.sign(&bye).unwrap()),
-        &bye,
-    );
+    let answer = call(addr, "AgentManager/UnRegisterAgent", Some(&agent_signer.sign(&bye).unwrap()), &bye);
     assert_eq!(answer.json(), json!({"mrn": agent_mrn}));
     assert!(platform.agents().is_empty());
     assert_unauthenticated(&ping(addr, &agent_signer));
@@ -400,59 +253,20 @@ fn bad_registration_tokens_are_401() {
     let platform = start();
     let addr = platform.addr();
     let body = register_body();
-    let expired = platform
-        .mint_token(&TokenSpec {
-            ttl_seconds: -3600,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/RegisterAgent",
-        Some(&expired),
-        &body,
-    ));
-    let later = platform
-        .mint_token(&TokenSpec {
-            nbf_offset: 3600,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/RegisterAgent",
-        Some(&later),
-        &body,
-    ));
+    let expired = platform.mint_token(&TokenSpec { ttl_seconds: -3600, ..Default::default() }).unwrap();
+    assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(&expired), &body));
+    let later = platform.mint_token(&TokenSpec { nbf_offset: 3600, ..Default::default() }).unwrap();
+    assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(&later), &body));
     let no_space = platform.mint_token(&TokenSpec::new("")).unwrap();
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/RegisterAgent",
-        Some(&no_space),
-        &body,
-    ));
+    assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(&no_space), &body));
     // Another platform's token (the fixture, signed by the same key but never minted here).
-    let foreign =
-        std::fs::read_to_string(platform.testdata().join("tokens/registration-valid.jwt")).unwrap();
-    assert_unauthenticated(&call(
-        addr,
-        "AgentManager/RegisterAgent",
-        Some(foreign.trim()),
-        &body,
-    ));
+    let foreign = std::fs::read_to_string(platform.testdata().join("tokens/registration-valid.jwt")).unwrap();
+    assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(foreign.trim()), &body));
     assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", None, &body));
     assert!(platform.agents().is_empty());
     // A token without exp is accepted.
-    let forever = platform
-        .mint_token(&TokenSpec {
-            no_exp: true,
-            ..Default::default()
-        })
-        .unwrap();
-    assert_eq!(
-        call(addr, "AgentManager/RegisterAgent", Some(&forever), &body).status,
-        200
-    );
+    let forever = platform.mint_token(&TokenSpec { no_exp: true, ..Default::default() }).unwrap();
+    assert_eq!(call(addr, "AgentManager/RegisterAgent", Some(&forever), &body).status, 200);
 }
 
 #[test]
@@ -460,32 +274,16 @@ fn service_account_registration_answers_agent_mrn_only() {
     let platform = start();
     let signer = fixture_signer(&platform);
     let body = register_body();
-    let answer = call(
-        platform.addr(),
-        "AgentManager/RegisterAgent",
-        Some(&signer.sign(&body).unwrap()),
-        &body,
-    );
-    assert_eq!(
-        answer.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    let answer = call(platform.addr(), "AgentManager/RegisterAgent", Some(&signer.sign(&body).unwrap()), &body);
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     let json = answer.json();
     let agent_mrn = json["agent_mrn"].as_str().unwrap();
-    assert!(
-        agent_mrn.starts_with("//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/agents/"),
-        "{agent_mrn}"
-    );
+    assert!(agent_mrn.starts_with("//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/agents/"), "{agent_mrn}");
     assert!(json.get("credential").is_none());
     assert_eq!(platform.agents()[0].service_account, signer.mrn());
 
     // The org account (scope_mrn only) is known too.
-    let org = signer_of(&fixture_json(
-        &platform,
-        "service-account/credentials-org.json",
-    ));
+    let org = signer_of(&fixture_json(&platform, "service-account/credentials-org.json"));
     assert_eq!(ping(platform.addr(), &org).status, 200);
 }
 
@@ -497,14 +295,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     for _ in 0..3 {
-        writer
-            .write_all(&post_bytes(
-                "/Health/Check",
-                None,
-                "application/json",
-                b"{}",
-            ))
-            .unwrap();
+        writer.write_all(&post_bytes("/Health/Check", None, "application/json", b"{}")).unwrap();
         assert_eq!(read_answer(&mut reader).unwrap().status, 200);
     }
     assert_eq!(platform.requests().len(), 3);
@@ -512,33 +303,18 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 
 #[test]
 fn oversized_requests_get_413() {
-    let platform = Platform::start(PlatformOptions {
-        max_body_bytes: 1024,
-        ..Default::default()
-    })
-    .unwrap();
-    let answer = exchange(
-        platform.addr(),
-        &post_bytes("/Health/Check", None, "application/json", &[b' '; 2048]),
-    )
-    .unwrap();
+    let platform = Platform::start(PlatformOptions { max_body_bytes: 1024, ..Default::default() }).unwrap();
+    let answer =
+        exchange(platform.addr(), &post_bytes("/Health/Check", None, "application/json", &[b' '; 2048])).unwrap();
     assert_eq!(answer.status, 413);
     assert!(platform.requests().is_empty());
 }
 
 #[test]
 fn path_prefix_is_part_of_the_url() {
-    let platform = Platform::start(PlatformOptions {
-        path_prefix: "api/v1".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let platform = Platform::start(PlatformOptions { path_prefix: "api/v1".into(), ..Default::default() }).unwrap();
     assert!(platform.url().ends_with("/api/v1"), "{}", platform.url());
-    let ok = exchange(
-        platform.addr(),
-        &post_bytes("/api/v1/Health/Check", None, "application/json", b"{}"),
-    )
-    .unwrap();
+    let ok = exchange(platform.addr(), &post_bytes("/api/v1/Health/Check", None, "application/json", b"{}")).unwrap();
     assert_eq!(ok.status, 200);
     call(platform.addr(), "Health/Check", None, b"{}").assert_status(404, 5);
 }

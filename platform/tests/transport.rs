@@ -14,17 +14,13 @@ use serde_json::{json, Value};
 
 fn pem_der(pem: &str) -> Vec<u8> {
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
 }
 
 fn tls_client(roots_pem: Option<&str>) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(pem) = roots_pem {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(pem_der(pem)))
-            .unwrap();
+        roots.add(rustls::pki_types::CertificateDer::from(pem_der(pem))).unwrap();
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Arc::new(
@@ -54,34 +50,16 @@ fn tls_handshake_with_the_test_ca() {
     let platform = Platform::start(PlatformOptions::tls()).unwrap();
     assert!(platform.url().starts_with("https://127.0.0.1:"));
     let ca = platform.ca_pem().unwrap().to_string();
-    assert_eq!(
-        std::fs::read_to_string(platform.ca_file().unwrap()).unwrap(),
-        ca
-    );
+    assert_eq!(std::fs::read_to_string(platform.ca_file().unwrap()).unwrap(), ca);
 
     let request = post_bytes("/Health/Check", None, "application/json", b"{}");
     for host in ["127.0.0.1", "localhost"] {
-        let answer = tls_exchange(
-            tls_client(Some(&ca)),
-            connect(platform.addr()),
-            host,
-            &request,
-        )
-        .unwrap();
+        let answer = tls_exchange(tls_client(Some(&ca)), connect(platform.addr()), host, &request).unwrap();
         assert_eq!(answer.json()["status"], "SERVING");
     }
     // A client that does not trust the test CA fails the handshake.
-    let err = tls_exchange(
-        tls_client(None),
-        connect(platform.addr()),
-        "127.0.0.1",
-        &request,
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().to_lowercase().contains("certificate"),
-        "{err}"
-    );
+    let err = tls_exchange(tls_client(None), connect(platform.addr()), "127.0.0.1", &request).unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
     assert_eq!(platform.requests().len(), 2);
 
     let ca_file = platform.ca_file().unwrap().to_path_buf();
@@ -135,11 +113,7 @@ fn absolute_uri_requests_are_forwarded_and_counted() {
 #[test]
 fn refusing_proxy_answers_403() {
     let proxy = ConnectProxy::start(true).unwrap();
-    let answer = exchange(
-        proxy.addr(),
-        b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
-    )
-    .unwrap();
+    let answer = exchange(proxy.addr(), b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n").unwrap();
     assert_eq!(answer.status, 403);
     assert_eq!((proxy.tunnels(), proxy.refused()), (0, 1));
 }
@@ -147,23 +121,14 @@ fn refusing_proxy_answers_403() {
 fn admin(platform_addr: std::net::SocketAddr, what: &str, body: Value) -> Answer {
     exchange(
         platform_addr,
-        &post_bytes(
-            &format!("/_admin/{what}"),
-            None,
-            "application/json",
-            body.to_string().as_bytes(),
-        ),
+        &post_bytes(&format!("/_admin/{what}"), None, "application/json", body.to_string().as_bytes()),
     )
     .unwrap()
 }
 
 #[test]
 fn admin_endpoints_drive_the_platform() {
-    let platform = Platform::start(PlatformOptions {
-        proxy: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let platform = Platform::start(PlatformOptions { proxy: true, ..Default::default() }).unwrap();
     let addr = platform.addr();
 
     let info = admin(addr, "info", json!({})).json();
@@ -171,12 +136,8 @@ fn admin_endpoints_drive_the_platform() {
     assert_eq!(info["proxy_url"], platform.proxy().unwrap().url());
     assert_eq!(info["ca_pem"], Value::Null);
 
-    let token = admin(
-        addr,
-        "token",
-        json!({"space": mondoo_platform::FIXTURE_SPACE, "ttl_seconds": 600}),
-    )
-    .json()["token"]
+    let token = admin(addr, "token", json!({"space": mondoo_platform::FIXTURE_SPACE, "ttl_seconds": 600})).json()
+        ["token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -184,47 +145,19 @@ fn admin_endpoints_drive_the_platform() {
     let registered = call(addr, "AgentManager/RegisterAgent", Some(&token), body);
     assert_eq!(registered.status, 200);
 
-    let credentials = admin(
-        addr,
-        "service-account",
-        json!({"space_mrn": mondoo_platform::FIXTURE_SPACE}),
-    )
-    .json();
+    let credentials = admin(addr, "service-account", json!({"space_mrn": mondoo_platform::FIXTURE_SPACE})).json();
     let signer = signer_of(&credentials);
     assert_eq!(ping(addr, &signer).status, 200);
-    assert_eq!(
-        admin(addr, "revoke", json!({"mrn": signer.mrn()})).status,
-        200
-    );
+    assert_eq!(admin(addr, "revoke", json!({"mrn": signer.mrn()})).status, 200);
     assert_eq!(ping(addr, &signer).status, 401);
-    assert_eq!(
-        admin(addr, "revoke", json!({"mrn": "//nobody"})).status,
-        404
-    );
+    assert_eq!(admin(addr, "revoke", json!({"mrn": "//nobody"})).status, 404);
 
-    assert_eq!(
-        admin(
-            addr,
-            "fault",
-            json!({"kind": "aborted", "times": 2, "only": "Health/Check"})
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        admin(addr, "fault", json!([{"kind": "html502"}])).status,
-        200
-    );
+    assert_eq!(admin(addr, "fault", json!({"kind": "aborted", "times": 2, "only": "Health/Check"})).status, 200);
+    assert_eq!(admin(addr, "fault", json!([{"kind": "html502"}])).status, 200);
     assert_eq!(platform.pending_faults().len(), 2);
-    assert_eq!(
-        admin(addr, "fault", json!({"kind": "nonsense"})).status,
-        400
-    );
+    assert_eq!(admin(addr, "fault", json!({"kind": "nonsense"})).status, 400);
 
-    assert_eq!(
-        admin(addr, "clock", json!({"offset_seconds": -3600})).status,
-        200
-    );
+    assert_eq!(admin(addr, "clock", json!({"offset_seconds": -3600})).status, 200);
     assert_eq!(platform.clock_offset(), -3600);
 
     let requests = admin(addr, "requests", json!({})).json();
@@ -233,25 +166,13 @@ fn admin_endpoints_drive_the_platform() {
     assert_eq!(list[0]["method"], "RegisterAgent");
     assert_eq!(list[0]["auth"], "accepted");
     assert_eq!(list[2]["auth"], "rejected");
-    let first_body = base64::engine::general_purpose::STANDARD
-        .decode(list[0]["body_base64"].as_str().unwrap())
-        .unwrap();
+    let first_body =
+        base64::engine::general_purpose::STANDARD.decode(list[0]["body_base64"].as_str().unwrap()).unwrap();
     assert_eq!(first_body, body);
-    assert_eq!(
-        admin(addr, "agents", json!({}))
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(admin(addr, "agents", json!({})).json().as_array().unwrap().len(), 1);
 
     assert_eq!(admin(addr, "reset", json!({})).status, 200);
-    assert!(
-        platform.requests().is_empty()
-            && platform.agents().is_empty()
-            && platform.pending_faults().is_empty()
-    );
+    assert!(platform.requests().is_empty() && platform.agents().is_empty() && platform.pending_faults().is_empty());
     assert_eq!(platform.clock_offset(), 0);
     // Reset restores the accounts: the revoked one is gone, the fixture one works.
     assert_eq!(ping(addr, &signer).status, 401);
@@ -273,29 +194,19 @@ fn binary_prints_its_url_and_stops_when_stdin_closes() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().to_string();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let addr: std::net::SocketAddr = url.trim_start_matches("https://").parse().unwrap();
 
     let request = post_bytes("/_admin/info", None, "application/json", b"{}");
-    assert!(
-        tls_exchange(tls_client(None), connect(addr), "127.0.0.1", &request).is_err(),
-        "unknown CA refused"
-    );
+    assert!(tls_exchange(tls_client(None), connect(addr), "127.0.0.1", &request).is_err(), "unknown CA refused");
     let ca = std::fs::read_to_string(&ca_file).expect("CA written before the URL line");
-    let info = tls_exchange(tls_client(Some(&ca)), connect(addr), "127.0.0.1", &request)
-        .unwrap()
-        .json();
+    let info = tls_exchange(tls_client(Some(&ca)), connect(addr), "127.0.0.1", &request).unwrap().json();
     assert_eq!(info["url"], url);
     assert_eq!(info["ca_pem"], ca);
     assert_eq!(info["ca_file"], ca_file.display().to_string());
-    assert!(info["proxy_url"]
-        .as_str()
-        .unwrap()
-        .starts_with("http://127.0.0.1:"));
+    assert!(info["proxy_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
 
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());

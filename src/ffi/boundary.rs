@@ -25,9 +25,7 @@ pub(crate) fn guard(name: &'static str, body: impl FnOnce() -> Result<()>) -> Co
         Ok(Err(err)) => {
             let code = err.code();
             let err = match code {
-                Code::NullParameter | Code::InvalidUtf8 | Code::InvalidArgument => {
-                    err.context(name)
-                }
+                Code::NullParameter | Code::InvalidUtf8 | Code::InvalidArgument => err.context(name),
                 _ => err,
             };
             last_error::set(err);
@@ -99,10 +97,7 @@ fn panic_error(name: &'static str, payload: Box<dyn std::any::Any + Send>) -> Er
     if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         std::mem::forget(again);
     }
-    Error::new(
-        Code::Panic,
-        format!("{name}: internal error (panic): {detail}"),
-    )
+    Error::new(Code::Panic, format!("{name}: internal error (panic): {detail}"))
 }
 
 /// A required C string argument.
@@ -117,10 +112,7 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, param: &'static str) -> Res
     bytes.to_str().map_err(|e| {
         Error::new(
             Code::InvalidUtf8,
-            format!(
-                "parameter `{param}` is not valid UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
+            format!("parameter `{param}` is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()),
         )
     })
 }
@@ -129,10 +121,7 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, param: &'static str) -> Res
 ///
 /// # Safety
 /// As [`str_arg`].
-pub(crate) unsafe fn opt_str_arg<'a>(
-    ptr: *const c_char,
-    param: &'static str,
-) -> Result<Option<&'a str>> {
+pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, param: &'static str) -> Result<Option<&'a str>> {
     if ptr.is_null() {
         Ok(None)
     } else {
@@ -145,11 +134,7 @@ pub(crate) unsafe fn opt_str_arg<'a>(
 ///
 /// # Safety
 /// `ptr` is NULL or points to `len` readable bytes valid for `'a`.
-pub(crate) unsafe fn bytes_arg<'a>(
-    ptr: *const u8,
-    len: usize,
-    param: &'static str,
-) -> Result<&'a [u8]> {
+pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, param: &'static str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -160,10 +145,7 @@ pub(crate) unsafe fn bytes_arg<'a>(
         ));
     }
     if len > isize::MAX as usize {
-        return Err(Error::new(
-            Code::InvalidArgument,
-            format!("parameter `{param}`: length {len} is too large"),
-        ));
+        return Err(Error::new(Code::InvalidArgument, format!("parameter `{param}`: length {len} is too large")));
     }
     Ok(std::slice::from_raw_parts(ptr, len))
 }
@@ -180,9 +162,7 @@ impl<T> Out<T> {
     /// `ptr` is NULL or valid for one write of `T` (its current content may be
     /// uninitialized: it is never read or dropped).
     pub(crate) unsafe fn new(ptr: *mut T, param: &'static str) -> Result<Out<T>> {
-        NonNull::new(ptr)
-            .map(Out)
-            .ok_or_else(|| null_parameter(param))
+        NonNull::new(ptr).map(Out).ok_or_else(|| null_parameter(param))
     }
 
     pub(crate) fn write(self, value: T) {
@@ -209,22 +189,15 @@ pub(crate) fn c_string(value: impl Into<Vec<u8>>, what: &str, code: Code) -> Res
     CString::new(value).map_err(|e| {
         Error::new(
             code,
-            format!(
-                "{what} contains a NUL byte at offset {} and cannot be returned as a C string",
-                e.nul_position()
-            ),
+            format!("{what} contains a NUL byte at offset {} and cannot be returned as a C string", e.nul_position()),
         )
     })
 }
 
 /// A JSON value as a C string (serde_json escapes NUL, so this cannot fail on content).
 pub(crate) fn json_string(value: &serde_json::Value) -> Result<CString> {
-    let text = serde_json::to_string(value).map_err(|e| {
-        Error::new(
-            Code::InvalidArgument,
-            format!("value cannot be serialized as JSON: {e}"),
-        )
-    })?;
+    let text = serde_json::to_string(value)
+        .map_err(|e| Error::new(Code::InvalidArgument, format!("value cannot be serialized as JSON: {e}")))?;
     c_string(text, "JSON text", Code::InvalidArgument)
 }
 
@@ -237,9 +210,9 @@ pub(crate) fn path_string(path: &std::path::Path, what: &str) -> Result<CString>
     }
     #[cfg(not(unix))]
     {
-        let s = path.to_str().ok_or_else(|| {
-            Error::new(Code::InvalidUtf8, format!("{what} is not valid UTF-8")).with_path(path)
-        })?;
+        let s = path
+            .to_str()
+            .ok_or_else(|| Error::new(Code::InvalidUtf8, format!("{what} is not valid UTF-8")).with_path(path))?;
         c_string(s, what, Code::InvalidArgument)
     }
 }
@@ -254,9 +227,8 @@ mod tests {
             return None;
         }
         let code = unsafe { crate::ffi::last_error::mondoo_error_code(e) };
-        let msg = unsafe { CStr::from_ptr(crate::ffi::last_error::mondoo_error_message(e)) }
-            .to_string_lossy()
-            .into_owned();
+        let msg =
+            unsafe { CStr::from_ptr(crate::ffi::last_error::mondoo_error_message(e)) }.to_string_lossy().into_owned();
         unsafe { crate::ffi::last_error::mondoo_error_free(e) };
         Some(Error::new(code, msg))
     }
@@ -267,17 +239,11 @@ mod tests {
         assert_eq!(code, Code::Panic);
         let e = take_last().expect("last error set");
         assert_eq!(e.code(), Code::Panic);
-        assert!(
-            e.message().contains("mondoo_test_export") && e.message().contains("boom 42"),
-            "{e:?}"
-        );
+        assert!(e.message().contains("mondoo_test_export") && e.message().contains("boom 42"), "{e:?}");
 
         let p: *const u8 = guard_value("mondoo_test_accessor", || panic!("static"));
         assert!(p.is_null());
-        assert!(take_last()
-            .unwrap()
-            .message()
-            .contains("mondoo_test_accessor"));
+        assert!(take_last().unwrap().message().contains("mondoo_test_accessor"));
     }
 
     #[test]
@@ -287,33 +253,21 @@ mod tests {
             Ok(())
         });
         assert_eq!(code, Code::NullParameter);
-        assert_eq!(
-            take_last().unwrap().message(),
-            "mondoo_test_export: parameter `token` is NULL"
-        );
+        assert_eq!(take_last().unwrap().message(), "mondoo_test_export: parameter `token` is NULL");
 
         // A library error keeps its message as it is.
-        assert_eq!(
-            guard("x", || Err(Error::new(Code::TokenExpired, "expired"))),
-            Code::TokenExpired
-        );
+        assert_eq!(guard("x", || Err(Error::new(Code::TokenExpired, "expired"))), Code::TokenExpired);
         assert_eq!(guard("y", || Ok(())), Code::Ok);
         assert!(take_last().is_none(), "a success clears the previous error");
     }
 
     #[test]
     fn bytes_allow_null_only_when_empty() {
-        assert_eq!(
-            unsafe { bytes_arg(std::ptr::null(), 0, "body") }.unwrap(),
-            &[] as &[u8]
-        );
+        assert_eq!(unsafe { bytes_arg(std::ptr::null(), 0, "body") }.unwrap(), &[] as &[u8]);
         let e = unsafe { bytes_arg(std::ptr::null(), 3, "body") }.unwrap_err();
         assert_eq!(e.code(), Code::NullParameter);
         let data = [0u8, 1, 0];
-        assert_eq!(
-            unsafe { bytes_arg(data.as_ptr(), 3, "body") }.unwrap(),
-            &data
-        );
+        assert_eq!(unsafe { bytes_arg(data.as_ptr(), 3, "body") }.unwrap(), &data);
     }
 
     #[test]
@@ -321,25 +275,12 @@ mod tests {
         let bad = b"ab\xffc\0";
         let e = unsafe { str_arg(bad.as_ptr().cast(), "path") }.unwrap_err();
         assert_eq!(e.code(), Code::InvalidUtf8);
-        assert!(
-            e.message().contains("`path`") && e.message().contains("offset 2"),
-            "{e:?}"
-        );
+        assert!(e.message().contains("`path`") && e.message().contains("offset 2"), "{e:?}");
     }
 
     #[test]
     fn strings_with_nul_are_refused_not_cut() {
-        assert_eq!(
-            c_string("a\0b", "value", Code::ConfigInvalid)
-                .unwrap_err()
-                .code(),
-            Code::ConfigInvalid
-        );
-        assert_eq!(
-            c_string("ab", "value", Code::ConfigInvalid)
-                .unwrap()
-                .as_bytes(),
-            b"ab"
-        );
+        assert_eq!(c_string("a\0b", "value", Code::ConfigInvalid).unwrap_err().code(), Code::ConfigInvalid);
+        assert_eq!(c_string("ab", "value", Code::ConfigInvalid).unwrap().as_bytes(), b"ab");
     }
 }

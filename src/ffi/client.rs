@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::{Code, Error, Result};
-use crate::ffi::boundary::{
-    bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out,
-};
+use crate::ffi::boundary::{bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out};
 use crate::ffi::config::mondoo_config;
 use crate::ffi::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
 use crate::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, StatusReport};
@@ -66,9 +64,7 @@ impl BoxHandle for mondoo_status {}
 /// error set).
 /// Thread safety: safe to call from any thread.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_client_options_new(
-    options_out: *mut *mut mondoo_client_options,
-) -> Code {
+pub unsafe extern "C" fn mondoo_client_options_new(options_out: *mut *mut mondoo_client_options) -> Code {
     guard("mondoo_client_options_new", || {
         let out = Out::new(options_out, "options_out")?;
         out.write(mondoo_client_options::into_raw(ClientOptions::default()));
@@ -81,9 +77,7 @@ pub unsafe extern "C" fn mondoo_client_options_new(
 /// Thread safety: no other thread may use `options` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_free(options: *mut mondoo_client_options) {
-    guard_value("mondoo_client_options_free", || {
-        drop(mondoo_client_options::from_raw(options))
-    })
+    guard_value("mondoo_client_options_free", || drop(mondoo_client_options::from_raw(options)))
 }
 
 /// Set one option from the C arguments; the shared shape of every setter.
@@ -97,10 +91,7 @@ unsafe fn set_option(
 
 fn positive_ms(ms: u64, param: &str) -> Result<Duration> {
     if ms == 0 {
-        return Err(Error::new(
-            Code::InvalidArgument,
-            format!("parameter `{param}` must be more than 0 ms"),
-        ));
+        return Err(Error::new(Code::InvalidArgument, format!("parameter `{param}` must be more than 0 ms")));
     }
     Ok(Duration::from_millis(ms))
 }
@@ -177,14 +168,10 @@ pub unsafe extern "C" fn mondoo_client_options_set_connect_timeout_ms(
     options: *mut mondoo_client_options,
     timeout_ms: u64,
 ) -> Code {
-    set_option(
-        "mondoo_client_options_set_connect_timeout_ms",
-        options,
-        |o| {
-            o.connect_timeout = positive_ms(timeout_ms, "timeout_ms")?;
-            Ok(())
-        },
-    )
+    set_option("mondoo_client_options_set_connect_timeout_ms", options, |o| {
+        o.connect_timeout = positive_ms(timeout_ms, "timeout_ms")?;
+        Ok(())
+    })
 }
 
 /// The sleeps between registration attempts when the platform answers Aborted: one
@@ -210,10 +197,7 @@ pub unsafe extern "C" fn mondoo_client_options_set_retry_delays_ms(
                 format!("parameter `delays_ms` is NULL but its length is {delays_len}"),
             ));
         } else if delays_len > isize::MAX as usize / std::mem::size_of::<u64>() {
-            return Err(Error::new(
-                Code::InvalidArgument,
-                "parameter `delays_len` is too large",
-            ));
+            return Err(Error::new(Code::InvalidArgument, "parameter `delays_len` is too large"));
         } else {
             std::slice::from_raw_parts(delays_ms, delays_len)
         };
@@ -247,14 +231,10 @@ pub unsafe extern "C" fn mondoo_client_options_set_correct_clock_skew(
     options: *mut mondoo_client_options,
     correct: bool,
 ) -> Code {
-    set_option(
-        "mondoo_client_options_set_correct_clock_skew",
-        options,
-        |o| {
-            o.correct_clock_skew = correct;
-            Ok(())
-        },
-    )
+    set_option("mondoo_client_options_set_correct_clock_skew", options, |o| {
+        o.correct_clock_skew = correct;
+        Ok(())
+    })
 }
 
 /// Make a client.
@@ -278,16 +258,8 @@ pub unsafe extern "C" fn mondoo_client_new(
 ) -> Code {
     guard("mondoo_client_new", || {
         let out = Out::new(client_out, "client_out")?;
-        let options = if options.is_null() {
-            ClientOptions::default()
-        } else {
-            as_ref(options, "options")?.clone()
-        };
-        let config = if config.is_null() {
-            Config::load(None)?
-        } else {
-            as_ref(config, "config")?.clone()
-        };
+        let options = if options.is_null() { ClientOptions::default() } else { as_ref(options, "options")?.clone() };
+        let config = if config.is_null() { Config::load(None)? } else { as_ref(config, "config")?.clone() };
         let client = Client::new(config, options)?;
         out.write(mondoo_client::into_raw(Arc::new(client)));
         Ok(())
@@ -331,9 +303,7 @@ pub unsafe extern "C" fn mondoo_client_with_timeout(
 /// Thread safety: no other thread may use `client` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
-    guard_value("mondoo_client_free", || {
-        drop(mondoo_client::from_raw(client))
-    })
+    guard_value("mondoo_client_free", || drop(mondoo_client::from_raw(client)))
 }
 
 /// Register this machine (`cnspec login`) and write the credentials into the config
@@ -376,17 +346,10 @@ pub unsafe extern "C" fn mondoo_client_register(
                 )
             })?,
         };
-        let options = RegisterOptions {
-            name: name.map(str::to_owned),
-            annotations,
-        };
+        let options = RegisterOptions { name: name.map(str::to_owned), annotations };
         let registration = client.register(token, &options)?;
-        let json = serde_json::to_value(&registration).map_err(|e| {
-            Error::new(
-                Code::InvalidArgument,
-                format!("registration cannot be shown as JSON: {e}"),
-            )
-        })?;
+        let json = serde_json::to_value(&registration)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("registration cannot be shown as JSON: {e}")))?;
         out.write_string(json_string(&json)?);
         Ok(())
     })
@@ -403,10 +366,7 @@ pub unsafe extern "C" fn mondoo_client_register(
 /// last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_client_status(
-    client: *const mondoo_client,
-    status_json_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, status_json_out: *mut *mut c_char) -> Code {
     guard("mondoo_client_status", || {
         let out = Out::new(status_json_out, "status_json_out")?;
         let report = as_ref(client, "client")?.status()?;
@@ -440,10 +400,7 @@ pub unsafe extern "C" fn mondoo_client_status_report(
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
 /// Thread safety: safe to call concurrently on the same report.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_status_to_text(
-    status: *const mondoo_status,
-    text_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_status_to_text(status: *const mondoo_status, text_out: *mut *mut c_char) -> Code {
     guard("mondoo_status_to_text", || {
         let out = Out::new(text_out, "text_out")?;
         let text = as_ref(status, "status")?.to_text();
@@ -456,10 +413,7 @@ pub unsafe extern "C" fn mondoo_status_to_text(
 ///
 /// Ownership, errors, thread safety: as `mondoo_status_to_text`.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_status_to_json(
-    status: *const mondoo_status,
-    json_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_status_to_json(status: *const mondoo_status, json_out: *mut *mut c_char) -> Code {
     guard("mondoo_status_to_json", || {
         let out = Out::new(json_out, "json_out")?;
         out.write_string(json_string(&as_ref(status, "status")?.to_json())?);
@@ -474,10 +428,7 @@ pub unsafe extern "C" fn mondoo_status_to_json(
 /// set).
 /// Thread safety: safe to call concurrently on the same report.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_status_exit_code(
-    status: *const mondoo_status,
-    exit_code_out: *mut i32,
-) -> Code {
+pub unsafe extern "C" fn mondoo_status_exit_code(status: *const mondoo_status, exit_code_out: *mut i32) -> Code {
     guard("mondoo_status_exit_code", || {
         let out = Out::new(exit_code_out, "exit_code_out")?;
         out.write(as_ref(status, "status")?.exit_code());
@@ -490,9 +441,7 @@ pub unsafe extern "C" fn mondoo_status_exit_code(
 /// Thread safety: no other thread may use `status` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_status_free(status: *mut mondoo_status) {
-    guard_value("mondoo_status_free", || {
-        drop(mondoo_status::from_raw(status))
-    })
+    guard_value("mondoo_status_free", || drop(mondoo_status::from_raw(status)))
 }
 
 /// Log out (`cnspec logout`): unregister the agent at the platform and remove the
@@ -512,10 +461,7 @@ pub unsafe extern "C" fn mondoo_client_logout(
     force_offline: bool,
 ) -> Code {
     guard("mondoo_client_logout", || {
-        as_ref(client, "client")?.logout(&LogoutOptions {
-            keep_service_account,
-            force_offline,
-        })
+        as_ref(client, "client")?.logout(&LogoutOptions { keep_service_account, force_offline })
     })
 }
 
@@ -526,9 +472,7 @@ pub unsafe extern "C" fn mondoo_client_logout(
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> Code {
-    guard("mondoo_client_checkin", || {
-        as_ref(client, "client")?.checkin()
-    })
+    guard("mondoo_client_checkin", || as_ref(client, "client")?.checkin())
 }
 
 /// A signed call to any platform service: `POST {endpoint}/{service}/{method}` with
@@ -555,13 +499,8 @@ pub unsafe extern "C" fn mondoo_client_call(
         let client = as_ref(client, "client")?;
         let service = str_arg(service, "service")?;
         let method = str_arg(method, "method")?;
-        let request: serde_json::Value =
-            serde_json::from_str(str_arg(request_json, "request_json")?).map_err(|e| {
-                Error::new(
-                    Code::InvalidArgument,
-                    format!("parameter `request_json` is not JSON: {e}"),
-                )
-            })?;
+        let request: serde_json::Value = serde_json::from_str(str_arg(request_json, "request_json")?)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("parameter `request_json` is not JSON: {e}")))?;
         let response = client.call(service, method, &request)?;
         out.write_string(json_string(&response)?);
         Ok(())
@@ -598,15 +537,10 @@ pub unsafe extern "C" fn mondoo_client_sign(
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_client_config_json(
-    client: *const mondoo_client,
-    json_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_client_config_json(client: *const mondoo_client, json_out: *mut *mut c_char) -> Code {
     guard("mondoo_client_config_json", || {
         let out = Out::new(json_out, "json_out")?;
-        out.write_string(json_string(
-            &as_ref(client, "client")?.config().redacted_json(),
-        )?);
+        out.write_string(json_string(&as_ref(client, "client")?.config().redacted_json())?);
         Ok(())
     })
 }

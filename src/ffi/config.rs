@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, LoadOptions};
 use crate::error::{Code, Error};
-use crate::ffi::boundary::{
-    c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out,
-};
+use crate::ffi::boundary::{c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out};
 use crate::ffi::handle::{as_ref, BoxHandle, Handle};
 use crate::flows::config_for_registration;
 
@@ -41,10 +39,7 @@ impl BoxHandle for mondoo_config {}
 /// error is set.
 /// Thread safety: safe to call from any thread (it reads the process environment).
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_load(
-    path: *const c_char,
-    config_out: *mut *mut mondoo_config,
-) -> Code {
+pub unsafe extern "C" fn mondoo_config_load(path: *const c_char, config_out: *mut *mut mondoo_config) -> Code {
     guard("mondoo_config_load", || {
         let out = Out::new(config_out, "config_out")?;
         let path = opt_str_arg(path, "path")?;
@@ -74,10 +69,7 @@ pub unsafe extern "C" fn mondoo_config_load_for_registration(
     guard("mondoo_config_load_for_registration", || {
         let out = Out::new(config_out, "config_out")?;
         let path = opt_str_arg(path, "path")?;
-        let options = LoadOptions {
-            path: path.map(PathBuf::from),
-            ..LoadOptions::default()
-        };
+        let options = LoadOptions { path: path.map(PathBuf::from), ..LoadOptions::default() };
         let config = config_for_registration(&options)?;
         out.write(mondoo_config::into_raw(config));
         Ok(())
@@ -90,9 +82,7 @@ pub unsafe extern "C" fn mondoo_config_load_for_registration(
 /// and clients made from it keep their own copy, so they stay valid.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_free(config: *mut mondoo_config) {
-    guard_value("mondoo_config_free", || {
-        drop(mondoo_config::from_raw(config))
-    })
+    guard_value("mondoo_config_free", || drop(mondoo_config::from_raw(config)))
 }
 
 /// One optional text field of a config into `*out`; NULL (and OK) when absent.
@@ -106,9 +96,7 @@ unsafe fn optional_field(
     guard(name, || {
         let out = Out::new(out, "value_out")?;
         let config = as_ref(config, "config")?;
-        let value = read(config)
-            .map(|v| c_string(v, field, Code::ConfigInvalid))
-            .transpose()?;
+        let value = read(config).map(|v| c_string(v, field, Code::ConfigInvalid)).transpose()?;
         out.write_opt_string(value);
         Ok(())
     })
@@ -123,10 +111,7 @@ unsafe fn optional_field(
 /// error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_mrn(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_config_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     optional_field("mondoo_config_mrn", config, value_out, "mrn", Config::mrn)
 }
 
@@ -135,17 +120,8 @@ pub unsafe extern "C" fn mondoo_config_mrn(
 /// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
 /// when absent.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_agent_mrn(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
-    optional_field(
-        "mondoo_config_agent_mrn",
-        config,
-        value_out,
-        "agent_mrn",
-        Config::agent_mrn,
-    )
+pub unsafe extern "C" fn mondoo_config_agent_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
+    optional_field("mondoo_config_agent_mrn", config, value_out, "agent_mrn", Config::agent_mrn)
 }
 
 /// The API endpoint, normalized (`https://` added when the config has no scheme);
@@ -153,17 +129,8 @@ pub unsafe extern "C" fn mondoo_config_agent_mrn(
 ///
 /// Ownership, errors and thread safety as `mondoo_config_mrn`.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_api_endpoint(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
-    optional_field(
-        "mondoo_config_api_endpoint",
-        config,
-        value_out,
-        "api_endpoint",
-        |c| Some(c.api_endpoint()),
-    )
+pub unsafe extern "C" fn mondoo_config_api_endpoint(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
+    optional_field("mondoo_config_api_endpoint", config, value_out, "api_endpoint", |c| Some(c.api_endpoint()))
 }
 
 /// The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
@@ -171,17 +138,8 @@ pub unsafe extern "C" fn mondoo_config_api_endpoint(
 /// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
 /// when the config names no scope.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_scope_mrn(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
-    optional_field(
-        "mondoo_config_scope_mrn",
-        config,
-        value_out,
-        "scope_mrn",
-        Config::scope_mrn,
-    )
+pub unsafe extern "C" fn mondoo_config_scope_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
+    optional_field("mondoo_config_scope_mrn", config, value_out, "scope_mrn", Config::scope_mrn)
 }
 
 /// Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,
@@ -190,13 +148,8 @@ pub unsafe extern "C" fn mondoo_config_scope_mrn(
 ///
 /// Ownership, errors and thread safety as `mondoo_config_mrn`.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_source(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
-    optional_field("mondoo_config_source", config, value_out, "source", |c| {
-        Some(c.source().as_str().to_owned())
-    })
+pub unsafe extern "C" fn mondoo_config_source(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
+    optional_field("mondoo_config_source", config, value_out, "source", |c| Some(c.source().as_str().to_owned()))
 }
 
 /// The file the config was read from (or that registration would write), or NULL when
@@ -204,17 +157,11 @@ pub unsafe extern "C" fn mondoo_config_source(
 ///
 /// Ownership, errors and thread safety as `mondoo_config_mrn`.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_path(
-    config: *const mondoo_config,
-    value_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_config_path(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     guard("mondoo_config_path", || {
         let out = Out::new(value_out, "value_out")?;
         let config = as_ref(config, "config")?;
-        let path = config
-            .path()
-            .map(|p| path_string(p, "config path"))
-            .transpose()?;
+        let path = config.path().map(|p| path_string(p, "config path")).transpose()?;
         out.write_opt_string(path);
         Ok(())
     })
@@ -245,10 +192,7 @@ pub unsafe extern "C" fn mondoo_config_get(
                 "the private key cannot be read through libmondoo (sign with a mondoo_signer instead)",
             ));
         }
-        let value = config
-            .get(key)
-            .map(|v| c_string(v, "config value", Code::ConfigInvalid))
-            .transpose()?;
+        let value = config.get(key).map(|v| c_string(v, "config value", Code::ConfigInvalid)).transpose()?;
         out.write_opt_string(value);
         Ok(())
     })
@@ -260,10 +204,7 @@ pub unsafe extern "C" fn mondoo_config_get(
 /// then not written and the last error is set).
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_is_registered(
-    config: *const mondoo_config,
-    registered_out: *mut bool,
-) -> Code {
+pub unsafe extern "C" fn mondoo_config_is_registered(config: *const mondoo_config, registered_out: *mut bool) -> Code {
     guard("mondoo_config_is_registered", || {
         let out = Out::new(registered_out, "registered_out")?;
         out.write(as_ref(config, "config")?.is_registered());
@@ -278,10 +219,7 @@ pub unsafe extern "C" fn mondoo_config_is_registered(
 /// not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_to_json(
-    config: *const mondoo_config,
-    json_out: *mut *mut c_char,
-) -> Code {
+pub unsafe extern "C" fn mondoo_config_to_json(config: *const mondoo_config, json_out: *mut *mut c_char) -> Code {
     guard("mondoo_config_to_json", || {
         let out = Out::new(json_out, "json_out")?;
         let json = json_string(&as_ref(config, "config")?.redacted_json())?;

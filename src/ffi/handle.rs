@@ -55,24 +55,14 @@ where
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle of type `H` that outlives `'a`.
-pub(crate) unsafe fn as_ref<'a, H: Handle>(
-    ptr: *const H,
-    param: &'static str,
-) -> Result<&'a H::Target> {
-    ptr.cast::<H::Target>()
-        .as_ref()
-        .ok_or_else(|| null_parameter(param))
+pub(crate) unsafe fn as_ref<'a, H: Handle>(ptr: *const H, param: &'static str) -> Result<&'a H::Target> {
+    ptr.cast::<H::Target>().as_ref().ok_or_else(|| null_parameter(param))
 }
 
 /// Borrow a single-owner handle mutably; NULL fails naming `param`.
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle of type `H`, not used by anyone else meanwhile.
-pub(crate) unsafe fn as_mut<'a, H: BoxHandle>(
-    ptr: *mut H,
-    param: &'static str,
-) -> Result<&'a mut H::Target> {
-    ptr.cast::<H::Target>()
-        .as_mut()
-        .ok_or_else(|| null_parameter(param))
+pub(crate) unsafe fn as_mut<'a, H: BoxHandle>(ptr: *mut H, param: &'static str) -> Result<&'a mut H::Target> {
+    ptr.cast::<H::Target>().as_mut().ok_or_else(|| null_parameter(param))
 }

@@ -25,17 +25,11 @@ pub(crate) fn clear() {
 }
 
 fn take() -> Option<Error> {
-    LAST_ERROR
-        .try_with(|slot| slot.borrow_mut().take())
-        .ok()
-        .flatten()
+    LAST_ERROR.try_with(|slot| slot.borrow_mut().take()).ok().flatten()
 }
 
 fn peek_message() -> Option<String> {
-    LAST_ERROR
-        .try_with(|slot| slot.borrow().as_ref().map(|e| e.to_string()))
-        .ok()
-        .flatten()
+    LAST_ERROR.try_with(|slot| slot.borrow().as_ref().map(|e| e.to_string())).ok().flatten()
 }
 
 /// An error taken from `mondoo_error_last`: its code, message and structured fields
@@ -63,11 +57,7 @@ impl ErrorObject {
         // A message with a NUL byte in it is still shown, with the NUL made visible.
         let message = CString::new(error.to_string().replace('\0', "\\0")).unwrap_or_default();
         let path = error.path().and_then(|p| path_string(p, "error path").ok());
-        ErrorObject {
-            error,
-            message,
-            path,
-        }
+        ErrorObject { error, message, path }
     }
 }
 
@@ -91,9 +81,7 @@ pub extern "C" fn mondoo_error_last() -> *mut mondoo_error {
 /// Thread safety: safe to call concurrently on the same object (it is only read).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_code(error: *const mondoo_error) -> Code {
-    guard_value("mondoo_error_code", || {
-        as_ref(error, "error").map_or(Code::NullParameter, |e| e.error.code())
-    })
+    guard_value("mondoo_error_code", || as_ref(error, "error").map_or(Code::NullParameter, |e| e.error.code()))
 }
 
 /// The error's message: what failed and where, never a secret. For an error answered by
@@ -104,9 +92,7 @@ pub unsafe extern "C" fn mondoo_error_code(error: *const mondoo_error) -> Code {
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_message(error: *const mondoo_error) -> *const c_char {
-    guard_value("mondoo_error_message", || {
-        as_ref(error, "error").map_or(std::ptr::null(), |e| e.message.as_ptr())
-    })
+    guard_value("mondoo_error_message", || as_ref(error, "error").map_or(std::ptr::null(), |e| e.message.as_ptr()))
 }
 
 /// The gRPC status code the platform answered (1..16), or -1 when the error did not
@@ -115,12 +101,7 @@ pub unsafe extern "C" fn mondoo_error_message(error: *const mondoo_error) -> *co
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_rpc_code(error: *const mondoo_error) -> i32 {
-    guard_value("mondoo_error_rpc_code", || {
-        as_ref(error, "error")
-            .ok()
-            .and_then(|e| e.error.rpc_code())
-            .unwrap_or(-1)
-    })
+    guard_value("mondoo_error_rpc_code", || as_ref(error, "error").ok().and_then(|e| e.error.rpc_code()).unwrap_or(-1))
 }
 
 /// The HTTP status of the answer that caused the error, or -1 when there was none (or
@@ -130,10 +111,7 @@ pub unsafe extern "C" fn mondoo_error_rpc_code(error: *const mondoo_error) -> i3
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) -> i32 {
     guard_value("mondoo_error_http_status", || {
-        as_ref(error, "error")
-            .ok()
-            .and_then(|e| e.error.http_status())
-            .map_or(-1, i32::from)
+        as_ref(error, "error").ok().and_then(|e| e.error.http_status()).map_or(-1, i32::from)
     })
 }
 
@@ -145,10 +123,7 @@ pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) ->
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const c_char {
     guard_value("mondoo_error_path", || {
-        as_ref(error, "error")
-            .ok()
-            .and_then(|e| e.path.as_ref())
-            .map_or(std::ptr::null(), |p| p.as_ptr())
+        as_ref(error, "error").ok().and_then(|e| e.path.as_ref()).map_or(std::ptr::null(), |p| p.as_ptr())
     })
 }
 
@@ -159,10 +134,7 @@ pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_clock_skew_seconds(error: *const mondoo_error) -> f64 {
     guard_value("mondoo_error_clock_skew_seconds", || {
-        as_ref(error, "error")
-            .ok()
-            .and_then(|e| e.error.clock_skew_seconds())
-            .unwrap_or(f64::NAN)
+        as_ref(error, "error").ok().and_then(|e| e.error.clock_skew_seconds()).unwrap_or(f64::NAN)
     })
 }
 
@@ -187,9 +159,7 @@ pub unsafe extern "C" fn mondoo_last_error_message(message_out: *mut *mut c_char
     guard_value("mondoo_last_error_message", || {
         let run = || -> Result<()> {
             let out = Out::new(message_out, "message_out")?;
-            let message = peek_message()
-                .map(|m| c_string(m.replace('\0', "\\0"), "message", Code::Io))
-                .transpose()?;
+            let message = peek_message().map(|m| c_string(m.replace('\0', "\\0"), "message", Code::Io)).transpose()?;
             out.write_opt_string(message);
             Ok(())
         };

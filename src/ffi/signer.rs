@@ -80,7 +80,5 @@ pub unsafe extern "C" fn mondoo_signer_sign(
 /// Thread safety: no other thread may use `signer` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_signer_free(signer: *mut mondoo_signer) {
-    guard_value("mondoo_signer_free", || {
-        drop(mondoo_signer::from_raw(signer))
-    })
+    guard_value("mondoo_signer_free", || drop(mondoo_signer::from_raw(signer)))
 }

@@ -307,7 +307,9 @@ impl PyClient {
             timeout: seconds(timeout, "timeout", false)?,
             connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
             retry_delays: match retry_delays {
-                Some(delays) => delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?,
+                Some(delays) => {
+                    delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?
+                }
                 None => defaults.retry_delays,
             },
             retry_jitter: match retry_jitter {

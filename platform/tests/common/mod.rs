@@ -19,34 +19,17 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "answer {} is not JSON ({e}): {:?}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
+            panic!("answer {} is not JSON ({e}): {:?}", self.status, String::from_utf8_lossy(&self.body))
         })
     }
     /// Assert a ranger status body.
     pub fn assert_status(&self, http: u16, code: u64) {
-        assert_eq!(
-            self.status,
-            http,
-            "body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(
-            self.json()["code"],
-            code,
-            "body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
+        assert_eq!(self.status, http, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.json()["code"], code, "body: {}", String::from_utf8_lossy(&self.body));
     }
 }
 
@@ -73,12 +56,7 @@ pub fn read_answer<R: BufRead>(r: &mut R) -> io::Result<Answer> {
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad status line {line:?}"),
-            )
-        })?;
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("bad status line {line:?}")))?;
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -90,15 +68,8 @@ pub fn read_answer<R: BufRead>(r: &mut R) -> io::Result<Answer> {
         let (k, v) = l.split_once(':').expect("header line");
         headers.push((k.to_string(), v.trim().to_string()));
     }
-    let mut answer = Answer {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    let length: usize = answer
-        .header("content-length")
-        .map(|v| v.parse().unwrap())
-        .unwrap_or(0);
+    let mut answer = Answer { status, headers, body: Vec::new() };
+    let length: usize = answer.header("content-length").map(|v| v.parse().unwrap()).unwrap_or(0);
     let mut body = vec![0u8; length];
     r.read_exact(&mut body)?;
     answer.body = body;
@@ -107,8 +78,7 @@ pub fn read_answer<R: BufRead>(r: &mut R) -> io::Result<Answer> {
 
 /// A platform with default options.
 pub fn start() -> mondoo_platform::Platform {
-    mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default())
-        .expect("platform starts")
+    mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).expect("platform starts")
 }
 
 pub fn connect(addr: SocketAddr) -> TcpStream {
@@ -125,26 +95,12 @@ pub fn exchange(addr: SocketAddr, request: &[u8]) -> io::Result<Answer> {
 }
 
 pub fn call(addr: SocketAddr, service_method: &str, bearer: Option<&str>, body: &[u8]) -> Answer {
-    exchange(
-        addr,
-        &post_bytes(
-            &format!("/{service_method}"),
-            bearer,
-            "application/json",
-            body,
-        ),
-    )
-    .expect("exchange")
+    exchange(addr, &post_bytes(&format!("/{service_method}"), bearer, "application/json", body)).expect("exchange")
 }
 
 /// `AgentManager/PingPong` with an empty body, signed by `signer`.
 pub fn ping(addr: SocketAddr, signer: &mondoo::Signer) -> Answer {
-    call(
-        addr,
-        "AgentManager/PingPong",
-        Some(&signer.sign(b"{}").unwrap()),
-        b"{}",
-    )
+    call(addr, "AgentManager/PingPong", Some(&signer.sign(b"{}").unwrap()), b"{}")
 }
 
 /// Every byte until the server closes, and how reading ended.
@@ -180,8 +136,5 @@ pub fn fixture_signer(platform: &mondoo_platform::Platform) -> mondoo::Signer {
 }
 
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }

@@ -798,6 +798,15 @@ pub struct ProxyReport {
     pub source: String,
 }
 
+fn unregistered_hint(config_path: Option<&str>) -> String {
+    let at = config_path.map(|p| format!(" at {p}")).unwrap_or_default();
+    format!(
+        "The Mondoo Platform credentials provided{at} didn't successfully authenticate with Mondoo Platform. \
+         Please re-authenticate with Mondoo Platform. To learn how, read \
+         https://mondoo.com/docs/cnspec/cnspec-adv-install/registration/."
+    )
+}
+
 /// `cnspec status` as data; `to_text` gives the seeds' layout, `to_json` Go's shape.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -863,6 +872,8 @@ impl StatusReport {
         match (&c.ping_pong_error, c.authenticated) {
             (_, true) => line("→", "client authenticated successfully".into()),
             (Some(e), false) => line("x", format!("could not connect to mondoo platform error={:?}", e.error)),
+            // the seeds' words for an unregistered client
+            (None, false) if !c.registered => line("x", unregistered_hint(self.config_path.as_deref())),
             (None, false) => line("x", "could not connect to mondoo platform".into()),
         }
         for w in &self.upstream.warnings {

@@ -89,7 +89,8 @@ impl ProxySettings {
             pick("HTTP_PROXY", "http_proxy")
         };
         match standard {
-            Some(raw) if !self.no_proxy_matches(target) => {
+            // Like Go's httpproxy: the standard variables never apply to loopback targets.
+            Some(raw) if !is_loopback(target) && !self.no_proxy_matches(target) => {
                 Ok((Some(parse_proxy_url(&raw, ProxySource::Environment)?), ProxySource::Environment))
             }
             _ => Ok((None, ProxySource::None)),
@@ -110,6 +111,19 @@ impl ProxySettings {
             let bare = name.trim_start_matches('.');
             host == bare || host.ends_with(&format!(".{bare}"))
         })
+    }
+}
+
+/// `localhost` (and its subdomains) or a loopback IP address.
+fn is_loopback(target: &reqwest::Url) -> bool {
+    let Some(host) = target.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
     }
 }
 
@@ -602,6 +616,20 @@ mod tests {
         assert_eq!(s.resolve(&target).unwrap(), (None, ProxySource::None));
         let s = settings(&[], None, None);
         assert_eq!(s.resolve(&target).unwrap(), (None, ProxySource::None));
+    }
+
+    #[test]
+    fn standard_proxy_variables_skip_loopback_but_mondoo_proxies_do_not() {
+        let env = settings(&[("HTTP_PROXY", "http://std:4"), ("HTTPS_PROXY", "http://std:4")], None, None);
+        for loopback in ["http://127.0.0.1:8080", "https://localhost", "http://[::1]:9", "http://api.localhost."] {
+            let target = reqwest::Url::parse(loopback).unwrap();
+            assert_eq!(env.resolve(&target).unwrap(), (None, ProxySource::None), "{loopback}");
+        }
+        let remote = reqwest::Url::parse("http://127.0.0.2.example.com").unwrap();
+        assert_eq!(env.resolve(&remote).unwrap().1, ProxySource::Environment);
+        let configured = settings(&[], None, Some("http://cfg:3"));
+        let target = reqwest::Url::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(configured.resolve(&target).unwrap().1, ProxySource::Config);
     }
 
     #[test]

@@ -80,6 +80,9 @@ fn status_registered_and_authenticated_then_rejected() {
         "{text}"
     );
     assert_eq!(report.exit_code(), 1);
+    let ping = platform.requests().into_iter().rfind(|r| r.method == "PingPong").unwrap();
+    assert!(matches!(ping.auth, AuthOutcome::Rejected(_)), "{:?}", ping.auth);
+    assert_eq!(ping.subject.as_deref(), None);
     let json = report.to_json();
     assert_eq!(json["client"]["pingPongError"]["rpc_code"], 16);
     assert_eq!(json["client"]["pingPongError"]["message"], "request permission unauthenticated");
@@ -164,6 +167,8 @@ fn html_502_is_a_typed_error_with_the_body() {
     assert_eq!(err.rpc_code(), Some(2));
     assert_eq!(err.code(), Code::RpcUnknown);
     assert!(err.message().contains("<html"), "{}", err.message());
+    let echo = platform.requests().into_iter().rfind(|r| r.service == "Echo").unwrap();
+    assert_eq!((echo.status, echo.auth, echo.fault), (502, AuthOutcome::NotChecked, Some(Fault::Html502)));
 }
 
 #[test]

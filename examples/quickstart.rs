@@ -9,6 +9,7 @@
 //! 4. sign a payload and make a signed call,
 //! 5. log out (`cnspec logout --force`).
 
+use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::path::PathBuf;
 
@@ -23,17 +24,21 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let token = platform.mint_token(&TokenSpec::default())?;
     let dir = std::env::temp_dir().join(format!("libmondoo-quickstart-{}", std::process::id()));
     let config_path: PathBuf = dir.join("mondoo.yml");
-    let load = LoadOptions { path: Some(config_path.clone()), ..Default::default() };
+    // An empty environment: MONDOO_API_ENDPOINT, MONDOO_API_PROXY and the like of the
+    // caller's shell must not send the quickstart anywhere but the local platform.
+    let no_env = || Some(BTreeMap::new());
+    let load = LoadOptions { path: Some(config_path.clone()), env: no_env(), ..Default::default() };
+    let options = || ClientOptions { env: no_env(), ..Default::default() };
 
     println!("\n# 1. register with a registration token");
-    let client = Client::new(config_for_registration(&load)?, ClientOptions::default())?;
+    let client = Client::new(config_for_registration(&load)?, options())?;
     let registration =
         client.register(Some(&token), &RegisterOptions { name: Some("quickstart".into()), ..Default::default() })?;
     println!("registered agent {}", registration.agent_mrn);
     println!("config written to {} (mode 0600)", config_path.display());
 
     println!("\n# 2. status, from the config on disk");
-    let client = Client::new(Config::load_with(&load)?, ClientOptions::default())?;
+    let client = Client::new(Config::load_with(&load)?, options())?;
     let status = client.status()?;
     print!("{}", status.to_text());
 

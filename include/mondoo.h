@@ -159,7 +159,10 @@ extern "C" {
  * The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
  * it was built with.
  *
- * Ownership: a static string; do not free it. Thread safety: safe from any thread.
+ * Ownership: returns a static string owned by libmondoo, valid for the whole process; do
+ * not free it.
+ * Errors: none: it cannot fail, never returns NULL and leaves the last error alone.
+ * Thread safety: safe from any thread.
  */
 const char *mondoo_version(void);
 
@@ -167,7 +170,11 @@ const char *mondoo_version(void);
  * The name of a result code, e.g. `"MONDOO_RESULT_TOKEN_EXPIRED"`, or
  * `"MONDOO_RESULT_UNKNOWN"` for a value that is no code.
  *
- * Ownership: a static string; do not free it. Thread safety: safe from any thread.
+ * Ownership: returns a static string owned by libmondoo, valid for the whole process; do
+ * not free it.
+ * Errors: none: a value that is no code gives `"MONDOO_RESULT_UNKNOWN"`; the last error
+ * is left alone (only an internal panic gives NULL, and sets it).
+ * Thread safety: safe from any thread.
  */
 const char *mondoo_result_name(uint32_t result);
 
@@ -176,6 +183,10 @@ const char *mondoo_result_name(uint32_t result);
  * a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
  * behaviour.
  *
+ * Ownership: takes `string` (a `char *` that libmondoo returned through an out-parameter);
+ * it must not be used after this call. Not for the `const char *` strings of
+ * `mondoo_version`, `mondoo_result_name` or the `mondoo_error_*` accessors.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: safe from any thread, for a string no other thread uses.
  */
 void mondoo_string_free(char *string);
@@ -187,13 +198,17 @@ void mondoo_string_free(char *string);
  * was made). Taking it clears it: a second call returns NULL.
  *
  * Ownership: the caller owns the returned object and frees it with `mondoo_error_free`.
+ * Errors: none: NULL means there is no last error (an internal panic also gives NULL).
  * Thread safety: reads only the calling thread's error; safe to call from any thread.
  */
 mondoo_error *mondoo_error_last(void);
 
 /**
- * The result code of an error; `MONDOO_RESULT_NULL_PARAMETER` when `error` is NULL.
+ * The result code of an error.
  *
+ * Ownership: `error` is borrowed for the call (read, not kept, not freed).
+ * Errors: none: returns `MONDOO_RESULT_NULL_PARAMETER` when `error` is NULL, without
+ * setting the last error.
  * Thread safety: safe to call concurrently on the same object (it is only read).
  */
 mondoo_result mondoo_error_code(const mondoo_error *error);
@@ -202,41 +217,52 @@ mondoo_result mondoo_error_code(const mondoo_error *error);
  * The error's message: what failed and where, never a secret. For an error answered by
  * the platform it reads as Go prints it (`rpc error: code = Unauthenticated desc = ...`).
  *
- * Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
- * Returns NULL when `error` is NULL.
+ * Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+ * it stays valid until `mondoo_error_free(error)`; do not free it.
+ * Errors: none: returns NULL when `error` is NULL (the last error is not set); never NULL
+ * otherwise.
  * Thread safety: safe to call concurrently on the same object.
  */
 const char *mondoo_error_message(const mondoo_error *error);
 
 /**
- * The gRPC status code the platform answered (1..16), or -1 when the error did not
- * come from the platform (or `error` is NULL).
+ * The gRPC status code the platform answered (1..16).
  *
+ * Ownership: `error` is borrowed for the call (read, not kept, not freed).
+ * Errors: none: returns -1 when the error did not come from the platform or `error` is
+ * NULL (the last error is not set).
  * Thread safety: safe to call concurrently on the same object.
  */
 int32_t mondoo_error_rpc_code(const mondoo_error *error);
 
 /**
- * The HTTP status of the answer that caused the error, or -1 when there was none (or
- * `error` is NULL).
+ * The HTTP status of the answer that caused the error.
  *
+ * Ownership: `error` is borrowed for the call (read, not kept, not freed).
+ * Errors: none: returns -1 when there was no answer or `error` is NULL (the last error
+ * is not set).
  * Thread safety: safe to call concurrently on the same object.
  */
 int32_t mondoo_error_http_status(const mondoo_error *error);
 
 /**
- * The file the error is about (a config that is missing or does not parse), or NULL
- * when the error names no file (or `error` is NULL).
+ * The file the error is about (a config that is missing or does not parse).
  *
- * Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
+ * Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+ * it stays valid until `mondoo_error_free(error)`; do not free it.
+ * Errors: none: returns NULL when the error names no file or `error` is NULL (the last
+ * error is not set).
  * Thread safety: safe to call concurrently on the same object.
  */
 const char *mondoo_error_path(const mondoo_error *error);
 
 /**
  * The clock skew measured against the platform, in seconds (positive: the local clock
- * is ahead), or NaN when none was measured (or `error` is NULL).
+ * is ahead).
  *
+ * Ownership: `error` is borrowed for the call (read, not kept, not freed).
+ * Errors: none: returns NaN when no skew was measured or `error` is NULL (the last error
+ * is not set).
  * Thread safety: safe to call concurrently on the same object.
  */
 double mondoo_error_clock_skew_seconds(const mondoo_error *error);
@@ -244,6 +270,9 @@ double mondoo_error_clock_skew_seconds(const mondoo_error *error);
 /**
  * Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
  *
+ * Ownership: takes `error`; it and the strings its accessors returned must not be used
+ * after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: no other thread may use `error` during or after this call.
  */
 void mondoo_error_free(mondoo_error *error);
@@ -251,9 +280,10 @@ void mondoo_error_free(mondoo_error *error);
 /**
  * Copy the calling thread's last error message without taking the error.
  *
- * On success `*message_out` is an owned copy (free it with `mondoo_string_free`), or
- * NULL when there is no last error. This call does not clear or replace the last error.
+ * This call does not clear or replace the last error when it succeeds.
  *
+ * Ownership: on success `*message_out` is a new string owned by the caller (free it with
+ * `mondoo_string_free`), or NULL when there is no last error.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL; that failure
  * replaces the last error, as every failure does.
  * Thread safety: reads only the calling thread's error; safe from any thread.
@@ -268,9 +298,8 @@ mondoo_result mondoo_last_error_message(char **message_out);
  * file, then the system file. When nothing is found the result is an empty,
  * unregistered config (not an error). A `path` given explicitly must exist.
  *
- * On success `*config_out` is a new config owned by the caller (free it with
- * `mondoo_config_free`).
- *
+ * Ownership: `path` is borrowed for the call (the config keeps its own copy). On success
+ * `*config_out` is a new config owned by the caller, freed with `mondoo_config_free`.
  * Errors: `MONDOO_RESULT_CONFIG_NOT_FOUND` / `_CONFIG_PARSE` / `_CONFIG_UNSUPPORTED_AUTH`
  * and the other configuration codes, with the file in `mondoo_error_path`;
  * `MONDOO_RESULT_INVALID_UTF8` for a path that is not UTF-8; `_NULL_PARAMETER` when
@@ -287,11 +316,13 @@ mondoo_result mondoo_config_load(const char *path, mondoo_config **config_out);
  * `mondoo_client_register` writes there (creating missing directories 0700). With
  * `MONDOO_CONFIG_BASE64` set and a `path` given, registration writes to `path`.
  *
- * On success `*config_out` is a new config owned by the caller (free it with
- * `mondoo_config_free`).
- * Errors: as `mondoo_config_load`, without `MONDOO_RESULT_CONFIG_NOT_FOUND` for the
- * file registration will create. On error `*config_out` is not written and the last
- * error is set.
+ * Ownership: `path` (or NULL) is borrowed for the call (the config keeps its own copy).
+ * On success `*config_out` is a new config owned by the caller, freed with
+ * `mondoo_config_free`.
+ * Errors: as `mondoo_config_load` (`MONDOO_RESULT_INVALID_UTF8` for a `path` that is not
+ * UTF-8, `_NULL_PARAMETER` when `config_out` is NULL, the configuration codes), without
+ * `MONDOO_RESULT_CONFIG_NOT_FOUND` for the file registration will create. On error
+ * `*config_out` is not written and the last error is set.
  * Thread safety: safe to call from any thread (it reads the process environment).
  */
 mondoo_result mondoo_config_load_for_registration(const char *path, mondoo_config **config_out);
@@ -299,19 +330,22 @@ mondoo_result mondoo_config_load_for_registration(const char *path, mondoo_confi
 /**
  * Free a config. NULL is a no-op; freeing twice is undefined behaviour.
  *
- * Thread safety: no other thread may use `config` during or after this call. Signers
- * and clients made from it keep their own copy, so they stay valid.
+ * Ownership: takes `config`; it must not be used after this call. Signers and clients
+ * made from it keep their own copy, so they stay valid.
+ * Errors: none: returns nothing and leaves the last error alone.
+ * Thread safety: no other thread may use `config` during or after this call.
  */
 void mondoo_config_free(mondoo_config *config);
 
 /**
  * The service account's MRN (`mrn`).
  *
- * On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
- * NULL when the config has no such field; absence is not an error.
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument; `_CONFIG_INVALID` when
- * the value holds a NUL byte. On error `*value_out` is not written and the last
- * error is set.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
+ * no such field (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_mrn(const mondoo_config *config, char **value_out);
@@ -319,41 +353,69 @@ mondoo_result mondoo_config_mrn(const mondoo_config *config, char **value_out);
 /**
  * The agent's MRN (`agent_mrn`); set once the machine is registered as an agent.
  *
- * Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
- * when absent.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
+ * no agent MRN (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_agent_mrn(const mondoo_config *config, char **value_out);
 
 /**
  * The API endpoint, normalized (`https://` added when the config has no scheme);
- * `https://us.api.mondoo.com` when the config names none, so never NULL on success.
+ * `https://us.api.mondoo.com` when the config names none.
  *
- * Ownership, errors and thread safety as `mondoo_config_mrn`.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`); never NULL on
+ * success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_api_endpoint(const mondoo_config *config, char **value_out);
 
 /**
  * The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
  *
- * Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
- * when the config names no scope.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL when the config names
+ * no scope (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_scope_mrn(const mondoo_config *config, char **value_out);
 
 /**
  * Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,
  * `--config` (an explicit path), `$MONDOO_CONFIG_PATH`, `default` (home or system
- * file) or `none` (nothing found). Never NULL on success.
+ * file) or `none` (nothing found).
  *
- * Ownership, errors and thread safety as `mondoo_config_mrn`.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`); never NULL on
+ * success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_source(const mondoo_config *config, char **value_out);
 
 /**
- * The file the config was read from (or that registration would write), or NULL when
- * there is none (`MONDOO_CONFIG_BASE64`). On Unix the bytes are the path's exact bytes.
+ * The file the config was read from (or that registration would write). On Unix the
+ * bytes are the path's exact bytes.
  *
- * Ownership, errors and thread safety as `mondoo_config_mrn`.
+ * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL when there is no file
+ * (`MONDOO_CONFIG_BASE64`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out` (on
+ * Windows also `_INVALID_UTF8` for a path that is not Unicode). On error `*value_out`
+ * is not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_path(const mondoo_config *config, char **value_out);
 
@@ -361,11 +423,13 @@ mondoo_result mondoo_config_path(const mondoo_config *config, char **value_out);
  * Any field by key (case-insensitive; environment overrides applied; scalars as
  * text). `private_key` is refused: the key never leaves libmondoo.
  *
- * On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
- * NULL when the key is absent.
- * Errors: `MONDOO_RESULT_NULL_PARAMETER`, `_INVALID_UTF8` for `key`;
- * `_INVALID_ARGUMENT` for `private_key`. On error `*value_out` is not written and the
- * last error is set.
+ * Ownership: `config` and `key` are borrowed for the call (`key` is not kept). On
+ * success `*value_out` is a new string owned by the caller (free it with
+ * `mondoo_string_free`), or NULL when the key is absent.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config`, `key` or `value_out`;
+ * `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for `private_key`;
+ * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_get(const mondoo_config *config, const char *key, char **value_out);
@@ -373,8 +437,10 @@ mondoo_result mondoo_config_get(const mondoo_config *config, const char *key, ch
 /**
  * Whether the config holds a service account (non-empty `mrn` and `private_key`).
  *
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument (`*registered_out` is
- * then not written and the last error is set).
+ * Ownership: `config` is borrowed for the call; on success `*registered_out` (a `bool`
+ * of the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `registered_out`
+ * (`*registered_out` is then not written and the last error is set).
  * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_is_registered(const mondoo_config *config, bool *registered_out);
@@ -382,9 +448,10 @@ mondoo_result mondoo_config_is_registered(const mondoo_config *config, bool *reg
 /**
  * The whole config as a JSON object, with `private_key` replaced by `"<redacted>"`.
  *
- * On success `*json_out` is an owned string (free it with `mondoo_string_free`).
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument. On error `*json_out` is
- * not written and the last error is set.
+ * Ownership: `config` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `json_out`. On error
+ * `*json_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_to_json(const mondoo_config *config, char **json_out);
@@ -395,14 +462,16 @@ mondoo_result mondoo_config_to_json(const mondoo_config *config, char **json_out
  * `token`: the token text (surrounding whitespace is ignored). `endpoint_override`:
  * the API endpoint to use when the token names none, or NULL.
  *
- * On success `*claims_json_out` is an owned JSON object of the claims (`space`,
- * `api_endpoint`, `exp`, `labels`, ...; never the token itself), freed with
- * `mondoo_string_free`.
+ * Ownership: `token` and `endpoint_override` are borrowed for the call (neither is
+ * kept). On success `*claims_json_out` is a new JSON object owned by the caller, freed
+ * with `mondoo_string_free`: the claims (`space`, `api_endpoint`, `exp`, `labels`,
+ * ...; never the token itself).
  * Errors: `MONDOO_RESULT_TOKEN_MALFORMED` (not a JWT), `_TOKEN_EXPIRED` (the message
  * gives the expiry time), `_TOKEN_NOT_YET_VALID`, `_TOKEN_NO_SPACE`,
  * `_TOKEN_NO_ENDPOINT`, `_TOKEN_INVALID_CLAIM`, `_TOKEN_TOO_LARGE`; `_NULL_PARAMETER`
- * and `_INVALID_UTF8` for bad arguments. On error `*claims_json_out` is not written and
- * the last error is set. No error message contains the token.
+ * (NULL `token` or `claims_json_out`) and `_INVALID_UTF8` for bad arguments. On error
+ * `*claims_json_out` is not written and the last error is set. No error message
+ * contains the token.
  * Thread safety: safe to call from any thread.
  */
 mondoo_result mondoo_token_inspect(const char *token,
@@ -412,14 +481,15 @@ mondoo_result mondoo_token_inspect(const char *token,
 /**
  * Make a signer from a config's service account (`mrn`, `private_key`, `certificate`).
  *
- * On success `*signer_out` is a new signer owned by the caller (free it with
- * `mondoo_signer_free`); it keeps no reference to `config`.
+ * Ownership: `config` is borrowed for the call: the signer copies the key and keeps no
+ * reference, so `config` may be freed right after. On success `*signer_out` is a new
+ * signer owned by the caller, freed with `mondoo_signer_free`.
  * Errors: `MONDOO_RESULT_NOT_REGISTERED` when the config has no service account;
  * `_KEY_WRONG_CURVE` (e.g. a P-256 key: the platform accepts ES384 only),
  * `_KEY_UNSUPPORTED_TYPE`, `_KEY_ENCRYPTED`, `_KEY_INVALID`,
- * `_KEY_CERTIFICATE_MISMATCH`, `_CERTIFICATE_INVALID`; `_NULL_PARAMETER`. On error
- * `*signer_out` is not written and the last error is set. No message holds key
- * material.
+ * `_KEY_CERTIFICATE_MISMATCH`, `_CERTIFICATE_INVALID`; `_NULL_PARAMETER` for a NULL
+ * `config` or `signer_out`. On error `*signer_out` is not written and the last error
+ * is set. No message holds key material.
  * Thread safety: safe to call concurrently, also with the same config.
  */
 mondoo_result mondoo_signer_from_config(const mondoo_config *config, mondoo_signer **signer_out);
@@ -430,10 +500,13 @@ mondoo_result mondoo_signer_from_config(const mondoo_config *config, mondoo_sign
  *
  * `body`, `body_len`: the bytes, which may contain NUL bytes; `body` may be NULL only
  * when `body_len` is 0 (an empty body).
- * On success `*bearer_out` is an owned string (free it with `mondoo_string_free`).
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` (including `body` NULL with a non-zero
- * length), `_SIGNING_FAILED`. On error `*bearer_out` is not written and the last error
- * is set.
+ *
+ * Ownership: `signer` is borrowed for the call; `body` is borrowed for the call (its
+ * `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned
+ * by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `signer` or `bearer_out`, or `body`
+ * NULL with a non-zero length; `_INVALID_ARGUMENT` for a length above `PTRDIFF_MAX`;
+ * `_SIGNING_FAILED`. On error `*bearer_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same signer.
  */
 mondoo_result mondoo_signer_sign(const mondoo_signer *signer,
@@ -445,6 +518,8 @@ mondoo_result mondoo_signer_sign(const mondoo_signer *signer,
  * Free a signer and wipe its key. NULL is a no-op; freeing twice is undefined
  * behaviour.
  *
+ * Ownership: takes `signer`; it must not be used after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: no other thread may use `signer` during or after this call.
  */
 void mondoo_signer_free(mondoo_signer *signer);
@@ -454,8 +529,8 @@ void mondoo_signer_free(mondoo_signer *signer);
  * 30 s request and 10 s connect timeouts, registration retried after 5, 10 and 20 s
  * (plus up to 5 s of jitter), no clock-skew correction.
  *
- * On success `*options_out` is owned by the caller (free it with
- * `mondoo_client_options_free`).
+ * Ownership: on success `*options_out` is new options owned by the caller, freed with
+ * `mondoo_client_options_free`.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options_out` is NULL (not written; last
  * error set).
  * Thread safety: safe to call from any thread.
@@ -465,6 +540,9 @@ mondoo_result mondoo_client_options_new(mondoo_client_options **options_out);
 /**
  * Free client options. NULL is a no-op; freeing twice is undefined behaviour.
  *
+ * Ownership: takes `options`; it must not be used after this call. Clients made with
+ * them keep their own copy, so they stay valid.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: no other thread may use `options` during or after this call.
  */
 void mondoo_client_options_free(mondoo_client_options *options);
@@ -473,9 +551,13 @@ void mondoo_client_options_free(mondoo_client_options *options);
  * Use this API endpoint instead of the config's (and, for a token registration, the
  * token's). NULL goes back to the config's.
  *
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8`. On
- * error the options are unchanged and the last error is set.
- * Thread safety: not thread-safe on the same options.
+ * Ownership: `options` is borrowed for the call and updated in place;
+ * `api_endpoint` (or NULL) is copied, so the caller's string may be
+ * freed or reused right after the call.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+ * `api_endpoint` is not UTF-8. On error the options are unchanged and the last
+ * error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_api_endpoint(mondoo_client_options *options,
                                                      const char *api_endpoint);
@@ -483,18 +565,32 @@ mondoo_result mondoo_client_options_set_api_endpoint(mondoo_client_options *opti
 /**
  * Send requests through this proxy (`http://host:port`), as `--api-proxy` does; the
  * `MONDOO_API_PROXY` environment variable still wins. NULL goes back to the config's
- * `api_proxy` and the standard proxy variables.
+ * `api_proxy` and the standard proxy variables. The URL is checked by
+ * `mondoo_client_new` (`MONDOO_RESULT_PROXY` there).
  *
- * Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+ * Ownership: `options` is borrowed for the call and updated in place;
+ * `api_proxy` (or NULL) is copied, so the caller's string may be
+ * freed or reused right after the call.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+ * `api_proxy` is not UTF-8. On error the options are unchanged and the last
+ * error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_api_proxy(mondoo_client_options *options,
                                                   const char *api_proxy);
 
 /**
  * Trust the CA certificates in this PEM file beside the system roots. NULL trusts the
- * system roots only. The file is read by `mondoo_client_new`.
+ * system roots only. The file is read by `mondoo_client_new` (`MONDOO_RESULT_TLS` there
+ * when it cannot be read or holds no certificate), not by this call.
  *
- * Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+ * Ownership: `options` is borrowed for the call and updated in place;
+ * `ca_file` (or NULL) is copied (the path, not the file), so the caller's string may be
+ * freed or reused right after the call.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+ * `ca_file` is not UTF-8. On error the options are unchanged and the last
+ * error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_ca_file(mondoo_client_options *options,
                                                 const char *ca_file);
@@ -502,9 +598,12 @@ mondoo_result mondoo_client_options_set_ca_file(mondoo_client_options *options,
 /**
  * Bound every request (connect, send, read the answer) by `timeout_ms` (default 30000).
  *
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_ARGUMENT`
- * for 0. On error the options are unchanged and the last error is set.
- * Thread safety: not thread-safe on the same options.
+ * when `timeout_ms` is 0. On error the options are unchanged and the last error is
+ * set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_timeout_ms(mondoo_client_options *options,
                                                    uint64_t timeout_ms);
@@ -512,7 +611,12 @@ mondoo_result mondoo_client_options_set_timeout_ms(mondoo_client_options *option
 /**
  * Bound the TCP connect and TLS handshake by `timeout_ms` (default 10000).
  *
- * Errors, thread safety: as `mondoo_client_options_set_timeout_ms`.
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_ARGUMENT`
+ * when `timeout_ms` is 0. On error the options are unchanged and the last error is
+ * set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_connect_timeout_ms(mondoo_client_options *options,
                                                            uint64_t timeout_ms);
@@ -520,12 +624,15 @@ mondoo_result mondoo_client_options_set_connect_timeout_ms(mondoo_client_options
 /**
  * The sleeps between registration attempts when the platform answers Aborted: one
  * retry per entry (default 5000, 10000, 20000). `delays_ms` may be NULL only when
- * `delays_len` is 0 (no retry). The array is copied.
+ * `delays_len` is 0 (no retry).
  *
+ * Ownership: `options` is borrowed for the call and updated in place; `delays_ms` is
+ * borrowed for the call: its `delays_len` values are copied, so the array may be freed
+ * right after.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL, or `delays_ms` is
- * NULL with a non-zero length. On error the options are unchanged and the last error
- * is set.
- * Thread safety: not thread-safe on the same options.
+ * NULL with a non-zero length; `_INVALID_ARGUMENT` for a length too large to be an
+ * array. On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_retry_delays_ms(mondoo_client_options *options,
                                                         const uint64_t *delays_ms,
@@ -535,8 +642,11 @@ mondoo_result mondoo_client_options_set_retry_delays_ms(mondoo_client_options *o
  * The upper bound of the random jitter added to each retry sleep (default 5000; 0 for
  * none).
  *
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL (last error set).
- * Thread safety: not thread-safe on the same options.
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+ * On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_retry_jitter_ms(mondoo_client_options *options,
                                                         uint64_t jitter_ms);
@@ -545,24 +655,29 @@ mondoo_result mondoo_client_options_set_retry_jitter_ms(mondoo_client_options *o
  * Correct signing times by the clock skew measured against the platform (default
  * false: bearers carry the local time, as the Go client's do).
  *
- * Errors, thread safety: as `mondoo_client_options_set_retry_jitter_ms`.
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+ * On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
  */
 mondoo_result mondoo_client_options_set_correct_clock_skew(mondoo_client_options *options,
                                                            bool correct);
 
 /**
- * Make a client.
+ * Make a client. No request is made yet.
  *
- * `config`: the config to use (copied; it may be freed afterwards), or NULL to load one
- * with the default search (see `mondoo_config_load`). `options`: NULL for the
- * defaults (copied). No request is made yet.
+ * `config`: the config to use, or NULL to load one with the default search (see
+ * `mondoo_config_load`). `options`: NULL for the defaults.
  *
- * On success `*client_out` is owned by the caller (free it with `mondoo_client_free`).
+ * Ownership: `config` and `options` are borrowed for the call and copied: the client
+ * keeps no reference, so both may be freed right after. On success `*client_out` is a
+ * new client owned by the caller, freed with `mondoo_client_free`.
  * Errors: the configuration codes of `mondoo_config_load` when `config` is NULL;
  * key codes (`MONDOO_RESULT_KEY_WRONG_CURVE`, ...) for a bad service account;
- * `_TLS` for an unreadable CA file; `_PROXY` for a bad proxy URL;
- * `_NULL_PARAMETER` when `client_out` is NULL. On error `*client_out` is not written
- * and the last error is set.
+ * `_TLS` for an unreadable CA file (with the file in `mondoo_error_path`); `_PROXY` for
+ * a bad proxy URL; `_NULL_PARAMETER` when `client_out` is NULL. On error `*client_out`
+ * is not written and the last error is set.
  * Thread safety: safe to call from any thread.
  */
 mondoo_result mondoo_client_new(const mondoo_config *config,
@@ -577,8 +692,9 @@ mondoo_result mondoo_client_new(const mondoo_config *config,
  * per-operation deadline (Go's `context`). A register or logout through it changes the
  * config every handle sees.
  *
- * On success `*client_out` is owned by the caller (free it with `mondoo_client_free`;
- * `client` stays valid and independent of it).
+ * Ownership: `client` is borrowed for the call. On success `*client_out` is a new handle
+ * owned by the caller, freed with `mondoo_client_free`; the two handles share state but
+ * are freed independently, in any order.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `client_out`;
  * `_INVALID_ARGUMENT` when `timeout_ms` is 0. On error `*client_out` is not written and
  * the last error is set.
@@ -589,9 +705,13 @@ mondoo_result mondoo_client_with_timeout(const mondoo_client *client,
                                          mondoo_client **client_out);
 
 /**
- * Free a client and its connection pool. NULL is a no-op; freeing twice is undefined
+ * Free a client handle. The connection pool closes when the last handle on it (see
+ * `mondoo_client_with_timeout`) is freed. NULL is a no-op; freeing twice is undefined
  * behaviour.
  *
+ * Ownership: takes `client`; it must not be used after this call. Other handles made
+ * with `mondoo_client_with_timeout` stay valid.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: no other thread may use `client` during or after this call.
  */
 void mondoo_client_free(mondoo_client *client);
@@ -604,15 +724,18 @@ void mondoo_client_free(mondoo_client *client);
  * in the config. `name`: the asset name, or NULL for the host name.
  * `annotations_json`: a JSON object of string values (`{"env":"prod"}`), or NULL.
  *
- * On success `*registration_json_out` is an owned JSON object (`agent_mrn`,
+ * Ownership: `client` is borrowed for the call; `token`, `name` and `annotations_json`
+ * are borrowed for the call (what is kept, such as the name, is copied). On success
+ * `*registration_json_out` is a new JSON object owned by the caller (`agent_mrn`,
  * `service_account_mrn`, `space_mrn`, `api_endpoint`, `config_path`,
  * `already_registered`), freed with `mondoo_string_free`.
  * Errors: token codes (`MONDOO_RESULT_TOKEN_EXPIRED`, ...: checked before any request),
  * `_NOT_REGISTERED` (no token and no service account), `_CONFIG_NOT_WRITABLE`,
  * network codes, platform codes (`_RPC_*`, with `mondoo_error_rpc_code` and
  * `_http_status`); `_INVALID_ARGUMENT` for annotations that are not a JSON object of
- * strings; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*registration_json_out` is
- * not written and the last error is set.
+ * strings; `_NULL_PARAMETER` (NULL `client` or `registration_json_out`),
+ * `_INVALID_UTF8`. On error `*registration_json_out` is not written and the last error
+ * is set.
  * Thread safety: safe to call from any thread; concurrent registrations through one
  * client each run in full, the last one's credentials stay in the config.
  */
@@ -628,10 +751,12 @@ mondoo_result mondoo_client_register(const mondoo_client *client,
  *
  * A platform that is down or refuses the credentials is reported inside the JSON
  * (with the error's code and message), not as a failure of this call.
- * On success `*status_json_out` is owned (free it with `mondoo_string_free`).
+ *
+ * Ownership: `client` is borrowed for the call. On success `*status_json_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`).
  * Errors: configuration and key codes (a config that cannot be used at all);
- * `MONDOO_RESULT_NULL_PARAMETER`. On error `*status_json_out` is not written and the
- * last error is set.
+ * `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `status_json_out`. On error
+ * `*status_json_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_status(const mondoo_client *client, char **status_json_out);
@@ -640,8 +765,13 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * Status as a report object, to render as text (the seeds' layout) and JSON from one
  * round trip and to read the exit code `cnspec status` would give.
  *
- * On success `*status_out` is owned by the caller (free it with `mondoo_status_free`).
- * Errors, thread safety: as `mondoo_client_status`.
+ * Ownership: `client` is borrowed for the call; the report keeps no reference to it. On
+ * success `*status_out` is a new report owned by the caller, freed with
+ * `mondoo_status_free`.
+ * Errors: as `mondoo_client_status`: configuration and key codes;
+ * `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `status_out`. On error
+ * `*status_out` is not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_status_report(const mondoo_client *client, mondoo_status **status_out);
 
@@ -649,8 +779,10 @@ mondoo_result mondoo_client_status_report(const mondoo_client *client, mondoo_st
  * The report as text, as `cnspec status` prints it (`→ Key:\tvalue` lines, `x` for
  * failures, `!` for warnings).
  *
- * On success `*text_out` is owned (free it with `mondoo_string_free`).
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+ * Ownership: `status` is borrowed for the call. On success `*text_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `text_out` (not
+ * written; last error set).
  * Thread safety: safe to call concurrently on the same report.
  */
 mondoo_result mondoo_status_to_text(const mondoo_status *status, char **text_out);
@@ -658,7 +790,11 @@ mondoo_result mondoo_status_to_text(const mondoo_status *status, char **text_out
 /**
  * The report as the JSON object `mondoo_client_status` returns.
  *
- * Ownership, errors, thread safety: as `mondoo_status_to_text`.
+ * Ownership: `status` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `json_out` (not
+ * written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
  */
 mondoo_result mondoo_status_to_json(const mondoo_status *status, char **json_out);
 
@@ -666,8 +802,10 @@ mondoo_result mondoo_status_to_json(const mondoo_status *status, char **json_out
  * The exit code `cnspec status` would give: 0 registered and authenticated, 1
  * otherwise.
  *
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` (`*exit_code_out` not written; last error
- * set).
+ * Ownership: `status` is borrowed for the call; on success `*exit_code_out` (an
+ * `int32_t` of the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `exit_code_out`
+ * (`*exit_code_out` not written; last error set).
  * Thread safety: safe to call concurrently on the same report.
  */
 mondoo_result mondoo_status_exit_code(const mondoo_status *status, int32_t *exit_code_out);
@@ -675,6 +813,8 @@ mondoo_result mondoo_status_exit_code(const mondoo_status *status, int32_t *exit
 /**
  * Free a status report. NULL is a no-op; freeing twice is undefined behaviour.
  *
+ * Ownership: takes `status`; it must not be used after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
  * Thread safety: no other thread may use `status` during or after this call.
  */
 void mondoo_status_free(mondoo_status *status);
@@ -686,9 +826,13 @@ void mondoo_status_free(mondoo_status *status);
  * `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key` and
  * `certificate`. `force_offline`: rewrite the config even when the platform cannot be
  * reached or refuses.
+ *
+ * Ownership: `client` is borrowed for the call (it stays valid and now holds the
+ * logged-out config); nothing is returned through a pointer.
  * Errors: `MONDOO_RESULT_NOT_REGISTERED`, `_CONFIG_NOT_WRITABLE`, network and platform
- * codes (unless `force_offline`), `_NULL_PARAMETER`. On error the last error is set;
- * the config file is either unchanged or fully rewritten, never half-written.
+ * codes (unless `force_offline`), `_NULL_PARAMETER` for a NULL `client`. On error the
+ * last error is set; the config file is either unchanged or fully rewritten, never
+ * half-written.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_logout(const mondoo_client *client,
@@ -698,8 +842,10 @@ mondoo_result mondoo_client_logout(const mondoo_client *client,
 /**
  * The agent check-in (`AgentManager/HealthCheck`), as a running agent sends it.
  *
- * Errors: `MONDOO_RESULT_NOT_REGISTERED`, network and platform codes,
- * `_NULL_PARAMETER`; the last error is set.
+ * Ownership: `client` is borrowed for the call; nothing is returned through a pointer.
+ * Errors: `MONDOO_RESULT_NOT_REGISTERED`, network and platform codes (with
+ * `mondoo_error_rpc_code` and `_http_status`), `_NULL_PARAMETER` for a NULL `client`;
+ * the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_checkin(const mondoo_client *client);
@@ -710,11 +856,15 @@ mondoo_result mondoo_client_checkin(const mondoo_client *client);
  *
  * `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
  * `request_json`: a JSON value (use `"{}"` for an empty request).
- * On success `*response_json_out` is owned (free it with `mondoo_string_free`).
+ *
+ * Ownership: `client` is borrowed for the call; `service`, `method` and `request_json`
+ * are borrowed for the call (not kept). On success `*response_json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
  * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
- * `_NOT_REGISTERED`; network codes; platform codes with `mondoo_error_rpc_code` and
- * `_http_status`; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out`
- * is not written and the last error is set.
+ * `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
+ * ...); platform codes with `mondoo_error_rpc_code` and `_http_status`;
+ * `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out` is not written and
+ * the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_call(const mondoo_client *client,
@@ -725,10 +875,15 @@ mondoo_result mondoo_client_call(const mondoo_client *client,
 
 /**
  * A bearer for these body bytes, signed with the client's service account (with the
- * clock-skew correction when enabled).
+ * clock-skew correction when enabled). `body` may be NULL only when `body_len` is 0.
  *
- * Arguments, ownership and errors as `mondoo_signer_sign`, plus
- * `MONDOO_RESULT_NOT_REGISTERED` when the config has no service account.
+ * Ownership: `client` is borrowed for the call; `body` is borrowed for the call (its
+ * `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned
+ * by the caller (free it with `mondoo_string_free`).
+ * Errors: as `mondoo_signer_sign` (`MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or
+ * `bearer_out`, or `body` NULL with a non-zero length; `_INVALID_ARGUMENT`;
+ * `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account.
+ * On error `*bearer_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_sign(const mondoo_client *client,
@@ -740,8 +895,10 @@ mondoo_result mondoo_client_sign(const mondoo_client *client,
  * The client's current config (it changes on register and logout) as redacted JSON,
  * like `mondoo_config_to_json`.
  *
- * On success `*json_out` is owned (free it with `mondoo_string_free`).
- * Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+ * Ownership: `client` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `json_out` (not written;
+ * last error set).
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_config_json(const mondoo_client *client, char **json_out);

@@ -62,7 +62,10 @@ use boundary::guard_value;
 /// The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
 /// it was built with.
 ///
-/// Ownership: a static string; do not free it. Thread safety: safe from any thread.
+/// Ownership: returns a static string owned by libmondoo, valid for the whole process; do
+/// not free it.
+/// Errors: none: it cannot fail, never returns NULL and leaves the last error alone.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub extern "C" fn mondoo_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
@@ -71,7 +74,11 @@ pub extern "C" fn mondoo_version() -> *const c_char {
 /// The name of a result code, e.g. `"MONDOO_RESULT_TOKEN_EXPIRED"`, or
 /// `"MONDOO_RESULT_UNKNOWN"` for a value that is no code.
 ///
-/// Ownership: a static string; do not free it. Thread safety: safe from any thread.
+/// Ownership: returns a static string owned by libmondoo, valid for the whole process; do
+/// not free it.
+/// Errors: none: a value that is no code gives `"MONDOO_RESULT_UNKNOWN"`; the last error
+/// is left alone (only an internal panic gives NULL, and sets it).
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
     guard_value("mondoo_result_name", || {
@@ -84,6 +91,10 @@ pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
 /// a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
 /// behaviour.
 ///
+/// Ownership: takes `string` (a `char *` that libmondoo returned through an out-parameter);
+/// it must not be used after this call. Not for the `const char *` strings of
+/// `mondoo_version`, `mondoo_result_name` or the `mondoo_error_*` accessors.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: safe from any thread, for a string no other thread uses.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_string_free(string: *mut c_char) {

@@ -58,8 +58,8 @@ impl BoxHandle for mondoo_status {}
 /// 30 s request and 10 s connect timeouts, registration retried after 5, 10 and 20 s
 /// (plus up to 5 s of jitter), no clock-skew correction.
 ///
-/// On success `*options_out` is owned by the caller (free it with
-/// `mondoo_client_options_free`).
+/// Ownership: on success `*options_out` is new options owned by the caller, freed with
+/// `mondoo_client_options_free`.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options_out` is NULL (not written; last
 /// error set).
 /// Thread safety: safe to call from any thread.
@@ -74,6 +74,9 @@ pub unsafe extern "C" fn mondoo_client_options_new(options_out: *mut *mut mondoo
 
 /// Free client options. NULL is a no-op; freeing twice is undefined behaviour.
 ///
+/// Ownership: takes `options`; it must not be used after this call. Clients made with
+/// them keep their own copy, so they stay valid.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: no other thread may use `options` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_free(options: *mut mondoo_client_options) {
@@ -99,9 +102,13 @@ fn positive_ms(ms: u64, param: &str) -> Result<Duration> {
 /// Use this API endpoint instead of the config's (and, for a token registration, the
 /// token's). NULL goes back to the config's.
 ///
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8`. On
-/// error the options are unchanged and the last error is set.
-/// Thread safety: not thread-safe on the same options.
+/// Ownership: `options` is borrowed for the call and updated in place;
+/// `api_endpoint` (or NULL) is copied, so the caller's string may be
+/// freed or reused right after the call.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+/// `api_endpoint` is not UTF-8. On error the options are unchanged and the last
+/// error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_api_endpoint(
     options: *mut mondoo_client_options,
@@ -115,9 +122,16 @@ pub unsafe extern "C" fn mondoo_client_options_set_api_endpoint(
 
 /// Send requests through this proxy (`http://host:port`), as `--api-proxy` does; the
 /// `MONDOO_API_PROXY` environment variable still wins. NULL goes back to the config's
-/// `api_proxy` and the standard proxy variables.
+/// `api_proxy` and the standard proxy variables. The URL is checked by
+/// `mondoo_client_new` (`MONDOO_RESULT_PROXY` there).
 ///
-/// Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+/// Ownership: `options` is borrowed for the call and updated in place;
+/// `api_proxy` (or NULL) is copied, so the caller's string may be
+/// freed or reused right after the call.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+/// `api_proxy` is not UTF-8. On error the options are unchanged and the last
+/// error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_api_proxy(
     options: *mut mondoo_client_options,
@@ -130,9 +144,16 @@ pub unsafe extern "C" fn mondoo_client_options_set_api_proxy(
 }
 
 /// Trust the CA certificates in this PEM file beside the system roots. NULL trusts the
-/// system roots only. The file is read by `mondoo_client_new`.
+/// system roots only. The file is read by `mondoo_client_new` (`MONDOO_RESULT_TLS` there
+/// when it cannot be read or holds no certificate), not by this call.
 ///
-/// Errors, thread safety: as `mondoo_client_options_set_api_endpoint`.
+/// Ownership: `options` is borrowed for the call and updated in place;
+/// `ca_file` (or NULL) is copied (the path, not the file), so the caller's string may be
+/// freed or reused right after the call.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+/// `ca_file` is not UTF-8. On error the options are unchanged and the last
+/// error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_ca_file(
     options: *mut mondoo_client_options,
@@ -146,9 +167,12 @@ pub unsafe extern "C" fn mondoo_client_options_set_ca_file(
 
 /// Bound every request (connect, send, read the answer) by `timeout_ms` (default 30000).
 ///
+/// Ownership: `options` is borrowed for the call and updated in place; nothing else is
+/// passed by pointer.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_ARGUMENT`
-/// for 0. On error the options are unchanged and the last error is set.
-/// Thread safety: not thread-safe on the same options.
+/// when `timeout_ms` is 0. On error the options are unchanged and the last error is
+/// set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_timeout_ms(
     options: *mut mondoo_client_options,
@@ -162,7 +186,12 @@ pub unsafe extern "C" fn mondoo_client_options_set_timeout_ms(
 
 /// Bound the TCP connect and TLS handshake by `timeout_ms` (default 10000).
 ///
-/// Errors, thread safety: as `mondoo_client_options_set_timeout_ms`.
+/// Ownership: `options` is borrowed for the call and updated in place; nothing else is
+/// passed by pointer.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_ARGUMENT`
+/// when `timeout_ms` is 0. On error the options are unchanged and the last error is
+/// set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_connect_timeout_ms(
     options: *mut mondoo_client_options,
@@ -176,12 +205,15 @@ pub unsafe extern "C" fn mondoo_client_options_set_connect_timeout_ms(
 
 /// The sleeps between registration attempts when the platform answers Aborted: one
 /// retry per entry (default 5000, 10000, 20000). `delays_ms` may be NULL only when
-/// `delays_len` is 0 (no retry). The array is copied.
+/// `delays_len` is 0 (no retry).
 ///
+/// Ownership: `options` is borrowed for the call and updated in place; `delays_ms` is
+/// borrowed for the call: its `delays_len` values are copied, so the array may be freed
+/// right after.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL, or `delays_ms` is
-/// NULL with a non-zero length. On error the options are unchanged and the last error
-/// is set.
-/// Thread safety: not thread-safe on the same options.
+/// NULL with a non-zero length; `_INVALID_ARGUMENT` for a length too large to be an
+/// array. On error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_retry_delays_ms(
     options: *mut mondoo_client_options,
@@ -209,8 +241,11 @@ pub unsafe extern "C" fn mondoo_client_options_set_retry_delays_ms(
 /// The upper bound of the random jitter added to each retry sleep (default 5000; 0 for
 /// none).
 ///
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL (last error set).
-/// Thread safety: not thread-safe on the same options.
+/// Ownership: `options` is borrowed for the call and updated in place; nothing else is
+/// passed by pointer.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+/// On error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_retry_jitter_ms(
     options: *mut mondoo_client_options,
@@ -225,7 +260,11 @@ pub unsafe extern "C" fn mondoo_client_options_set_retry_jitter_ms(
 /// Correct signing times by the clock skew measured against the platform (default
 /// false: bearers carry the local time, as the Go client's do).
 ///
-/// Errors, thread safety: as `mondoo_client_options_set_retry_jitter_ms`.
+/// Ownership: `options` is borrowed for the call and updated in place; nothing else is
+/// passed by pointer.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+/// On error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_options_set_correct_clock_skew(
     options: *mut mondoo_client_options,
@@ -237,18 +276,19 @@ pub unsafe extern "C" fn mondoo_client_options_set_correct_clock_skew(
     })
 }
 
-/// Make a client.
+/// Make a client. No request is made yet.
 ///
-/// `config`: the config to use (copied; it may be freed afterwards), or NULL to load one
-/// with the default search (see `mondoo_config_load`). `options`: NULL for the
-/// defaults (copied). No request is made yet.
+/// `config`: the config to use, or NULL to load one with the default search (see
+/// `mondoo_config_load`). `options`: NULL for the defaults.
 ///
-/// On success `*client_out` is owned by the caller (free it with `mondoo_client_free`).
+/// Ownership: `config` and `options` are borrowed for the call and copied: the client
+/// keeps no reference, so both may be freed right after. On success `*client_out` is a
+/// new client owned by the caller, freed with `mondoo_client_free`.
 /// Errors: the configuration codes of `mondoo_config_load` when `config` is NULL;
 /// key codes (`MONDOO_RESULT_KEY_WRONG_CURVE`, ...) for a bad service account;
-/// `_TLS` for an unreadable CA file; `_PROXY` for a bad proxy URL;
-/// `_NULL_PARAMETER` when `client_out` is NULL. On error `*client_out` is not written
-/// and the last error is set.
+/// `_TLS` for an unreadable CA file (with the file in `mondoo_error_path`); `_PROXY` for
+/// a bad proxy URL; `_NULL_PARAMETER` when `client_out` is NULL. On error `*client_out`
+/// is not written and the last error is set.
 /// Thread safety: safe to call from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_new(
@@ -273,8 +313,9 @@ pub unsafe extern "C" fn mondoo_client_new(
 /// per-operation deadline (Go's `context`). A register or logout through it changes the
 /// config every handle sees.
 ///
-/// On success `*client_out` is owned by the caller (free it with `mondoo_client_free`;
-/// `client` stays valid and independent of it).
+/// Ownership: `client` is borrowed for the call. On success `*client_out` is a new handle
+/// owned by the caller, freed with `mondoo_client_free`; the two handles share state but
+/// are freed independently, in any order.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `client_out`;
 /// `_INVALID_ARGUMENT` when `timeout_ms` is 0. On error `*client_out` is not written and
 /// the last error is set.
@@ -297,9 +338,13 @@ pub unsafe extern "C" fn mondoo_client_with_timeout(
     })
 }
 
-/// Free a client and its connection pool. NULL is a no-op; freeing twice is undefined
+/// Free a client handle. The connection pool closes when the last handle on it (see
+/// `mondoo_client_with_timeout`) is freed. NULL is a no-op; freeing twice is undefined
 /// behaviour.
 ///
+/// Ownership: takes `client`; it must not be used after this call. Other handles made
+/// with `mondoo_client_with_timeout` stay valid.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: no other thread may use `client` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
@@ -313,15 +358,18 @@ pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
 /// in the config. `name`: the asset name, or NULL for the host name.
 /// `annotations_json`: a JSON object of string values (`{"env":"prod"}`), or NULL.
 ///
-/// On success `*registration_json_out` is an owned JSON object (`agent_mrn`,
+/// Ownership: `client` is borrowed for the call; `token`, `name` and `annotations_json`
+/// are borrowed for the call (what is kept, such as the name, is copied). On success
+/// `*registration_json_out` is a new JSON object owned by the caller (`agent_mrn`,
 /// `service_account_mrn`, `space_mrn`, `api_endpoint`, `config_path`,
 /// `already_registered`), freed with `mondoo_string_free`.
 /// Errors: token codes (`MONDOO_RESULT_TOKEN_EXPIRED`, ...: checked before any request),
 /// `_NOT_REGISTERED` (no token and no service account), `_CONFIG_NOT_WRITABLE`,
 /// network codes, platform codes (`_RPC_*`, with `mondoo_error_rpc_code` and
 /// `_http_status`); `_INVALID_ARGUMENT` for annotations that are not a JSON object of
-/// strings; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*registration_json_out` is
-/// not written and the last error is set.
+/// strings; `_NULL_PARAMETER` (NULL `client` or `registration_json_out`),
+/// `_INVALID_UTF8`. On error `*registration_json_out` is not written and the last error
+/// is set.
 /// Thread safety: safe to call from any thread; concurrent registrations through one
 /// client each run in full, the last one's credentials stay in the config.
 #[no_mangle]
@@ -360,10 +408,12 @@ pub unsafe extern "C" fn mondoo_client_register(
 ///
 /// A platform that is down or refuses the credentials is reported inside the JSON
 /// (with the error's code and message), not as a failure of this call.
-/// On success `*status_json_out` is owned (free it with `mondoo_string_free`).
+///
+/// Ownership: `client` is borrowed for the call. On success `*status_json_out` is a new
+/// string owned by the caller (free it with `mondoo_string_free`).
 /// Errors: configuration and key codes (a config that cannot be used at all);
-/// `MONDOO_RESULT_NULL_PARAMETER`. On error `*status_json_out` is not written and the
-/// last error is set.
+/// `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `status_json_out`. On error
+/// `*status_json_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, status_json_out: *mut *mut c_char) -> Code {
@@ -378,8 +428,13 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
 /// Status as a report object, to render as text (the seeds' layout) and JSON from one
 /// round trip and to read the exit code `cnspec status` would give.
 ///
-/// On success `*status_out` is owned by the caller (free it with `mondoo_status_free`).
-/// Errors, thread safety: as `mondoo_client_status`.
+/// Ownership: `client` is borrowed for the call; the report keeps no reference to it. On
+/// success `*status_out` is a new report owned by the caller, freed with
+/// `mondoo_status_free`.
+/// Errors: as `mondoo_client_status`: configuration and key codes;
+/// `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `status_out`. On error
+/// `*status_out` is not written and the last error is set.
+/// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_status_report(
     client: *const mondoo_client,
@@ -396,8 +451,10 @@ pub unsafe extern "C" fn mondoo_client_status_report(
 /// The report as text, as `cnspec status` prints it (`→ Key:\tvalue` lines, `x` for
 /// failures, `!` for warnings).
 ///
-/// On success `*text_out` is owned (free it with `mondoo_string_free`).
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+/// Ownership: `status` is borrowed for the call. On success `*text_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `text_out` (not
+/// written; last error set).
 /// Thread safety: safe to call concurrently on the same report.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_status_to_text(status: *const mondoo_status, text_out: *mut *mut c_char) -> Code {
@@ -411,7 +468,11 @@ pub unsafe extern "C" fn mondoo_status_to_text(status: *const mondoo_status, tex
 
 /// The report as the JSON object `mondoo_client_status` returns.
 ///
-/// Ownership, errors, thread safety: as `mondoo_status_to_text`.
+/// Ownership: `status` is borrowed for the call. On success `*json_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `json_out` (not
+/// written; last error set).
+/// Thread safety: safe to call concurrently on the same report.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_status_to_json(status: *const mondoo_status, json_out: *mut *mut c_char) -> Code {
     guard("mondoo_status_to_json", || {
@@ -424,8 +485,10 @@ pub unsafe extern "C" fn mondoo_status_to_json(status: *const mondoo_status, jso
 /// The exit code `cnspec status` would give: 0 registered and authenticated, 1
 /// otherwise.
 ///
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (`*exit_code_out` not written; last error
-/// set).
+/// Ownership: `status` is borrowed for the call; on success `*exit_code_out` (an
+/// `int32_t` of the caller's) is written; nothing is allocated.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `exit_code_out`
+/// (`*exit_code_out` not written; last error set).
 /// Thread safety: safe to call concurrently on the same report.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_status_exit_code(status: *const mondoo_status, exit_code_out: *mut i32) -> Code {
@@ -438,6 +501,8 @@ pub unsafe extern "C" fn mondoo_status_exit_code(status: *const mondoo_status, e
 
 /// Free a status report. NULL is a no-op; freeing twice is undefined behaviour.
 ///
+/// Ownership: takes `status`; it must not be used after this call.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: no other thread may use `status` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_status_free(status: *mut mondoo_status) {
@@ -450,9 +515,13 @@ pub unsafe extern "C" fn mondoo_status_free(status: *mut mondoo_status) {
 /// `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key` and
 /// `certificate`. `force_offline`: rewrite the config even when the platform cannot be
 /// reached or refuses.
+///
+/// Ownership: `client` is borrowed for the call (it stays valid and now holds the
+/// logged-out config); nothing is returned through a pointer.
 /// Errors: `MONDOO_RESULT_NOT_REGISTERED`, `_CONFIG_NOT_WRITABLE`, network and platform
-/// codes (unless `force_offline`), `_NULL_PARAMETER`. On error the last error is set;
-/// the config file is either unchanged or fully rewritten, never half-written.
+/// codes (unless `force_offline`), `_NULL_PARAMETER` for a NULL `client`. On error the
+/// last error is set; the config file is either unchanged or fully rewritten, never
+/// half-written.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_logout(
@@ -467,8 +536,10 @@ pub unsafe extern "C" fn mondoo_client_logout(
 
 /// The agent check-in (`AgentManager/HealthCheck`), as a running agent sends it.
 ///
-/// Errors: `MONDOO_RESULT_NOT_REGISTERED`, network and platform codes,
-/// `_NULL_PARAMETER`; the last error is set.
+/// Ownership: `client` is borrowed for the call; nothing is returned through a pointer.
+/// Errors: `MONDOO_RESULT_NOT_REGISTERED`, network and platform codes (with
+/// `mondoo_error_rpc_code` and `_http_status`), `_NULL_PARAMETER` for a NULL `client`;
+/// the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> Code {
@@ -480,11 +551,15 @@ pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> 
 ///
 /// `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
 /// `request_json`: a JSON value (use `"{}"` for an empty request).
-/// On success `*response_json_out` is owned (free it with `mondoo_string_free`).
+///
+/// Ownership: `client` is borrowed for the call; `service`, `method` and `request_json`
+/// are borrowed for the call (not kept). On success `*response_json_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`).
 /// Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
-/// `_NOT_REGISTERED`; network codes; platform codes with `mondoo_error_rpc_code` and
-/// `_http_status`; `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out`
-/// is not written and the last error is set.
+/// `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
+/// ...); platform codes with `mondoo_error_rpc_code` and `_http_status`;
+/// `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out` is not written and
+/// the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_call(
@@ -508,10 +583,15 @@ pub unsafe extern "C" fn mondoo_client_call(
 }
 
 /// A bearer for these body bytes, signed with the client's service account (with the
-/// clock-skew correction when enabled).
+/// clock-skew correction when enabled). `body` may be NULL only when `body_len` is 0.
 ///
-/// Arguments, ownership and errors as `mondoo_signer_sign`, plus
-/// `MONDOO_RESULT_NOT_REGISTERED` when the config has no service account.
+/// Ownership: `client` is borrowed for the call; `body` is borrowed for the call (its
+/// `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned
+/// by the caller (free it with `mondoo_string_free`).
+/// Errors: as `mondoo_signer_sign` (`MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or
+/// `bearer_out`, or `body` NULL with a non-zero length; `_INVALID_ARGUMENT`;
+/// `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account.
+/// On error `*bearer_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_sign(
@@ -533,8 +613,10 @@ pub unsafe extern "C" fn mondoo_client_sign(
 /// The client's current config (it changes on register and logout) as redacted JSON,
 /// like `mondoo_config_to_json`.
 ///
-/// On success `*json_out` is owned (free it with `mondoo_string_free`).
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (not written; last error set).
+/// Ownership: `client` is borrowed for the call. On success `*json_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `json_out` (not written;
+/// last error set).
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_config_json(client: *const mondoo_client, json_out: *mut *mut c_char) -> Code {

@@ -29,9 +29,8 @@ impl BoxHandle for mondoo_config {}
 /// file, then the system file. When nothing is found the result is an empty,
 /// unregistered config (not an error). A `path` given explicitly must exist.
 ///
-/// On success `*config_out` is a new config owned by the caller (free it with
-/// `mondoo_config_free`).
-///
+/// Ownership: `path` is borrowed for the call (the config keeps its own copy). On success
+/// `*config_out` is a new config owned by the caller, freed with `mondoo_config_free`.
 /// Errors: `MONDOO_RESULT_CONFIG_NOT_FOUND` / `_CONFIG_PARSE` / `_CONFIG_UNSUPPORTED_AUTH`
 /// and the other configuration codes, with the file in `mondoo_error_path`;
 /// `MONDOO_RESULT_INVALID_UTF8` for a path that is not UTF-8; `_NULL_PARAMETER` when
@@ -55,11 +54,13 @@ pub unsafe extern "C" fn mondoo_config_load(path: *const c_char, config_out: *mu
 /// `mondoo_client_register` writes there (creating missing directories 0700). With
 /// `MONDOO_CONFIG_BASE64` set and a `path` given, registration writes to `path`.
 ///
-/// On success `*config_out` is a new config owned by the caller (free it with
-/// `mondoo_config_free`).
-/// Errors: as `mondoo_config_load`, without `MONDOO_RESULT_CONFIG_NOT_FOUND` for the
-/// file registration will create. On error `*config_out` is not written and the last
-/// error is set.
+/// Ownership: `path` (or NULL) is borrowed for the call (the config keeps its own copy).
+/// On success `*config_out` is a new config owned by the caller, freed with
+/// `mondoo_config_free`.
+/// Errors: as `mondoo_config_load` (`MONDOO_RESULT_INVALID_UTF8` for a `path` that is not
+/// UTF-8, `_NULL_PARAMETER` when `config_out` is NULL, the configuration codes), without
+/// `MONDOO_RESULT_CONFIG_NOT_FOUND` for the file registration will create. On error
+/// `*config_out` is not written and the last error is set.
 /// Thread safety: safe to call from any thread (it reads the process environment).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_load_for_registration(
@@ -78,8 +79,10 @@ pub unsafe extern "C" fn mondoo_config_load_for_registration(
 
 /// Free a config. NULL is a no-op; freeing twice is undefined behaviour.
 ///
-/// Thread safety: no other thread may use `config` during or after this call. Signers
-/// and clients made from it keep their own copy, so they stay valid.
+/// Ownership: takes `config`; it must not be used after this call. Signers and clients
+/// made from it keep their own copy, so they stay valid.
+/// Errors: none: returns nothing and leaves the last error alone.
+/// Thread safety: no other thread may use `config` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_free(config: *mut mondoo_config) {
     guard_value("mondoo_config_free", || drop(mondoo_config::from_raw(config)))
@@ -104,11 +107,12 @@ unsafe fn optional_field(
 
 /// The service account's MRN (`mrn`).
 ///
-/// On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
-/// NULL when the config has no such field; absence is not an error.
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument; `_CONFIG_INVALID` when
-/// the value holds a NUL byte. On error `*value_out` is not written and the last
-/// error is set.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
+/// no such field (absence is not an error).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
@@ -117,17 +121,28 @@ pub unsafe extern "C" fn mondoo_config_mrn(config: *const mondoo_config, value_o
 
 /// The agent's MRN (`agent_mrn`); set once the machine is registered as an agent.
 ///
-/// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
-/// when absent.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
+/// no agent MRN (absence is not an error).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_agent_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     optional_field("mondoo_config_agent_mrn", config, value_out, "agent_mrn", Config::agent_mrn)
 }
 
 /// The API endpoint, normalized (`https://` added when the config has no scheme);
-/// `https://us.api.mondoo.com` when the config names none, so never NULL on success.
+/// `https://us.api.mondoo.com` when the config names none.
 ///
-/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`); never NULL on
+/// success.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_api_endpoint(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     optional_field("mondoo_config_api_endpoint", config, value_out, "api_endpoint", |c| Some(c.api_endpoint()))
@@ -135,8 +150,13 @@ pub unsafe extern "C" fn mondoo_config_api_endpoint(config: *const mondoo_config
 
 /// The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
 ///
-/// Ownership, errors and thread safety as `mondoo_config_mrn`: `*value_out` is NULL
-/// when the config names no scope.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`), or NULL when the config names
+/// no scope (absence is not an error).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_scope_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     optional_field("mondoo_config_scope_mrn", config, value_out, "scope_mrn", Config::scope_mrn)
@@ -144,18 +164,30 @@ pub unsafe extern "C" fn mondoo_config_scope_mrn(config: *const mondoo_config, v
 
 /// Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,
 /// `--config` (an explicit path), `$MONDOO_CONFIG_PATH`, `default` (home or system
-/// file) or `none` (nothing found). Never NULL on success.
+/// file) or `none` (nothing found).
 ///
-/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`); never NULL on
+/// success.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_source(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     optional_field("mondoo_config_source", config, value_out, "source", |c| Some(c.source().as_str().to_owned()))
 }
 
-/// The file the config was read from (or that registration would write), or NULL when
-/// there is none (`MONDOO_CONFIG_BASE64`). On Unix the bytes are the path's exact bytes.
+/// The file the config was read from (or that registration would write). On Unix the
+/// bytes are the path's exact bytes.
 ///
-/// Ownership, errors and thread safety as `mondoo_config_mrn`.
+/// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`), or NULL when there is no file
+/// (`MONDOO_CONFIG_BASE64`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `value_out` (on
+/// Windows also `_INVALID_UTF8` for a path that is not Unicode). On error `*value_out`
+/// is not written and the last error is set.
+/// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_path(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
     guard("mondoo_config_path", || {
@@ -170,11 +202,13 @@ pub unsafe extern "C" fn mondoo_config_path(config: *const mondoo_config, value_
 /// Any field by key (case-insensitive; environment overrides applied; scalars as
 /// text). `private_key` is refused: the key never leaves libmondoo.
 ///
-/// On success `*value_out` is an owned string (free it with `mondoo_string_free`), or
-/// NULL when the key is absent.
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER`, `_INVALID_UTF8` for `key`;
-/// `_INVALID_ARGUMENT` for `private_key`. On error `*value_out` is not written and the
-/// last error is set.
+/// Ownership: `config` and `key` are borrowed for the call (`key` is not kept). On
+/// success `*value_out` is a new string owned by the caller (free it with
+/// `mondoo_string_free`), or NULL when the key is absent.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config`, `key` or `value_out`;
+/// `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for `private_key`;
+/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
+/// written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_get(
@@ -200,8 +234,10 @@ pub unsafe extern "C" fn mondoo_config_get(
 
 /// Whether the config holds a service account (non-empty `mrn` and `private_key`).
 ///
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument (`*registered_out` is
-/// then not written and the last error is set).
+/// Ownership: `config` is borrowed for the call; on success `*registered_out` (a `bool`
+/// of the caller's) is written; nothing is allocated.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `registered_out`
+/// (`*registered_out` is then not written and the last error is set).
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_is_registered(config: *const mondoo_config, registered_out: *mut bool) -> Code {
@@ -214,9 +250,10 @@ pub unsafe extern "C" fn mondoo_config_is_registered(config: *const mondoo_confi
 
 /// The whole config as a JSON object, with `private_key` replaced by `"<redacted>"`.
 ///
-/// On success `*json_out` is an owned string (free it with `mondoo_string_free`).
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL argument. On error `*json_out` is
-/// not written and the last error is set.
+/// Ownership: `config` is borrowed for the call. On success `*json_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config` or `json_out`. On error
+/// `*json_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_to_json(config: *const mondoo_config, json_out: *mut *mut c_char) -> Code {

@@ -67,6 +67,7 @@ impl ErrorObject {
 /// was made). Taking it clears it: a second call returns NULL.
 ///
 /// Ownership: the caller owns the returned object and frees it with `mondoo_error_free`.
+/// Errors: none: NULL means there is no last error (an internal panic also gives NULL).
 /// Thread safety: reads only the calling thread's error; safe to call from any thread.
 #[no_mangle]
 pub extern "C" fn mondoo_error_last() -> *mut mondoo_error {
@@ -76,8 +77,11 @@ pub extern "C" fn mondoo_error_last() -> *mut mondoo_error {
     })
 }
 
-/// The result code of an error; `MONDOO_RESULT_NULL_PARAMETER` when `error` is NULL.
+/// The result code of an error.
 ///
+/// Ownership: `error` is borrowed for the call (read, not kept, not freed).
+/// Errors: none: returns `MONDOO_RESULT_NULL_PARAMETER` when `error` is NULL, without
+/// setting the last error.
 /// Thread safety: safe to call concurrently on the same object (it is only read).
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_code(error: *const mondoo_error) -> Code {
@@ -87,26 +91,32 @@ pub unsafe extern "C" fn mondoo_error_code(error: *const mondoo_error) -> Code {
 /// The error's message: what failed and where, never a secret. For an error answered by
 /// the platform it reads as Go prints it (`rpc error: code = Unauthenticated desc = ...`).
 ///
-/// Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
-/// Returns NULL when `error` is NULL.
+/// Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+/// it stays valid until `mondoo_error_free(error)`; do not free it.
+/// Errors: none: returns NULL when `error` is NULL (the last error is not set); never NULL
+/// otherwise.
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_message(error: *const mondoo_error) -> *const c_char {
     guard_value("mondoo_error_message", || as_ref(error, "error").map_or(std::ptr::null(), |e| e.message.as_ptr()))
 }
 
-/// The gRPC status code the platform answered (1..16), or -1 when the error did not
-/// come from the platform (or `error` is NULL).
+/// The gRPC status code the platform answered (1..16).
 ///
+/// Ownership: `error` is borrowed for the call (read, not kept, not freed).
+/// Errors: none: returns -1 when the error did not come from the platform or `error` is
+/// NULL (the last error is not set).
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_rpc_code(error: *const mondoo_error) -> i32 {
     guard_value("mondoo_error_rpc_code", || as_ref(error, "error").ok().and_then(|e| e.error.rpc_code()).unwrap_or(-1))
 }
 
-/// The HTTP status of the answer that caused the error, or -1 when there was none (or
-/// `error` is NULL).
+/// The HTTP status of the answer that caused the error.
 ///
+/// Ownership: `error` is borrowed for the call (read, not kept, not freed).
+/// Errors: none: returns -1 when there was no answer or `error` is NULL (the last error
+/// is not set).
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) -> i32 {
@@ -115,10 +125,12 @@ pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) ->
     })
 }
 
-/// The file the error is about (a config that is missing or does not parse), or NULL
-/// when the error names no file (or `error` is NULL).
+/// The file the error is about (a config that is missing or does not parse).
 ///
-/// Ownership: the string belongs to `error`; it stays valid until `mondoo_error_free`.
+/// Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+/// it stays valid until `mondoo_error_free(error)`; do not free it.
+/// Errors: none: returns NULL when the error names no file or `error` is NULL (the last
+/// error is not set).
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const c_char {
@@ -128,8 +140,11 @@ pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const
 }
 
 /// The clock skew measured against the platform, in seconds (positive: the local clock
-/// is ahead), or NaN when none was measured (or `error` is NULL).
+/// is ahead).
 ///
+/// Ownership: `error` is borrowed for the call (read, not kept, not freed).
+/// Errors: none: returns NaN when no skew was measured or `error` is NULL (the last error
+/// is not set).
 /// Thread safety: safe to call concurrently on the same object.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_clock_skew_seconds(error: *const mondoo_error) -> f64 {
@@ -140,6 +155,9 @@ pub unsafe extern "C" fn mondoo_error_clock_skew_seconds(error: *const mondoo_er
 
 /// Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
 ///
+/// Ownership: takes `error`; it and the strings its accessors returned must not be used
+/// after this call.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: no other thread may use `error` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_error_free(error: *mut mondoo_error) {
@@ -148,9 +166,10 @@ pub unsafe extern "C" fn mondoo_error_free(error: *mut mondoo_error) {
 
 /// Copy the calling thread's last error message without taking the error.
 ///
-/// On success `*message_out` is an owned copy (free it with `mondoo_string_free`), or
-/// NULL when there is no last error. This call does not clear or replace the last error.
+/// This call does not clear or replace the last error when it succeeds.
 ///
+/// Ownership: on success `*message_out` is a new string owned by the caller (free it with
+/// `mondoo_string_free`), or NULL when there is no last error.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `message_out` is NULL; that failure
 /// replaces the last error, as every failure does.
 /// Thread safety: reads only the calling thread's error; safe from any thread.

@@ -25,14 +25,15 @@ impl ArcHandle for mondoo_signer {}
 
 /// Make a signer from a config's service account (`mrn`, `private_key`, `certificate`).
 ///
-/// On success `*signer_out` is a new signer owned by the caller (free it with
-/// `mondoo_signer_free`); it keeps no reference to `config`.
+/// Ownership: `config` is borrowed for the call: the signer copies the key and keeps no
+/// reference, so `config` may be freed right after. On success `*signer_out` is a new
+/// signer owned by the caller, freed with `mondoo_signer_free`.
 /// Errors: `MONDOO_RESULT_NOT_REGISTERED` when the config has no service account;
 /// `_KEY_WRONG_CURVE` (e.g. a P-256 key: the platform accepts ES384 only),
 /// `_KEY_UNSUPPORTED_TYPE`, `_KEY_ENCRYPTED`, `_KEY_INVALID`,
-/// `_KEY_CERTIFICATE_MISMATCH`, `_CERTIFICATE_INVALID`; `_NULL_PARAMETER`. On error
-/// `*signer_out` is not written and the last error is set. No message holds key
-/// material.
+/// `_KEY_CERTIFICATE_MISMATCH`, `_CERTIFICATE_INVALID`; `_NULL_PARAMETER` for a NULL
+/// `config` or `signer_out`. On error `*signer_out` is not written and the last error
+/// is set. No message holds key material.
 /// Thread safety: safe to call concurrently, also with the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_signer_from_config(
@@ -52,10 +53,13 @@ pub unsafe extern "C" fn mondoo_signer_from_config(
 ///
 /// `body`, `body_len`: the bytes, which may contain NUL bytes; `body` may be NULL only
 /// when `body_len` is 0 (an empty body).
-/// On success `*bearer_out` is an owned string (free it with `mondoo_string_free`).
-/// Errors: `MONDOO_RESULT_NULL_PARAMETER` (including `body` NULL with a non-zero
-/// length), `_SIGNING_FAILED`. On error `*bearer_out` is not written and the last error
-/// is set.
+///
+/// Ownership: `signer` is borrowed for the call; `body` is borrowed for the call (its
+/// `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned
+/// by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `signer` or `bearer_out`, or `body`
+/// NULL with a non-zero length; `_INVALID_ARGUMENT` for a length above `PTRDIFF_MAX`;
+/// `_SIGNING_FAILED`. On error `*bearer_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same signer.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_signer_sign(
@@ -77,6 +81,8 @@ pub unsafe extern "C" fn mondoo_signer_sign(
 /// Free a signer and wipe its key. NULL is a no-op; freeing twice is undefined
 /// behaviour.
 ///
+/// Ownership: takes `signer`; it must not be used after this call.
+/// Errors: none: returns nothing and leaves the last error alone.
 /// Thread safety: no other thread may use `signer` during or after this call.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_signer_free(signer: *mut mondoo_signer) {

@@ -11,14 +11,16 @@ use crate::token::RegistrationToken;
 /// `token`: the token text (surrounding whitespace is ignored). `endpoint_override`:
 /// the API endpoint to use when the token names none, or NULL.
 ///
-/// On success `*claims_json_out` is an owned JSON object of the claims (`space`,
-/// `api_endpoint`, `exp`, `labels`, ...; never the token itself), freed with
-/// `mondoo_string_free`.
+/// Ownership: `token` and `endpoint_override` are borrowed for the call (neither is
+/// kept). On success `*claims_json_out` is a new JSON object owned by the caller, freed
+/// with `mondoo_string_free`: the claims (`space`, `api_endpoint`, `exp`, `labels`,
+/// ...; never the token itself).
 /// Errors: `MONDOO_RESULT_TOKEN_MALFORMED` (not a JWT), `_TOKEN_EXPIRED` (the message
 /// gives the expiry time), `_TOKEN_NOT_YET_VALID`, `_TOKEN_NO_SPACE`,
 /// `_TOKEN_NO_ENDPOINT`, `_TOKEN_INVALID_CLAIM`, `_TOKEN_TOO_LARGE`; `_NULL_PARAMETER`
-/// and `_INVALID_UTF8` for bad arguments. On error `*claims_json_out` is not written and
-/// the last error is set. No error message contains the token.
+/// (NULL `token` or `claims_json_out`) and `_INVALID_UTF8` for bad arguments. On error
+/// `*claims_json_out` is not written and the last error is set. No error message
+/// contains the token.
 /// Thread safety: safe to call from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_token_inspect(

@@ -24,10 +24,19 @@ struct platform {
     int port;
 };
 
-/* Start the platform binary ($MONDOO_PLATFORM_BIN, else ../../target/debug/mondoo-platform). */
-static int platform_start(struct platform *p) {
+#define PLATFORM_MAX_ARGS 8
+
+/* Start the platform binary ($MONDOO_PLATFORM_BIN, else ../../target/debug/mondoo-platform)
+ * with extra command-line arguments (NULL-terminated, or NULL for none), e.g.
+ * {"--tls", "--ca-out", file, NULL} or {"--proxy", NULL}. */
+static int platform_start_args(struct platform *p, const char *const *args) {
     const char *bin = getenv("MONDOO_PLATFORM_BIN");
     if (!bin || !*bin) bin = "../../target/debug/mondoo-platform";
+    char *argv[PLATFORM_MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = (char *)bin;
+    for (; args && *args && argc <= PLATFORM_MAX_ARGS; args++) argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
     int in[2], out[2];
     if (pipe(in) != 0 || pipe(out) != 0) return -1;
     pid_t pid = fork();
@@ -39,7 +48,7 @@ static int platform_start(struct platform *p) {
         close(in[1]);
         close(out[0]);
         close(out[1]);
-        execl(bin, bin, (char *)NULL);
+        execv(bin, argv);
         fprintf(stderr, "cannot run %s\n", bin);
         _exit(127);
     }
@@ -55,12 +64,15 @@ static int platform_start(struct platform *p) {
     close(out[0]);
     const char *colon = strrchr(p->url, ':');
     p->port = colon ? atoi(colon + 1) : 0;
-    if (strncmp(p->url, "http://127.0.0.1:", 17) != 0 || p->port <= 0) {
+    if ((strncmp(p->url, "http://127.0.0.1:", 17) != 0 && strncmp(p->url, "https://127.0.0.1:", 18) != 0) ||
+        p->port <= 0) {
         fprintf(stderr, "platform did not print its URL (got \"%s\")\n", p->url);
         return -1;
     }
     return 0;
 }
+
+static int platform_start(struct platform *p) { return platform_start_args(p, NULL); }
 
 static void platform_stop(struct platform *p) {
     if (p->stdin_fd >= 0) close(p->stdin_fd);
@@ -69,7 +81,8 @@ static void platform_stop(struct platform *p) {
     p->pid = 0;
 }
 
-/* POST a JSON body to http://127.0.0.1:port/_admin/<what>; returns the response body
+/* POST a JSON body to http://127.0.0.1:port/_admin/<what> (plain HTTP: not for a --tls
+ * platform); returns the response body
  * (free with free) or NULL. *status_out gets the HTTP status. */
 static char *platform_admin(const struct platform *p, const char *what, const char *json, int *status_out) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -3,6 +3,7 @@
  * a token), status, check-in, signed calls from many threads, typed platform errors, and
  * logout; each checks what the caller gets and what the platform recorded.
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -251,6 +252,254 @@ static void test_login_status_calls_logout(void) {
     mondoo_client_free(client);
 }
 
+/* ---- TLS with the platform's CA, and an explicit proxy ---- */
+
+static const char *const SERVICE_ACCOUNT_MRN =
+    "//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/serviceaccounts/"
+    "2Xa7TestServiceAccount01";
+
+/* A client for the fixture service account against url, trusting ca_file and going
+ * through proxy when they are not NULL. Both strings are handed over as heap copies that
+ * are freed before mondoo_client_new: the setters copy them (ASan and Valgrind would see
+ * a later read). Returns mondoo_client_new's result. */
+static mondoo_result new_service_account_client(const char *url, const char *ca_file, const char *proxy,
+                                                mondoo_client **client_out) {
+    mondoo_config *cfg = NULL;
+    EXPECT_OK(mondoo_config_load(testdata("service-account/credentials.json"), &cfg));
+    mondoo_client_options *opts = NULL;
+    EXPECT_OK(mondoo_client_options_new(&opts));
+    EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, url));
+    EXPECT_OK(mondoo_client_options_set_timeout_ms(opts, 20000));
+    EXPECT_OK(mondoo_client_options_set_connect_timeout_ms(opts, 5000));
+    if (ca_file) {
+        char *copy = strdup(ca_file);
+        EXPECT_OK(mondoo_client_options_set_ca_file(opts, copy));
+        free(copy);
+    }
+    if (proxy) {
+        char *copy = strdup(proxy);
+        EXPECT_OK(mondoo_client_options_set_api_proxy(opts, copy));
+        free(copy);
+    }
+    mondoo_result r = mondoo_client_new(cfg, opts, client_out);
+    mondoo_client_options_free(opts);
+    mondoo_config_free(cfg);
+    return r;
+}
+
+/* The code and message of the calling thread's last error (taken); message freed with free. */
+static mondoo_result take_last_error(char **message_out) {
+    mondoo_error *err = mondoo_error_last();
+    mondoo_result code = err ? mondoo_error_code(err) : MONDOO_RESULT_OK;
+    *message_out = strdup(err && mondoo_error_message(err) ? mondoo_error_message(err) : "");
+    mondoo_error_free(err);
+    return code;
+}
+
+/* `mondoo-platform --tls --ca-out FILE`: with the CA given through
+ * mondoo_client_options_set_ca_file, status and a signed call work over HTTPS; without
+ * it the certificate is refused (MONDOO_RESULT_TLS); a CA file that cannot be used fails
+ * at mondoo_client_new. */
+static void test_tls_with_the_platform_ca(const char *dir) {
+    char ca[600];
+    snprintf(ca, sizeof ca, "%s/platform-ca.pem", dir);
+    struct platform tls = {0, -1, "", 0};
+    const char *args[] = {"--tls", "--ca-out", ca, NULL};
+    if (platform_start_args(&tls, args) != 0) {
+        CHECK(0, "cannot start the platform with --tls");
+        platform_stop(&tls);
+        return;
+    }
+    CHECK(strncmp(tls.url, "https://127.0.0.1:", 18) == 0, "TLS platform URL %s", tls.url);
+    char *pem = read_file(ca, NULL);
+    CHECK(contains(pem, "-----BEGIN CERTIFICATE-----"), "--ca-out wrote the CA: %s", pem ? pem : "(no file)");
+    free(pem);
+
+    /* With the CA. */
+    mondoo_client *client = NULL;
+    EXPECT_OK(new_service_account_client(tls.url, ca, NULL, &client));
+    if (client) {
+        char *json = NULL;
+        EXPECT_OK(mondoo_client_status(client, &json));
+        CHECK(contains(json, "\"authenticated\":true") && contains(json, tls.url),
+              "status over TLS: authenticated at %s: %s", tls.url, json ? json : "(null)");
+        mondoo_string_free(json);
+        mondoo_status *status = NULL;
+        EXPECT_OK(mondoo_client_status_report(client, &status));
+        int32_t exit_code = -5;
+        EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+        CHECK(exit_code == 0, "status over TLS: exit code %d", exit_code);
+        mondoo_status_free(status);
+
+        /* A signed call: the platform verifies the bearer and names its subject. */
+        char *response = NULL;
+        EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"over\":\"tls\"}", &response));
+        CHECK(contains(response, "\"over\":\"tls\"") && contains(response, "\"signed_by\"") &&
+                  contains(response, SERVICE_ACCOUNT_MRN),
+              "signed echo over TLS: %s", response ? response : "(null)");
+        mondoo_string_free(response);
+        mondoo_client_free(client);
+    }
+
+    /* Without it: the platform's certificate is not trusted. */
+    client = NULL;
+    EXPECT_OK(new_service_account_client(tls.url, NULL, NULL, &client));
+    if (client) {
+        char *out = SENTINEL;
+        EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_TLS);
+        CHECK(out == SENTINEL, "response_json_out untouched");
+        char *message = NULL;
+        mondoo_result code = take_last_error(&message);
+        CHECK(code == MONDOO_RESULT_TLS && contains(message, "certificate"),
+              "the last error is about the certificate: %s %s", mondoo_result_name(code), message);
+        free(message);
+
+        /* Status still answers (as `cnspec status` does), with the failure inside. */
+        char *json = NULL;
+        EXPECT_OK(mondoo_client_status(client, &json));
+        char tls_code[32];
+        snprintf(tls_code, sizeof tls_code, "\"code\":%d", (int)MONDOO_RESULT_TLS);
+        CHECK(contains(json, "\"authenticated\":false") && contains(json, tls_code) &&
+                  contains(json, "certificate"),
+              "status without the CA reports the TLS failure: %s", json ? json : "(null)");
+        mondoo_string_free(json);
+        mondoo_status *status = NULL;
+        EXPECT_OK(mondoo_client_status_report(client, &status));
+        int32_t exit_code = -5;
+        EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+        CHECK(exit_code == 1, "status without the CA: exit code %d", exit_code);
+        mondoo_status_free(status);
+        mondoo_client_free(client);
+    }
+
+    /* A CA file that does not exist, and one holding no certificate: refused by
+     * mondoo_client_new, which names the file; nothing is written to client_out. */
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", dir);
+    const char *unusable[] = {missing, testdata("tokens/not-a-jwt.txt")};
+    for (size_t i = 0; i < sizeof unusable / sizeof unusable[0]; i++) {
+        client = (mondoo_client *)SENTINEL;
+        EXPECT_RESULT(new_service_account_client(tls.url, unusable[i], NULL, &client), MONDOO_RESULT_TLS);
+        CHECK(client == (mondoo_client *)SENTINEL, "%s: client_out untouched", unusable[i]);
+        mondoo_error *err = mondoo_error_last();
+        const char *path = err ? mondoo_error_path(err) : NULL;
+        CHECK(path && strcmp(path, unusable[i]) == 0, "error path %s, expected %s", path ? path : "(null)",
+              unusable[i]);
+        mondoo_error_free(err);
+    }
+
+    platform_stop(&tls);
+}
+
+/* How many requests the platform recorded (entries of GET /_admin/requests), and
+ * whether any of them carries the header `Connection: close` that the platform's proxy
+ * puts on every request it forwards (a client talking to the platform directly keeps
+ * its connection alive and sends no such header). */
+static int recorded_requests(const struct platform *p, int *forwarded_out) {
+    char *requests = platform_admin(p, "requests", "", NULL);
+    CHECK(requests != NULL, "GET /_admin/requests");
+    int count = 0;
+    for (const char *at = requests; at && (at = strstr(at, "\"http_method\"")) != NULL; at++) count++;
+    for (char *c = requests; c && *c; c++) *c = (char)tolower((unsigned char)*c);
+    *forwarded_out = contains(requests, "[\"connection\",\"close\"]");
+    free(requests);
+    return count;
+}
+
+static void reset_platform(const struct platform *p) {
+    int http = 0;
+    char *answer = platform_admin(p, "reset", "{}", &http);
+    CHECK(http == 200, "reset: HTTP %d %s", http, answer ? answer : "");
+    free(answer);
+}
+
+/* `mondoo-platform --proxy`: a client given the proxy with
+ * mondoo_client_options_set_api_proxy sends its calls through it (the platform sees
+ * them arrive forwarded by the proxy); without it they arrive directly; with a proxy
+ * that is not there, nothing arrives. */
+static void test_api_proxy(void) {
+    struct platform px = {0, -1, "", 0};
+    const char *args[] = {"--proxy", NULL};
+    if (platform_start_args(&px, args) != 0) {
+        CHECK(0, "cannot start the platform with --proxy");
+        platform_stop(&px);
+        return;
+    }
+    int http = 0;
+    char *info = platform_admin(&px, "info", "{}", &http);
+    char *proxy_url = json_string_field(info, "proxy_url");
+    CHECK(http == 200 && proxy_url && strncmp(proxy_url, "http://127.0.0.1:", 17) == 0 &&
+              strcmp(proxy_url, px.url) != 0,
+          "/_admin/info names the proxy: %s", info ? info : "(null)");
+    free(info);
+    if (!proxy_url) {
+        platform_stop(&px);
+        return;
+    }
+
+    /* Through the proxy. */
+    reset_platform(&px);
+    mondoo_client *client = NULL;
+    EXPECT_OK(new_service_account_client(px.url, NULL, proxy_url, &client));
+    char *response = NULL;
+    EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"via\":\"proxy\"}", &response));
+    CHECK(contains(response, "\"via\":\"proxy\"") && contains(response, SERVICE_ACCOUNT_MRN), "echo: %s",
+          response ? response : "(null)");
+    mondoo_string_free(response);
+    int forwarded = 0;
+    int count = recorded_requests(&px, &forwarded);
+    CHECK(count == 1 && forwarded, "the call reached the platform through the proxy (%d requests, forwarded %d)",
+          count, forwarded);
+    char *json = NULL;
+    EXPECT_OK(mondoo_client_status(client, &json));
+    CHECK(contains(json, proxy_url) && contains(json, "--api-proxy") && contains(json, "\"authenticated\":true"),
+          "status names the proxy and its source: %s", json ? json : "(null)");
+    mondoo_string_free(json);
+    mondoo_client_free(client);
+
+    /* Directly, for contrast. */
+    reset_platform(&px);
+    client = NULL;
+    EXPECT_OK(new_service_account_client(px.url, NULL, NULL, &client));
+    response = NULL;
+    EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"via\":\"direct\"}", &response));
+    mondoo_string_free(response);
+    count = recorded_requests(&px, &forwarded);
+    CHECK(count == 1 && !forwarded, "without the proxy the call arrives directly (%d requests, forwarded %d)",
+          count, forwarded);
+    mondoo_client_free(client);
+
+    /* A proxy that is not listening: the call fails and reaches nothing. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+              getsockname(fd, (struct sockaddr *)&addr, &len) == 0,
+          "reserve a port");
+    close(fd); /* bound, never listened: connections to it are refused */
+    char dead_proxy[64];
+    snprintf(dead_proxy, sizeof dead_proxy, "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    reset_platform(&px);
+    client = NULL;
+    EXPECT_OK(new_service_account_client(px.url, NULL, dead_proxy, &client));
+    char *out = SENTINEL;
+    mondoo_result r = mondoo_client_call(client, "Echo", "Say", "{}", &out);
+    /* Today a refused connection to the proxy is MONDOO_RESULT_NETWORK (reqwest's error
+     * does not say it was the proxy); MONDOO_RESULT_PROXY would be as right. */
+    CHECK(r == MONDOO_RESULT_NETWORK || r == MONDOO_RESULT_PROXY, "call through a dead proxy: %s",
+          mondoo_result_name(r));
+    CHECK(out == SENTINEL, "response_json_out untouched");
+    count = recorded_requests(&px, &forwarded);
+    CHECK(count == 0, "nothing reached the platform (%d requests)", count);
+    mondoo_client_free(client);
+
+    free(proxy_url);
+    platform_stop(&px);
+}
+
 int main(void) {
     /* Registration writes HOME-independent: everything goes to a temporary directory. */
     char dir[] = "/tmp/mondoo-c-test-XXXXXX";
@@ -260,6 +509,8 @@ int main(void) {
     }
     snprintf(config_path, sizeof config_path, "%s/sub/mondoo.yml", dir);
     signal(SIGPIPE, SIG_IGN);
+    /* The proxy a client uses must be the one its options name: MONDOO_API_PROXY would win. */
+    unsetenv("MONDOO_API_PROXY");
     if (platform_start(&platform) != 0) {
         fprintf(stderr, "test_client: cannot start the local platform (make builds it)\n");
         return 1;
@@ -269,6 +520,9 @@ int main(void) {
     test_login_status_calls_logout();
 
     platform_stop(&platform);
+
+    test_tls_with_the_platform_ca(dir);
+    test_api_proxy();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -283,6 +283,19 @@ static void test_invalid_utf8(void) {
     CHECK(contains(m, "`path`") && contains(m, "mondoo_config_load"), "names function and parameter: %s", m);
     free(m);
 
+    /* The registration loader checks its path the same way, before touching the disk. */
+    cfg = (mondoo_config *)SENTINEL;
+    EXPECT_RESULT(mondoo_config_load_for_registration(bad, &cfg), MONDOO_RESULT_INVALID_UTF8);
+    CHECK(cfg == (mondoo_config *)SENTINEL, "config_out untouched");
+    m = last_message();
+    CHECK(contains(m, "`path`") && contains(m, "mondoo_config_load_for_registration"),
+          "names function and parameter: %s", m);
+    free(m);
+    mondoo_error *err = mondoo_error_last();
+    CHECK(err && mondoo_error_code(err) == MONDOO_RESULT_INVALID_UTF8, "error object code %s",
+          err ? mondoo_result_name(mondoo_error_code(err)) : "(no error)");
+    mondoo_error_free(err);
+
     char *out = SENTINEL;
     EXPECT_RESULT(mondoo_token_inspect(bad, NULL, &out), MONDOO_RESULT_INVALID_UTF8);
     EXPECT_RESULT(mondoo_token_inspect("a.b.c", bad, &out), MONDOO_RESULT_INVALID_UTF8);
@@ -451,6 +464,10 @@ static void test_null_parameters(void) {
     uint64_t delays[] = {1, 2};
 
     EXPECT_NULL_PARAM(mondoo_config_load(NULL, NULL), "config_out");
+    EXPECT_NULL_PARAM(mondoo_config_load_for_registration(NULL, NULL), "config_out");
+    EXPECT_NULL_PARAM(mondoo_config_load_for_registration(testdata("service-account/credentials.json"), NULL),
+                      "config_out");
+    EXPECT_NULL_PARAM(mondoo_config_load_for_registration("/nonexistent/mondoo/new.yml", NULL), "config_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_mrn, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_agent_mrn, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_api_endpoint, cfg, "config", &s, "value_out");
@@ -485,6 +502,9 @@ static void test_null_parameters(void) {
     EXPECT_NULL_PARAM(mondoo_client_options_set_correct_clock_skew(NULL, true), "options");
 
     EXPECT_NULL_PARAM(mondoo_client_new(cfg, opts, NULL), "client_out");
+    EXPECT_NULL_PARAM(mondoo_client_with_timeout(NULL, 1000, &client_out), "client");
+    EXPECT_NULL_PARAM(mondoo_client_with_timeout(client, 1000, NULL), "client_out");
+    EXPECT_RESULT(mondoo_client_with_timeout(NULL, 1000, NULL), MONDOO_RESULT_NULL_PARAMETER);
     EXPECT_NULL_PARAM(mondoo_client_register(NULL, NULL, NULL, NULL, &s), "client");
     EXPECT_NULL_PARAM(mondoo_client_register(client, NULL, NULL, NULL, NULL), "registration_json_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_client_status, client, "client", &s, "status_json_out");

@@ -185,6 +185,14 @@ fn truncated_json_body() {
 }
 
 #[test]
+fn truncated_json_body_in_a_complete_answer() {
+    // framed correctly (Content-Length matches), but the JSON document is cut off
+    let fault = Fault::Body { http_status: 200, body: r#"{"agent_mrn":"//agents.api.mondoo.app/spa"#.into() };
+    let expect = Expect { code: Code::ResponseInvalid, rpc_code: None, http_status: Some(200) };
+    injected_row(fault, expect, |o| o);
+}
+
+#[test]
 fn body_of_10_mib() {
     assert!(mondoo::rpc::MAX_RESPONSE_BYTES < 10 * 1024 * 1024, "the limit must be below the fault's size");
     let expect = Expect { code: Code::ResponseTooLarge, rpc_code: None, http_status: Some(200) };

@@ -407,3 +407,105 @@ fn a_deadline_stops_registration_retries() {
     assert_eq!(platform.requests().iter().filter(|r| r.method == "RegisterAgent").count(), 1);
     assert!(!path.exists());
 }
+
+#[test]
+fn status_warns_when_the_api_time_does_not_parse_and_when_the_round_trip_is_long() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = login(&platform, dir.path());
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+
+    let bad_time = r#"{"status":"SERVING","time":"yesterday","apiVersion":"1"}"#;
+    platform.inject(FaultSpec::new(Fault::Body { http_status: 200, body: bad_time.into() }).only("Health/Check"));
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    assert!(text.contains("\n! cannot run clock skew check\n"), "{text}");
+    assert!(text.contains("→ client authenticated successfully"), "{text}");
+    assert_eq!(report.clock_skew_seconds, None);
+
+    // above the 5 s threshold (section 5.2); the client's timeout is 10 s
+    platform.inject(FaultSpec::new(Fault::Slow { millis: 5_200 }).only("Health/Check"));
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    let warning =
+        text.lines().find(|l| l.starts_with("! detected very long round-trip times: 5.")).unwrap_or_else(|| {
+            panic!("{text}");
+        });
+    assert!(warning.ends_with('s'), "{warning}");
+    assert!(report.round_trip_ms.unwrap() > 5_000.0);
+    assert!(!text.contains("clock skew"), "{text}");
+}
+
+#[test]
+fn client_defaults_are_the_protocols() {
+    let defaults = ClientOptions::default();
+    assert_eq!(defaults.timeout, Duration::from_secs(30));
+    assert_eq!(defaults.connect_timeout, Duration::from_secs(10));
+    let schedule = [5, 10, 20].map(Duration::from_secs);
+    assert_eq!(defaults.retry_delays, schedule, "RegisterAgent retry schedule on Aborted");
+    assert_eq!(defaults.retry_jitter, Duration::from_secs(5));
+    assert!(!defaults.correct_clock_skew, "skew correction is opt-in");
+    assert_eq!((defaults.api_endpoint, defaults.api_proxy, defaults.ca_file, defaults.env), (None, None, None, None));
+}
+
+#[test]
+fn token_login_replaces_an_old_scope_and_keeps_other_keys() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    std::fs::write(&path, "scope_mrn: //captain.api.mondoo.app/spaces/old-space\nfeatures:\n  - a\n").unwrap();
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    let written = Config::load_with(&load_at(&path)).unwrap();
+    assert_eq!(written.get("scope_mrn"), None, "an old scope would win over the new space");
+    assert_eq!(written.get("space_mrn").as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
+    assert_eq!(written.scope_mrn().as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
+    assert_eq!(registration.space_mrn.as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
+    assert_eq!(parsed(&path)["features"], serde_json::json!(["a"]));
+}
+
+#[test]
+fn token_login_writes_the_registering_endpoint_when_the_credential_has_none() {
+    let platform = Platform::start(PlatformOptions { path_prefix: "/api".into(), ..Default::default() }).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    // A RegisterAgent answer whose credential names no endpoint (a real, known account).
+    let account = platform.create_service_account(mondoo_platform::FIXTURE_SPACE).unwrap();
+    let answer = serde_json::json!({
+        "agent_mrn": "//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/agents/no-endpoint",
+        "credential": {
+            "mrn": account["mrn"], "parent_mrn": mondoo_platform::FIXTURE_SPACE,
+            "private_key": account["private_key"], "certificate": account["certificate"],
+        },
+    });
+    let body = answer.to_string();
+    platform.inject(FaultSpec::new(Fault::Body { http_status: 200, body }).only("AgentManager/RegisterAgent"));
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options_for(&platform)).unwrap();
+    let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    assert_eq!(registration.api_endpoint, platform.url());
+    assert_eq!(Config::load_with(&load_at(&path)).unwrap().get("api_endpoint").as_deref(), Some(platform.url()));
+    // and the PingPong went to that endpoint, signed by the new account
+    let ping = platform.requests().into_iter().rfind(|r| r.method == "PingPong").unwrap();
+    assert_eq!((ping.path.as_str(), ping.auth), ("/api/AgentManager/PingPong", AuthOutcome::Accepted));
+    assert_eq!(ping.subject.as_ref(), account["mrn"].as_str().map(String::from).as_ref());
+}
+
+#[test]
+fn token_login_reports_a_failed_ping_and_keeps_the_written_config() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    platform.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!((err.code(), err.rpc_code(), err.http_status()), (Code::RpcUnauthenticated, Some(16), Some(401)));
+    assert!(err.message().contains("but the signed PingPong failed"), "{}", err.message());
+    assert!(err.message().contains(&path.display().to_string()), "{}", err.message());
+    // registered on the platform, so the credentials are kept for the next try
+    let written = Config::load_with(&load_at(&path)).unwrap();
+    assert!(written.is_registered());
+    assert_eq!(platform.agents().len(), 1);
+}

@@ -20,6 +20,9 @@ pub enum Fault {
     Empty500,
     /// 200 whose Content-Length promises more than is sent, then the connection closes.
     TruncatedJson,
+    /// A well-framed answer with this status and exactly this (JSON-typed) body, e.g. a
+    /// cut-off JSON document or a Health/Check with a time that does not parse.
+    Body { http_status: u16, body: String },
     /// 200 with a JSON body of exactly `bytes` bytes.
     HugeBody { bytes: usize },
     /// Part of an answer, then a TCP reset (SO_LINGER 0).
@@ -144,6 +147,15 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Resu
             http::write_response(conn, &response, close)?;
             Ok(Outcome::Answered)
         }
+        Fault::Body { http_status, body } => {
+            let response = Response {
+                status: *http_status,
+                content_type: Some("application/json"),
+                body: body.as_bytes().to_vec(),
+            };
+            http::write_response(conn, &response, close)?;
+            Ok(Outcome::Answered)
+        }
         Fault::Empty500 => {
             http::write_response(conn, &Response { status: 500, content_type: None, body: Vec::new() }, close)?;
             Ok(Outcome::Answered)
@@ -202,6 +214,8 @@ mod tests {
         assert_eq!(spec.fault, Fault::status(14, "down"));
         assert_eq!(spec.times, 1);
         assert!(spec.matches("Health", "Check"));
+        let spec: FaultSpec = serde_json::from_str(r#"{"kind":"body","http_status":200,"body":"{\"a\""}"#).unwrap();
+        assert_eq!(spec.fault, Fault::Body { http_status: 200, body: r#"{"a""#.into() });
         assert_eq!(huge_json(100).len(), 100);
     }
 }

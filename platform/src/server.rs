@@ -467,7 +467,7 @@ impl Shared {
             } else {
                 record.status = match &fault {
                     Fault::Aborted => 409,
-                    Fault::Status { http_status, .. } => *http_status,
+                    Fault::Status { http_status, .. } | Fault::Body { http_status, .. } => *http_status,
                     Fault::Html502 => 502,
                     Fault::Empty500 => 500,
                     Fault::HugeBody { .. } | Fault::TruncatedJson | Fault::Reset => 200,

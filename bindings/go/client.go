@@ -200,6 +200,7 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	liveHandles.Add(1)
 	c := &Client{handle: h, timeout: o.timeout}
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil
@@ -212,6 +213,7 @@ func (c *Client) Close() error {
 	defer c.mu.Unlock()
 	if c.handle != nil {
 		C.mondoo_client_free(c.handle)
+		liveHandles.Add(-1)
 		c.handle = nil
 		runtime.SetFinalizer(c, nil)
 	}
@@ -245,12 +247,16 @@ func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) e
 			c.mu.RUnlock()
 			return err
 		}
+		liveHandles.Add(1)
 		h = derived
 	}
 	run := func() error {
 		defer c.mu.RUnlock()
 		if h != c.handle {
-			defer C.mondoo_client_free(h)
+			defer func() {
+				C.mondoo_client_free(h)
+				liveHandles.Add(-1)
+			}()
 		}
 		err := f(h)
 		runtime.KeepAlive(c)

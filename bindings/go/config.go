@@ -60,6 +60,7 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config) C.mondoo_
 	if err := callC(op, func() C.mondoo_result { return load(cPath, &h) }); err != nil {
 		return nil, err
 	}
+	liveHandles.Add(1)
 	cfg := &Config{handle: h}
 	runtime.SetFinalizer(cfg, (*Config).Close)
 	fields := []struct {
@@ -132,6 +133,7 @@ func (c *Config) Close() error {
 	defer c.mu.Unlock()
 	if c.handle != nil {
 		C.mondoo_config_free(c.handle)
+		liveHandles.Add(-1)
 		c.handle = nil
 		runtime.SetFinalizer(c, nil)
 	}

@@ -86,10 +86,11 @@ func testdata(t testing.TB, rel string) string {
 	return path
 }
 
-// startPlatform runs the platform binary; it serves until its stdin closes.
-func startPlatform() (*platform, error) {
+// startPlatform runs the platform binary with these extra flags; it serves until its
+// stdin closes.
+func startPlatform(flags ...string) (*platform, error) {
 	bin := platformBin()
-	cmd := exec.Command(bin, "--testdata", testdataDir())
+	cmd := exec.Command(bin, append([]string{"--testdata", testdataDir()}, flags...)...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -110,10 +111,11 @@ func startPlatform() (*platform, error) {
 	return &platform{URL: strings.TrimSpace(line), cmd: cmd, stdin: stdin}, nil
 }
 
-// newPlatform is a platform of the test's own, for tests that revoke, shift its clock or inject faults.
-func newPlatform(t testing.TB) *platform {
+// newPlatform is a platform of the test's own, for tests that revoke, shift its clock or
+// inject faults, or that need flags (--tls).
+func newPlatform(t testing.TB, flags ...string) *platform {
 	t.Helper()
-	p, err := startPlatform()
+	p, err := startPlatform(flags...)
 	if err != nil {
 		t.Fatal(err)
 	}

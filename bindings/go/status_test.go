@@ -27,7 +27,8 @@ func TestStatusUnregistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := status.String()
-	mustContain(t, text, "→ API Status:\t\tSERVING", "x client is not registered", "x could not connect to mondoo platform\n")
+	mustContain(t, text, "→ API Status:\t\tSERVING", "x client is not registered",
+		"didn't successfully authenticate with Mondoo Platform")
 	if strings.Contains(text, "authenticated successfully") {
 		t.Errorf("unregistered client reported as authenticated:\n%s", text)
 	}

@@ -195,3 +195,90 @@ fn a_non_utf8_environment_variable_is_ignored_not_a_crash() {
     assert_eq!(out.status.code(), Some(1), "unregistered, not a panic: {}", text(&out.stderr));
     assert!(text(&out.stdout).contains("x client is not registered"));
 }
+
+/// `run` plus extra environment variables.
+fn run_with_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(cli());
+    cmd.args(args).env_clear().env("HOME", home).env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.envs(env.iter().copied()).stdin(Stdio::null());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn login_over_tls_through_a_proxy_with_the_ca_from_ssl_cert_file() {
+    let platform = Platform::start(PlatformOptions::tls()).unwrap();
+    let proxy = mondoo_platform::ConnectProxy::start(false).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mondoo.yml");
+    let (cfg, proxy_url) = (config.to_str().unwrap(), proxy.url());
+    let ca = platform.ca_file().unwrap().to_str().unwrap().to_string();
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let login =
+        ["login", "--token", &token, "--api-endpoint", platform.url(), "--api-proxy", &proxy_url, "--config", cfg];
+
+    // Without the test CA the TLS handshake fails: a non-configuration failure, exit 1.
+    let out = run_with_env(home.path(), &login, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!config.exists());
+
+    // SSL_CERT_FILE (corporate TLS interception) is trusted by the platform verifier.
+    let out = run_with_env(home.path(), &login, &[("SSL_CERT_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(proxy.tunnels() >= 2, "RegisterAgent and PingPong went through the proxy: {}", proxy.tunnels());
+    assert!(proxy.targets().iter().all(|t| platform.url().ends_with(t.as_str())), "{:?}", proxy.targets());
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains(&format!("api_endpoint: {}", platform.url())), "{written}");
+    // the proxy was a flag, not a config key
+    assert!(!written.contains("api_proxy"), "{written}");
+}
+
+#[test]
+fn login_token_file_sign_body_file_and_the_exit_codes_of_status_and_checkin() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mondoo.yml");
+    let cfg = config.to_str().unwrap();
+
+    // check-in before registering (a config without credentials): exit 1, one clear line
+    std::fs::write(&config, format!("api_endpoint: {}\n", platform.url())).unwrap();
+    let out = run(home.path(), &["checkin", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).trim_end().lines().count(), 1, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("register the client"), "{}", text(&out.stderr));
+
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, platform.mint_token(&TokenSpec::default()).unwrap() + "\n").unwrap();
+    let login = ["login", "--token-file", token_file.to_str().unwrap(), "--api-endpoint", platform.url()];
+    let out = run(home.path(), &[&login[..], &["--config", cfg]].concat(), None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // sign --body FILE: the bearer alone, verified by the platform's check
+    let body = home.path().join("body.bin");
+    std::fs::write(&body, b"binary\0body").unwrap();
+    let out = run(home.path(), &["sign", "--config", cfg, "--body", body.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bearer = text(&out.stdout);
+    assert_eq!(bearer.trim_end().matches('.').count(), 2, "{bearer}");
+    let written = mondoo::Config::load_with(&mondoo::LoadOptions {
+        path: Some(config.clone()),
+        env: Some(Default::default()),
+        ..Default::default()
+    })
+    .unwrap();
+    let certificate = written.get("certificate").unwrap();
+    mondoo::signer::verify(bearer.trim_end(), b"binary\0body", &certificate, mondoo_now()).unwrap();
+
+    // registered but rejected: status exits 1
+    assert!(platform.revoke(&written.get("mrn").unwrap()));
+    let out = run(home.path(), &["status", "--config", cfg], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("x could not connect to mondoo platform error="), "{}", text(&out.stdout));
+
+    // a config that does not parse: 78, naming the file
+    std::fs::write(&config, "mrn: [unclosed\n").unwrap();
+    for command in ["status", "checkin"] {
+        let out = run(home.path(), &[command, "--config", cfg], None);
+        assert_eq!(out.status.code(), Some(78), "{command}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(cfg), "{command}: {}", text(&out.stderr));
+    }
+}

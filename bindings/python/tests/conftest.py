@@ -1,14 +1,17 @@
-"""Fixtures: the local test platform (one process per test module), the shared test data,
-and an environment with no MONDOO_* variable or proxy of the machine leaking in."""
+"""Fixtures: the local test platform (one process per test module; `tls_platform`: one
+with --tls and its CONNECT proxy), the shared test data, and an environment with no
+MONDOO_* variable or proxy of the machine leaking in."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import ssl
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 
@@ -39,9 +42,11 @@ def platform_binary() -> Path:
 class Platform:
     """The running `mondoo-platform` binary, driven over its /_admin/ endpoints."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, ca_file: Optional[Path] = None) -> None:
         self.process = process
         self.url = url
+        #: with --tls: the test CA the platform wrote (--ca-out), which clients must trust
+        self.ca_file = ca_file
 
     def admin(self, what: str, body: Any = None) -> Any:
         data = json.dumps(body if body is not None else {}).encode()
@@ -49,9 +54,18 @@ class Platform:
             f"{self.url}/_admin/{what}", data=data, headers={"Content-Type": "application/json"}
         )
         # The admin endpoints are on loopback: no proxy of the machine may carry them.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        if self.ca_file is not None:
+            # Under --tls the admin endpoints are served over TLS too, with the test CA.
+            context = ssl.create_default_context(cafile=str(self.ca_file))
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        opener = urllib.request.build_opener(*handlers)
         with opener.open(request, timeout=10) as response:
             return json.loads(response.read())
+
+    def info(self) -> dict[str, Any]:
+        info: dict[str, Any] = self.admin("info")
+        return info
 
     def mint_token(self, **spec: Any) -> str:
         token: str = self.admin("token", spec)["token"]
@@ -78,15 +92,15 @@ class Platform:
         self.admin("reset")
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[Platform]:
+@contextlib.contextmanager
+def run_platform(*flags: str, ca_file: Optional[Path] = None) -> Iterator[Platform]:
+    """The platform binary with these flags (with `ca_file`: `--tls --ca-out ca_file`),
+    stopped on exit."""
     binary = platform_binary()
-    process = subprocess.Popen(
-        [str(binary), "--testdata", str(testdata_dir())],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    args = [str(binary), "--testdata", str(testdata_dir()), *flags]
+    if ca_file is not None:
+        args += ["--tls", "--ca-out", str(ca_file)]
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and process.stdin is not None
     url = process.stdout.readline().strip()
     if not url.startswith("http"):
@@ -94,7 +108,7 @@ def platform() -> Iterator[Platform]:
         process.wait()
         pytest.fail(f"{binary} did not print its URL (got {url!r})", pytrace=False)
     try:
-        yield Platform(process, url)
+        yield Platform(process, url, ca_file)
     finally:
         # Closing stdin stops the platform; kill it if it does not stop.
         process.stdin.close()
@@ -104,6 +118,22 @@ def platform() -> Iterator[Platform]:
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    with run_platform() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tls_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A second platform: HTTPS with the test CA (written to `ca_file`) and its CONNECT
+    proxy (`info()["proxy_url"]`)."""
+    ca_file = tmp_path_factory.mktemp("tls-platform") / "ca.pem"
+    with run_platform("--proxy", ca_file=ca_file) as running:
+        assert running.url.startswith("https://127.0.0.1:"), running.url
+        yield running
 
 
 @pytest.fixture(autouse=True)

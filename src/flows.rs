@@ -13,8 +13,8 @@ use serde_json::json;
 use crate::config::{Config, ConfigSource, LoadOptions};
 use crate::error::{Code, Error, Result};
 use crate::rpc::{
-    AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty, HealthCheckRequest,
-    HealthCheckResponse, HttpOptions, Mrn, ProxySettings, RpcClient,
+    redact_userinfo, AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty,
+    HealthCheckRequest, HealthCheckResponse, HttpOptions, Mrn, ProxySettings, RpcClient,
 };
 use crate::signer::Signer;
 use crate::sysinfo::SystemInfo;
@@ -596,17 +596,6 @@ fn jitter(max: Duration) -> Duration {
     let mut b = [0u8; 8];
     let _ = aws_lc_rs::rand::fill(&mut b);
     Duration::from_nanos(u64::from_le_bytes(b) % (max.as_nanos() as u64 + 1))
-}
-
-fn redact_userinfo(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("redacted");
-            let _ = u.set_password(None);
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn parse_rfc3339(s: &str) -> Option<SystemTime> {

@@ -276,7 +276,7 @@ impl RpcClient {
             Auth::Bearer(token) => request = request.header("Authorization", format!("Bearer {token}")),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
-        let response = request.send().map_err(|e| transport_error(&e, &url))?;
+        let response = request.send().map_err(|e| transport_error(&e, &url, self.proxy.resolve(&url).ok()))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
         response.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| transport_io_error(&e, &url))?;
@@ -400,9 +400,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-fn transport_error(e: &reqwest::Error, url: &reqwest::Url) -> Error {
+/// A failed request: its class from the error chain; through a proxy, the message names
+/// the proxy (credentials redacted) and a refused connection is the proxy's failure.
+fn transport_error(
+    e: &reqwest::Error,
+    url: &reqwest::Url,
+    proxy: Option<(Option<reqwest::Url>, ProxySource)>,
+) -> Error {
     let chain = error_chain(e);
     let lower = chain.to_ascii_lowercase();
+    let via = proxy.and_then(|(p, source)| p.map(|p| (p, source)));
     let code = if e.is_timeout() || lower.contains("timed out") {
         Code::Timeout
     } else if lower.contains("dns error")
@@ -412,12 +419,27 @@ fn transport_error(e: &reqwest::Error, url: &reqwest::Url) -> Error {
         Code::Dns
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         Code::Tls
-    } else if lower.contains("proxy") || lower.contains("tunnel") {
+    } else if lower.contains("proxy") || lower.contains("tunnel") || (via.is_some() && e.is_connect()) {
         Code::Proxy
     } else {
         Code::Network
     };
-    Error::new(code, format!("POST {url}: {chain}"))
+    let via = via
+        .map(|(p, source)| format!(" via proxy {} (from {})", redact_userinfo(p.as_str()), source.as_str()))
+        .unwrap_or_default();
+    Error::new(code, format!("POST {url}{via}: {chain}"))
+}
+
+/// The URL with any user name and password replaced by `redacted`.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("redacted");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {

@@ -243,6 +243,26 @@ fn proxy_that_refuses_connect() {
 }
 
 #[test]
+fn proxy_that_is_down() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = registered(&platform, dir.path(), None);
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    // a port that was just free: nothing listens there
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let proxy = format!("http://sre:proxy-secret@127.0.0.1:{port}");
+    let opts = ClientOptions { api_proxy: Some(proxy), ..options() };
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap();
+    platform.clear_requests();
+    every_flow_fails(&client, &token, &path, Expect::local(Code::Proxy));
+    let e = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    let via = format!("via proxy http://redacted@127.0.0.1:{port}/ (from --api-proxy)");
+    assert!(e.message().contains(&via), "{}", e.message());
+    assert!(!e.message().contains("proxy-secret") && !format!("{e:?}").contains("proxy-secret"), "{e:?}");
+    assert!(platform.requests().is_empty());
+}
+
+#[test]
 fn tls_certificate_from_an_unknown_ca() {
     let platform = Platform::start(PlatformOptions::tls()).unwrap();
     let dir = tempfile::tempdir().unwrap();

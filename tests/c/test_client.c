@@ -487,10 +487,11 @@ static void test_api_proxy(void) {
     EXPECT_OK(new_service_account_client(px.url, NULL, dead_proxy, &client));
     char *out = SENTINEL;
     mondoo_result r = mondoo_client_call(client, "Echo", "Say", "{}", &out);
-    /* Today a refused connection to the proxy is MONDOO_RESULT_NETWORK (reqwest's error
-     * does not say it was the proxy); MONDOO_RESULT_PROXY would be as right. */
-    CHECK(r == MONDOO_RESULT_NETWORK || r == MONDOO_RESULT_PROXY, "call through a dead proxy: %s",
-          mondoo_result_name(r));
+    /* a refused connection to the proxy is the proxy's failure, and the message names it */
+    CHECK(r == MONDOO_RESULT_PROXY, "call through a dead proxy: %s", mondoo_result_name(r));
+    char *why = last_message();
+    CHECK(strstr(why, dead_proxy) != NULL, "the error names the proxy: %s", why);
+    free(why);
     CHECK(out == SENTINEL, "response_json_out untouched");
     count = recorded_requests(&px, &forwarded);
     CHECK(count == 0, "nothing reached the platform (%d requests)", count);

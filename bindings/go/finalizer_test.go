@@ -46,14 +46,7 @@ func TestFinalizersFreeUnclosedHandles(t *testing.T) {
 	baseline := settledHandles()
 
 	// Close: one handle each, freed at once, and only once.
-	cfg, err := mondoo.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := mondoo.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, client := configAndClient(t, path)
 	if n := mondoo.LiveHandles(); n != baseline+2 {
 		t.Fatalf("%d live handles after a Config and a Client, want %d", n, baseline+2)
 	}
@@ -70,14 +63,7 @@ func TestFinalizersFreeUnclosedHandles(t *testing.T) {
 	func() {
 		var keep []any
 		for i := 0; i < n; i++ {
-			cfg, err := mondoo.LoadConfig(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			client, err := mondoo.NewClient(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, client := configAndClient(t, path)
 			if _, err := client.Sign([]byte("{}")); err != nil { // used, then dropped
 				t.Fatal(err)
 			}
@@ -109,4 +95,18 @@ func TestDeadlineCallFreesItsHandle(t *testing.T) {
 	if after := mondoo.LiveHandles(); after != before {
 		t.Errorf("%d live handles after calls under a deadline, want %d", after, before)
 	}
+}
+
+// configAndClient loads the config at path and makes a client of it: two handles.
+func configAndClient(t *testing.T, path string) (*mondoo.Config, *mondoo.Client) {
+	t.Helper()
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := mondoo.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, client
 }

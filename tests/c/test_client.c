@@ -53,6 +53,16 @@ static mondoo_client *client_for(const char *path) {
     return client;
 }
 
+/* The exit code of a fresh status report (-5 when the report could not be made). */
+static int32_t status_exit_code(mondoo_client *client) {
+    mondoo_status *status = NULL;
+    int32_t exit_code = -5;
+    EXPECT_OK(mondoo_client_status_report(client, &status));
+    EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+    mondoo_status_free(status);
+    return exit_code;
+}
+
 static void test_expired_token_makes_no_request(void) {
     char *token = mint_token("{\"ttl_seconds\": -3600}");
     if (!token) return;
@@ -113,11 +123,8 @@ static void test_login_status_calls_logout(void) {
 
     /* Before login: unregistered. */
     mondoo_status *status = NULL;
-    int32_t exit_code = -5;
-    EXPECT_OK(mondoo_client_status_report(client, &status));
-    EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+    int32_t exit_code = status_exit_code(client);
     CHECK(exit_code == 1, "unregistered: exit code %d", exit_code);
-    mondoo_status_free(status);
 
     /* Login. */
     char *registration = NULL;
@@ -240,11 +247,8 @@ static void test_login_status_calls_logout(void) {
           "the platform recorded the calls");
     free(requests);
 
-    EXPECT_OK(mondoo_client_status_report(client, &status));
-    exit_code = -5;
-    EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+    exit_code = status_exit_code(client);
     CHECK(exit_code == 1, "after logout: exit code %d", exit_code);
-    mondoo_status_free(status);
 
     free(agent_mrn);
     free(sa_mrn);
@@ -324,12 +328,8 @@ static void test_tls_with_the_platform_ca(const char *dir) {
         CHECK(contains(json, "\"authenticated\":true") && contains(json, tls.url),
               "status over TLS: authenticated at %s: %s", tls.url, json ? json : "(null)");
         mondoo_string_free(json);
-        mondoo_status *status = NULL;
-        EXPECT_OK(mondoo_client_status_report(client, &status));
-        int32_t exit_code = -5;
-        EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+        int32_t exit_code = status_exit_code(client);
         CHECK(exit_code == 0, "status over TLS: exit code %d", exit_code);
-        mondoo_status_free(status);
 
         /* A signed call: the platform verifies the bearer and names its subject. */
         char *response = NULL;
@@ -363,12 +363,8 @@ static void test_tls_with_the_platform_ca(const char *dir) {
                   contains(json, "certificate"),
               "status without the CA reports the TLS failure: %s", json ? json : "(null)");
         mondoo_string_free(json);
-        mondoo_status *status = NULL;
-        EXPECT_OK(mondoo_client_status_report(client, &status));
-        int32_t exit_code = -5;
-        EXPECT_OK(mondoo_status_exit_code(status, &exit_code));
+        int32_t exit_code = status_exit_code(client);
         CHECK(exit_code == 1, "status without the CA: exit code %d", exit_code);
-        mondoo_status_free(status);
         mondoo_client_free(client);
     }
 

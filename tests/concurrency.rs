@@ -1,7 +1,8 @@
 //! One client shared by 8 threads (issue 7, point 5): signing and signed calls at the
 //! same time. No deadlock (the threads are joined with a deadline), every bearer
 //! verifies against the service account's certificate, and the platform accepted every
-//! call. (The cross-language side runs under `go test -race` in the Go bindings.)
+//! call. `tests/tsan` runs this file under ThreadSanitizer (std built with it too); the
+//! cross-language side runs under `go test -race` in the Go bindings.
 
 use std::path::Path;
 use std::sync::mpsc;

@@ -30,6 +30,9 @@ done
 echo "== go test -race (static libmondoo)"
 (cd bindings/go && go test -race -count=1 ./...) || status=1
 
+echo "== go test -asan (every C string and handle freed: LeakSanitizer at exit)"
+(cd bindings/go && go test -asan -count=1 ./...) || status=1
+
 echo "== go test (shared libmondoo, -tags mondoo_dynamic)"
 (cd bindings/go && go test -tags mondoo_dynamic -count=1 ./...) || status=1
 

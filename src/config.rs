@@ -16,6 +16,10 @@ use zeroize::Zeroize;
 
 use crate::error::{Code, Error, Result};
 
+// public (hidden) for the config_parse fuzz target's comparison with serde_json
+#[doc(hidden)]
+pub mod json_text;
+
 /// Where a loaded config came from; `as_str` is what status prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -601,21 +605,37 @@ fn read_limited(path: &Path) -> Result<String> {
             .with_path(path)
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
-    if file.metadata().map_err(io_err)?.len() > MAX_CONFIG_BYTES {
+    let expected = file.metadata().map_err(io_err)?.len();
+    if expected > MAX_CONFIG_BYTES {
         return Err(too_large());
     }
-    // read at most one byte more than allowed: the file may grow after the check
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    // Read at most one byte more than allowed (the file may grow after the check) into
+    // buffers that are wiped when replaced: the text may hold a private key.
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(expected as usize + 1));
+    let mut chunk = zeroize::Zeroizing::new([0u8; 8192]);
+    let mut limited = file.take(MAX_CONFIG_BYTES + 1);
+    loop {
+        let n = match limited.read(&mut chunk[..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(e)),
+        };
+        if bytes.len() + n > bytes.capacity() {
+            let mut grown = zeroize::Zeroizing::new(Vec::with_capacity((bytes.len() + n).max(bytes.capacity() * 2)));
+            grown.extend_from_slice(&bytes);
+            bytes = grown;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(too_large());
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Error::new(
-            Code::ConfigParse,
-            format!("{}: not UTF-8 text (invalid byte at offset {})", path.display(), e.utf8_error().valid_up_to()),
-        )
-        .with_path(path)
+    String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        e.into_bytes().zeroize();
+        Error::new(Code::ConfigParse, format!("{}: not UTF-8 text (invalid byte at offset {offset})", path.display()))
+            .with_path(path)
     })
 }
 
@@ -661,7 +681,7 @@ fn parse_document(text: &str, name: &str, path: Option<&Path>) -> Result<(Mappin
 
     let mut json_error = None;
     if looks_json || json_name {
-        match serde_json::from_str::<serde_json::Value>(text) {
+        match json_text::parse(text) {
             Ok(mut json @ serde_json::Value::Object(_)) => {
                 let doc = match json_to_yaml(&json) {
                     Value::Mapping(m) => m,

@@ -120,7 +120,7 @@ impl Client {
     /// A client over `config`; a registered config's key is checked now (a bad key is a
     /// configuration error naming the file).
     pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
-        let env = options.env.clone().unwrap_or_else(|| crate::process_env());
+        let env = options.env.clone().unwrap_or_else(crate::process_env);
         let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
         let rpc = RpcClient::new(&HttpOptions {
             timeout: options.timeout,
@@ -527,7 +527,7 @@ impl Client {
 /// `MONDOO_CONFIG_BASE64` is written to the explicit path when one is given, and an
 /// unsupported `auth` section does not stop a token login (it is replaced).
 pub fn config_for_registration(options: &LoadOptions) -> Result<Config> {
-    let env = options.env.clone().unwrap_or_else(|| crate::process_env());
+    let env = options.env.clone().unwrap_or_else(crate::process_env);
     match Config::load_document(options) {
         Ok(mut config) => {
             if config.source() == ConfigSource::Base64Env {

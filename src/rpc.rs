@@ -99,8 +99,7 @@ impl ProxySettings {
 
     fn no_proxy_matches(&self, target: &reqwest::Url) -> bool {
         let list = self.env.get("NO_PROXY").or_else(|| self.env.get("no_proxy"));
-        let (Some(list), Some(host)) = (list, target.host_str()) else { return false };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let (Some(list), Some(host)) = (list, bare_host(target)) else { return false };
         list.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
             if entry == "*" {
                 return true;
@@ -114,14 +113,18 @@ impl ProxySettings {
     }
 }
 
+/// The target's host, lower case, an IPv6 address without its brackets.
+fn bare_host(target: &reqwest::Url) -> Option<String> {
+    target.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+}
+
 /// `localhost` (and its subdomains) or a loopback IP address.
 fn is_loopback(target: &reqwest::Url) -> bool {
-    let Some(host) = target.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Some(host) = bare_host(target) else { return false };
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.is_loopback(),
         Err(_) => {
-            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            let name = host.trim_end_matches('.');
             name == "localhost" || name.ends_with(".localhost")
         }
     }
@@ -276,7 +279,7 @@ impl RpcClient {
             Auth::Bearer(token) => request = request.header("Authorization", format!("Bearer {token}")),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
-        let response = request.send().map_err(|e| transport_error(&e, &url, self.proxy.resolve(&url).ok()))?;
+        let response = request.send().map_err(|e| transport_error(&e, &url, &self.proxy))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
         response.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| transport_io_error(&e, &url))?;
@@ -402,14 +405,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A failed request: its class from the error chain; through a proxy, the message names
 /// the proxy (credentials redacted) and a refused connection is the proxy's failure.
-fn transport_error(
-    e: &reqwest::Error,
-    url: &reqwest::Url,
-    proxy: Option<(Option<reqwest::Url>, ProxySource)>,
-) -> Error {
+fn transport_error(e: &reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
     let chain = error_chain(e);
     let lower = chain.to_ascii_lowercase();
-    let via = proxy.and_then(|(p, source)| p.map(|p| (p, source)));
+    let via = match proxy.resolve(url) {
+        Ok((Some(p), source)) => Some((p, source)),
+        _ => None,
+    };
     let code = if e.is_timeout() || lower.contains("timed out") {
         Code::Timeout
     } else if lower.contains("dns error")

@@ -27,8 +27,14 @@ fn testdata(rel: &str) -> String {
 
 /// Run the CLI with a clean environment (own HOME, no MONDOO_* or proxy variables).
 fn run(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run_with_env(home, args, &[], stdin)
+}
+
+/// `run` with these variables added to the clean environment.
+fn run_with_env(home: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(cli());
     cmd.args(args).env_clear().env("HOME", home).env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
@@ -165,14 +171,8 @@ fn login_token_from_environment_variable() {
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("mondoo.yml");
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let out = Command::new(cli())
-        .args(["login", "--config", config.to_str().unwrap()])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("MONDOO_REGISTRATION_TOKEN", &token)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let login = ["login", "--config", config.to_str().unwrap()];
+    let out = run_with_env(home.path(), &login, &[("MONDOO_REGISTRATION_TOKEN", &token)], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains(&token) && !text(&out.stderr).contains(&token));
     assert!(std::fs::read_to_string(&config).unwrap().contains("agent_mrn"));
@@ -196,14 +196,6 @@ fn a_non_utf8_environment_variable_is_ignored_not_a_crash() {
     assert!(text(&out.stdout).contains("x client is not registered"));
 }
 
-/// `run` plus extra environment variables.
-fn run_with_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(cli());
-    cmd.args(args).env_clear().env("HOME", home).env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.envs(env.iter().copied()).stdin(Stdio::null());
-    cmd.output().unwrap()
-}
-
 #[test]
 fn login_over_tls_through_a_proxy_with_the_ca_from_ssl_cert_file() {
     let platform = Platform::start(PlatformOptions::tls()).unwrap();
@@ -217,12 +209,12 @@ fn login_over_tls_through_a_proxy_with_the_ca_from_ssl_cert_file() {
         ["login", "--token", &token, "--api-endpoint", platform.url(), "--api-proxy", &proxy_url, "--config", cfg];
 
     // Without the test CA the TLS handshake fails: a non-configuration failure, exit 1.
-    let out = run_with_env(home.path(), &login, &[]);
+    let out = run(home.path(), &login, None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(!config.exists());
 
     // SSL_CERT_FILE (corporate TLS interception) is trusted by the platform verifier.
-    let out = run_with_env(home.path(), &login, &[("SSL_CERT_FILE", &ca)]);
+    let out = run_with_env(home.path(), &login, &[("SSL_CERT_FILE", &ca)], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(proxy.tunnels() >= 2, "RegisterAgent and PingPong went through the proxy: {}", proxy.tunnels());
     assert!(proxy.targets().iter().all(|t| platform.url().ends_with(t.as_str())), "{:?}", proxy.targets());

@@ -9,13 +9,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::flows::{Client, ClientOptions};
 use mondoo::signer;
 use mondoo::Config;
-use mondoo_platform::{AuthOutcome, Platform, PlatformOptions, TokenSpec};
+use mondoo_platform::{AuthOutcome, Platform, PlatformOptions};
 
 mod common;
-use common::load_at;
+use common::{load_at, token_login};
 
 const THREADS: usize = 8;
 const ROUNDS: usize = 25;
@@ -29,9 +29,7 @@ fn options() -> ClientOptions {
 
 fn registered(platform: &Platform, dir: &Path, opts: ClientOptions) -> Arc<Client> {
     let path = dir.join("mondoo.yml");
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let first = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
-    first.register(Some(&token), &RegisterOptions::default()).unwrap();
+    token_login(platform, &path, options());
     Arc::new(Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap())
 }
 

@@ -8,12 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config, Error};
 use mondoo_platform::{ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::load_at;
+use common::{load_at, token_login};
 
 /// Enough for every request a row makes: each one gets the fault.
 const EVERY_CALL: u32 = 1000;
@@ -50,10 +50,7 @@ impl Expect {
 /// A registered config at `dir/mondoo.yml`, made through a healthy platform.
 fn registered(platform: &Platform, dir: &Path, ca_file: Option<PathBuf>) -> PathBuf {
     let path = dir.join("mondoo.yml");
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let opts = ClientOptions { ca_file, ..options() };
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), opts).unwrap();
-    client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    token_login(platform, &path, ClientOptions { ca_file, ..options() });
     assert!(path.exists());
     path
 }

@@ -10,7 +10,7 @@ use mondoo::{Code, Config, ConfigFormat, LoadOptions};
 use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{load_at, options, testdata};
+use common::{load_at, options, testdata, token_login};
 
 fn options_for(platform: &Platform) -> ClientOptions {
     ClientOptions { api_endpoint: Some(platform.url().to_string()), ..options() }
@@ -19,10 +19,7 @@ fn options_for(platform: &Platform) -> ClientOptions {
 /// A fresh login into `dir/mondoo.yml`; returns the client and the config path.
 fn login(platform: &Platform, dir: &Path) -> (Client, PathBuf) {
     let path = dir.join("mondoo.yml");
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
-    client.register(Some(&token), &RegisterOptions::default()).unwrap();
-    (client, path)
+    (token_login(platform, &path, options()), path)
 }
 
 fn parsed(path: &Path) -> serde_json::Value {

@@ -15,14 +15,12 @@ use mondoo::{Code, Config, LoadOptions, RegistrationToken};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{load_at, options, testdata};
+use common::{load_at, options, testdata, token_login};
 
 /// A client registered with `platform`, built with `opts`.
 fn registered_client(platform: &Platform, dir: &Path, opts: ClientOptions) -> Client {
     let path = dir.join("mondoo.yml");
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
-    client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    token_login(platform, &path, options());
     Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap()
 }
 

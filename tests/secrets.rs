@@ -16,7 +16,7 @@ use mondoo::{Code, Config, Error, LoadOptions, RegistrationToken, Signer};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
-use common::{load_at, options, testdata};
+use common::{load_at, options, testdata, token_login};
 
 fn credentials(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(testdata(&format!("service-account/{name}"))).unwrap()).unwrap()
@@ -359,9 +359,7 @@ fn configs_are_written_0600_in_0700_directories() {
     std::fs::create_dir(&base).unwrap();
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = base.join(".config").join("mondoo").join("mondoo.yml");
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
-    client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    token_login(&platform, &path, options());
     assert_eq!(mode(&path), 0o600, "config file");
     assert_eq!(mode(path.parent().unwrap()), 0o700, "created directory mondoo/");
     assert_eq!(mode(&base.join(".config")), 0o700, "created directory .config/");

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::flows::{Client, ClientOptions};
 use mondoo::Config;
-use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
+use mondoo_platform::{Platform, PlatformOptions};
 
 mod common;
-use common::{load_at, options, testdata};
+use common::{load_at, options, testdata, token_login};
 
 /// Lines the seeds print that libmondoo leaves out: they describe cnspec itself.
 const CNSPEC_ONLY: [&str; 2] = ["Latest Version:", "Installed Providers:"];
@@ -84,12 +84,6 @@ fn assert_layout(state: &str, ours: &str, seeds: &BTreeMap<String, Vec<String>>)
     }
 }
 
-fn login(platform: &Platform, path: &Path) {
-    let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(path)).unwrap(), options()).unwrap();
-    client.register(Some(&token), &RegisterOptions::default()).unwrap();
-}
-
 fn status_text(path: &Path, options: ClientOptions) -> String {
     let client = Client::new(Config::load_with(&load_at(path)).unwrap(), options).unwrap();
     client.status().unwrap().to_text()
@@ -119,7 +113,7 @@ fn status_text_follows_the_seeds_in_every_state() {
     assert_layout("Unregistered cnspec", &status_text(&empty, options()), &seeds);
 
     let path = dir.path().join("mondoo.yml");
-    login(&platform, &path);
+    token_login(&platform, &path, options());
     assert_layout("Correctly registered client", &status_text(&path, options()), &seeds);
 
     // The seed's clock-skew state still authenticated: with skew correction, so do we.

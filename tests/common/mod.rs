@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mondoo::flows::ClientOptions;
+use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
 use mondoo::LoadOptions;
+use mondoo_platform::{Platform, TokenSpec};
 
 /// A file of `../shared/testdata` (or `$MONDOO_TESTDATA`).
 pub fn testdata(rel: &str) -> PathBuf {
@@ -31,4 +32,13 @@ pub fn options() -> ClientOptions {
         timeout: Duration::from_secs(10),
         ..ClientOptions::default()
     }
+}
+
+/// `cnspec login --token` with a fresh token into the config at `path`: the client that
+/// registered (its config is the one written).
+pub fn token_login(platform: &Platform, path: &Path, options: ClientOptions) -> Client {
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    let client = Client::new(config_for_registration(&load_at(path)).unwrap(), options).unwrap();
+    client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    client
 }

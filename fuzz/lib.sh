@@ -61,7 +61,8 @@ PY
     printf '\xc8\x00{"agent_mrn":"//agents.api.mondoo.app/spa' > "$r/seed-200-truncated"
 }
 
-# run_target TARGET LIBFUZZER-ARGS...: run it, print "TARGET: N executions", fail on a crash.
+# run_target TARGET LIBFUZZER-ARGS...: run it, print "TARGET: N executions" (also left in
+# FUZZ_LAST_RUNS), fail on a crash.
 run_target() {
     local target="$1"; shift
     local log="$FUZZ_DIR/artifacts/$target.log"
@@ -77,4 +78,5 @@ run_target() {
     runs="$(grep -Eo '^Done [0-9]+ runs' "$log" | tail -1 | awk '{print $2}')"
     echo "fuzz: $target: ${runs:-?} executions ($(grep -Eo 'in [0-9]+ second' "$log" | tail -1 | awk '{print $2}') s)"
     echo "$target ${runs:-0}" >> "$FUZZ_DIR/artifacts/executions.txt"
+    FUZZ_LAST_RUNS="${runs:-0}"
 }

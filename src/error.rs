@@ -145,6 +145,71 @@ impl Code {
         Code::ALL.iter().copied().find(|c| c.value() == value)
     }
 
+    /// The code's name in the C ABI's `mondoo_result` enum (`MONDOO_RESULT_TOKEN_EXPIRED`),
+    /// the one table every binding reads. Spelled out so the names match the header's enum
+    /// exactly; a test checks each against the header.
+    pub fn c_name(self) -> &'static std::ffi::CStr {
+        match self {
+            Code::Ok => c"MONDOO_RESULT_OK",
+            Code::NullParameter => c"MONDOO_RESULT_NULL_PARAMETER",
+            Code::InvalidUtf8 => c"MONDOO_RESULT_INVALID_UTF8",
+            Code::Panic => c"MONDOO_RESULT_PANIC",
+            Code::InvalidArgument => c"MONDOO_RESULT_INVALID_ARGUMENT",
+            Code::Io => c"MONDOO_RESULT_IO",
+            Code::ConfigNotFound => c"MONDOO_RESULT_CONFIG_NOT_FOUND",
+            Code::ConfigParse => c"MONDOO_RESULT_CONFIG_PARSE",
+            Code::ConfigInvalid => c"MONDOO_RESULT_CONFIG_INVALID",
+            Code::ConfigUnsupportedAuth => c"MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH",
+            Code::ConfigUnsupportedSource => c"MONDOO_RESULT_CONFIG_UNSUPPORTED_SOURCE",
+            Code::ConfigNotWritable => c"MONDOO_RESULT_CONFIG_NOT_WRITABLE",
+            Code::ConfigTooLarge => c"MONDOO_RESULT_CONFIG_TOO_LARGE",
+            Code::NotRegistered => c"MONDOO_RESULT_NOT_REGISTERED",
+            Code::TokenMalformed => c"MONDOO_RESULT_TOKEN_MALFORMED",
+            Code::TokenExpired => c"MONDOO_RESULT_TOKEN_EXPIRED",
+            Code::TokenNotYetValid => c"MONDOO_RESULT_TOKEN_NOT_YET_VALID",
+            Code::TokenNoSpace => c"MONDOO_RESULT_TOKEN_NO_SPACE",
+            Code::TokenNoEndpoint => c"MONDOO_RESULT_TOKEN_NO_ENDPOINT",
+            Code::TokenInvalidClaim => c"MONDOO_RESULT_TOKEN_INVALID_CLAIM",
+            Code::TokenTooLarge => c"MONDOO_RESULT_TOKEN_TOO_LARGE",
+            Code::KeyInvalid => c"MONDOO_RESULT_KEY_INVALID",
+            Code::KeyWrongCurve => c"MONDOO_RESULT_KEY_WRONG_CURVE",
+            Code::KeyUnsupportedType => c"MONDOO_RESULT_KEY_UNSUPPORTED_TYPE",
+            Code::KeyEncrypted => c"MONDOO_RESULT_KEY_ENCRYPTED",
+            Code::KeyCertificateMismatch => c"MONDOO_RESULT_KEY_CERTIFICATE_MISMATCH",
+            Code::CertificateInvalid => c"MONDOO_RESULT_CERTIFICATE_INVALID",
+            Code::SigningFailed => c"MONDOO_RESULT_SIGNING_FAILED",
+            Code::BearerInvalid => c"MONDOO_RESULT_BEARER_INVALID",
+            Code::Network => c"MONDOO_RESULT_NETWORK",
+            Code::Timeout => c"MONDOO_RESULT_TIMEOUT",
+            Code::Tls => c"MONDOO_RESULT_TLS",
+            Code::Proxy => c"MONDOO_RESULT_PROXY",
+            Code::Dns => c"MONDOO_RESULT_DNS",
+            Code::ResponseTooLarge => c"MONDOO_RESULT_RESPONSE_TOO_LARGE",
+            Code::ResponseInvalid => c"MONDOO_RESULT_RESPONSE_INVALID",
+            Code::RpcCanceled => c"MONDOO_RESULT_RPC_CANCELED",
+            Code::RpcUnknown => c"MONDOO_RESULT_RPC_UNKNOWN",
+            Code::RpcInvalidArgument => c"MONDOO_RESULT_RPC_INVALID_ARGUMENT",
+            Code::RpcDeadlineExceeded => c"MONDOO_RESULT_RPC_DEADLINE_EXCEEDED",
+            Code::RpcNotFound => c"MONDOO_RESULT_RPC_NOT_FOUND",
+            Code::RpcAlreadyExists => c"MONDOO_RESULT_RPC_ALREADY_EXISTS",
+            Code::RpcPermissionDenied => c"MONDOO_RESULT_RPC_PERMISSION_DENIED",
+            Code::RpcResourceExhausted => c"MONDOO_RESULT_RPC_RESOURCE_EXHAUSTED",
+            Code::RpcFailedPrecondition => c"MONDOO_RESULT_RPC_FAILED_PRECONDITION",
+            Code::RpcAborted => c"MONDOO_RESULT_RPC_ABORTED",
+            Code::RpcOutOfRange => c"MONDOO_RESULT_RPC_OUT_OF_RANGE",
+            Code::RpcUnimplemented => c"MONDOO_RESULT_RPC_UNIMPLEMENTED",
+            Code::RpcInternal => c"MONDOO_RESULT_RPC_INTERNAL",
+            Code::RpcUnavailable => c"MONDOO_RESULT_RPC_UNAVAILABLE",
+            Code::RpcDataLoss => c"MONDOO_RESULT_RPC_DATA_LOSS",
+            Code::RpcUnauthenticated => c"MONDOO_RESULT_RPC_UNAUTHENTICATED",
+        }
+    }
+
+    /// [`Code::c_name`] as a `&str`.
+    pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("MONDOO_RESULT_UNKNOWN")
+    }
+
     /// The area a code belongs to (its block of a hundred).
     pub fn class(self) -> ErrorClass {
         match self.value() / 1000 {

@@ -3,7 +3,8 @@
 //! One Rust core for every language: load the config cnspec reads ([`config`]), inspect
 //! registration tokens ([`token`]), sign requests as the platform verifies them
 //! ([`signer`]), talk ranger-rpc ([`rpc`]) and run the login/status/logout flows
-//! ([`flows`]). The C ABI ([`ffi`]) is a thin layer over this API.
+//! ([`flows`]). The C ABI (the `mondoo-capi` crate, `libmondoo.so`) is a thin layer over
+//! this API.
 //!
 //! Rust callers inside a tokio runtime: the HTTP client is reqwest's blocking client,
 //! which runs its own runtime thread; create and drop a [`flows::Client`] outside async
@@ -11,7 +12,6 @@
 
 pub mod config;
 pub mod error;
-pub mod ffi;
 pub mod flows;
 pub mod rpc;
 pub mod signer;

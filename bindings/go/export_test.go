@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package mondoo
 
 // LiveHandles is the number of libmondoo handles made by the package and not yet freed

@@ -1,12 +1,16 @@
-//go:build !mondoo_dynamic
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build mondoo_static
 
 package mondoo
 
-// Static linking (the default): the Go binary carries libmondoo and needs nothing at
-// run time. Build the archive first: cargo build --release -p mondoo.
+// Static linking (go build -tags mondoo_static): the Go binary carries libmondoo and needs
+// no libmondoo.so at run time. pkg-config --static adds what the archive needs from the
+// system (Libs.private); `-l:libmondoo.a` (GNU ld and lld) picks the archive over the
+// shared library installed beside it, and --as-needed then drops the unused -lmondoo.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libmondoo.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+#cgo pkg-config: --static mondoo
+#cgo LDFLAGS: -Wl,--as-needed -l:libmondoo.a
 */
 import "C"

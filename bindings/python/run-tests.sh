@@ -25,15 +25,22 @@ else
     fi
     py="$venv/bin/python"
 fi
-"$py" -m pip install --quiet --disable-pip-version-check maturin pytest mypy cryptography pyjwt
+"$py" -m pip install --quiet --disable-pip-version-check maturin auditwheel pytest mypy cryptography pyjwt
 
 step "building the local platform"
 (cd "$repo" && cargo build --quiet -p mondoo-platform)
 export MONDOO_PLATFORM_BIN="${MONDOO_PLATFORM_BIN:-$repo/target/debug/mondoo-platform}"
 
-step "pip install ./bindings/python"
+# The wheel a user installs: built once, checked, installed where no Rust toolchain is,
+# then the same file installed for the tests below.
+dist=$(mktemp -d)
+trap 'rm -rf "$dist"' EXIT
+MONDOO_PYTHON=$py bash "$here/test-wheel.sh" "$dist"
+wheel=$(ls "$dist"/*.whl)
+
+step "pip install the wheel for the tests"
 # --force-reinstall: the version does not change between builds of the same checkout.
-(cd "$repo" && "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings/python)
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 # Run the checks from the tests directory so `import mondoo` is the installed package,
 # not the source tree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A minimal test harness for the C tests: CHECK records a failure and goes on, so one
  * run reports every broken expectation; EXPECT_RESULT also prints the last error.

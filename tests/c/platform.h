@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The local test platform (target/debug/mondoo-platform) as a child process, and a
  * minimal HTTP/1.1 client for its /_admin/ endpoints. The platform prints its URL on

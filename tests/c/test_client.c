@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * C tests of the client ABI against the local test platform: a full login (register with
  * a token), status, check-in, signed calls from many threads, typed platform errors, and

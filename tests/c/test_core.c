@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * C tests of libmondoo's core ABI: version, argument checks (NULL, invalid UTF-8), config,
  * tokens, signing (binary bodies, empty bodies, many threads), the error object, and the

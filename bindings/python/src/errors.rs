@@ -4,8 +4,6 @@
 //! pickle and document them like any Python exception; this file only picks the class
 //! for an error's class and fills in the structured fields.
 
-use std::ffi::CStr;
-
 use mondoo::{Code, Error, ErrorClass};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -25,13 +23,6 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
     }
 }
 
-/// The C ABI's name of a code (`MONDOO_RESULT_TOKEN_EXPIRED`), shared by every binding.
-pub(crate) fn code_name(code: Code) -> String {
-    let name = mondoo::ffi::mondoo_result_name(code.value());
-    // SAFETY: mondoo_result_name returns a static NUL-terminated string for any value.
-    unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
-}
-
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 /// The Python exception for `e`, with `code`, `code_name`, `path` and the fields of its
@@ -49,7 +40,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     let class = module.bind(py).getattr(exception_name(e.class()))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", e.code().value())?;
-    kwargs.set_item("code_name", code_name(e.code()))?;
+    kwargs.set_item("code_name", e.code().name())?;
     kwargs.set_item("path", e.path().map(|p| p.display().to_string()))?;
     match e.class() {
         ErrorClass::Rpc => {

@@ -652,8 +652,8 @@ impl PyStatus {
 
 /// Every result code as (value, C name), in value order.
 #[pyfunction]
-fn all_codes() -> Vec<(u32, String)> {
-    Code::ALL.iter().map(|c| (c.value(), errors::code_name(*c))).collect()
+fn all_codes() -> Vec<(u32, &'static str)> {
+    Code::ALL.iter().map(|c| (c.value(), c.name())).collect()
 }
 
 /// The exception the library raises for an error with this code (not raised).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command status prints what `cnspec status` prints, through libmondoo's Go bindings.
 //
 //	cargo build --release -p mondoo

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::error::{Code, Error, Result};
-use crate::ffi::boundary::{bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out};
-use crate::ffi::config::mondoo_config;
-use crate::ffi::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
-use crate::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, StatusReport};
+use crate::boundary::{bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out};
+use crate::config::mondoo_config;
+use crate::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
+use mondoo::config::Config;
+use mondoo::error::{Code, Error, Result};
+use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, StatusReport};
 
 /// Options of a client (a builder): endpoint, proxy, extra CA, timeouts, the retry
 /// schedule of registration and clock-skew correction. Defaults are the Go client's.

@@ -2,9 +2,9 @@
 
 use std::ffi::c_char;
 
-use crate::error::Code;
-use crate::ffi::boundary::{guard, json_string, opt_str_arg, str_arg, Out};
-use crate::token::RegistrationToken;
+use crate::boundary::{guard, json_string, opt_str_arg, str_arg, Out};
+use mondoo::error::Code;
+use mondoo::token::RegistrationToken;
 
 /// Inspect a registration token offline (no request is made) and return its claims.
 ///

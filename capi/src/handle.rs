@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
-use crate::ffi::boundary::null_parameter;
+use crate::boundary::null_parameter;
+use mondoo::error::Result;
 
 /// A C handle type standing for `Self::Target`.
 pub(crate) trait Handle: Sized {

@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
-use crate::error::{Code, Error, Result};
-use crate::ffi::boundary::{c_string, guard_value, path_string, Out};
-use crate::ffi::handle::{as_ref, BoxHandle, Handle};
+use crate::boundary::{c_string, guard_value, path_string, Out};
+use crate::handle::{as_ref, BoxHandle, Handle};
+use mondoo::error::{Code, Error, Result};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };

@@ -10,8 +10,8 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
-use crate::error::{Code, Error, Result};
-use crate::ffi::last_error;
+use crate::last_error;
+use mondoo::error::{Code, Error, Result};
 
 /// Run a fallible export: clear the thread's last error, run `body`, and turn its error
 /// or panic into a result code with the last error set. `name` is the export's name,
@@ -222,14 +222,13 @@ mod tests {
     use super::*;
 
     fn take_last() -> Option<Error> {
-        let e = crate::ffi::last_error::mondoo_error_last();
+        let e = crate::last_error::mondoo_error_last();
         if e.is_null() {
             return None;
         }
-        let code = unsafe { crate::ffi::last_error::mondoo_error_code(e) };
-        let msg =
-            unsafe { CStr::from_ptr(crate::ffi::last_error::mondoo_error_message(e)) }.to_string_lossy().into_owned();
-        unsafe { crate::ffi::last_error::mondoo_error_free(e) };
+        let code = unsafe { crate::last_error::mondoo_error_code(e) };
+        let msg = unsafe { CStr::from_ptr(crate::last_error::mondoo_error_message(e)) }.to_string_lossy().into_owned();
+        unsafe { crate::last_error::mondoo_error_free(e) };
         Some(Error::new(code, msg))
     }
 

@@ -3,11 +3,11 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use crate::error::Code;
-use crate::ffi::boundary::{bytes_arg, c_string, guard, guard_value, Out};
-use crate::ffi::config::mondoo_config;
-use crate::ffi::handle::{as_ref, ArcHandle, Handle};
-use crate::signer::Signer;
+use crate::boundary::{bytes_arg, c_string, guard, guard_value, Out};
+use crate::config::mondoo_config;
+use crate::handle::{as_ref, ArcHandle, Handle};
+use mondoo::error::Code;
+use mondoo::signer::Signer;
 
 /// A service account's signing key (ES384). The key never leaves it: no function reads
 /// it back, and it is wiped from memory when the signer is freed.

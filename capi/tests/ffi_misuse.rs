@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::ptr::{null, null_mut};
 
 use mondoo::Code;
+// The exports below are declared by hand, as C sees them; this links the library behind them.
+use mondoo_capi as _;
 
 // The exports, declared as a C caller sees them (the Rust modules behind them are
 // private). Results are declared as u32 and converted, so a bad value would be caught
@@ -93,7 +95,7 @@ use raw::{
 fn testdata(rel: &str) -> PathBuf {
     let base = std::env::var_os("MONDOO_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")));
     base.join(rel)
 }
 

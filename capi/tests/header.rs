@@ -74,7 +74,7 @@ fn version_macros_equal_the_crate_version() {
     assert_eq!(define(&h, "MONDOO_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
     assert_eq!(define(&h, "MONDOO_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
     assert_eq!(define(&h, "MONDOO_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
-    let version = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_version()) };
+    let version = unsafe { std::ffi::CStr::from_ptr(mondoo_capi::mondoo_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
 
@@ -82,11 +82,11 @@ fn version_macros_equal_the_crate_version() {
 fn every_result_code_is_in_the_header_under_its_name() {
     let h = header();
     for code in mondoo::Code::ALL {
-        let name = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_result_name(code.value())) };
+        let name = unsafe { std::ffi::CStr::from_ptr(mondoo_capi::mondoo_result_name(code.value())) };
         let line = format!("    {} = {},", name.to_str().unwrap(), code.value());
         assert!(h.contains(&line), "{code:?}: the header has no line `{line}`");
     }
-    let unknown = unsafe { std::ffi::CStr::from_ptr(mondoo::ffi::mondoo_result_name(4242)) };
+    let unknown = unsafe { std::ffi::CStr::from_ptr(mondoo_capi::mondoo_result_name(4242)) };
     assert_eq!(unknown.to_str().unwrap(), "MONDOO_RESULT_UNKNOWN");
 }
 
@@ -94,13 +94,12 @@ fn every_result_code_is_in_the_header_under_its_name() {
 /// function; a copied body with a stale name fails here.
 #[test]
 fn every_export_names_itself_at_the_boundary() {
-    let dir = root().join("src/ffi");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read src/ffi")
+    let dir = root().join("src");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read capi/src")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .collect();
-    files.push(root().join("src/ffi.rs"));
     let mut exports = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -259,4 +258,12 @@ fn the_declaration_parser_reads_the_header_shapes() {
     assert!(decls[1].doc.is_empty() && decls[1].params.is_empty());
     assert!(mentions("`*config_out` is new", "config_out"));
     assert!(!mentions("`config_out` is new", "config"));
+}
+
+#[test]
+fn cmake_package_version_equals_the_crate_version() {
+    let text =
+        std::fs::read_to_string(root().join("cmake/mondooConfigVersion.cmake")).expect("read the CMake version file");
+    let expected = format!("set(PACKAGE_VERSION \"{}\")", env!("CARGO_PKG_VERSION"));
+    assert!(text.lines().any(|l| l.trim() == expected), "cmake/mondooConfigVersion.cmake lacks `{expected}`");
 }

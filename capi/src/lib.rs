@@ -56,8 +56,8 @@ pub use config::mondoo_config;
 pub use last_error::mondoo_error;
 pub use signer::mondoo_signer;
 
-use crate::error::Code;
 use boundary::guard_value;
+use mondoo::error::Code;
 
 /// The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
 /// it was built with.
@@ -82,8 +82,7 @@ pub extern "C" fn mondoo_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
     guard_value("mondoo_result_name", || {
-        let name = Code::from_value(result).map_or("MONDOO_RESULT_UNKNOWN\0", result_name);
-        name.as_ptr().cast()
+        Code::from_value(result).map_or(c"MONDOO_RESULT_UNKNOWN", Code::c_name).as_ptr()
     })
 }
 
@@ -103,63 +102,4 @@ pub unsafe extern "C" fn mondoo_string_free(string: *mut c_char) {
             drop(CString::from_raw(string));
         }
     })
-}
-
-/// The C name of a code, NUL-terminated. Spelled out so the names match the header's
-/// enum exactly; a test checks each against the header.
-fn result_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "MONDOO_RESULT_OK\0",
-        Code::NullParameter => "MONDOO_RESULT_NULL_PARAMETER\0",
-        Code::InvalidUtf8 => "MONDOO_RESULT_INVALID_UTF8\0",
-        Code::Panic => "MONDOO_RESULT_PANIC\0",
-        Code::InvalidArgument => "MONDOO_RESULT_INVALID_ARGUMENT\0",
-        Code::Io => "MONDOO_RESULT_IO\0",
-        Code::ConfigNotFound => "MONDOO_RESULT_CONFIG_NOT_FOUND\0",
-        Code::ConfigParse => "MONDOO_RESULT_CONFIG_PARSE\0",
-        Code::ConfigInvalid => "MONDOO_RESULT_CONFIG_INVALID\0",
-        Code::ConfigUnsupportedAuth => "MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH\0",
-        Code::ConfigUnsupportedSource => "MONDOO_RESULT_CONFIG_UNSUPPORTED_SOURCE\0",
-        Code::ConfigNotWritable => "MONDOO_RESULT_CONFIG_NOT_WRITABLE\0",
-        Code::ConfigTooLarge => "MONDOO_RESULT_CONFIG_TOO_LARGE\0",
-        Code::NotRegistered => "MONDOO_RESULT_NOT_REGISTERED\0",
-        Code::TokenMalformed => "MONDOO_RESULT_TOKEN_MALFORMED\0",
-        Code::TokenExpired => "MONDOO_RESULT_TOKEN_EXPIRED\0",
-        Code::TokenNotYetValid => "MONDOO_RESULT_TOKEN_NOT_YET_VALID\0",
-        Code::TokenNoSpace => "MONDOO_RESULT_TOKEN_NO_SPACE\0",
-        Code::TokenNoEndpoint => "MONDOO_RESULT_TOKEN_NO_ENDPOINT\0",
-        Code::TokenInvalidClaim => "MONDOO_RESULT_TOKEN_INVALID_CLAIM\0",
-        Code::TokenTooLarge => "MONDOO_RESULT_TOKEN_TOO_LARGE\0",
-        Code::KeyInvalid => "MONDOO_RESULT_KEY_INVALID\0",
-        Code::KeyWrongCurve => "MONDOO_RESULT_KEY_WRONG_CURVE\0",
-        Code::KeyUnsupportedType => "MONDOO_RESULT_KEY_UNSUPPORTED_TYPE\0",
-        Code::KeyEncrypted => "MONDOO_RESULT_KEY_ENCRYPTED\0",
-        Code::KeyCertificateMismatch => "MONDOO_RESULT_KEY_CERTIFICATE_MISMATCH\0",
-        Code::CertificateInvalid => "MONDOO_RESULT_CERTIFICATE_INVALID\0",
-        Code::SigningFailed => "MONDOO_RESULT_SIGNING_FAILED\0",
-        Code::BearerInvalid => "MONDOO_RESULT_BEARER_INVALID\0",
-        Code::Network => "MONDOO_RESULT_NETWORK\0",
-        Code::Timeout => "MONDOO_RESULT_TIMEOUT\0",
-        Code::Tls => "MONDOO_RESULT_TLS\0",
-        Code::Proxy => "MONDOO_RESULT_PROXY\0",
-        Code::Dns => "MONDOO_RESULT_DNS\0",
-        Code::ResponseTooLarge => "MONDOO_RESULT_RESPONSE_TOO_LARGE\0",
-        Code::ResponseInvalid => "MONDOO_RESULT_RESPONSE_INVALID\0",
-        Code::RpcCanceled => "MONDOO_RESULT_RPC_CANCELED\0",
-        Code::RpcUnknown => "MONDOO_RESULT_RPC_UNKNOWN\0",
-        Code::RpcInvalidArgument => "MONDOO_RESULT_RPC_INVALID_ARGUMENT\0",
-        Code::RpcDeadlineExceeded => "MONDOO_RESULT_RPC_DEADLINE_EXCEEDED\0",
-        Code::RpcNotFound => "MONDOO_RESULT_RPC_NOT_FOUND\0",
-        Code::RpcAlreadyExists => "MONDOO_RESULT_RPC_ALREADY_EXISTS\0",
-        Code::RpcPermissionDenied => "MONDOO_RESULT_RPC_PERMISSION_DENIED\0",
-        Code::RpcResourceExhausted => "MONDOO_RESULT_RPC_RESOURCE_EXHAUSTED\0",
-        Code::RpcFailedPrecondition => "MONDOO_RESULT_RPC_FAILED_PRECONDITION\0",
-        Code::RpcAborted => "MONDOO_RESULT_RPC_ABORTED\0",
-        Code::RpcOutOfRange => "MONDOO_RESULT_RPC_OUT_OF_RANGE\0",
-        Code::RpcUnimplemented => "MONDOO_RESULT_RPC_UNIMPLEMENTED\0",
-        Code::RpcInternal => "MONDOO_RESULT_RPC_INTERNAL\0",
-        Code::RpcUnavailable => "MONDOO_RESULT_RPC_UNAVAILABLE\0",
-        Code::RpcDataLoss => "MONDOO_RESULT_RPC_DATA_LOSS\0",
-        Code::RpcUnauthenticated => "MONDOO_RESULT_RPC_UNAUTHENTICATED\0",
-    }
 }

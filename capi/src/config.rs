@@ -3,11 +3,11 @@
 use std::ffi::c_char;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, LoadOptions};
-use crate::error::{Code, Error};
-use crate::ffi::boundary::{c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out};
-use crate::ffi::handle::{as_ref, BoxHandle, Handle};
-use crate::flows::config_for_registration;
+use crate::boundary::{c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out};
+use crate::handle::{as_ref, BoxHandle, Handle};
+use mondoo::config::{Config, LoadOptions};
+use mondoo::error::{Code, Error};
+use mondoo::flows::config_for_registration;
 
 /// A loaded configuration (a service account's credentials or an agent config).
 ///

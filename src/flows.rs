@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -42,6 +42,12 @@ pub struct ClientOptions {
     /// Environment consulted for `MONDOO_API_PROXY` and the standard proxy variables;
     /// `None` = the process environment (tests inject their own).
     pub env: Option<BTreeMap<String, String>>,
+    /// The client's feature-flag bytes, sent base64 in `Mondoo-Features` (Go's
+    /// `mql.Features`; default none: the header is empty).
+    pub feature_flags: Vec<u8>,
+    /// The machine as the client reports it (AgentInfo, `User-Agent`,
+    /// `Mondoo-PlatformID`); `None` = gathered on first use.
+    pub system_info: Option<SystemInfo>,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +62,8 @@ impl Default for ClientOptions {
             retry_jitter: Duration::from_secs(5),
             correct_clock_skew: false,
             env: None,
+            feature_flags: Vec::new(),
+            system_info: None,
         }
     }
 }
@@ -99,7 +107,6 @@ pub struct Client {
 struct Shared {
     state: Mutex<State>,
     options: ClientOptions,
-    system: OnceLock<SystemInfo>,
     skew_measured: AtomicBool,
 }
 
@@ -127,14 +134,12 @@ impl Client {
             connect_timeout: options.connect_timeout,
             ca_file: options.ca_file.clone(),
             proxy,
+            feature_flags: options.feature_flags.clone(),
+            system_info: options.system_info.clone(),
         })?;
         let signer = signer_for(&config)?;
-        let shared = Shared {
-            state: Mutex::new(State { config, signer }),
-            options,
-            system: OnceLock::new(),
-            skew_measured: AtomicBool::new(false),
-        };
+        let shared =
+            Shared { state: Mutex::new(State { config, signer }), options, skew_measured: AtomicBool::new(false) };
         Ok(Client { shared: Arc::new(shared), rpc })
     }
 
@@ -156,8 +161,9 @@ impl Client {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The machine as the platform sees it: the same for AgentInfo and the headers.
     fn system(&self) -> &SystemInfo {
-        self.shared.system.get_or_init(SystemInfo::gather)
+        self.rpc.system()
     }
 
     /// A copy of the current config (it changes on register/logout).
@@ -431,7 +437,7 @@ impl Client {
             client: ClientStatus {
                 timestamp: local_time,
                 version: crate::VERSION.to_string(),
-                build: option_env!("MONDOO_BUILD").unwrap_or("").to_string(),
+                build: crate::sysinfo::BUILD.to_string(),
                 platform: PlatformInfo {
                     name: system.platform_name.clone(),
                     release: system.platform_release.clone(),

@@ -243,11 +243,8 @@ impl Client {
         // Check the credential before it is written: an unusable key must not replace a config.
         let signer = Signer::from_pem(&credential.mrn, &credential.private_key, non_empty(&credential.certificate))
             .map_err(|e| e.context("the platform's credential"))?;
-        let written_endpoint = if credential.api_endpoint.is_empty() {
-            endpoint.clone()
-        } else {
-            normalize_endpoint(&credential.api_endpoint)
-        };
+        let written_endpoint =
+            endpoint_for_config(if credential.api_endpoint.is_empty() { &endpoint } else { &credential.api_endpoint });
         let space =
             if credential.parent_mrn.is_empty() { credential.scope_mrn.clone() } else { credential.parent_mrn.clone() };
         config.set("agent_mrn", json!(confirmation.agent_mrn));
@@ -585,6 +582,17 @@ fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
+/// The endpoint as a config stores it: normalized, and with a trailing `/` when it has a
+/// path prefix, because Go resolves `./Service` against it and keeps the prefix only
+/// then (`https://h/prefix` would lose `prefix` in cnspec). libmondoo reads either form.
+pub(crate) fn endpoint_for_config(endpoint: &str) -> String {
+    let normalized = normalize_endpoint(endpoint);
+    match reqwest::Url::parse(&normalized) {
+        Ok(url) if url.path() != "/" && !url.path().is_empty() => format!("{normalized}/"),
+        _ => normalized,
+    }
+}
+
 /// `https://` added when there is no scheme; trailing slashes trimmed.
 pub(crate) fn normalize_endpoint(endpoint: &str) -> String {
     let e = endpoint.trim().trim_end_matches('/');
@@ -912,6 +920,10 @@ mod tests {
     fn endpoints_are_normalized() {
         assert_eq!(normalize_endpoint("us.api.mondoo.com/"), "https://us.api.mondoo.com");
         assert_eq!(normalize_endpoint("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(endpoint_for_config("https://h/prefix"), "https://h/prefix/");
+        assert_eq!(endpoint_for_config("https://h/a/b//"), "https://h/a/b/");
+        assert_eq!(endpoint_for_config("https://h/"), "https://h");
+        assert_eq!(endpoint_for_config("us.api.mondoo.com"), "https://us.api.mondoo.com");
     }
 
     #[test]

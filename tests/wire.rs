@@ -1,6 +1,7 @@
 //! What libmondoo puts on the wire and how it reads what comes back (protocol section 3),
 //! through the real local platform: the headers of every call, gzip answers and the gzip
-//! bomb, 307/308 redirects within the origin and the redirects it refuses.
+//! bomb, 307/308 redirects within the origin and the redirects it refuses, and endpoints
+//! with a path prefix.
 
 use std::path::{Path, PathBuf};
 
@@ -242,4 +243,34 @@ fn the_platforms_307_to_the_clean_path_is_followed() {
             ("/api/AgentManager/PingPong", 200),
         ]
     );
+}
+
+#[test]
+fn a_prefixed_endpoint_is_written_with_a_trailing_slash_and_still_works() {
+    let platform = Platform::start(PlatformOptions { path_prefix: "/api/v1".into(), ..Default::default() }).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    token_login(&platform, &path, options());
+    let written = format!("{}/", platform.url());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&format!("api_endpoint: {written}\n")), "{text}");
+    // cnspec resolves `./Service` against it, which keeps the prefix only with the slash.
+    let base = reqwest::Url::parse(&written).unwrap();
+    assert_eq!(base.join("./AgentManager").unwrap().path(), "/api/v1/AgentManager");
+
+    // The same file works for libmondoo: one `/` between the prefix and the service.
+    platform.clear_requests();
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    let report = client.status().unwrap();
+    assert!(report.client.authenticated, "{}", report.to_text());
+    assert_eq!(report.upstream.api.endpoint, platform.url());
+    let paths: Vec<String> = platform.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/api/v1/Health/Check", "/api/v1/AgentManager/PingPong"]);
+
+    // Without a prefix nothing changes: no trailing slash.
+    let plain = Platform::start(PlatformOptions::default()).unwrap();
+    let plain_path = dir.path().join("plain.yml");
+    token_login(&plain, &plain_path, options());
+    let text = std::fs::read_to_string(&plain_path).unwrap();
+    assert!(text.contains(&format!("api_endpoint: {}\n", plain.url())), "{text}");
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -42,6 +42,12 @@ pub struct ClientOptions {
     /// Environment consulted for `MONDOO_API_PROXY` and the standard proxy variables;
     /// `None` = the process environment (tests inject their own).
     pub env: Option<BTreeMap<String, String>>,
+    /// The client's feature-flag bytes, sent base64 in `Mondoo-Features` (Go's
+    /// `mql.Features`; default none: the header is empty).
+    pub feature_flags: Vec<u8>,
+    /// The machine as the client reports it (AgentInfo, `User-Agent`,
+    /// `Mondoo-PlatformID`); `None` = gathered on first use.
+    pub system_info: Option<SystemInfo>,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +62,8 @@ impl Default for ClientOptions {
             retry_jitter: Duration::from_secs(5),
             correct_clock_skew: false,
             env: None,
+            feature_flags: Vec::new(),
+            system_info: None,
         }
     }
 }
@@ -99,7 +107,6 @@ pub struct Client {
 struct Shared {
     state: Mutex<State>,
     options: ClientOptions,
-    system: OnceLock<SystemInfo>,
     skew_measured: AtomicBool,
 }
 
@@ -127,14 +134,12 @@ impl Client {
             connect_timeout: options.connect_timeout,
             ca_file: options.ca_file.clone(),
             proxy,
+            feature_flags: options.feature_flags.clone(),
+            system_info: options.system_info.clone(),
         })?;
         let signer = signer_for(&config)?;
-        let shared = Shared {
-            state: Mutex::new(State { config, signer }),
-            options,
-            system: OnceLock::new(),
-            skew_measured: AtomicBool::new(false),
-        };
+        let shared =
+            Shared { state: Mutex::new(State { config, signer }), options, skew_measured: AtomicBool::new(false) };
         Ok(Client { shared: Arc::new(shared), rpc })
     }
 
@@ -156,8 +161,9 @@ impl Client {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The machine as the platform sees it: the same for AgentInfo and the headers.
     fn system(&self) -> &SystemInfo {
-        self.shared.system.get_or_init(SystemInfo::gather)
+        self.rpc.system()
     }
 
     /// A copy of the current config (it changes on register/logout).
@@ -237,11 +243,8 @@ impl Client {
         // Check the credential before it is written: an unusable key must not replace a config.
         let signer = Signer::from_pem(&credential.mrn, &credential.private_key, non_empty(&credential.certificate))
             .map_err(|e| e.context("the platform's credential"))?;
-        let written_endpoint = if credential.api_endpoint.is_empty() {
-            endpoint.clone()
-        } else {
-            normalize_endpoint(&credential.api_endpoint)
-        };
+        let written_endpoint =
+            endpoint_for_config(if credential.api_endpoint.is_empty() { &endpoint } else { &credential.api_endpoint });
         let space =
             if credential.parent_mrn.is_empty() { credential.scope_mrn.clone() } else { credential.parent_mrn.clone() };
         config.set("agent_mrn", json!(confirmation.agent_mrn));
@@ -431,7 +434,7 @@ impl Client {
             client: ClientStatus {
                 timestamp: local_time,
                 version: crate::VERSION.to_string(),
-                build: option_env!("MONDOO_BUILD").unwrap_or("").to_string(),
+                build: crate::sysinfo::BUILD.to_string(),
                 platform: PlatformInfo {
                     name: system.platform_name.clone(),
                     release: system.platform_release.clone(),
@@ -577,6 +580,17 @@ fn ensure_writable(config: &Config) -> Result<()> {
 
 fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
+}
+
+/// The endpoint as a config stores it: normalized, and with a trailing `/` when it has a
+/// path prefix, because Go resolves `./Service` against it and keeps the prefix only
+/// then (`https://h/prefix` would lose `prefix` in cnspec). libmondoo reads either form.
+pub(crate) fn endpoint_for_config(endpoint: &str) -> String {
+    let normalized = normalize_endpoint(endpoint);
+    match reqwest::Url::parse(&normalized) {
+        Ok(url) if url.path() != "/" && !url.path().is_empty() => format!("{normalized}/"),
+        _ => normalized,
+    }
 }
 
 /// `https://` added when there is no scheme; trailing slashes trimmed.
@@ -906,6 +920,10 @@ mod tests {
     fn endpoints_are_normalized() {
         assert_eq!(normalize_endpoint("us.api.mondoo.com/"), "https://us.api.mondoo.com");
         assert_eq!(normalize_endpoint("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(endpoint_for_config("https://h/prefix"), "https://h/prefix/");
+        assert_eq!(endpoint_for_config("https://h/a/b//"), "https://h/a/b/");
+        assert_eq!(endpoint_for_config("https://h/"), "https://h");
+        assert_eq!(endpoint_for_config("us.api.mondoo.com"), "https://us.api.mondoo.com");
     }
 
     #[test]

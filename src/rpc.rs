@@ -1,20 +1,28 @@
 //! ranger-rpc over HTTP (protocol section 3): one pooled HTTP client, the exact headers,
-//! JSON bodies signed byte-for-byte, the platform's error mapping, and where the proxy
-//! comes from (section 1.3).
+//! JSON bodies signed byte-for-byte, gzip answers, same-origin 307/308 redirects, the
+//! platform's error mapping, and where the proxy comes from (section 1.3).
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use reqwest::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
 use crate::signer::Signer;
+use crate::sysinfo::SystemInfo;
 
-/// Bodies larger than this are refused (a misbehaving proxy must not exhaust memory).
+/// Bodies larger than this, once decoded, are refused (a misbehaving proxy or a gzip
+/// bomb must not exhaust memory).
 pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+/// How many 307/308 redirects one call follows.
+pub const MAX_REDIRECTS: usize = 5;
+/// How much of a redirect's body is read (and dropped) so its connection can be reused.
+const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
 /// How much of a non-status error body is kept in the message.
 const ERROR_BODY_LIMIT: usize = 2048;
 
@@ -151,6 +159,10 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     pub ca_file: Option<PathBuf>,
     pub proxy: ProxySettings,
+    /// the client's feature-flag bytes (`Mondoo-Features`)
+    pub feature_flags: Vec<u8>,
+    /// the machine as the client reports it; None = gathered on the first request
+    pub system_info: Option<SystemInfo>,
 }
 
 /// How a call authenticates.
@@ -162,13 +174,60 @@ pub enum Auth<'a> {
     Signed(&'a Signer),
 }
 
+/// What every request says about the client (section 3's headers).
+struct ClientIdentity {
+    /// gathered on first use: it resolves the host name, which a client that only signs
+    /// never needs
+    system: OnceLock<SystemInfo>,
+    headers: OnceLock<IdentityHeaders>,
+    /// `Mondoo-Features`: standard base64 of the feature-flag bytes, empty for none
+    features: HeaderValue,
+}
+
+struct IdentityHeaders {
+    user_agent: HeaderValue,
+    platform_id: HeaderValue,
+}
+
+impl ClientIdentity {
+    fn new(feature_flags: &[u8], system: Option<SystemInfo>) -> ClientIdentity {
+        let features = base64::engine::general_purpose::STANDARD.encode(feature_flags);
+        ClientIdentity {
+            system: system.map(OnceLock::from).unwrap_or_default(),
+            headers: OnceLock::new(),
+            // base64 is always a valid header value
+            features: HeaderValue::from_str(&features).unwrap_or(HeaderValue::from_static("")),
+        }
+    }
+
+    fn system(&self) -> &SystemInfo {
+        self.system.get_or_init(SystemInfo::gather)
+    }
+
+    fn headers(&self) -> &IdentityHeaders {
+        self.headers.get_or_init(|| {
+            let system = self.system();
+            IdentityHeaders {
+                user_agent: header_value(&system.user_agent()),
+                platform_id: header_value(&system.platform_id()),
+            }
+        })
+    }
+}
+
+/// `text` as a header value, control characters (which no header may carry) dropped.
+fn header_value(text: &str) -> HeaderValue {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static(""))
+}
+
 /// One pooled HTTP client speaking ranger-rpc. Cheap to share across threads.
 #[derive(Clone)]
 pub struct RpcClient {
     http: reqwest::blocking::Client,
     proxy: Arc<ProxySettings>,
     request_id: String,
-    user_agent: String,
+    identity: Arc<ClientIdentity>,
     /// every request ends by then (the caller's deadline), if set
     deadline: Option<Instant>,
     /// the whole-request timeout the pool was built with
@@ -199,7 +258,10 @@ impl RpcClient {
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .http1_only()
+            // Redirects are followed by `call_raw` (same origin only, bearer signed afresh),
+            // and gzip is decoded there, so the size limit applies to the decoded body.
             .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
             .no_proxy()
             // One chooser for every request: the same resolution status reports.
             .proxy(reqwest::Proxy::custom(move |url| chooser.resolve(url).ok().and_then(|(p, _)| p)));
@@ -225,7 +287,7 @@ impl RpcClient {
             http,
             proxy,
             request_id: new_request_id(),
-            user_agent: user_agent(),
+            identity: Arc::new(ClientIdentity::new(&options.feature_flags, options.system_info.clone())),
             deadline: None,
             timeout: options.timeout,
         })
@@ -248,8 +310,15 @@ impl RpcClient {
         Ok((p.map(|u| u.to_string()), src))
     }
 
+    /// The machine as this client reports it (AgentInfo and the `User-Agent`).
+    pub fn system(&self) -> &SystemInfo {
+        self.identity.system()
+    }
+
     /// `POST {endpoint}/{service}/{method}` with these exact body bytes; the answer's
-    /// body on 200, else the platform's error.
+    /// body on 200 (gzip decoded), else the platform's error. A 307/308 to the same
+    /// origin is followed with the same body and a bearer signed afresh, at most
+    /// [`MAX_REDIRECTS`] times; any other redirect is an error.
     pub fn call_raw(
         &self,
         endpoint: &str,
@@ -258,7 +327,41 @@ impl RpcClient {
         body: &[u8],
         auth: Auth<'_>,
     ) -> Result<Vec<u8>> {
-        let url = join_url(endpoint, service, method)?;
+        let mut url = join_url(endpoint, service, method)?;
+        let mut redirects = 0;
+        loop {
+            let response = self.send(&url, body, &auth)?;
+            let status = response.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let bytes = read_answer(response, &url, service, method)?;
+                if status != 200 {
+                    return Err(status_error(status, &bytes));
+                }
+                return Ok(bytes);
+            }
+            let next = redirect_target(&response, &url)?;
+            drain(response);
+            let refuse = |why: String| {
+                Err(Error::new(Code::ResponseInvalid, format!("POST {url}: HTTP {status} redirect to {next}: {why}"))
+                    .with_http_status(status))
+            };
+            if (301..=303).contains(&status) {
+                // HTTP clients turn a POST into a GET on these: never a silent change of method.
+                return refuse("only 307 and 308 redirects keep the POST and its body".into());
+            }
+            if next.origin() != url.origin() {
+                return refuse("another origin: not followed, no credential leaves the configured origin".into());
+            }
+            if redirects == MAX_REDIRECTS {
+                return refuse(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            redirects += 1;
+            url = next;
+        }
+    }
+
+    /// One POST of `body` to `url`, with every header of section 3 and a fresh bearer.
+    fn send(&self, url: &reqwest::Url, body: &[u8], auth: &Auth<'_>) -> Result<reqwest::blocking::Response> {
         let mut request = self.http.post(url.clone());
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -268,32 +371,22 @@ impl RpcClient {
             // A per-request timeout replaces the pool's: keep the shorter of the two.
             request = request.timeout(left.min(self.timeout));
         }
+        let identity = self.identity.headers();
         let mut request = request
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
-            .header("User-Agent", &self.user_agent)
+            .header("Accept-Encoding", "gzip")
+            .header("User-Agent", identity.user_agent.clone())
             .header("X-Request-ID", &self.request_id)
+            .header("Mondoo-Features", self.identity.features.clone())
+            .header("Mondoo-PlatformID", identity.platform_id.clone())
             .body(body.to_vec());
         match auth {
             Auth::None => {}
             Auth::Bearer(token) => request = request.header("Authorization", format!("Bearer {token}")),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
-        let response = request.send().map_err(|e| transport_error(&e, &url, &self.proxy))?;
-        let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        response.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| transport_io_error(&e, &url))?;
-        if bytes.len() as u64 > MAX_RESPONSE_BYTES {
-            return Err(Error::new(
-                Code::ResponseTooLarge,
-                format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes refused"),
-            )
-            .with_http_status(status));
-        }
-        if status != 200 {
-            return Err(status_error(status, &bytes));
-        }
-        Ok(bytes)
+        request.send().map_err(|e| transport_error(&e, url, &self.proxy))
     }
 
     /// A JSON call: serialize `request`, parse the answer (missing fields default).
@@ -310,6 +403,73 @@ impl RpcClient {
         let answer = self.call_raw(endpoint, service, method, &body, auth)?;
         decode_response(service, method, &answer)
     }
+}
+
+/// The answer's body, gzip decoded, refused above [`MAX_RESPONSE_BYTES`] once decoded.
+fn read_answer(
+    response: reqwest::blocking::Response,
+    url: &reqwest::Url,
+    service: &str,
+    method: &str,
+) -> Result<Vec<u8>> {
+    let status = response.status().as_u16();
+    let encoding = response
+        .headers()
+        .get(CONTENT_ENCODING)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity");
+    let (reader, gzipped): (Box<dyn Read>, bool) = match encoding.as_deref() {
+        None => (Box::new(response), false),
+        // Several members in a row are one body, as Go's gzip reader reads them.
+        Some("gzip" | "x-gzip") => (Box::new(flate2::read::MultiGzDecoder::new(response)), true),
+        Some(other) => {
+            return Err(Error::new(
+                Code::ResponseInvalid,
+                format!("{service}/{method}: answer has Content-Encoding {other:?}; libmondoo asked for gzip only"),
+            )
+            .with_http_status(status))
+        }
+    };
+    let mut bytes = Vec::new();
+    reader.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| {
+        if gzipped && matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput) {
+            Error::new(Code::ResponseInvalid, format!("{service}/{method}: the gzip answer does not decode: {e}"))
+                .with_http_status(status)
+        } else {
+            transport_io_error(&e, url)
+        }
+    })?;
+    if bytes.len() as u64 > MAX_RESPONSE_BYTES {
+        let decoded = if gzipped { " once gzip-decoded" } else { "" };
+        return Err(Error::new(
+            Code::ResponseTooLarge,
+            format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes{decoded} refused"),
+        )
+        .with_http_status(status));
+    }
+    Ok(bytes)
+}
+
+/// Where a redirect points: its `Location`, resolved against the URL it answered.
+fn redirect_target(response: &reqwest::blocking::Response, url: &reqwest::Url) -> Result<reqwest::Url> {
+    let status = response.status().as_u16();
+    let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    if location.is_empty() {
+        return Err(Error::new(
+            Code::ResponseInvalid,
+            format!("POST {url}: HTTP {status} redirect without a Location"),
+        )
+        .with_http_status(status));
+    }
+    url.join(location).map_err(|e| {
+        Error::new(Code::ResponseInvalid, format!("POST {url}: HTTP {status} redirect to {location:?}, not a URL: {e}"))
+            .with_http_status(status)
+    })
+}
+
+/// Read a little of a redirect's body so the connection goes back to the pool.
+fn drain(response: reqwest::blocking::Response) {
+    let _ = std::io::copy(&mut response.take(REDIRECT_BODY_LIMIT), &mut std::io::sink());
 }
 
 /// Parse a 200 answer; an empty body is the empty message.
@@ -448,29 +608,6 @@ fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {
     let chain = error_chain(e);
     let code = if chain.to_ascii_lowercase().contains("timed out") { Code::Timeout } else { Code::Network };
     Error::new(code, format!("POST {url}: reading the answer failed: {chain}"))
-}
-
-/// libmondoo's name and version first, then `PN/<os> PA/<arch>` with Go's names for
-/// them (`darwin`, `amd64`, ...), as the Go client reports them.
-fn user_agent() -> String {
-    format!("libmondoo/{} PN/{} PA/{}", crate::VERSION, go_os(std::env::consts::OS), go_arch(std::env::consts::ARCH))
-}
-
-fn go_os(os: &str) -> &str {
-    match os {
-        "macos" => "darwin",
-        other => other,
-    }
-}
-
-fn go_arch(arch: &str) -> &str {
-    match arch {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64",
-        other => other,
-    }
 }
 
 /// A random UUID v4, one per client (`X-Request-ID`).
@@ -662,13 +799,6 @@ mod tests {
         let err = settings(&[], None, Some("http://[::1")).resolve(&target).unwrap_err();
         assert_eq!(err.code(), Code::Proxy);
         assert!(err.message().contains("config api_proxy"), "{}", err.message());
-    }
-
-    #[test]
-    fn user_agent_uses_go_platform_names() {
-        assert_eq!((go_os("macos"), go_os("linux")), ("darwin", "linux"));
-        assert_eq!((go_arch("x86_64"), go_arch("aarch64"), go_arch("riscv64")), ("amd64", "arm64", "riscv64"));
-        assert!(user_agent().starts_with(&format!("libmondoo/{} PN/", crate::VERSION)));
     }
 
     #[test]

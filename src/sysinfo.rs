@@ -1,6 +1,7 @@
 //! What the client tells the platform about the machine it runs on (AgentInfo, as Go
 //! fills it: protocol section 3.1) and what status prints about it.
 
+use std::collections::BTreeMap;
 use std::net::UdpSocket;
 
 use serde::Serialize;
@@ -38,17 +39,51 @@ impl SystemInfo {
         AgentInfo {
             mrn: mrn.to_string(),
             version: crate::VERSION.to_string(),
-            build: option_env!("MONDOO_BUILD").unwrap_or("").to_string(),
+            build: BUILD.to_string(),
             platform_name: self.platform_name.clone(),
             platform_release: self.platform_release.clone(),
             platform_arch: self.platform_arch.clone(),
             platform_ip: self.ip.clone(),
             platform_hostname: self.hostname.clone(),
             labels,
-            platform_id: format!("//platformid.api.mondoo.app/hostname/{}", self.hostname),
+            platform_id: self.platform_id(),
         }
     }
+
+    /// AgentInfo's `platform_id`, also sent as `Mondoo-PlatformID`: Go's id for a host
+    /// that is not a cloud instance.
+    pub fn platform_id(&self) -> String {
+        format!("//platformid.api.mondoo.app/hostname/{}", self.hostname)
+    }
+
+    /// `libmondoo/<version>`, then Go's info pairs from this machine sorted by key (Go's
+    /// `scope.XInfoHeader`: `key/value`, spaces turned into `-`, one space between):
+    /// `HN/<hostname> IP/<ip> PA/<arch> PN/<os> PR/<release> build/<build>`.
+    pub fn user_agent(&self) -> String {
+        let pairs = BTreeMap::from([
+            ("HN", self.hostname.as_str()),
+            ("IP", self.ip.as_str()),
+            ("PA", self.platform_arch.as_str()),
+            ("PN", self.platform_name.as_str()),
+            ("PR", self.platform_release.as_str()),
+            ("build", BUILD),
+        ]);
+        let mut out = format!("libmondoo/{}", crate::VERSION);
+        for (key, value) in pairs {
+            out.push(' ');
+            out.push_str(key);
+            out.push('/');
+            out.push_str(&value.replace(' ', "-"));
+        }
+        out
+    }
 }
+
+/// libmondoo's build id (`MONDOO_BUILD` at compile time), may be empty.
+pub const BUILD: &str = match option_env!("MONDOO_BUILD") {
+    Some(build) => build,
+    None => "",
+};
 
 /// `ID` and `VERSION_ID` of an os-release document.
 pub fn parse_os_release(text: &str) -> (Option<String>, Option<String>) {
@@ -161,6 +196,25 @@ mod tests {
         let agent = info.agent_info("", Default::default());
         assert_eq!(agent.platform_id, "//platformid.api.mondoo.app/hostname/box.example");
         assert_eq!(agent.version, crate::VERSION);
+        assert_eq!(info.platform_id(), agent.platform_id);
         assert!(!SystemInfo::gather().platform_arch.is_empty());
+    }
+
+    #[test]
+    fn user_agent_is_libmondoo_then_go_pairs_sorted_with_spaces_as_dashes() {
+        let info = SystemInfo {
+            platform_name: "Windows Server".into(),
+            platform_release: "2022 R2".into(),
+            platform_arch: "x86_64".into(),
+            hostname: "box.example".into(),
+            ip: "192.0.2.1".into(),
+        };
+        assert_eq!(
+            info.user_agent(),
+            format!(
+                "libmondoo/{} HN/box.example IP/192.0.2.1 PA/x86_64 PN/Windows-Server PR/2022-R2 build/{BUILD}",
+                crate::VERSION
+            )
+        );
     }
 }

@@ -25,7 +25,7 @@ else
     fi
     py="$venv/bin/python"
 fi
-"$py" -m pip install --quiet --disable-pip-version-check maturin auditwheel pytest mypy cryptography pyjwt
+"$py" -m pip install --quiet --disable-pip-version-check maturin auditwheel pytest mypy cryptography pyjwt protobuf types-protobuf
 
 step "building the local platform"
 (cd "$repo" && cargo build --quiet -p mondoo-platform)

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{self, Conn, Response};
+use crate::wire::{self, Encoding};
 
 /// What to do instead of (or before) answering a request normally.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,12 @@ pub enum Fault {
     Reset,
     /// Sleep this long, then answer normally.
     Slow { millis: u64 },
+    /// A redirect (301, 302, 303, 307, 308) to `location`, a path or an absolute URL,
+    /// with an empty body. Several uses in a row make a loop.
+    Redirect { http_status: u16, location: String },
+    /// 200 with `Content-Encoding: gzip` whose body inflates to `decoded_bytes` bytes of
+    /// JSON (a few KiB on the wire for megabytes decoded): a gzip bomb.
+    GzipBomb { decoded_bytes: usize },
 }
 
 impl Fault {
@@ -121,43 +128,60 @@ pub enum Outcome {
     Closed,
 }
 
-/// Write the fault's answer. `Slow` is handled by the caller (it answers normally).
-pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Result<Outcome> {
+impl Fault {
+    /// The HTTP status the fault answers with (0 when the connection is cut before a
+    /// status line, and for `Slow`, which answers normally).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Fault::Aborted => 409,
+            Fault::Status { http_status, .. }
+            | Fault::Body { http_status, .. }
+            | Fault::Redirect { http_status, .. } => *http_status,
+            Fault::Html502 => 502,
+            Fault::Empty500 => 500,
+            Fault::HugeBody { .. } | Fault::TruncatedJson | Fault::Reset | Fault::GzipBomb { .. } => 200,
+            Fault::Slow { .. } => 0,
+        }
+    }
+}
+
+/// Write the fault's answer; ranger statuses (`Aborted`, `Status`) in the encoding the
+/// request asked for. `Slow` is handled by the caller (it answers normally).
+pub fn write_fault(conn: &mut Conn, fault: &Fault, encoding: Encoding, close: bool) -> std::io::Result<Outcome> {
+    let status = |http_status: u16, code: u32, message: &str| {
+        Response::new(http_status, Some(encoding.content_type()), wire::status_body(encoding, code, message))
+    };
     match fault {
         Fault::Slow { .. } => unreachable!("slow is applied before the normal answer"),
         Fault::Aborted => {
-            let body = serde_json::json!({"code": 10, "message": "the request was aborted, please retry"});
-            http::write_response(conn, &Response::json(409, &body), close)?;
+            http::write_response(conn, &status(409, 10, "the request was aborted, please retry"), close)?;
             Ok(Outcome::Answered)
         }
         Fault::Status { http_status, code, message } => {
-            let mut body = serde_json::Map::new();
-            if *code != 0 {
-                body.insert("code".into(), (*code).into());
-            }
-            if !message.is_empty() {
-                body.insert("message".into(), message.clone().into());
-            }
-            http::write_response(conn, &Response::json(*http_status, &body.into()), close)?;
+            http::write_response(conn, &status(*http_status, *code, message), close)?;
             Ok(Outcome::Answered)
         }
         Fault::Html502 => {
-            let response =
-                Response { status: 502, content_type: Some("text/html"), body: HTML_502.as_bytes().to_vec() };
+            let response = Response::new(502, Some("text/html"), HTML_502.as_bytes().to_vec());
             http::write_response(conn, &response, close)?;
             Ok(Outcome::Answered)
         }
         Fault::Body { http_status, body } => {
-            let response = Response {
-                status: *http_status,
-                content_type: Some("application/json"),
-                body: body.as_bytes().to_vec(),
-            };
+            let response = Response::new(*http_status, Some("application/json"), body.as_bytes().to_vec());
             http::write_response(conn, &response, close)?;
             Ok(Outcome::Answered)
         }
         Fault::Empty500 => {
-            http::write_response(conn, &Response { status: 500, content_type: None, body: Vec::new() }, close)?;
+            http::write_response(conn, &Response::new(500, None, Vec::new()), close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::Redirect { http_status, location } => {
+            http::write_response(conn, &Response::redirect(*http_status, location), close)?;
+            Ok(Outcome::Answered)
+        }
+        Fault::GzipBomb { decoded_bytes } => {
+            let response = Response::new(200, Some("application/json"), huge_json(*decoded_bytes)).gzipped();
+            http::write_response(conn, &response, close)?;
             Ok(Outcome::Answered)
         }
         Fault::TruncatedJson => {
@@ -170,11 +194,7 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, close: bool) -> std::io::Resu
             Ok(Outcome::Closed)
         }
         Fault::HugeBody { bytes } => {
-            http::write_response(
-                conn,
-                &Response { status: 200, content_type: Some("application/json"), body: huge_json(*bytes) },
-                close,
-            )?;
+            http::write_response(conn, &Response::new(200, Some("application/json"), huge_json(*bytes)), close)?;
             Ok(Outcome::Answered)
         }
         Fault::Reset => {
@@ -217,5 +237,12 @@ mod tests {
         let spec: FaultSpec = serde_json::from_str(r#"{"kind":"body","http_status":200,"body":"{\"a\""}"#).unwrap();
         assert_eq!(spec.fault, Fault::Body { http_status: 200, body: r#"{"a""#.into() });
         assert_eq!(huge_json(100).len(), 100);
+        let spec: FaultSpec =
+            serde_json::from_str(r#"{"kind":"redirect","http_status":307,"location":"/Health/Check","times":6}"#)
+                .unwrap();
+        assert_eq!(spec.fault, Fault::Redirect { http_status: 307, location: "/Health/Check".into() });
+        assert_eq!(spec.times, 6);
+        let spec: FaultSpec = serde_json::from_str(r#"{"kind":"gzip_bomb","decoded_bytes":9437184}"#).unwrap();
+        assert_eq!(spec.fault, Fault::GzipBomb { decoded_bytes: 9 * 1024 * 1024 });
     }
 }

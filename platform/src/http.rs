@@ -1,4 +1,5 @@
-//! A small HTTP/1.1 server side: request heads, Content-Length bodies, keep-alive.
+//! A small HTTP/1.1 server side: request heads, Content-Length and chunked bodies,
+//! keep-alive, gzip answers and Go's path cleaning.
 //! Written by hand (no framework) so faults can break the wire exactly as intended.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -143,8 +144,8 @@ pub enum ReadError {
     Bad(String),
     /// head or body above the limit: answer 413 and close
     TooLarge(String),
-    /// chunked or otherwise unsupported framing: answer 411 and close
-    LengthRequired,
+    /// a transfer coding other than chunked: answer 501 and close (as Go's server does)
+    UnsupportedTransferEncoding(String),
 }
 
 /// Read one line ending in LF, at most `limit` bytes in total across the head.
@@ -242,8 +243,22 @@ pub fn read_request<R: Read>(
     }
     let mut request =
         Request { method: method.to_string(), path, version: version.to_string(), headers, body: Vec::new() };
-    if request.header("transfer-encoding").is_some() {
-        return Err(ReadError::LengthRequired);
+    let expect_continue = request.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if let Some(coding) = request.header("transfer-encoding") {
+        if !coding.trim().eq_ignore_ascii_case("chunked") {
+            return Err(ReadError::UnsupportedTransferEncoding(format!(
+                "unsupported Transfer-Encoding {coding:?} (only chunked)"
+            )));
+        }
+        // Both framings at once is how requests get smuggled: refuse it (RFC 9112 6.3).
+        if request.header("content-length").is_some() {
+            return Err(ReadError::Bad("both Transfer-Encoding and Content-Length".into()));
+        }
+        if expect_continue {
+            on_expect_continue(reader).map_err(ReadError::Io)?;
+        }
+        request.body = read_chunked(reader, max_body)?;
+        return Ok(request);
     }
     let length = match request.header("content-length") {
         None => 0,
@@ -253,7 +268,7 @@ pub fn read_request<R: Read>(
         return Err(ReadError::TooLarge(format!("request body of {length} bytes is above the limit of {max_body}")));
     }
     if length > 0 {
-        if request.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        if expect_continue {
             on_expect_continue(reader).map_err(ReadError::Io)?;
         }
         let mut body = vec![0u8; length];
@@ -267,6 +282,78 @@ pub fn read_request<R: Read>(
         request.body = body;
     }
     Ok(request)
+}
+
+/// A chunked body (RFC 9112 7.1): hex sizes with optional extensions, data, a zero
+/// chunk and optional trailers (read and dropped). The decoded body is what the client
+/// signed, so it is bounded by `max_body` like a Content-Length body.
+fn read_chunked<R: Read>(reader: &mut BufReader<R>, max_body: usize) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    let mut budget = MAX_HEAD_BYTES;
+    let mut line = Vec::new();
+    let cut = |e: ReadError| match e {
+        ReadError::Closed => ReadError::Bad("connection closed inside a chunked body".into()),
+        other => other,
+    };
+    loop {
+        line.clear();
+        if !read_line(reader, &mut line, &mut budget).map_err(cut)? {
+            return Err(ReadError::Bad("connection closed inside a chunked body".into()));
+        }
+        let text =
+            std::str::from_utf8(trim_eol(&line)).map_err(|_| ReadError::Bad("chunk size is not UTF-8".into()))?;
+        let size_text = text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| ReadError::Bad(format!("invalid chunk size {size_text:?}")))?;
+        if size == 0 {
+            break;
+        }
+        if body.len().saturating_add(size) > max_body {
+            return Err(ReadError::TooLarge(format!("chunked request body is above the limit of {max_body}")));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..]).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => ReadError::Bad("connection closed inside a chunk".into()),
+            _ => ReadError::Io(e),
+        })?;
+        let mut crlf = [0u8; 2];
+        reader.read_exact(&mut crlf).map_err(ReadError::Io)?;
+        if &crlf != b"\r\n" {
+            return Err(ReadError::Bad("chunk data not followed by CRLF".into()));
+        }
+    }
+    // Trailer fields until the empty line.
+    loop {
+        line.clear();
+        if !read_line(reader, &mut line, &mut budget).map_err(cut)? {
+            return Err(ReadError::Bad("connection closed inside the chunked trailer".into()));
+        }
+        if trim_eol(&line).is_empty() {
+            return Ok(body);
+        }
+    }
+}
+
+/// Go's ServeMux path cleaning: `.` and `..` resolved, repeated slashes collapsed, a
+/// leading `/` ensured, a trailing `/` kept. The server redirects (307) a request whose
+/// path differs from its clean form.
+pub fn clean_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    let mut clean = format!("/{}", segments.join("/"));
+    if clean != "/" && path.ends_with('/') {
+        clean.push('/');
+    }
+    clean
 }
 
 fn trim_eol(line: &[u8]) -> &[u8] {
@@ -292,19 +379,64 @@ fn origin_form(target: &str) -> String {
 pub struct Response {
     pub status: u16,
     pub content_type: Option<&'static str>,
+    /// further headers (`Location`, `Content-Encoding`)
+    pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
-    pub fn json(status: u16, value: &serde_json::Value) -> Response {
-        Response { status, content_type: Some("application/json"), body: serde_json::to_vec(value).unwrap_or_default() }
+    pub fn new(status: u16, content_type: Option<&'static str>, body: Vec<u8>) -> Response {
+        Response { status, content_type, headers: Vec::new(), body }
     }
+
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response::new(status, Some("application/json"), serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// A redirect with an empty body, as Go's `http.Redirect` answers a POST.
+    pub fn redirect(status: u16, location: &str) -> Response {
+        Response { headers: vec![("Location", location.to_string())], ..Response::new(status, None, Vec::new()) }
+    }
+
+    /// The body gzip-compressed, with `Content-Encoding: gzip`.
+    pub fn gzipped(mut self) -> Response {
+        self.body = gzip(&self.body);
+        self.headers.push(("Content-Encoding", "gzip".to_string()));
+        self
+    }
+}
+
+/// `bytes` as one gzip member.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (a `gzip` or `*` entry whose q is not 0).
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_some_and(|value| {
+        value.split(',').any(|entry| {
+            let mut parts = entry.split(';');
+            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q == 0.0)
+            });
+            (coding == "gzip" || coding == "x-gzip" || coding == "*") && !refused
+        })
+    })
 }
 
 pub fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -328,9 +460,22 @@ pub fn reason(status: u16) -> &'static str {
 /// Status line and headers; `content_length` may differ from the bytes that follow
 /// (the truncated-body fault).
 pub fn head(status: u16, content_type: Option<&str>, content_length: usize, close: bool) -> Vec<u8> {
+    head_with(status, content_type, &[], content_length, close)
+}
+
+pub fn head_with(
+    status: u16,
+    content_type: Option<&str>,
+    headers: &[(&str, String)],
+    content_length: usize,
+    close: bool,
+) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     if let Some(ct) = content_type {
         out.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
     }
     out.push_str(&format!("Content-Length: {content_length}\r\n"));
     if close {
@@ -341,7 +486,7 @@ pub fn head(status: u16, content_type: Option<&str>, content_length: usize, clos
 }
 
 pub fn write_response<W: Write>(w: &mut W, response: &Response, close: bool) -> io::Result<()> {
-    let mut bytes = head(response.status, response.content_type, response.body.len(), close);
+    let mut bytes = head_with(response.status, response.content_type, &response.headers, response.body.len(), close);
     bytes.extend_from_slice(&response.body);
     w.write_all(&bytes)?;
     w.flush()
@@ -364,12 +509,57 @@ mod tests {
     }
 
     #[test]
-    fn refuses_oversized_body_and_chunked() {
+    fn refuses_oversized_bodies_and_other_transfer_codings() {
         let raw = b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
         assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::TooLarge(_))));
-        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
-        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::LengthRequired)));
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::UnsupportedTransferEncoding(_))));
+        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n";
+        let mut reader = BufReader::new(&raw[..]);
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::Bad(_))));
+        let raw = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n012345\r\n0\r\n\r\n";
+        let mut reader = BufReader::new(&raw[..]);
+        assert!(matches!(read_request(&mut reader, 10, |_| Ok(())), Err(ReadError::TooLarge(_))));
+    }
+
+    #[test]
+    fn reads_chunked_bodies_with_extensions_and_trailers() {
+        let raw = b"POST / HTTP/1.1\r\ntransfer-encoding: Chunked\r\n\r\n3;ext=1\r\n{\"a\r\nA\r\n\":\"0123456\r\n2\r\n\"}\r\n0\r\nX-Trailer: t\r\n\r\nGET";
+        let mut reader = BufReader::new(&raw[..]);
+        let req = read_request(&mut reader, 100, |_| Ok(())).unwrap();
+        assert_eq!(req.body, br#"{"a":"0123456"}"#);
+        let mut rest = String::new();
+        reader.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "GET", "the next request starts right after the trailer");
+        let cut = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
+        assert!(matches!(read_request(&mut BufReader::new(&cut[..]), 100, |_| Ok(())), Err(ReadError::Bad(_))));
+    }
+
+    #[test]
+    fn cleans_paths_like_go() {
+        for (raw, clean) in [
+            ("/Health/Check", "/Health/Check"),
+            ("//Health/Check", "/Health/Check"),
+            ("/a/../Health/Check", "/Health/Check"),
+            ("/./Health//Check", "/Health/Check"),
+            ("/a/b/..", "/a"),
+            ("/a/", "/a/"),
+            ("/..", "/"),
+            ("", "/"),
+        ] {
+            assert_eq!(clean_path(raw), clean, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn accept_encoding_gzip() {
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("br, GZIP;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(None));
     }
 }

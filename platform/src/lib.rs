@@ -21,6 +21,7 @@ pub mod fault;
 pub mod http;
 pub mod proxy;
 mod server;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -64,6 +65,9 @@ pub struct PlatformOptions {
     /// where to write the test CA's PEM (TLS only); default a file in the temp dir.
     /// Removed when the platform stops either way.
     pub ca_file: Option<PathBuf>,
+    /// gzip every answer with a body when the request's `Accept-Encoding` allows it
+    /// (default on; faults are written as they are)
+    pub gzip: bool,
 }
 
 impl Default for PlatformOptions {
@@ -77,6 +81,7 @@ impl Default for PlatformOptions {
             path_prefix: String::new(),
             proxy: false,
             ca_file: None,
+            gzip: true,
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct RecordedRequest {
     pub fault: Option<Fault>,
     /// the client's address: equal ports mean one kept-alive connection
     pub peer: Option<SocketAddr>,
+    /// whether the answer went out gzip-encoded
+    pub gzipped: bool,
 }
 
 impl RecordedRequest {

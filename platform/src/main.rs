@@ -8,12 +8,13 @@ use std::process::ExitCode;
 
 use mondoo_platform::{Platform, PlatformOptions};
 
-const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-stdin]
+const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-gzip] [--no-stdin]
 
 Starts the local Mondoo test platform on 127.0.0.1 (random port), prints its URL on one
 line and serves until stdin closes (with --no-stdin: until killed or SIGTERM). With
 --tls the test CA's PEM is written to FILE (--ca-out) before the URL is printed, so
-clients can trust it; it is removed on exit. Admin endpoints under /_admin/ (see
+clients can trust it; it is removed on exit. Answers are gzipped for clients that ask
+(Accept-Encoding: gzip) unless --no-gzip. Admin endpoints under /_admin/ (see
 platform/README.md).";
 
 fn main() -> ExitCode {
@@ -32,6 +33,10 @@ fn main() -> ExitCode {
             }
             "--proxy" => {
                 options.proxy = true;
+                Ok(())
+            }
+            "--no-gzip" => {
+                options.gzip = false;
                 Ok(())
             }
             "--no-stdin" => {

@@ -143,7 +143,7 @@ fn serve(shared: Arc<ProxyShared>, client: TcpStream) {
 }
 
 fn plain(status: u16, text: &str) -> Response {
-    Response { status, content_type: Some("text/plain"), body: text.as_bytes().to_vec() }
+    Response::new(status, Some("text/plain"), text.as_bytes().to_vec())
 }
 
 /// Connect to the target, or answer the client 502 as a proxy does.

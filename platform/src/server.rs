@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::certs::{self, AccountIssuer, TestTls};
 use crate::fault::{self, Fault, FaultSpec, Outcome};
 use crate::http::{self, Conn, ReadError, Request, Response};
+use crate::wire::{self, Call, Encoding};
 use crate::{
     Agent, AuthOutcome, PlatformOptions, RecordedRequest, TokenSpec, LEEWAY_SECONDS, PLATFORM_MRN, UNAUTHENTICATED,
 };
@@ -329,11 +330,8 @@ fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream) {
                 let _ = http::write_response(reader.get_mut(), &response, true);
                 return;
             }
-            Err(ReadError::LengthRequired) => {
-                let response = Response::json(
-                    411,
-                    &status_body(3, "send a Content-Length body (chunked encoding is not supported)"),
-                );
+            Err(ReadError::UnsupportedTransferEncoding(message)) => {
+                let response = Response::json(501, &status_body(12, &message));
                 let _ = http::write_response(reader.get_mut(), &response, true);
                 return;
             }
@@ -362,30 +360,50 @@ fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream) {
     }
 }
 
+/// What a service answers, before it is encoded for the client.
+enum Answer {
+    /// 200 with this proto JSON message
+    Message(Value),
+    /// a ranger status
+    Status { http_status: u16, code: u32, message: String },
+}
+
 /// The result of a service call before it is written.
 struct Handled {
-    response: Response,
+    answer: Answer,
     auth: AuthOutcome,
     subject: Option<String>,
 }
 
 impl Handled {
-    fn plain(response: Response) -> Handled {
-        Handled { response, auth: AuthOutcome::NotChecked, subject: None }
-    }
     fn status(code: u32, message: &str) -> Handled {
-        Handled::plain(status_response(code, message))
+        Handled::status_with_http(fault::http_status_for(code), code, message)
     }
-    fn rejected(reason: String) -> Handled {
-        Handled { response: status_response(16, UNAUTHENTICATED), auth: AuthOutcome::Rejected(reason), subject: None }
-    }
-    fn ok(value: Value, subject: String) -> Handled {
+    fn status_with_http(http_status: u16, code: u32, message: &str) -> Handled {
         Handled {
-            response: Response::json(200, &omit_zero(value)),
-            auth: AuthOutcome::Accepted,
-            subject: Some(subject),
+            answer: Answer::Status { http_status, code, message: message.to_string() },
+            auth: AuthOutcome::NotChecked,
+            subject: None,
         }
     }
+    fn rejected(reason: String) -> Handled {
+        Handled { auth: AuthOutcome::Rejected(reason), ..Handled::status(16, UNAUTHENTICATED) }
+    }
+    /// 200 for a call that needs no authentication.
+    fn unauthenticated(value: Value) -> Handled {
+        Handled { answer: Answer::Message(value), auth: AuthOutcome::NotChecked, subject: None }
+    }
+    fn ok(value: Value, subject: String) -> Handled {
+        Handled { answer: Answer::Message(omit_zero(value)), auth: AuthOutcome::Accepted, subject: Some(subject) }
+    }
+}
+
+/// A service request with what its headers and path say about it.
+struct Incoming<'a> {
+    request: &'a Request,
+    /// None for the JSON-only test service (Echo/Say)
+    call: Option<Call>,
+    encoding: Encoding,
 }
 
 /// Drop zero values (empty string, false, 0, empty object/array, null) from objects,
@@ -434,7 +452,10 @@ fn bearer(request: &Request) -> Option<&str> {
 
 impl Shared {
     fn handle(&self, request: &Request, conn: &mut Conn, close: bool, peer: Option<SocketAddr>) -> io::Result<Outcome> {
-        let path = request.path.split('?').next().unwrap_or("");
+        let (path, query) = match request.path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (request.path.as_str(), None),
+        };
         let prefix = &self.options.path_prefix;
         if let Some(admin) = path.strip_prefix("/_admin/") {
             let response = self.admin(admin, request, peer);
@@ -459,32 +480,63 @@ impl Shared {
             status: 0,
             fault: None,
             peer,
+            gzipped: false,
         };
+        // Go's ServeMux sends an unclean path (`//x`, `/a/../x`) to its clean form first.
+        let clean = http::clean_path(path);
+        if clean != path {
+            let location = match query {
+                Some(q) => format!("{clean}?{q}"),
+                None => clean,
+            };
+            record.status = 307;
+            self.record(record);
+            http::write_response(conn, &Response::redirect(307, &location), close)?;
+            return Ok(Outcome::Answered);
+        }
+        let content_type = request.header("content-type");
+        let answer_encoding = wire::answer_encoding(content_type, request.header("accept"));
         if let Some(fault) = self.take_fault(service, method) {
             record.fault = Some(fault.clone());
             if let Fault::Slow { millis } = fault {
                 std::thread::sleep(Duration::from_millis(millis));
             } else {
-                record.status = match &fault {
-                    Fault::Aborted => 409,
-                    Fault::Status { http_status, .. } | Fault::Body { http_status, .. } => *http_status,
-                    Fault::Html502 => 502,
-                    Fault::Empty500 => 500,
-                    Fault::HugeBody { .. } | Fault::TruncatedJson | Fault::Reset => 200,
-                    Fault::Slow { .. } => 0,
-                };
+                record.status = fault.http_status();
+                record.gzipped = matches!(fault, Fault::GzipBomb { .. });
                 // Recorded before writing: the client may be gone by then.
                 self.record(record);
-                return fault::write_fault(conn, &fault, close);
+                return fault::write_fault(conn, &fault, answer_encoding, close);
             }
         }
         let handled = self.dispatch(request, service, method);
+        let mut response = self.encode(handled.answer, Call::of(service, method), answer_encoding);
+        if self.options.gzip && !response.body.is_empty() && http::accepts_gzip(request.header("accept-encoding")) {
+            response = response.gzipped();
+            record.gzipped = true;
+        }
         record.auth = handled.auth;
         record.subject = handled.subject;
-        record.status = handled.response.status;
+        record.status = response.status;
         self.record(record);
-        http::write_response(conn, &handled.response, close)?;
+        http::write_response(conn, &response, close)?;
         Ok(Outcome::Answered)
+    }
+
+    /// The answer in the encoding the client asked for.
+    fn encode(&self, answer: Answer, call: Option<Call>, encoding: Encoding) -> Response {
+        let status = |http_status: u16, code: u32, message: &str| {
+            Response::new(http_status, Some(encoding.content_type()), wire::status_body(encoding, code, message))
+        };
+        match (answer, encoding, call) {
+            (Answer::Status { http_status, code, message }, _, _) => status(http_status, code, &message),
+            (Answer::Message(value), Encoding::Json, _) => Response::json(200, &value),
+            (Answer::Message(value), Encoding::Protobuf, Some(call)) => match call.response_from_json(&value) {
+                Ok(bytes) => Response::new(200, Some(encoding.content_type()), bytes),
+                // ranger's answer when a response does not encode
+                Err(_) => status(500, 13, "error encoding response"),
+            },
+            (Answer::Message(_), Encoding::Protobuf, None) => status(500, 13, "error encoding response"),
+        }
     }
 
     fn dispatch(&self, request: &Request, service: &str, method: &str) -> Handled {
@@ -493,30 +545,27 @@ impl Shared {
         }
         if request.method != "POST" {
             let message = format!("{} {service}/{method}: only POST is supported", request.method);
-            return Handled::plain(Response::json(405, &status_body(12, &message)));
+            return Handled::status_with_http(405, 12, &message);
         }
-        match request.header("content-type") {
-            Some("application/json") => {}
-            other => {
-                let message = match other {
-                    Some(value) => {
-                        format!("Content-Type must be exactly \"application/json\", got {value:?}")
-                    }
-                    None => "Content-Type must be exactly \"application/json\", got none".to_string(),
-                };
-                return Handled::status(3, &message);
-            }
+        let encoding = match wire::request_encoding(request.header("content-type")) {
+            Ok(encoding) => encoding,
+            Err(message) => return Handled::status(3, &message),
+        };
+        let call = Call::of(service, method);
+        if call.is_none() && encoding == Encoding::Protobuf {
+            return Handled::status(12, &format!("{service}/{method} is a JSON-only test service: send JSON"));
         }
-        if (service, method) == ("Health", "Check") {
-            if let Err(h) = parse_body(&request.body) {
+        let incoming = Incoming { request, call, encoding };
+        if call == Some(Call::HealthCheck) {
+            if let Err(h) = parse_body(&incoming) {
                 return h;
             }
-            return Handled::plain(Response::json(200, &omit_zero(self.health())));
+            return Handled::unauthenticated(omit_zero(self.health()));
         }
-        if (service, method) == ("AgentManager", "RegisterAgent") {
-            return self.register_agent(request);
+        if call == Some(Call::RegisterAgent) {
+            return self.register_agent(&incoming);
         }
-        let (subject, body) = match self.signed_body(request) {
+        let (subject, body) = match self.signed_body(&incoming) {
             Ok(signed) => signed,
             Err(handled) => return handled,
         };
@@ -528,7 +577,7 @@ impl Shared {
                 let mut map = body;
                 map.insert("signed_by".into(), subject.clone().into());
                 Handled {
-                    response: Response::json(200, &Value::Object(map)),
+                    answer: Answer::Message(Value::Object(map)),
                     auth: AuthOutcome::Accepted,
                     subject: Some(subject),
                 }
@@ -554,9 +603,10 @@ impl Shared {
     /// Verify a signed call as the platform does (protocol section 4); Ok = `sub`.
     /// A signed call's subject and JSON body, or the answer that refuses it (401 for a
     /// bad bearer, the body error once authenticated).
-    fn signed_body(&self, request: &Request) -> Result<(String, Map<String, Value>), Handled> {
-        let subject = self.verify_signed(request).map_err(Handled::rejected)?;
-        match parse_body(&request.body) {
+    fn signed_body(&self, incoming: &Incoming<'_>) -> Result<(String, Map<String, Value>), Handled> {
+        // Verified over the bytes received, whichever the encoding.
+        let subject = self.verify_signed(incoming.request).map_err(Handled::rejected)?;
+        match parse_body(incoming) {
             Ok(body) => Ok((subject, body)),
             Err(h) => Err(with_subject(h, subject)),
         }
@@ -597,7 +647,8 @@ impl Shared {
         Ok(claims.sub)
     }
 
-    fn register_agent(&self, request: &Request) -> Handled {
+    fn register_agent(&self, incoming: &Incoming<'_>) -> Handled {
+        let request = incoming.request;
         let Some(token) = bearer(request) else {
             return Handled::rejected("no Authorization: Bearer header".into());
         };
@@ -605,7 +656,7 @@ impl Shared {
         let signed_by_account = kid.as_ref().is_some_and(|k| lock(&self.state).accounts.contains_key(k));
         if signed_by_account {
             // Service-account registration: the account already has credentials.
-            let (subject, body) = match self.signed_body(request) {
+            let (subject, body) = match self.signed_body(incoming) {
                 Ok(signed) => signed,
                 Err(handled) => return handled,
             };
@@ -638,7 +689,7 @@ impl Shared {
             }
             (minted.space.clone(), minted.labels.clone())
         };
-        let body = match parse_body(&request.body) {
+        let body = match parse_body(incoming) {
             Ok(b) => b,
             Err(h) => return with_subject(h, space),
         };
@@ -757,9 +808,18 @@ fn with_subject(mut handled: Handled, subject: String) -> Handled {
     handled
 }
 
-/// The body as a JSON object; anything else is 500/code 2 as the real server answers.
-fn parse_body(body: &[u8]) -> Result<Map<String, Value>, Handled> {
-    match serde_json::from_slice::<Value>(body) {
+/// The body as a proto JSON object, from JSON or from the call's protobuf message; a body
+/// that does not decode is 500/code 2 as the real server answers. An empty JSON body is
+/// the empty message (ranger's generated servers skip decoding it).
+fn parse_body(incoming: &Incoming<'_>) -> Result<Map<String, Value>, Handled> {
+    let body = &incoming.request.body;
+    let decoded = match (incoming.encoding, incoming.call) {
+        (Encoding::Json, _) if body.is_empty() => Ok(json!({})),
+        (Encoding::Json, _) => serde_json::from_slice::<Value>(body).map_err(|e| e.to_string()),
+        (Encoding::Protobuf, Some(call)) => call.request_to_json(body).map(omit_zero),
+        (Encoding::Protobuf, None) => Err("no protobuf message for this call".to_string()),
+    };
+    match decoded {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Handled::status(2, "malformed request: the body is not a JSON object")),
         Err(e) => Err(Handled::status(2, &format!("malformed request: {e}"))),
@@ -870,6 +930,7 @@ fn request_json(r: &RecordedRequest) -> Value {
         "status": r.status,
         "fault": r.fault.as_ref().and_then(|f| serde_json::to_value(f).ok()),
         "peer": r.peer.map(|p| p.to_string()),
+        "gzipped": r.gzipped,
     })
 }
 

@@ -318,6 +318,9 @@ impl PyClient {
             },
             correct_clock_skew,
             env,
+            // Not taken from Python (yet): no feature flags, the machine gathered on first use.
+            feature_flags: defaults.feature_flags,
+            system_info: defaults.system_info,
         };
         enum Source {
             Given(Config),

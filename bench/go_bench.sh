@@ -7,7 +7,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cargo build --release -p mondoo >&2
-export MONDOO_TESTDATA="${MONDOO_TESTDATA:-$root/../shared/testdata}"
 
 out="$(cd bindings/go && go test -run '^$' -bench '^BenchmarkSign(Libmondoo|GoECDSA)$' \
   -benchtime "${GO_BENCHTIME:-3s}" -count 1 .)"

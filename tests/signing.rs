@@ -2,7 +2,7 @@
 //! verifier and by a second implementation (Python `cryptography`), and every key refusal.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
@@ -12,11 +12,9 @@ use mondoo::signer::{self, chash, verify, verify_with_public_key, BearerClaims};
 use mondoo::{Code, Config, LoadOptions, Signer};
 use serde_json::{json, Value};
 
+/// A file of the repository's fixtures (`testdata/`).
 fn testdata(rel: &str) -> PathBuf {
-    let dir = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").into());
-    dir.join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel)
 }
 
 fn read(rel: &str) -> String {
@@ -367,8 +365,11 @@ fn pkcs8_and_sec1_forms_of_the_fixture_key_load() {
     let a = account();
     let pkcs8 = Signer::from_pem(&a.mrn, &a.key, Some(&a.cert)).unwrap();
     let want = signer::certificate_public_key(&a.cert).unwrap();
-    for pem in [FIXTURE_KEY_SEC1, FIXTURE_KEY_SEC1_NO_PUBLIC] {
-        let s = Signer::from_pem(&a.mrn, pem, Some(&a.cert)).unwrap();
+    // The same key in SEC1 form, with and without its public key (written by the fixtures' generator).
+    for rel in ["service-account/private-key-sec1.pem", "service-account/private-key-sec1-no-public.pem"] {
+        let pem = read(rel);
+        assert!(pem.starts_with("-----BEGIN EC PRIVATE KEY-----"), "{rel} is SEC1");
+        let s = Signer::from_pem(&a.mrn, &pem, Some(&a.cert)).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
         assert_eq!(s.public_key(), want);
         verify(&s.sign_at(b"x", NOW).unwrap(), b"x", &a.cert, NOW).unwrap();
     }
@@ -524,23 +525,8 @@ fn from_config_without_credentials_is_not_registered() {
 }
 
 // ------------------------------------------------------------------------------- test keys
-// Made once with openssl from the fixture key or fresh; test keys only, never credentials.
-
-const FIXTURE_KEY_SEC1: &str = "\
------BEGIN EC PRIVATE KEY-----\n\
-MIGkAgEBBDCL7CANMAlXBTEkpwPBpqnOKiP8sZxgLgOYb/xXaF+gsmBauuOnkF1W\n\
-rt6DoYaL2DegBwYFK4EEACKhZANiAAQatDA1MBrhtw4xvK11nVznEqCnRfsyPxJN\n\
-ogguRKawyq59epDjVlv8zxorwNn0QQK9lJsR/fh2ZzTc4Gn4gGtADmdDxYfuBY7S\n\
-jh9BQR/H/YWcV+gu7Um6ROlQpYJ1+eo=\n\
------END EC PRIVATE KEY-----\n\
-";
-
-const FIXTURE_KEY_SEC1_NO_PUBLIC: &str = "\
------BEGIN EC PRIVATE KEY-----\n\
-MD4CAQEEMIvsIA0wCVcFMSSnA8Gmqc4qI/yxnGAuA5hv/FdoX6CyYFq646eQXVau\n\
-3oOhhovYN6AHBgUrgQQAIg==\n\
------END EC PRIVATE KEY-----\n\
-";
+// Made once with openssl (the encrypted ones may hold an earlier fixture key); test keys only,
+// never credentials.
 
 const ENCRYPTED_PKCS8: &str = "\
 -----BEGIN ENCRYPTED PRIVATE KEY-----\n\

@@ -13,7 +13,6 @@ cargo build -p mondoo-platform
 
 export GODEBUG=cgocheck=1
 export MONDOO_PLATFORM_BIN="${MONDOO_PLATFORM_BIN:-$root/target/debug/mondoo-platform}"
-export MONDOO_TESTDATA="${MONDOO_TESTDATA:-$root/../shared/testdata}"
 
 status=0
 for dir in bindings/go examples/go/status; do

@@ -49,7 +49,7 @@ pub const LEEWAY_SECONDS: i64 = 60;
 pub struct PlatformOptions {
     /// serve HTTPS with a certificate from a test CA made at startup
     pub tls: bool,
-    /// fixtures directory; default `$MONDOO_TESTDATA`, else `shared/testdata` beside the repo
+    /// fixtures directory; default the repository's `testdata/`
     pub testdata: Option<PathBuf>,
     /// `apiVersion` answered by Health/Check
     pub api_version: String,
@@ -88,12 +88,9 @@ impl PlatformOptions {
     }
 }
 
-/// The fixtures directory used when none is given.
+/// The fixtures directory used when none is given: the repository's `testdata/`.
 pub fn default_testdata() -> PathBuf {
-    match std::env::var_os("MONDOO_TESTDATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")),
-    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 /// What a registration token says. Times are relative to the platform clock.

@@ -95,9 +95,7 @@ def main() -> int:
 # ----------------------------------------------------------------- pytest: the fixture vector
 
 def _testdata(rel: str) -> str:
-    base = os.environ.get("MONDOO_TESTDATA") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata"
-    )
+    base = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata")
     return os.path.join(base, rel)
 
 

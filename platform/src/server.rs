@@ -900,5 +900,8 @@ mod tests {
     fn reads_platform_cn() {
         let pem = std::fs::read_to_string(crate::default_testdata().join("platform/platform-cert.pem")).unwrap();
         assert_eq!(subject_cn(&pem), "test platform");
+        // and a generated one's, which issued certificates then name as their issuer
+        let (_, generated) = certs::platform_identity(crate::GENERATED_PLATFORM_CN).unwrap();
+        assert_eq!(subject_cn(&generated), crate::GENERATED_PLATFORM_CN);
     }
 }

@@ -49,7 +49,8 @@ fn platform_without_testdata_makes_its_own_key_and_registers_a_client() {
     let path = dir.path().join("mondoo.yml");
     let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
-    assert_eq!(platform.agents().iter().map(|a| a.mrn.clone()).collect::<Vec<_>>(), [registration.agent_mrn.clone()]);
+    let agents: Vec<String> = platform.agents().into_iter().map(|a| a.mrn).collect();
+    assert_eq!(agents, [registration.agent_mrn.as_str()]);
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
     let report = client.status().unwrap();
     assert!(report.client.authenticated, "{}", report.to_text());

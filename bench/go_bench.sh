@@ -11,7 +11,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bash capi/install.sh "$work/prefix" >&2
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
-export MONDOO_TESTDATA="${MONDOO_TESTDATA:-$root/testdata}"
 
 out="$(cd bindings/go && go test -tags mondoo_static -run '^$' -bench '^BenchmarkSign(Libmondoo|GoECDSA)$' \
   -benchtime "${GO_BENCHTIME:-3s}" -count 1 .)"

@@ -39,8 +39,7 @@ assert len(BODY) == 1024
 
 
 def testdata() -> Path:
-    override = os.environ.get("MONDOO_TESTDATA")
-    return Path(override) if override else REPO.parent / "shared" / "testdata"
+    return REPO / "testdata"
 
 
 def main() -> None:

@@ -14,9 +14,8 @@ struct Account {
 }
 
 fn account() -> Account {
-    let dir = std::env::var("MONDOO_TESTDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").to_string());
-    let text = std::fs::read_to_string(format!("{dir}/service-account/credentials.json")).expect("fixture credentials");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/service-account/credentials.json");
+    let text = std::fs::read_to_string(path).expect("fixture credentials");
     let c: serde_json::Value = serde_json::from_str(&text).unwrap();
     Account {
         mrn: c["mrn"].as_str().unwrap().into(),

@@ -50,10 +50,8 @@ fn main() {
     let rounds = env_num("BENCH_ROUNDS", 9).max(1) as usize;
     let budget = Duration::from_millis(env_num("BENCH_MS", 150));
 
-    let dir = std::env::var("MONDOO_TESTDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").to_string());
-    let path = format!("{dir}/service-account/credentials.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/service-account/credentials.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let creds: serde_json::Value = serde_json::from_str(&text).expect("credentials JSON");
     let (mrn, key, cert) = (
         creds["mrn"].as_str().unwrap(),

@@ -4,9 +4,8 @@ set -euo pipefail
 
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TARGETS=(config_parse token_inspect bearer_verify rpc_decode)
-TESTDATA="${MONDOO_TESTDATA:-$FUZZ_DIR/../../shared/testdata}"
-# the bearer target reads the fixture certificate from here too
-export MONDOO_TESTDATA="$(cd "$TESTDATA" && pwd)"
+# the repository's fixtures (the bearer target reads the fixture certificate there too)
+TESTDATA="$(cd "$FUZZ_DIR/../testdata" && pwd)"
 
 need_tools() {
     if ! cargo +nightly --version >/dev/null 2>&1; then

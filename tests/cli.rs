@@ -19,10 +19,9 @@ fn cli() -> PathBuf {
     path
 }
 
+/// A file of the repository's fixtures (`testdata/`).
 fn testdata(rel: &str) -> String {
-    let base = std::env::var("MONDOO_TESTDATA")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").to_string());
-    format!("{base}/{rel}")
+    format!("{}/{rel}", concat!(env!("CARGO_MANIFEST_DIR"), "/testdata"))
 }
 
 /// Run the CLI with a clean environment (own HOME, no MONDOO_* or proxy variables).

@@ -1,5 +1,5 @@
 //! Config loading, precedence, env overrides and safe rewriting (protocol 1.1, 1.2, 1.5),
-//! against the shared fixtures. Every test uses its own temporary HOME and an injected
+//! against the repository's fixtures (`testdata/`). Every test uses its own temporary HOME and an injected
 //! environment, never the process environment.
 
 use std::collections::BTreeMap;
@@ -9,15 +9,8 @@ use mondoo::config::{write_atomic, Config, ConfigFormat, ConfigSource, LoadOptio
 use mondoo::Code;
 use serde_yaml_ng::Value;
 
-fn testdata() -> PathBuf {
-    match std::env::var_os("MONDOO_TESTDATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")),
-    }
-}
-
 fn fixture(rel: &str) -> PathBuf {
-    testdata().join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel)
 }
 
 fn read_fixture(rel: &str) -> String {

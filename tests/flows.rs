@@ -27,6 +27,49 @@ fn parsed(path: &Path) -> serde_json::Value {
 }
 
 #[test]
+fn platform_without_testdata_makes_its_own_key_and_registers_a_client() {
+    // No fixtures at all (what the quickstart starts): the platform makes its own P-384
+    // key and self-signed certificate, so it runs from a bare checkout.
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    assert_eq!(platform.testdata(), None);
+    let public_key = |pem: &str| mondoo::signer::certificate_public_key(pem).expect("a P-384 certificate");
+    let own = public_key(platform.platform_certificate());
+    let fixtures = std::fs::read_to_string(testdata("platform/platform-cert.pem")).unwrap();
+    assert_ne!(own, public_key(&fixtures), "not the fixtures' key");
+    let other = Platform::start(PlatformOptions::default()).unwrap();
+    assert_ne!(own, public_key(other.platform_certificate()), "a fresh key per platform");
+
+    // Its tokens are signed with that key.
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    mondoo::signer::verify_with_public_key(&token, b"", &own, platform.now()).expect("signed by the platform key");
+
+    // A client registers end to end: token login writes the config, then a signed
+    // status round trip, a signed call, a check-in and logout.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
+    let agents: Vec<String> = platform.agents().into_iter().map(|a| a.mrn).collect();
+    assert_eq!(agents, [registration.agent_mrn.as_str()]);
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    let report = client.status().unwrap();
+    assert!(report.client.authenticated, "{}", report.to_text());
+    assert_eq!(report.exit_code(), 0);
+    let echoed = client.call("Echo", "Say", &serde_json::json!({"hi": 1})).unwrap();
+    assert_eq!(echoed, serde_json::json!({"hi": 1, "signed_by": registration.service_account_mrn}));
+    client.checkin().unwrap();
+    client.logout(&LogoutOptions::default()).unwrap();
+    assert!(platform.agents().is_empty());
+
+    // The fixture account is unknown here: its certificate was issued by the fixtures' key.
+    let fixture_config = Config::load_with(&load_at(&testdata("service-account/credentials.json"))).unwrap();
+    let report = Client::new(fixture_config, options_for(&platform)).unwrap().status().unwrap();
+    assert!(!report.client.authenticated);
+    let ping = platform.requests().into_iter().rev().find(|r| r.method == "PingPong").unwrap();
+    assert!(matches!(ping.auth, AuthOutcome::Rejected(_)), "{:?}", ping.auth);
+}
+
+#[test]
 fn status_unregistered() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -409,13 +409,15 @@ fn the_library_prints_nothing() {
 // A global allocator that, while a thread is "watching", looks into every block that
 // thread frees for a marker taken from the secret. A block freed with the secret still
 // in it was not zeroized. The search runs in C (memmem) because the block may hold
-// bytes never initialized, which Rust code must not read.
+// bytes never written, which Rust code must not read.
 //
-// Blocks allocated while watching are zeroed, so stale bytes of an earlier unzeroized
-// free (by this test or one running beside it) are never counted. Blocks made before the
-// watch may still hold them in unused capacity, so the tests keep their own copies of
-// secrets in `Zeroizing` and build their inputs without the parsers (whose internal
-// buffers are a separate, known gap: see `config_parse_temporaries_are_zeroized`).
+// Every block this process allocates is zeroed, watching or not, so a block only ever
+// holds what its owners wrote into it. Without that, a block made before the watch
+// (say, a config's map with room for one more entry) could reuse memory that earlier
+// code in the process (another test, a parser's known gap) freed with the key in it
+// unwiped, and the stale key bytes in its never-written capacity would be counted when
+// the watched work frees it: a failure that came and went with the heap's history
+// (`stale_bytes_of_an_earlier_free_are_not_counted`).
 
 struct ScanningAllocator;
 
@@ -427,14 +429,14 @@ thread_local! {
 
 unsafe impl std::alloc::GlobalAlloc for ScanningAllocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        // Zeroed while watching: a reused block cannot bring stale bytes of another
-        // thread's (or an earlier) unwiped free into the count, so only what the watched
-        // work itself wrote and did not wipe is found.
-        if WATCHING.try_with(Cell::get).unwrap_or(false) {
-            std::alloc::System.alloc_zeroed(layout)
-        } else {
-            std::alloc::System.alloc(layout)
-        }
+        // Always zeroed (see above): a reused block cannot carry stale bytes of an
+        // earlier unwiped free into the count, whenever it was made. (`realloc` is the
+        // trait's default: alloc here, copy, dealloc below, so a grown buffer's old block
+        // is scanned too.)
+        std::alloc::System.alloc_zeroed(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        std::alloc::System.alloc_zeroed(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
         if WATCHING.try_with(Cell::get).unwrap_or(false) {
@@ -480,6 +482,22 @@ fn key_markers(pem: &str) -> Vec<Vec<u8>> {
 }
 
 #[test]
+fn stale_bytes_of_an_earlier_free_are_not_counted() {
+    // Why config_key_buffers_are_zeroized_on_drop failed after other tests: a block made
+    // before the watch reused memory freed earlier with the key in it, and the key bytes
+    // left in the part of the block its owner never wrote were counted when the block was
+    // freed under the watch. An unwiped copy is freed here outside the watch, then a
+    // buffer of the same size (the allocator hands the same memory back first) is made
+    // and left empty; freeing it under the watch must count nothing.
+    let pem = credentials("credentials.json")["private_key"].as_str().unwrap().to_string();
+    let markers = key_markers(&pem);
+    drop(std::hint::black_box(pem.clone()));
+    let never_written: Vec<u8> = std::hint::black_box(Vec::with_capacity(pem.len()));
+    let n = freed_with_secret(markers, || drop(never_written));
+    assert_eq!(n, 0, "a block holding only stale bytes of an earlier free was counted");
+}
+
+#[test]
 fn scanner_sees_an_unzeroized_copy() {
     // The detector itself must be able to fail: a plain String copy of the key is found.
     let pem = credentials("credentials.json")["private_key"].as_str().unwrap().to_string();
@@ -489,7 +507,7 @@ fn scanner_sees_an_unzeroized_copy() {
     assert_eq!(n, 0, "a Zeroizing copy is wiped before it is freed");
 }
 
-/// The fixture key as a `Zeroizing` string, read without leaving a copy anywhere
+/// The fixture key as a `Zeroizing` string, read without leaving an unwiped copy behind
 /// (serde_json's scratch buffers would): the key is unescaped by hand and blanked out of
 /// the text before the rest is parsed. Returns (key, certificate, mrn).
 fn fixture_key() -> (zeroize::Zeroizing<String>, String, String) {

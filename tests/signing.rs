@@ -1,9 +1,10 @@
-//! Request signing (protocol section 4): the fixture vector, our bearers checked by our
-//! verifier and by a second implementation (Python `cryptography`), and every key refusal.
+//! Request signing (protocol section 4): the fixture vector (made by a second
+//! implementation, testdata/generate.py), our bearers checked by our verifier, and every key
+//! refusal. That a second implementation accepts our bearers is checked where Python is
+//! installed: bindings/python/tests/test_second_implementation.py (tests/run-all's Python
+//! section), so `cargo test` needs nothing but Rust.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -12,11 +13,9 @@ use mondoo::signer::{self, chash, verify, verify_with_public_key, BearerClaims};
 use mondoo::{Code, Config, LoadOptions, Signer};
 use serde_json::{json, Value};
 
+/// A file of the repository's fixtures (`testdata/`).
 fn testdata(rel: &str) -> PathBuf {
-    let dir = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").into());
-    dir.join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel)
 }
 
 fn read(rel: &str) -> String {
@@ -210,69 +209,6 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// The interpreter for the second implementation: `$MONDOO_PYTHON`, else the repo's
-/// `.venv`. Missing is a failure, not a skip: CI installs it.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("MONDOO_PYTHON") {
-        return p.into();
-    }
-    let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"));
-    assert!(
-        venv.exists(),
-        "no Python for the second-implementation check: set MONDOO_PYTHON or create {} \
-         (python3 -m venv .venv && .venv/bin/pip install cryptography pytest)",
-        venv.display()
-    );
-    venv
-}
-
-fn python_verify(bearer: &str, body: &[u8], cert: &str, now: i64) -> std::result::Result<Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/verify_bearer.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the Python verifier");
-    let req = json!({"bearer": bearer, "body_base64": STANDARD.encode(body), "certificate_pem": cert, "now": now});
-    child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("Traceback"), "the Python verifier crashed: {stderr}");
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(stderr)
-    }
-}
-
-#[test]
-fn bearer_verifies_with_python_cryptography() {
-    let a = account();
-    let s = signer();
-    for body in [&b""[..], b"{\"name\":\"host\"}", &[0u8, 1, 2, 0, 255][..], &vec![b'x'; 70_000][..]] {
-        let bearer = s.sign_at(body, NOW).unwrap();
-        let out =
-            python_verify(&bearer, body, &a.cert, NOW).unwrap_or_else(|e| panic!("Python refused our bearer: {e}"));
-        assert_eq!(out["header_json"], json!(header_of(&a.mrn)));
-        assert_eq!(out["claims"]["chash"], json!(chash(body)));
-        assert_eq!(out["claims"]["sub"], json!(a.mrn));
-    }
-    // The check can fail: Python refuses a bearer for another body and an expired one.
-    let bearer = s.sign_at(b"body", NOW).unwrap();
-    assert!(python_verify(&bearer, b"tampered", &a.cert, NOW).unwrap_err().contains("chash"));
-    assert!(python_verify(&bearer, b"body", &a.cert, NOW + 121).unwrap_err().contains("expired"));
-}
-
-#[test]
-fn python_verifies_the_fixture_vector_too() {
-    let v = vector();
-    let bearer = v["bearer"].as_str().unwrap();
-    python_verify(bearer, &b64(&v["body_base64"]), &account().cert, VECTOR_NOW).unwrap();
-    python_verify(bearer, &b64(&v["tampered_body_base64"]), &account().cert, VECTOR_NOW).unwrap_err();
-}
-
 #[test]
 fn sign_claims_keeps_the_header_and_claim_order() {
     let s = signer();
@@ -367,8 +303,11 @@ fn pkcs8_and_sec1_forms_of_the_fixture_key_load() {
     let a = account();
     let pkcs8 = Signer::from_pem(&a.mrn, &a.key, Some(&a.cert)).unwrap();
     let want = signer::certificate_public_key(&a.cert).unwrap();
-    for pem in [FIXTURE_KEY_SEC1, FIXTURE_KEY_SEC1_NO_PUBLIC] {
-        let s = Signer::from_pem(&a.mrn, pem, Some(&a.cert)).unwrap();
+    // The same key in SEC1 form, with and without its public key (written by the fixtures' generator).
+    for rel in ["service-account/private-key-sec1.pem", "service-account/private-key-sec1-no-public.pem"] {
+        let pem = read(rel);
+        assert!(pem.starts_with("-----BEGIN EC PRIVATE KEY-----"), "{rel} is SEC1");
+        let s = Signer::from_pem(&a.mrn, &pem, Some(&a.cert)).unwrap_or_else(|e| panic!("{rel}: {e:?}"));
         assert_eq!(s.public_key(), want);
         verify(&s.sign_at(b"x", NOW).unwrap(), b"x", &a.cert, NOW).unwrap();
     }
@@ -524,23 +463,8 @@ fn from_config_without_credentials_is_not_registered() {
 }
 
 // ------------------------------------------------------------------------------- test keys
-// Made once with openssl from the fixture key or fresh; test keys only, never credentials.
-
-const FIXTURE_KEY_SEC1: &str = "\
------BEGIN EC PRIVATE KEY-----\n\
-MIGkAgEBBDCL7CANMAlXBTEkpwPBpqnOKiP8sZxgLgOYb/xXaF+gsmBauuOnkF1W\n\
-rt6DoYaL2DegBwYFK4EEACKhZANiAAQatDA1MBrhtw4xvK11nVznEqCnRfsyPxJN\n\
-ogguRKawyq59epDjVlv8zxorwNn0QQK9lJsR/fh2ZzTc4Gn4gGtADmdDxYfuBY7S\n\
-jh9BQR/H/YWcV+gu7Um6ROlQpYJ1+eo=\n\
------END EC PRIVATE KEY-----\n\
-";
-
-const FIXTURE_KEY_SEC1_NO_PUBLIC: &str = "\
------BEGIN EC PRIVATE KEY-----\n\
-MD4CAQEEMIvsIA0wCVcFMSSnA8Gmqc4qI/yxnGAuA5hv/FdoX6CyYFq646eQXVau\n\
-3oOhhovYN6AHBgUrgQQAIg==\n\
------END EC PRIVATE KEY-----\n\
-";
+// Made once with openssl (the encrypted ones may hold an earlier fixture key); test keys only,
+// never credentials.
 
 const ENCRYPTED_PKCS8: &str = "\
 -----BEGIN ENCRYPTED PRIVATE KEY-----\n\

@@ -1,8 +1,9 @@
-//! The status text against the seeds (`../shared/seeds/register-with-token.md`): in each of
-//! the four documented states, the same lines in the same order with the same marks,
-//! labels and tab stops; values (hosts, times, MRNs, paths) are masked.
+//! The status text in the layout of the seeds (`cnspec status` as the project's
+//! `register-with-token.md` shows it): in each of the four documented states, the same
+//! lines in the same order with the same marks, labels and tab stops; values (hosts,
+//! times, MRNs, paths) are masked. The layouts are written out below so that the test
+//! needs nothing outside the repository.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use mondoo::flows::{Client, ClientOptions};
@@ -10,29 +11,75 @@ use mondoo::Config;
 use mondoo_platform::{Platform, PlatformOptions};
 
 mod common;
-use common::{load_at, options, testdata, token_login};
+use common::{load_at, options, token_login};
 
-/// Lines the seeds print that libmondoo leaves out: they describe cnspec itself.
-const CNSPEC_ONLY: [&str; 2] = ["Latest Version:", "Installed Providers:"];
+/// One line of a documented `cnspec status` (cnspec's own `Latest Version:` and
+/// `Installed Providers:` lines left out: they describe cnspec itself).
+#[derive(Debug, Clone, Copy)]
+enum Seed {
+    /// `→ Label:` and the whitespace before the value (the value itself varies)
+    Value(&'static str, &'static str),
+    /// a source, verdict or warning line, compared after [`mask`]
+    Text(&'static str),
+}
+use Seed::{Text, Value};
 
-/// The status lines of each `cnspec status` block of the seeds, by block title.
-fn seed_blocks() -> BTreeMap<String, Vec<String>> {
-    let seeds = std::fs::read_to_string(testdata("../seeds/register-with-token.md")).unwrap();
-    let mut blocks = BTreeMap::new();
-    for block in seeds.split("```bash title=\"").skip(1) {
-        let (title, body) = block.split_once('"').unwrap();
-        let body = body.split("```").next().unwrap();
-        let lines: Vec<String> = body
-            .lines()
-            .filter(|l| ["→ ", "x ", "! "].iter().any(|m| l.starts_with(m)))
-            .filter(|l| !CNSPEC_ONLY.iter().any(|c| l[l.find(' ').unwrap() + 1..].starts_with(c)))
-            .map(String::from)
-            .collect();
-        if !lines.is_empty() {
-            blocks.insert(title.to_string(), lines);
+/// The lines every state starts with. (The seeds indent `Service Account:` with spaces
+/// where Go writes a tab; the tab is what is expected below.)
+const HEAD: [Seed; 11] = [
+    Text("→ loaded configuration from PATH using source SOURCE"),
+    Value("→ Platform:", "\t\t"),
+    Value("→ Version:", "\t\t"),
+    Value("→ Hostname:", "\t\t"),
+    Value("→ IP:", "\t\t\t"),
+    Value("→ Time:", "\t\t\t"),
+    Value("→ Version:", "\t\t"),
+    Value("→ API ConnectionConfig:", "\t"),
+    Value("→ API Status:", "\t\t"),
+    Value("→ API Time:", "\t\t"),
+    Value("→ API Version:", "\t\t"),
+];
+
+/// What follows the head for a registered client.
+const REGISTERED: [Seed; 4] = [
+    Value("→ Owner:", "\t\t"),
+    Value("→ Client:", "\t\t"),
+    Value("→ Service Account:", "\t"),
+    Text("→ client is registered"),
+];
+
+const AUTHENTICATED: Seed = Text("→ client authenticated successfully");
+
+/// The layout of a state, by the seeds' block title.
+fn seed_layout(state: &str) -> Vec<Seed> {
+    let mut lines = HEAD.to_vec();
+    match state {
+        "Unregistered cnspec" => lines.extend([
+            Text("x client is not registered"),
+            Text(
+                "x The Mondoo Platform credentials provided at PATH didn't successfully authenticate with \
+                 Mondoo Platform. Please re-authenticate with Mondoo Platform. To learn how, read \
+                 https://mondoo.com/docs/cnspec/cnspec-adv-install/registration/.",
+            ),
+        ]),
+        "Correctly registered client" => {
+            lines.extend(REGISTERED);
+            lines.push(AUTHENTICATED);
         }
+        "Invalid cnspec registration" => {
+            lines.extend(REGISTERED);
+            lines.push(Text(
+                "x could not connect to mondoo platform error=\"rpc error: code = Unauthenticated desc = \
+                 request permission unauthenticated\"",
+            ));
+        }
+        "No current system time (clock skew detected)" => {
+            lines.extend(REGISTERED);
+            lines.extend([AUTHENTICATED, Text("! possible clock skew detected: 72h0m…")]);
+        }
+        other => panic!("no documented state {other:?}"),
     }
-    blocks
+    lines
 }
 
 /// `→ Label:<whitespace>` of a `→ Key:\tvalue` line, or None for a verdict line.
@@ -45,10 +92,8 @@ fn label_of(line: &str) -> Option<(&str, &str)> {
     (is_label && (gap.contains('\t') || gap.len() > 1)).then_some((label, gap))
 }
 
-/// A verdict line with its variable parts masked: paths, the config source, durations,
-/// and the seed's doubled `permission unauthenticated"` (an artifact of the document).
+/// A line with its variable parts masked: paths, the config source and durations.
 fn mask(line: &str) -> String {
-    let line = line.replace("\"permission unauthenticated\"", "\"");
     let mut words: Vec<String> = Vec::new();
     for word in line.split(' ') {
         let previous = words.last().map(String::as_str);
@@ -65,21 +110,17 @@ fn mask(line: &str) -> String {
     words.join(" ")
 }
 
-fn assert_layout(state: &str, ours: &str, seeds: &BTreeMap<String, Vec<String>>) {
-    let seed = &seeds[state];
+fn assert_layout(state: &str, ours: &str) {
+    let seed = seed_layout(state);
     let ours: Vec<&str> = ours.lines().collect();
-    assert_eq!(ours.len(), seed.len(), "{state}: line count\nours:\n{}\nseed:\n{}", ours.join("\n"), seed.join("\n"));
-    for (o, s) in ours.iter().zip(seed) {
-        match label_of(s) {
-            Some((label, gap)) => {
-                let (our_label, our_gap) = label_of(o).unwrap_or_else(|| panic!("{state}: {o:?} is not {label:?}"));
-                assert_eq!(our_label, label, "{state}: {o:?}");
-                // one seed line is indented with spaces where Go writes a tab; tabs must match
-                if !gap.contains(' ') {
-                    assert_eq!(our_gap, gap, "{state}: tab stops of {o:?}");
-                }
+    assert_eq!(ours.len(), seed.len(), "{state}: line count\nours:\n{}\nseed:\n{seed:#?}", ours.join("\n"));
+    for (o, s) in ours.iter().zip(&seed) {
+        match *s {
+            Value(label, gap) => {
+                let found = label_of(o).unwrap_or_else(|| panic!("{state}: {o:?} is not {label:?}"));
+                assert_eq!(found, (label, gap), "{state}: label and tab stops of {o:?}");
             }
-            None => assert_eq!(mask(o), mask(s), "{state}"),
+            Text(text) => assert_eq!(mask(o), text, "{state}"),
         }
     }
 }
@@ -90,39 +131,53 @@ fn status_text(path: &Path, options: ClientOptions) -> String {
 }
 
 #[test]
-fn the_seeds_hold_the_four_states() {
-    let seeds = seed_blocks();
-    assert_eq!(seeds.len(), 4, "{:?}", seeds.keys());
+fn masks_and_labels_read_lines_as_the_comparison_needs() {
     assert_eq!(
         mask("→ loaded configuration from /a/b.yml using source default"),
         "→ loaded configuration from PATH using source SOURCE"
     );
+    assert_eq!(mask("! possible clock skew detected: 72h0m6.277868s"), "! possible clock skew detected: 72h0m…");
     assert_eq!(label_of("→ IP:\t\t\t1.2.3.4"), Some(("→ IP:", "\t\t\t")));
     assert_eq!(label_of("→ client is registered"), None);
+    // Every expected text line is already in masked form.
+    for state in SEED_STATES {
+        for line in seed_layout(state) {
+            if let Text(text) = line {
+                assert_eq!(mask(text), text, "{state}");
+            }
+        }
+    }
 }
+
+/// The four states the seeds document.
+const SEED_STATES: [&str; 4] = [
+    "Unregistered cnspec",
+    "Correctly registered client",
+    "Invalid cnspec registration",
+    "No current system time (clock skew detected)",
+];
 
 #[test]
 fn status_text_follows_the_seeds_in_every_state() {
-    let seeds = seed_blocks();
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     // Unregistered: a config that names the endpoint but holds no credentials.
     let empty = dir.path().join("empty.yml");
     std::fs::write(&empty, format!("api_endpoint: {}\n", platform.url())).unwrap();
-    assert_layout("Unregistered cnspec", &status_text(&empty, options()), &seeds);
+    assert_layout("Unregistered cnspec", &status_text(&empty, options()));
 
     let path = dir.path().join("mondoo.yml");
     token_login(&platform, &path, options());
-    assert_layout("Correctly registered client", &status_text(&path, options()), &seeds);
+    assert_layout("Correctly registered client", &status_text(&path, options()));
 
     // The seed's clock-skew state still authenticated: with skew correction, so do we.
     platform.set_clock_offset(72 * 3600 + 6);
     let corrected = ClientOptions { correct_clock_skew: true, ..options() };
-    assert_layout("No current system time (clock skew detected)", &status_text(&path, corrected), &seeds);
+    assert_layout("No current system time (clock skew detected)", &status_text(&path, corrected));
     platform.set_clock_offset(0);
 
     let sa = Config::load_with(&load_at(&path)).unwrap().get("mrn").unwrap().to_string();
     assert!(platform.revoke(&sa));
-    assert_layout("Invalid cnspec registration", &status_text(&path, options()), &seeds);
+    assert_layout("Invalid cnspec registration", &status_text(&path, options()));
 }

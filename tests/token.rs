@@ -1,15 +1,13 @@
-//! Registration token inspection (protocol section 2) against the shared fixtures.
+//! Registration token inspection (protocol section 2) against the repository's fixtures.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use mondoo::{Code, RegistrationToken};
 use serde_json::json;
 
+/// A file of the repository's fixtures (`testdata/`).
 fn testdata(rel: &str) -> std::path::PathBuf {
-    let dir = std::env::var_os("MONDOO_TESTDATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata").into());
-    dir.join(rel)
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel)
 }
 
 fn fixture(name: &str) -> String {

@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(name)
-		keep := name == "MONDOO_TESTDATA" || name == "MONDOO_PLATFORM_BIN"
+		keep := name == "MONDOO_PLATFORM_BIN"
 		if !keep && (strings.HasPrefix(name, "MONDOO_") || upper == "HTTP_PROXY" || upper == "HTTPS_PROXY" || upper == "ALL_PROXY" || upper == "NO_PROXY") {
 			os.Unsetenv(name)
 		}
@@ -69,11 +69,9 @@ func platformBin() string {
 	return filepath.Join("..", "..", "target", "debug", "mondoo-platform")
 }
 
+// testdataDir is the repository's fixtures (go test runs in bindings/go).
 func testdataDir() string {
-	if dir := os.Getenv("MONDOO_TESTDATA"); dir != "" {
-		return dir
-	}
-	return filepath.Join("..", "..", "..", "shared", "testdata")
+	return filepath.Join("..", "..", "testdata")
 }
 
 func testdata(t testing.TB, rel string) string {
@@ -83,7 +81,7 @@ func testdata(t testing.TB, rel string) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("fixture missing (set MONDOO_TESTDATA): %v", err)
+		t.Fatalf("fixture missing: %v", err)
 	}
 	return path
 }

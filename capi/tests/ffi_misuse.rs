@@ -5,7 +5,7 @@
 //! error the output is left untouched.
 
 use std::ffi::{c_char, CStr, CString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 
 use mondoo::Code;
@@ -92,11 +92,9 @@ use raw::{
     mondoo_error_message, mondoo_error_path, mondoo_signer_free, mondoo_status_free, mondoo_string_free,
 };
 
+/// A file of the repository's fixtures (`testdata/`).
 fn testdata(rel: &str) -> PathBuf {
-    let base = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")));
-    base.join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).join(rel)
 }
 
 fn cstr(s: &str) -> CString {

@@ -19,11 +19,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = std::env::var_os("MONDOO_TESTDATA")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata").into());
-        let text = std::fs::read_to_string(dir.join("service-account/credentials.json"))
-            .expect("fixture service-account/credentials.json (set MONDOO_TESTDATA)");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/service-account/credentials.json");
+        let text = std::fs::read_to_string(path).expect("fixture testdata/service-account/credentials.json");
         let creds: serde_json::Value = serde_json::from_str(&text).expect("credentials.json is JSON");
         let certificate = creds["certificate"].as_str().expect("certificate").to_string();
         let point = signer::certificate_public_key(&certificate).expect("fixture certificate");

@@ -61,6 +61,24 @@ pub fn test_tls() -> io::Result<TestTls> {
     Ok(TestTls { ca_pem: ca_cert.pem(), server_config: Arc::new(server_config) })
 }
 
+/// A fresh platform key (P-384, PKCS#8 PEM) and a self-signed CA certificate for it (PEM)
+/// with subject CN `common_name`: the identity of a platform started without fixtures.
+pub fn platform_identity(common_name: &str) -> io::Result<(String, String)> {
+    let key =
+        KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(|e| err("generating the platform key", e))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(365 * 10);
+    let cert = params.self_signed(&key).map_err(|e| err("self-signing the platform certificate", e))?;
+    Ok((key.serialize_pem(), cert.pem()))
+}
+
 /// Issues service-account certificates with the platform key, as the platform does.
 pub struct AccountIssuer {
     issuer: Issuer<'static, KeyPair>,

@@ -1,9 +1,10 @@
 //! A local Mondoo Platform for tests: a real HTTP(S) server on 127.0.0.1 implementing the
 //! platform side of the client protocol (`shared/docs/platform-protocol.md` sections 3-5).
 //!
-//! It mints registration tokens and service-account credentials signed with the test
-//! platform key, verifies signed calls exactly as the real server does, records every
-//! request and injects faults on demand. Used in-process by the Rust tests and the
+//! It mints registration tokens and service-account credentials signed with its platform
+//! key (made fresh at startup, or the fixtures' with [`PlatformOptions::with_fixtures`]),
+//! verifies signed calls exactly as the real server does, records every request and
+//! injects faults on demand. Used in-process by the Rust tests and the
 //! quickstart, and as the `mondoo-platform` binary (driven over `/_admin/`) by the C,
 //! Python and Go tests.
 //!
@@ -40,6 +41,8 @@ pub use proxy::ConnectProxy;
 pub const UNAUTHENTICATED: &str = "request permission unauthenticated";
 /// `kid` of the registration tokens this platform mints.
 pub const PLATFORM_MRN: &str = "//platform.api.mondoo.app/local-test-platform";
+/// Subject CN of the certificate a platform started without fixtures makes for its key.
+pub const GENERATED_PLATFORM_CN: &str = "local test platform";
 /// The space of the fixture service account (`service-account/credentials.json`).
 pub const FIXTURE_SPACE: &str = "//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456";
 /// Leeway on `exp`/`nbf`, and how far `iat` may be in the future (seconds).
@@ -50,7 +53,10 @@ pub const LEEWAY_SECONDS: i64 = 60;
 pub struct PlatformOptions {
     /// serve HTTPS with a certificate from a test CA made at startup
     pub tls: bool,
-    /// fixtures directory; default `$MONDOO_TESTDATA`, else `shared/testdata` beside the repo
+    /// fixtures directory (`testdata/` layout): the platform key and certificate are read
+    /// from it and its service accounts are known from the start. `None` (the default): a
+    /// fresh P-384 platform key and self-signed certificate, and no accounts but those
+    /// the platform makes itself.
     pub testdata: Option<PathBuf>,
     /// `apiVersion` answered by Health/Check
     pub api_version: String,
@@ -91,14 +97,18 @@ impl PlatformOptions {
     pub fn tls() -> Self {
         PlatformOptions { tls: true, ..Default::default() }
     }
+
+    /// Defaults with the repository's fixtures ([`default_testdata`]): the fixture
+    /// platform key, and the fixture service accounts known, so calls signed with
+    /// `service-account/credentials.json` are accepted.
+    pub fn with_fixtures() -> Self {
+        PlatformOptions { testdata: Some(default_testdata()), ..Default::default() }
+    }
 }
 
-/// The fixtures directory used when none is given.
+/// The repository's fixtures directory, `testdata/`.
 pub fn default_testdata() -> PathBuf {
-    match std::env::var_os("MONDOO_TESTDATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata")),
-    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 /// What a registration token says. Times are relative to the platform clock.
@@ -245,8 +255,15 @@ impl Platform {
         self.proxy.as_ref()
     }
 
-    pub fn testdata(&self) -> &Path {
-        &self.shared.testdata
+    /// The fixtures directory it was started with, if any.
+    pub fn testdata(&self) -> Option<&Path> {
+        self.shared.testdata.as_deref()
+    }
+
+    /// PEM of the platform certificate: its key signs the registration tokens and the
+    /// service-account certificates.
+    pub fn platform_certificate(&self) -> &str {
+        &self.shared.platform_cert_pem
     }
 
     /// A registration token signed ES384 with the platform key (kid [`PLATFORM_MRN`]).
@@ -310,8 +327,8 @@ impl Platform {
         agents
     }
 
-    /// Back to the start: fixture accounts only, no agents, tokens, requests, faults or
-    /// clock offset.
+    /// Back to the start: the fixture accounts only (none without fixtures), no agents,
+    /// tokens, requests, faults or clock offset.
     pub fn reset(&self) -> io::Result<()> {
         self.shared.reset()
     }

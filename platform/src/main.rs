@@ -13,9 +13,11 @@ const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [
 Starts the local Mondoo test platform on 127.0.0.1 (random port), prints its URL on one
 line and serves until stdin closes (with --no-stdin: until killed or SIGTERM). With
 --tls the test CA's PEM is written to FILE (--ca-out) before the URL is printed, so
-clients can trust it; it is removed on exit. Answers are gzipped for clients that ask
-(Accept-Encoding: gzip) unless --no-gzip. Admin endpoints under /_admin/ (see
-platform/README.md).";
+clients can trust it; it is removed on exit. With --testdata DIR (the repository's
+testdata/ layout) the platform key is DIR's and DIR's service accounts are known;
+without it the platform makes a fresh key and knows no account it did not make itself.
+Answers are gzipped for clients that ask (Accept-Encoding: gzip) unless --no-gzip.
+Admin endpoints under /_admin/ (see platform/README.md).";
 
 fn main() -> ExitCode {
     let mut options = PlatformOptions::default();

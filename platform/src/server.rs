@@ -56,11 +56,12 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub(crate) url: String,
     options: PlatformOptions,
-    pub(crate) testdata: PathBuf,
+    /// the fixtures the platform key and the preloaded accounts came from, if any
+    pub(crate) testdata: Option<PathBuf>,
     pub(crate) tls: Option<TestTls>,
     pub(crate) ca_file: Option<PathBuf>,
     platform_key_pem: String,
-    platform_cert_pem: String,
+    pub(crate) platform_cert_pem: String,
     issuer: AccountIssuer,
     pub(crate) state: Mutex<State>,
     pub(crate) shutdown: AtomicBool,
@@ -77,9 +78,14 @@ fn read_fixture(dir: &Path, rel: &str) -> io::Result<String> {
 
 impl Shared {
     pub(crate) fn new(options: PlatformOptions, addr: SocketAddr) -> io::Result<Shared> {
-        let testdata = options.testdata.clone().unwrap_or_else(crate::default_testdata);
-        let platform_key_pem = read_fixture(&testdata, "platform/platform-key.pem")?;
-        let platform_cert_pem = read_fixture(&testdata, "platform/platform-cert.pem")?;
+        let testdata = options.testdata.clone();
+        let (platform_key_pem, platform_cert_pem) = match &testdata {
+            Some(dir) => {
+                (read_fixture(dir, "platform/platform-key.pem")?, read_fixture(dir, "platform/platform-cert.pem")?)
+            }
+            // Nothing to read: a platform of its own, so it runs from a bare checkout.
+            None => certs::platform_identity(crate::GENERATED_PLATFORM_CN)?,
+        };
         let issuer = AccountIssuer::new(&platform_key_pem, &subject_cn(&platform_cert_pem))?;
         let (tls, ca_file) = if options.tls {
             let tls = certs::test_tls()?;
@@ -118,22 +124,27 @@ impl Shared {
 
     pub(crate) fn reset(&self) -> io::Result<()> {
         let mut accounts = HashMap::new();
-        for rel in ["service-account/credentials.json", "service-account/credentials-org.json"] {
-            let text = read_fixture(&self.testdata, rel)?;
-            let doc: Value = serde_json::from_str(&text)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("fixture {rel} is not JSON: {e}")))?;
-            let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let space = [field("space_mrn"), field("scope_mrn"), field("parent_mrn")]
-                .into_iter()
-                .find(|s| !s.is_empty())
-                .unwrap_or_default();
-            // The org fixture is the same account with another scope: the first file wins.
-            accounts.entry(field("mrn")).or_insert(Account {
-                space_mrn: space,
-                certificate: field("certificate"),
-                revoked: false,
-                agent: None,
-            });
+        // The fixture accounts' certificates were issued by the fixture platform key: only
+        // a platform started with the fixtures knows them.
+        if let Some(dir) = &self.testdata {
+            for rel in ["service-account/credentials.json", "service-account/credentials-org.json"] {
+                let text = read_fixture(dir, rel)?;
+                let doc: Value = serde_json::from_str(&text).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("fixture {rel} is not JSON: {e}"))
+                })?;
+                let field = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let space = [field("space_mrn"), field("scope_mrn"), field("parent_mrn")]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .unwrap_or_default();
+                // The org fixture is the same account with another scope: the first file wins.
+                accounts.entry(field("mrn")).or_insert(Account {
+                    space_mrn: space,
+                    certificate: field("certificate"),
+                    revoked: false,
+                    agent: None,
+                });
+            }
         }
         let mut state = lock(&self.state);
         *state = State { accounts, ..State::default() };
@@ -903,6 +914,8 @@ impl Shared {
                 "ca_file": self.ca_file.as_ref().map(|p| p.display().to_string()),
                 "proxy_url": lock(&self.proxy_url).clone(),
                 "platform_mrn": PLATFORM_MRN,
+                "platform_certificate": self.platform_cert_pem,
+                "testdata": self.testdata.as_ref().map(|p| p.display().to_string()),
                 "fixture_space": crate::FIXTURE_SPACE,
             })),
             other => Err((404, format!("no admin endpoint {other:?}"))),
@@ -948,5 +961,8 @@ mod tests {
     fn reads_platform_cn() {
         let pem = std::fs::read_to_string(crate::default_testdata().join("platform/platform-cert.pem")).unwrap();
         assert_eq!(subject_cn(&pem), "test platform");
+        // and a generated one's, which issued certificates then name as their issuer
+        let (_, generated) = certs::platform_identity(crate::GENERATED_PLATFORM_CN).unwrap();
+        assert_eq!(subject_cn(&generated), crate::GENERATED_PLATFORM_CN);
     }
 }

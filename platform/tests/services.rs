@@ -211,8 +211,7 @@ fn token_registration_round_trip() {
     assert_eq!(claims["labels"], json!({"env": "test"}));
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
     // Signed by the platform key: it verifies with the platform certificate's public key.
-    let platform_cert = std::fs::read_to_string(platform.testdata().join("platform/platform-cert.pem")).unwrap();
-    let point = mondoo::signer::certificate_public_key(&platform_cert).unwrap();
+    let point = mondoo::signer::certificate_public_key(platform.platform_certificate()).unwrap();
     mondoo::signer::verify_with_public_key(&token, b"", &point, unix_now()).expect("token signed by the platform key");
 
     let body = register_body();
@@ -264,7 +263,7 @@ fn bad_registration_tokens_are_401() {
     let no_space = platform.mint_token(&TokenSpec::new("")).unwrap();
     assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(&no_space), &body));
     // Another platform's token (the fixture, signed by the same key but never minted here).
-    let foreign = std::fs::read_to_string(platform.testdata().join("tokens/registration-valid.jwt")).unwrap();
+    let foreign = std::fs::read_to_string(platform.testdata().unwrap().join("tokens/registration-valid.jwt")).unwrap();
     assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(foreign.trim()), &body));
     assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", None, &body));
     assert!(platform.agents().is_empty());

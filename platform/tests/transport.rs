@@ -128,13 +128,17 @@ fn admin(platform_addr: std::net::SocketAddr, what: &str, body: Value) -> Answer
 
 #[test]
 fn admin_endpoints_drive_the_platform() {
-    let platform = Platform::start(PlatformOptions { proxy: true, ..Default::default() }).unwrap();
+    let platform = Platform::start(PlatformOptions { proxy: true, ..PlatformOptions::with_fixtures() }).unwrap();
     let addr = platform.addr();
 
     let info = admin(addr, "info", json!({})).json();
     assert_eq!(info["url"], platform.url());
     assert_eq!(info["proxy_url"], platform.proxy().unwrap().url());
     assert_eq!(info["ca_pem"], Value::Null);
+    let testdata = mondoo_platform::default_testdata();
+    assert_eq!(info["testdata"], testdata.display().to_string());
+    let fixture_cert = std::fs::read_to_string(testdata.join("platform/platform-cert.pem")).unwrap();
+    assert_eq!(info["platform_certificate"], fixture_cert, "the fixtures' platform certificate");
 
     let token = admin(addr, "token", json!({"space": mondoo_platform::FIXTURE_SPACE, "ttl_seconds": 600})).json()
         ["token"]
@@ -207,6 +211,12 @@ fn binary_prints_its_url_and_stops_when_stdin_closes() {
     assert_eq!(info["ca_pem"], ca);
     assert_eq!(info["ca_file"], ca_file.display().to_string());
     assert!(info["proxy_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    // Without --testdata: no fixtures, a platform certificate of its own.
+    assert_eq!(info["testdata"], Value::Null);
+    let own = info["platform_certificate"].as_str().unwrap();
+    assert!(own.starts_with("-----BEGIN CERTIFICATE-----"), "{own}");
+    let fixture = mondoo_platform::default_testdata().join("platform/platform-cert.pem");
+    assert_ne!(own, std::fs::read_to_string(fixture).unwrap());
 
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());

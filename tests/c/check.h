@@ -55,15 +55,15 @@ static inline char *last_message(void) {
     return copy;
 }
 
-/* Path of a fixture: $MONDOO_TESTDATA/rel, else ../../../shared/testdata/rel (the layout
- * CI uses: shared/ beside the repository, tests run from tests/c). */
+/* Path of a fixture: $MONDOO_TESTDATA/rel (the Makefile sets it to the repository's
+ * testdata/), else ../../testdata/rel (the tests run from tests/c). */
 static inline const char *testdata(const char *rel) {
     static char buf[8][4096];
     static int slot = 0;
     const char *dir = getenv("MONDOO_TESTDATA");
     char *out = buf[slot];
     slot = (slot + 1) % 8;
-    snprintf(out, sizeof buf[0], "%s/%s", dir && *dir ? dir : "../../../shared/testdata", rel);
+    snprintf(out, sizeof buf[0], "%s/%s", dir && *dir ? dir : "../../testdata", rel);
     return out;
 }
 

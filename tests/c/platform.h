@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+
 struct platform {
     pid_t pid;
     int stdin_fd; /* closing it stops the platform */
@@ -28,15 +30,18 @@ struct platform {
 #define PLATFORM_MAX_ARGS 8
 
 /* Start the platform binary ($MONDOO_PLATFORM_BIN, else ../../target/debug/mondoo-platform)
- * with extra command-line arguments (NULL-terminated, or NULL for none), e.g.
+ * with the fixtures (--testdata, so the fixture service account is known to it) and extra
+ * command-line arguments (NULL-terminated, or NULL for none), e.g.
  * {"--tls", "--ca-out", file, NULL} or {"--proxy", NULL}. */
 static int platform_start_args(struct platform *p, const char *const *args) {
     const char *bin = getenv("MONDOO_PLATFORM_BIN");
     if (!bin || !*bin) bin = "../../target/debug/mondoo-platform";
-    char *argv[PLATFORM_MAX_ARGS + 2];
+    char *argv[PLATFORM_MAX_ARGS + 4];
     int argc = 0;
     argv[argc++] = (char *)bin;
-    for (; args && *args && argc <= PLATFORM_MAX_ARGS; args++) argv[argc++] = (char *)*args;
+    argv[argc++] = (char *)"--testdata";
+    argv[argc++] = (char *)testdata("");
+    for (; args && *args && argc <= PLATFORM_MAX_ARGS + 2; args++) argv[argc++] = (char *)*args;
     argv[argc] = NULL;
     int in[2], out[2];
     if (pipe(in) != 0 || pipe(out) != 0) return -1;

@@ -10,7 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-export MONDOO_TESTDATA="${MONDOO_TESTDATA:-$root/testdata}"
+testdata=$root/testdata
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -48,7 +48,7 @@ make -C "$here" PREFIX="$prefix" test asan valgrind
 # check_bearer PROGRAM...: the program signs a body with NUL bytes and prints one bearer.
 check_bearer() {
   local out
-  out=$(printf 'body\0with NUL' | "$@" "$MONDOO_TESTDATA/service-account/credentials.json")
+  out=$(printf 'body\0with NUL' | "$@" "$testdata/service-account/credentials.json")
   [[ "$out" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] || { echo "$*: not a bearer: $out" >&2; return 1; }
 }
 supp=(valgrind -q --error-exitcode=99 --leak-check=full "--suppressions=$prefix/share/mondoo/mondoo.supp")

@@ -10,12 +10,9 @@ use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOpti
 use mondoo::LoadOptions;
 use mondoo_platform::{Platform, TokenSpec};
 
-/// A file of `../shared/testdata` (or `$MONDOO_TESTDATA`).
+/// A file of the repository's fixtures (`testdata/`).
 pub fn testdata(rel: &str) -> PathBuf {
-    let base = std::env::var_os("MONDOO_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")));
-    base.join(rel)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).join(rel)
 }
 
 /// Load options for an explicit path with an empty environment.

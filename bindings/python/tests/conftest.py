@@ -1,5 +1,5 @@
 """Fixtures: the local test platform (one process per test module; `tls_platform`: one
-with --tls and its CONNECT proxy), the shared test data, and an environment with no
+with --tls and its CONNECT proxy), the repository's test data, and an environment with no
 MONDOO_* variable or proxy of the machine leaking in."""
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def testdata_dir() -> Path:
-    override = os.environ.get("MONDOO_TESTDATA")
-    path = Path(override) if override else REPO.parent / "shared" / "testdata"
+    path = REPO / "testdata"
     if not (path / "README.md").is_file():
-        pytest.fail(f"test data not found at {path} (set MONDOO_TESTDATA)", pytrace=False)
+        pytest.fail(f"test data not found at {path}", pytrace=False)
     return path
 
 
@@ -141,7 +140,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No MONDOO_* override, proxy or home config of the machine reaches a test."""
     for name in list(os.environ):
         upper = name.upper()
-        if upper.startswith("MONDOO_") and upper not in ("MONDOO_TESTDATA", "MONDOO_PLATFORM_BIN"):
+        if upper.startswith("MONDOO_") and upper != "MONDOO_PLATFORM_BIN":
             monkeypatch.delenv(name)
         if upper in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
             monkeypatch.delenv(name)

@@ -77,8 +77,9 @@ pub fn read_answer<R: BufRead>(r: &mut R) -> io::Result<Answer> {
 }
 
 /// A platform with default options.
+/// A platform with the repository's fixtures, so the fixture account's calls are accepted.
 pub fn start() -> mondoo_platform::Platform {
-    mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).expect("platform starts")
+    mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::with_fixtures()).expect("platform starts")
 }
 
 pub fn connect(addr: SocketAddr) -> TcpStream {
@@ -117,7 +118,8 @@ pub fn read_all(mut s: TcpStream) -> (Vec<u8>, io::Result<()>) {
 }
 
 pub fn fixture_json(platform: &mondoo_platform::Platform, rel: &str) -> Value {
-    let text = std::fs::read_to_string(platform.testdata().join(rel)).unwrap();
+    let dir = platform.testdata().expect("a platform started with the fixtures");
+    let text = std::fs::read_to_string(dir.join(rel)).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

@@ -28,7 +28,8 @@ echo "wheel $(basename "$wheel"): $(du -k "$wheel" | cut -f1) KiB; sdist $(du -k
 step "auditwheel show"
 audit=$("$py" -m auditwheel show "$wheel")
 echo "$audit"
-grep -q 'is consistent with the following platform tag: "manylinux_' <<<"$audit" || fail "auditwheel finds the wheel not manylinux-compliant"
+# auditwheel wraps its sentences: read them as one line.
+tr -s ' \n' ' ' <<<"$audit" | grep -q 'is consistent with the following platform tag: "manylinux_' || fail "auditwheel finds the wheel not manylinux-compliant"
 
 step "metadata and contents"
 "$py" - "$wheel" <<'PY'
@@ -38,7 +39,7 @@ names = wheel.namelist()
 meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
 meta = email.message_from_bytes(wheel.read(meta_name))
 problems = []
-if meta.get("Description-Content-Type") != "text/markdown" or "libmondoo" not in (meta.get_payload() or ""):
+if not (meta.get("Description-Content-Type") or "").startswith("text/markdown") or "libmondoo" not in (meta.get_payload() or ""):
     problems.append("no README as the long description")
 if meta.get("License-Expression") != "Apache-2.0":
     problems.append(f"License-Expression is {meta.get('License-Expression')!r}")

@@ -327,6 +327,20 @@ impl Config {
         Ok(())
     }
 
+    /// The file errors about this config name: the file read (or the one a registration
+    /// writes); none for `MONDOO_CONFIG_BASE64`, whose content is in no file.
+    pub fn error_path(&self) -> Option<&Path> {
+        self.path.as_deref().filter(|_| self.source != ConfigSource::Base64Env)
+    }
+
+    /// `e` with [`Config::error_path`] as its path, unless it names a file already.
+    pub fn locate(&self, e: Error) -> Error {
+        match self.error_path() {
+            Some(p) if e.path().is_none() => e.with_path(p),
+            _ => e,
+        }
+    }
+
     /// What messages call this config: its file, or `$MONDOO_CONFIG_BASE64`.
     fn location(&self) -> String {
         match (&self.path, self.source) {

@@ -108,6 +108,16 @@ struct Shared {
     state: Mutex<State>,
     options: ClientOptions,
     skew_measured: AtomicBool,
+    /// the clock skew the last `Health/Check` measured, which errors of later signed
+    /// calls to that endpoint carry (a 401 is most often a clock that is off)
+    last_skew: Mutex<Option<MeasuredSkew>>,
+}
+
+/// A clock skew measured against one endpoint: platform time minus local time.
+#[derive(Debug, Clone, PartialEq)]
+struct MeasuredSkew {
+    endpoint: String,
+    seconds: f64,
 }
 
 /// What register and logout change, behind one lock.
@@ -138,8 +148,12 @@ impl Client {
             system_info: options.system_info.clone(),
         })?;
         let signer = signer_for(&config)?;
-        let shared =
-            Shared { state: Mutex::new(State { config, signer }), options, skew_measured: AtomicBool::new(false) };
+        let shared = Shared {
+            state: Mutex::new(State { config, signer }),
+            options,
+            skew_measured: AtomicBool::new(false),
+            last_skew: Mutex::new(None),
+        };
         Ok(Client { shared: Arc::new(shared), rpc })
     }
 
@@ -179,6 +193,17 @@ impl Client {
         }
     }
 
+    /// [`Client::api_endpoint`], checked: one from the config that is not an http(s) URL
+    /// is a configuration error naming the config's file.
+    fn endpoint(&self) -> Result<String> {
+        let endpoint = self.api_endpoint();
+        match crate::rpc::parse_endpoint(&endpoint) {
+            Err(e) if self.shared.options.api_endpoint.is_none() => Err(self.lock().config.locate(e)),
+            Err(e) => Err(e),
+            Ok(_) => Ok(endpoint),
+        }
+    }
+
     fn signer(&self) -> Result<Arc<Signer>> {
         let state = self.lock();
         state.signer.clone().ok_or_else(|| not_registered(&state.config))
@@ -200,7 +225,7 @@ impl Client {
 
     /// `Health/Check`, timed, with the skew between the API's clock and ours.
     pub fn health(&self) -> Result<Health> {
-        self.health_at(&self.api_endpoint())
+        self.health_at(&self.endpoint()?)
     }
 
     fn health_at(&self, endpoint: &str) -> Result<Health> {
@@ -211,7 +236,38 @@ impl Client {
         let round_trip = started.elapsed();
         let api_time = response.time.as_deref().and_then(parse_rfc3339);
         let clock_skew = api_time.map(|t| SignedDuration::between(sent, t));
+        if let Some(skew) = clock_skew {
+            let measured = MeasuredSkew { endpoint: endpoint.to_string(), seconds: skew.seconds() };
+            *self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(measured);
+        }
         Ok(Health { response, round_trip, clock_skew })
+    }
+
+    /// The clock skew the last `Health/Check` measured (status, [`Client::health`], or
+    /// skew correction): platform time minus local time, in seconds, the sign of
+    /// [`StatusReport::clock_skew_seconds`]. None until one was measured.
+    pub fn last_clock_skew_seconds(&self) -> Option<f64> {
+        self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|m| m.seconds)
+    }
+
+    /// A call authenticated as the service account, whose error carries the clock skew
+    /// last measured against `endpoint`: a caller sees "401, and the platform's clock is
+    /// 72 h ahead" without parsing anything.
+    fn account_call<Req: Serialize, Resp: for<'de> serde::Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        service: &str,
+        method: &str,
+        request: &Req,
+        auth: Auth<'_>,
+    ) -> Result<Resp> {
+        self.rpc.call(endpoint, service, method, request, auth).map_err(|e| {
+            let skew = self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match skew {
+                Some(m) if m.endpoint == endpoint && e.clock_skew_seconds().is_none() => e.with_clock_skew(m.seconds),
+                _ => e,
+            }
+        })
     }
 
     /// Register with a token, or (None) with the service account already configured.
@@ -285,7 +341,7 @@ impl Client {
     fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
         let mut config = self.config();
         let signer = self.signer()?;
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let mut registration = Registration {
             agent_mrn: config.agent_mrn().unwrap_or_default(),
             service_account_mrn: signer.mrn().to_string(),
@@ -303,7 +359,7 @@ impl Client {
             };
             let signer_for_call = self.signing_signer(&endpoint)?;
             let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
-                self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
+                self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
             })?;
             if confirmation.agent_mrn.is_empty() {
                 return Err(Error::new(
@@ -323,8 +379,7 @@ impl Client {
     }
 
     fn ping_after_registration(&self, endpoint: &str, signer: &Signer, registration: &Registration) -> Result<()> {
-        self.rpc
-            .call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+        self.account_call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
             .map(|_| ())
             .map_err(|e| {
                 let where_ = registration
@@ -379,7 +434,7 @@ impl Client {
             let state = self.lock();
             (state.config.clone(), state.signer.clone())
         };
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
         let system = self.system().clone();
         let local_time = now_rfc3339_local();
@@ -396,7 +451,7 @@ impl Client {
                 round_trip_ms = Some(health.round_trip.as_secs_f64() * 1000.0);
                 match health.clock_skew {
                     Some(skew) => {
-                        clock_skew_seconds = Some(skew.as_secs_f64() * skew.sign() as f64);
+                        clock_skew_seconds = Some(skew.seconds());
                         if skew.duration > Duration::from_secs(30) {
                             warnings.push(format!("possible clock skew detected: {}", skew.go_string()));
                         }
@@ -418,8 +473,7 @@ impl Client {
         let registered = config.mrn().is_some_and(|m| !m.is_empty());
         let ping_pong_error = match (&signer, registered) {
             (Some(signer), true) => self
-                .rpc
-                .call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+                .account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
                 .err()
                 .map(|e| ErrorReport::from(&e)),
             _ => None,
@@ -465,13 +519,13 @@ impl Client {
         let mut config = self.config();
         ensure_writable(&config)?;
         let signer = self.signer()?;
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let agent_mrn = config.agent_mrn().unwrap_or_default();
         let unregistered = (|| -> Result<()> {
             let signer = self.signing_signer(&endpoint)?;
-            self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(&signer))?;
+            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(&signer))?;
             if !agent_mrn.is_empty() {
-                self.rpc.call::<_, Mrn>(
+                self.account_call::<_, Mrn>(
                     &endpoint,
                     "AgentManager",
                     "UnRegisterAgent",
@@ -503,20 +557,22 @@ impl Client {
     pub fn checkin(&self) -> Result<()> {
         let config = self.config();
         let agent_mrn = config.agent_mrn().filter(|m| !m.is_empty()).ok_or_else(|| {
-            Error::new(Code::NotRegistered, "no agent_mrn configured: register the client before checking in")
+            let from = config.error_path().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+            let message = format!("no agent_mrn configured{from}: register the client before checking in");
+            config.locate(Error::new(Code::NotRegistered, message))
         })?;
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let signer = self.signing_signer(&endpoint)?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
-        self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, Auth::Signed(&signer))?;
+        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, Auth::Signed(&signer))?;
         Ok(())
     }
 
     /// A signed call to any platform service: `POST {endpoint}/{service}/{method}`.
     pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let signer = self.signing_signer(&endpoint)?;
-        self.rpc.call(&endpoint, service, method, payload, Auth::Signed(&signer))
+        self.account_call(&endpoint, service, method, payload, Auth::Signed(&signer))
     }
 
     /// A bearer for these body bytes, signed with the configured service account.
@@ -558,11 +614,14 @@ fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
 }
 
 fn not_registered(config: &Config) -> Error {
-    let from = match config.path() {
+    let from = match config.error_path() {
         Some(p) => format!(" in {}", p.display()),
         None => String::new(),
     };
-    Error::new(Code::NotRegistered, format!("client is not registered: no service account (mrn, private_key){from}"))
+    config.locate(Error::new(
+        Code::NotRegistered,
+        format!("client is not registered: no service account (mrn, private_key){from}"),
+    ))
 }
 
 fn ensure_writable(config: &Config) -> Result<()> {
@@ -628,7 +687,8 @@ fn now_rfc3339_local() -> String {
     now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// A duration with a sign: API time minus local time.
+/// A duration with a sign: API time minus local time (positive: the platform's clock is
+/// ahead of the local one).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SignedDuration {
     pub duration: Duration,
@@ -651,6 +711,10 @@ impl SignedDuration {
     }
     fn as_secs_f64(&self) -> f64 {
         self.duration.as_secs_f64()
+    }
+    /// Signed seconds: positive when the platform's clock is ahead of the local one.
+    pub fn seconds(&self) -> f64 {
+        self.as_secs_f64() * self.sign() as f64
     }
     /// Go's `time.Duration.String()`, with the sign.
     pub fn go_string(&self) -> String {
@@ -726,6 +790,12 @@ pub struct ErrorReport {
     pub message: String,
     /// the whole error as printed, e.g. `rpc error: code = Unauthenticated desc = ...`
     pub error: String,
+    /// the file the error is about
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// the clock skew measured before the failed call: platform time minus local time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<f64>,
 }
 
 impl From<&Error> for ErrorReport {
@@ -737,6 +807,8 @@ impl From<&Error> for ErrorReport {
             http_status: e.http_status(),
             message: e.message().to_string(),
             error: e.to_string(),
+            path: e.path().map(|p| p.display().to_string()),
+            clock_skew_seconds: e.clock_skew_seconds(),
         }
     }
 }
@@ -819,7 +891,9 @@ pub struct StatusReport {
     pub config_path: Option<String>,
     pub proxy: ProxyReport,
     pub round_trip_ms: Option<f64>,
-    /// API time minus local time, seconds
+    /// Platform (API) time minus local time, in seconds: positive when the platform's
+    /// clock is ahead of the local one (the local clock is behind). Errors carry the same
+    /// value and sign ([`Error::clock_skew_seconds`]).
     pub clock_skew_seconds: Option<f64>,
 }
 

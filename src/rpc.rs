@@ -530,7 +530,7 @@ fn cut_utf8(bytes: &[u8], limit: usize) -> &[u8] {
     &bytes[..end]
 }
 
-fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
     reqwest::Url::parse(endpoint)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())

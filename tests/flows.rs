@@ -114,6 +114,132 @@ fn status_warns_about_a_clock_72h_off() {
 }
 
 #[test]
+fn a_401_after_a_measured_skew_carries_the_skew_with_the_status_reports_sign() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = login(&platform, dir.path());
+    platform.set_clock_offset(72 * 3600);
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+
+    // Nothing measured yet: the 401 carries no skew.
+    let unmeasured = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(unmeasured.code(), Code::RpcUnauthenticated);
+    assert_eq!(unmeasured.clock_skew_seconds(), None);
+    assert_eq!(client.last_clock_skew_seconds(), None);
+
+    // Status measures it (platform − local: the platform is 72 h ahead, so positive) and
+    // its refused PingPong carries it.
+    let report = client.status().unwrap();
+    let measured = report.clock_skew_seconds.unwrap();
+    assert!((72.0 * 3600.0 - 5.0..72.0 * 3600.0 + 5.0).contains(&measured), "{measured}");
+    assert_eq!(client.last_clock_skew_seconds(), Some(measured));
+    let ping = report.client.ping_pong_error.as_ref().unwrap();
+    assert_eq!(ping.clock_skew_seconds, Some(measured));
+    assert_eq!(report.to_json()["client"]["pingPongError"]["clock_skew_seconds"], serde_json::json!(measured));
+
+    // Every later call as the service account fails with the same skew attached.
+    let call = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!((call.code(), call.http_status()), (Code::RpcUnauthenticated, Some(401)));
+    assert_eq!(call.clock_skew_seconds(), Some(measured));
+    assert!(format!("{call:?}").contains("clock_skew_seconds"), "{call:?}");
+    let checkin = client.checkin().unwrap_err();
+    assert_eq!(checkin.clock_skew_seconds(), Some(measured));
+    // A handle with a deadline shares what the client measured.
+    let scoped = client.with_timeout(Duration::from_secs(10)).call("Echo", "Say", &serde_json::json!({}));
+    assert_eq!(scoped.unwrap_err().clock_skew_seconds(), Some(measured));
+
+    // The other way round: a platform clock behind the local one is a negative skew.
+    platform.set_clock_offset(-72 * 3600);
+    let health = client.health().unwrap();
+    let behind = health.clock_skew.unwrap().seconds();
+    assert!((-72.0 * 3600.0 - 5.0..-72.0 * 3600.0 + 5.0).contains(&behind), "{behind}");
+    let call = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(call.clock_skew_seconds(), Some(behind));
+}
+
+#[test]
+fn a_skew_measured_against_one_endpoint_is_not_pinned_on_another() {
+    // The client measures the skewed platform, then registers with a token of another
+    // platform, whose signed PingPong is refused: that error is not about the skew.
+    let skewed = Platform::start(PlatformOptions::default()).unwrap();
+    skewed.set_clock_offset(72 * 3600);
+    let other = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    std::fs::write(&path, format!("api_endpoint: {}\n", skewed.url())).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    assert!(client.health().unwrap().clock_skew.unwrap().seconds() > 71.0 * 3600.0);
+    other.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
+    let token = other.mint_token(&TokenSpec::default()).unwrap();
+    let e = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(e.code(), Code::RpcUnauthenticated, "{e:?}");
+    assert_eq!(e.clock_skew_seconds(), None, "{e:?}");
+    // Against the measured endpoint the same client's refusals do carry it.
+    skewed.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
+    let client = Client::new(
+        Config::load_with(&load_at(&path)).unwrap(),
+        ClientOptions { api_endpoint: Some(skewed.url().to_string()), ..options() },
+    )
+    .unwrap();
+    client.health().unwrap();
+    let e = client.call("AgentManager", "PingPong", &serde_json::json!({})).unwrap_err();
+    assert!(e.clock_skew_seconds().unwrap() > 71.0 * 3600.0, "{e:?}");
+}
+
+#[test]
+fn not_registered_and_config_errors_carry_the_config_path() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // No service account in the file.
+    let unregistered = dir.path().join("unregistered.yml");
+    std::fs::write(&unregistered, "name: nobody\n").unwrap();
+    let client = Client::new(Config::load_with(&load_at(&unregistered)).unwrap(), options_for(&platform)).unwrap();
+    for e in [
+        client.call("Echo", "Say", &serde_json::json!({})).unwrap_err(),
+        client.checkin().unwrap_err(),
+        client.sign(b"{}").unwrap_err(),
+        client.logout(&LogoutOptions::default()).unwrap_err(),
+    ] {
+        assert_eq!(e.code(), Code::NotRegistered, "{e:?}");
+        assert_eq!(e.path(), Some(unregistered.as_path()), "{e:?}");
+        assert!(e.message().contains(&unregistered.display().to_string()), "{e:?}");
+    }
+
+    // A service account without an agent: check-in names the file too.
+    let (_, registered) = login(&platform, dir.path());
+    let mut without_agent = Config::load_with(&load_at(&registered)).unwrap();
+    without_agent.remove("agent_mrn");
+    without_agent.save().unwrap();
+    let client = Client::new(Config::load_with(&load_at(&registered)).unwrap(), options()).unwrap();
+    let e = client.checkin().unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::NotRegistered, Some(registered.as_path())), "{e:?}");
+
+    // An api_endpoint in the config that is not an http(s) URL.
+    let bad_endpoint = dir.path().join("bad-endpoint.yml");
+    std::fs::write(&bad_endpoint, "api_endpoint: ftp://api.example.com\n").unwrap();
+    let client = Client::new(Config::load_with(&load_at(&bad_endpoint)).unwrap(), options()).unwrap();
+    for e in [client.status().unwrap_err(), client.health().unwrap_err()] {
+        assert_eq!(e.code(), Code::ConfigInvalid, "{e:?}");
+        assert_eq!(e.path(), Some(bad_endpoint.as_path()), "{e:?}");
+    }
+    // The same endpoint given by the caller is not the config's fault: no path.
+    let client = Client::new(
+        Config::load_with(&load_at(&unregistered)).unwrap(),
+        ClientOptions { api_endpoint: Some("ftp://api.example.com".into()), ..options() },
+    )
+    .unwrap();
+    let e = client.health().unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::ConfigInvalid, None), "{e:?}");
+
+    // A config from MONDOO_CONFIG_BASE64 is in no file: no path.
+    let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), "bmFtZTogeA==".to_string())].into();
+    let from_env = Config::load_with(&LoadOptions { env: Some(env), ..Default::default() }).unwrap();
+    let e = Client::new(from_env, options_for(&platform)).unwrap().sign(b"{}").unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::NotRegistered, None), "{e:?}");
+}
+
+#[test]
 fn expired_token_fails_before_any_request() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -99,7 +99,8 @@ unsafe fn optional_field(
     guard(name, || {
         let out = Out::new(out, "value_out")?;
         let config = as_ref(config, "config")?;
-        let value = read(config).map(|v| c_string(v, field, Code::ConfigInvalid)).transpose()?;
+        let value =
+            read(config).map(|v| c_string(v, field, Code::ConfigInvalid)).transpose().map_err(|e| config.locate(e))?;
         out.write_opt_string(value);
         Ok(())
     })
@@ -226,7 +227,11 @@ pub unsafe extern "C" fn mondoo_config_get(
                 "the private key cannot be read through libmondoo (sign with a mondoo_signer instead)",
             ));
         }
-        let value = config.get(key).map(|v| c_string(v, "config value", Code::ConfigInvalid)).transpose()?;
+        let value = config
+            .get(key)
+            .map(|v| c_string(v, "config value", Code::ConfigInvalid))
+            .transpose()
+            .map_err(|e| config.locate(e))?;
         out.write_opt_string(value);
         Ok(())
     })

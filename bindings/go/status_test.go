@@ -85,6 +85,32 @@ func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
 	}
 }
 
+func TestA401AfterAMeasuredSkewCarriesTheSkew(t *testing.T) {
+	p := newPlatform(t)
+	_, path, _ := login(t, p)
+	p.admin(t, "clock", map[string]int{"offset_seconds": 72 * 3600}, nil)
+	client := clientFor(t, path)
+	ctx := context.Background()
+	// Nothing measured yet: the 401 carries no skew.
+	e := checkError(t, client.Call(ctx, "Echo", "Say", nil, nil), mondoo.CodeRPCUnauthenticated, "ErrRPC", "ErrUnauthenticated")
+	if e.ClockSkew != 0 {
+		t.Errorf("skew before any measurement: %v", e.ClockSkew)
+	}
+	// Status measures it; every later refusal carries it, with the status's sign
+	// (the platform's time minus the local time: positive, the platform is ahead).
+	status, err := client.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := status.ClockSkew; d < 72*time.Hour-5*time.Second || d > 72*time.Hour+5*time.Second {
+		t.Fatalf("status clock skew %v, want about +72h", d)
+	}
+	e = checkError(t, client.Call(ctx, "Echo", "Say", nil, nil), mondoo.CodeRPCUnauthenticated, "ErrRPC", "ErrUnauthenticated")
+	if e.ClockSkew != status.ClockSkew || e.HTTPStatus != 401 || e.RPCCode != 16 {
+		t.Errorf("error skew %v (status %v), HTTP %d, rpc %d", e.ClockSkew, status.ClockSkew, e.HTTPStatus, e.RPCCode)
+	}
+}
+
 func TestStatusClockSkew72h(t *testing.T) {
 	p := newPlatform(t)
 	_, path, _ := login(t, p)

@@ -599,7 +599,8 @@ impl PyStatus {
     fn warnings(&self) -> Vec<String> {
         self.inner.upstream.warnings.clone()
     }
-    /// API time minus local time, seconds.
+    /// Platform (API) time minus local time, seconds: positive when the platform's clock
+    /// is ahead of the local one. Errors' `clock_skew_seconds` has the same sign.
     #[getter]
     fn clock_skew_seconds(&self) -> Option<f64> {
         self.inner.clock_skew_seconds

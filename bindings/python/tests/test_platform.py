@@ -121,6 +121,39 @@ def test_status_clock_72h_off(platform: Platform, tmp_path: Path) -> None:
     assert corrected.call("Echo", "Say", {"x": 1})["x"] == 1
 
 
+def test_a_401_after_a_measured_skew_carries_the_skew(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    login(platform, path)
+    platform.set_clock_offset(72 * 3600)
+    client = client_for(mondoo.Config.load(path))
+    # nothing measured yet: the 401 carries no skew
+    with pytest.raises(mondoo.RpcError) as before:
+        client.call("Echo", "Say", {})
+    assert before.value.clock_skew_seconds is None
+    # status measures it: platform minus local, positive when the platform is ahead
+    status = client.status()
+    measured = status.clock_skew_seconds
+    assert measured is not None and 72 * 3600 - 5 < measured < 72 * 3600 + 5, measured
+    assert status.ping_pong_error is not None
+    assert status.ping_pong_error["clock_skew_seconds"] == measured
+    # and every later refused call carries it, with the same sign
+    with pytest.raises(mondoo.RpcError) as after:
+        client.call("Echo", "Say", {})
+    assert (after.value.rpc_code, after.value.http_status) == (16, 401)
+    assert after.value.clock_skew_seconds == measured
+
+
+def test_not_registered_names_the_config_file(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "unregistered.yml"
+    path.write_text("name: nobody\n")
+    with client_for(mondoo.Config.load(path), platform) as client:
+        with pytest.raises(mondoo.NotRegisteredError) as info:
+            client.call("Echo", "Say", {})
+    assert info.value.path == str(path)
+    assert str(path) in str(info.value)
+    assert info.value.clock_skew_seconds is None
+
+
 # --- login and logout ------------------------------------------------------------------
 
 

@@ -124,6 +124,48 @@ struct MeasuredSkew {
 struct State {
     config: Config,
     signer: Option<Arc<Signer>>,
+    /// the service account's static token, which authenticates calls instead of the key
+    /// when the config has one (protocol 1.1 `token`)
+    token: Option<Arc<StaticToken>>,
+}
+
+impl State {
+    /// How calls authenticate: the static token when there is one (as Go's statictoken
+    /// plugin wins over signing), else the key.
+    fn credential(&self) -> Option<Credential> {
+        match (&self.token, &self.signer) {
+            (Some(token), _) => Some(Credential::Token(Arc::clone(token))),
+            (None, Some(signer)) => Some(Credential::Key(Arc::clone(signer))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// How calls authenticate as the service account.
+#[derive(Clone)]
+enum Credential {
+    /// every request signed with the key (protocol section 4)
+    Key(Arc<Signer>),
+    /// `Authorization: Bearer <token>`, unsigned (ranger's statictoken)
+    Token(Arc<StaticToken>),
+}
+
+impl Credential {
+    fn auth(&self) -> Auth<'_> {
+        match self {
+            Credential::Key(signer) => Auth::Signed(signer),
+            Credential::Token(token) => Auth::Bearer(&token.0),
+        }
+    }
+}
+
+/// A service account's static API token: never printed, wiped when dropped.
+struct StaticToken(zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -134,8 +176,8 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client over `config`; a registered config's key is checked now (a bad key is a
-    /// configuration error naming the file).
+    /// A client over `config`; a registered config's key (and static token) is checked
+    /// now (a bad one is a configuration error naming the file).
     pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
         let env = options.env.clone().unwrap_or_else(crate::process_env);
         let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
@@ -148,8 +190,9 @@ impl Client {
             system_info: options.system_info.clone(),
         })?;
         let signer = signer_for(&config)?;
+        let token = token_for(&config)?;
         let shared = Shared {
-            state: Mutex::new(State { config, signer }),
+            state: Mutex::new(State { config, signer, token }),
             options,
             skew_measured: AtomicBool::new(false),
             last_skew: Mutex::new(None),
@@ -204,23 +247,42 @@ impl Client {
         }
     }
 
+    /// The key, for [`Client::sign`]: a static token cannot sign.
     fn signer(&self) -> Result<Arc<Signer>> {
         let state = self.lock();
-        state.signer.clone().ok_or_else(|| not_registered(&state.config))
+        match (&state.signer, &state.token) {
+            (Some(signer), _) => Ok(Arc::clone(signer)),
+            (None, Some(_)) => {
+                let from = state.config.error_path().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+                Err(state.config.locate(Error::new(
+                    Code::NotRegistered,
+                    format!("the service account{from} has a static token and no private_key: signing needs the key"),
+                )))
+            }
+            (None, None) => Err(not_registered(&state.config)),
+        }
     }
 
-    /// Signer for a signed call, with the measured clock skew applied when asked for.
-    fn signing_signer(&self, endpoint: &str) -> Result<Arc<Signer>> {
-        let signer = self.signer()?;
-        if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
-            if let Ok(health) = self.health_at(endpoint) {
-                if let Some(skew) = health.clock_skew {
-                    signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+    fn credential(&self) -> Result<Credential> {
+        let state = self.lock();
+        state.credential().ok_or_else(|| not_registered(&state.config))
+    }
+
+    /// The credential for a call to `endpoint`: a key with the measured clock skew applied
+    /// when asked for (a static token is not time-bound).
+    fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
+        let credential = self.credential()?;
+        if let Credential::Key(signer) = &credential {
+            if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
+                if let Ok(health) = self.health_at(endpoint) {
+                    if let Some(skew) = health.clock_skew {
+                        signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+                    }
+                    self.shared.skew_measured.store(true, Ordering::Release);
                 }
-                self.shared.skew_measured.store(true, Ordering::Release);
             }
         }
-        Ok(signer)
+        Ok(credential)
     }
 
     /// `Health/Check`, timed, with the skew between the API's clock and ours.
@@ -315,9 +377,11 @@ impl Client {
         if !options.annotations.is_empty() {
             config.set("annotations", json!(options.annotations));
         }
-        // An old scope would otherwise win over the new space; another auth method over the key.
+        // An old scope would otherwise win over the new space; another auth method or an
+        // old static token over the key.
         config.remove("scope_mrn");
         config.remove("auth");
+        config.remove("token");
         config.save()?;
         let signer = Arc::new(signer);
         let registration = Registration {
@@ -332,19 +396,20 @@ impl Client {
             let mut state = self.lock();
             state.config = config;
             state.signer = Some(Arc::clone(&signer));
+            state.token = None;
         }
         // libmondoo pings the endpoint it wrote: later calls use that one.
-        self.ping_after_registration(&written_endpoint, &signer, &registration)?;
+        self.ping_after_registration(&written_endpoint, &Credential::Key(signer), &registration)?;
         Ok(registration)
     }
 
     fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
         let mut config = self.config();
-        let signer = self.signer()?;
+        let credential = self.credential()?;
         let endpoint = self.endpoint()?;
         let mut registration = Registration {
             agent_mrn: config.agent_mrn().unwrap_or_default(),
-            service_account_mrn: signer.mrn().to_string(),
+            service_account_mrn: config.mrn().unwrap_or_default(),
             space_mrn: config.scope_mrn(),
             api_endpoint: endpoint.clone(),
             config_path: config.path().map(|p| p.to_path_buf()),
@@ -357,9 +422,9 @@ impl Client {
                 name: self.client_name(&config, options),
                 agent_info: self.system().agent_info("", config.labels()),
             };
-            let signer_for_call = self.signing_signer(&endpoint)?;
+            let for_call = self.credential_for_call(&endpoint)?;
             let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
-                self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
+                self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, for_call.auth())
             })?;
             if confirmation.agent_mrn.is_empty() {
                 return Err(Error::new(
@@ -374,12 +439,17 @@ impl Client {
             registration.already_registered = false;
             self.lock().config = config;
         }
-        self.ping_after_registration(&endpoint, &signer, &registration)?;
+        self.ping_after_registration(&endpoint, &credential, &registration)?;
         Ok(registration)
     }
 
-    fn ping_after_registration(&self, endpoint: &str, signer: &Signer, registration: &Registration) -> Result<()> {
-        self.account_call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+    fn ping_after_registration(
+        &self,
+        endpoint: &str,
+        credential: &Credential,
+        registration: &Registration,
+    ) -> Result<()> {
+        self.account_call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
             .map(|_| ())
             .map_err(|e| {
                 let where_ = registration
@@ -430,9 +500,9 @@ impl Client {
 
     /// `cnspec status`; fails only when the config cannot be used.
     pub fn status(&self) -> Result<StatusReport> {
-        let (config, signer) = {
+        let (config, signer, credential) = {
             let state = self.lock();
-            (state.config.clone(), state.signer.clone())
+            (state.config.clone(), state.signer.clone(), state.credential())
         };
         let endpoint = self.endpoint()?;
         let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
@@ -471,9 +541,9 @@ impl Client {
             Err(e) => api.error = Some(ErrorReport::from(&e)),
         }
         let registered = config.mrn().is_some_and(|m| !m.is_empty());
-        let ping_pong_error = match (&signer, registered) {
-            (Some(signer), true) => self
-                .account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+        let ping_pong_error = match (&credential, registered) {
+            (Some(credential), true) => self
+                .account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
                 .err()
                 .map(|e| ErrorReport::from(&e)),
             _ => None,
@@ -505,7 +575,7 @@ impl Client {
                 parent_mrn: config.scope_mrn(),
                 labels: config.labels(),
                 registered,
-                authenticated: registered && ping_pong_error.is_none() && signer.is_some(),
+                authenticated: registered && ping_pong_error.is_none() && credential.is_some(),
                 ping_pong_error,
             },
             upstream: UpstreamStatus { api, warnings },
@@ -518,19 +588,23 @@ impl Client {
     pub fn logout(&self, options: &LogoutOptions) -> Result<()> {
         let mut config = self.config();
         ensure_writable(&config)?;
-        let signer = self.signer()?;
+        let (signer, token) = {
+            let state = self.lock();
+            state.credential().ok_or_else(|| not_registered(&state.config))?;
+            (state.signer.clone(), state.token.clone())
+        };
         let endpoint = self.endpoint()?;
         let agent_mrn = config.agent_mrn().unwrap_or_default();
         let unregistered = (|| -> Result<()> {
-            let signer = self.signing_signer(&endpoint)?;
-            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(&signer))?;
+            let credential = self.credential_for_call(&endpoint)?;
+            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())?;
             if !agent_mrn.is_empty() {
                 self.account_call::<_, Mrn>(
                     &endpoint,
                     "AgentManager",
                     "UnRegisterAgent",
                     &Mrn { mrn: agent_mrn.clone() },
-                    Auth::Signed(&signer),
+                    credential.auth(),
                 )?;
             }
             Ok(())
@@ -542,13 +616,19 @@ impl Client {
         }
         config.remove("agent_mrn");
         if !options.keep_service_account {
-            for key in ["mrn", "private_key", "certificate"] {
+            for key in ["mrn", "private_key", "certificate", "token"] {
                 config.remove(key);
             }
         }
         config.save()?;
         let mut state = self.lock();
-        state.signer = if options.keep_service_account { Some(signer) } else { None };
+        if !options.keep_service_account {
+            state.signer = None;
+            state.token = None;
+        } else {
+            state.signer = signer;
+            state.token = token;
+        }
         state.config = config;
         Ok(())
     }
@@ -562,20 +642,22 @@ impl Client {
             config.locate(Error::new(Code::NotRegistered, message))
         })?;
         let endpoint = self.endpoint()?;
-        let signer = self.signing_signer(&endpoint)?;
+        let credential = self.credential_for_call(&endpoint)?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
-        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, Auth::Signed(&signer))?;
+        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth())?;
         Ok(())
     }
 
-    /// A signed call to any platform service: `POST {endpoint}/{service}/{method}`.
+    /// A call to any platform service as the service account, `POST
+    /// {endpoint}/{service}/{method}`: signed with its key, or with its static token.
     pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
         let endpoint = self.endpoint()?;
-        let signer = self.signing_signer(&endpoint)?;
-        self.account_call(&endpoint, service, method, payload, Auth::Signed(&signer))
+        let credential = self.credential_for_call(&endpoint)?;
+        self.account_call(&endpoint, service, method, payload, credential.auth())
     }
 
-    /// A bearer for these body bytes, signed with the configured service account.
+    /// A bearer for these body bytes, signed with the configured service account's key
+    /// (`NotRegistered` for a service account with a static token only).
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         self.signer()?.sign(body)
     }
@@ -606,11 +688,27 @@ pub fn config_for_registration(options: &LoadOptions) -> Result<Config> {
 }
 
 fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
-    if config.is_registered() {
+    if config.mrn().is_some() && config.private_key().is_some() {
         Ok(Some(Arc::new(Signer::from_config(config)?)))
     } else {
         Ok(None)
     }
+}
+
+/// The static token of a service account (`mrn` with `token`); one that no HTTP header
+/// can carry is a configuration error naming the file and the key, never the value.
+fn token_for(config: &Config) -> Result<Option<Arc<StaticToken>>> {
+    let (Some(_), Some(token)) = (config.mrn(), config.token()) else { return Ok(None) };
+    let token = zeroize::Zeroizing::new(token.trim().to_string());
+    if token.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        let at =
+            config.error_path().map(|p| p.display().to_string()).unwrap_or_else(|| config.source().as_str().into());
+        return Err(config.locate(Error::new(
+            Code::ConfigInvalid,
+            format!("{at}: key `token` must be printable ASCII without spaces (it is sent in an HTTP header)"),
+        )));
+    }
+    Ok(Some(Arc::new(StaticToken(token))))
 }
 
 fn not_registered(config: &Config) -> Error {
@@ -620,7 +718,7 @@ fn not_registered(config: &Config) -> Error {
     };
     config.locate(Error::new(
         Code::NotRegistered,
-        format!("client is not registered: no service account (mrn, private_key){from}"),
+        format!("client is not registered: no service account (mrn with private_key or token){from}"),
     ))
 }
 

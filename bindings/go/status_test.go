@@ -5,6 +5,8 @@ package mondoo_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +84,39 @@ func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
 	err = client.CheckIn(context.Background())
 	if !errors.Is(err, mondoo.ErrUnauthenticated) || !errors.Is(err, mondoo.ErrRPC) {
 		t.Errorf("check-in after revoke: %v", err)
+	}
+}
+
+func TestStatusWithAStaticTokenCredential(t *testing.T) {
+	p := sharedPlatform(t)
+	var account map[string]string
+	p.admin(t, "token-service-account", map[string]any{}, &account)
+	path := filepath.Join(t.TempDir(), "token-credentials.json")
+	if err := os.WriteFile(path, mustJSON(t, account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if !cfg.Registered {
+		t.Error("mrn + token is a registered config")
+	}
+	_, _, err = cfg.Get("token")
+	checkError(t, err, mondoo.CodeInvalidArgument, "ErrInternal")
+
+	status, err := clientFor(t, path).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, status.String(), "→ client is registered\n", "→ client authenticated successfully\n")
+	if !status.Registered || !status.Authenticated || status.ExitCode != 0 || status.AuthError != nil ||
+		status.ServiceAccountMRN != account["mrn"] {
+		t.Errorf("fields: %+v", status)
+	}
+	if strings.Contains(status.String(), account["token"]) || strings.Contains(status.JSON, account["token"]) {
+		t.Error("the status shows the token")
 	}
 }
 

@@ -409,7 +409,7 @@ impl Client {
         let endpoint = self.endpoint()?;
         let mut registration = Registration {
             agent_mrn: config.agent_mrn().unwrap_or_default(),
-            service_account_mrn: config.mrn().unwrap_or_default(),
+            service_account_mrn: config.mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
             space_mrn: config.scope_mrn(),
             api_endpoint: endpoint.clone(),
             config_path: config.path().map(|p| p.to_path_buf()),

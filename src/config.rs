@@ -91,6 +91,7 @@ const AWS_SSM_PREFIX: &str = "aws-ssm-ps://";
 pub const KNOWN_KEYS: &[&str] = &[
     "mrn",
     "private_key",
+    "token",
     "certificate",
     "api_endpoint",
     "scope_mrn",
@@ -280,7 +281,7 @@ impl Config {
 
     /// Check what the document means (protocol 1.1): an unsupported auth method
     /// (`auth: {method: X}`, `type: external_account`), an `mrn` without a
-    /// `private_key`, or a known key whose value is not a scalar, is an error naming the
+    /// `private_key` or `token`, or a known key whose value is not a scalar, is an error naming the
     /// file and the key. Key parsing and certificate matching are the signer's job.
     pub fn validate(&self) -> Result<()> {
         let at = self.location();
@@ -318,13 +319,27 @@ impl Config {
                 }
             }
         }
-        if self.mrn().is_some() && self.private_key().is_none() {
+        if self.mrn().is_some() && self.private_key().is_none() && self.token().is_none() {
             return Err(with_path(Error::new(
                 Code::ConfigInvalid,
-                format!("{at}: key `mrn` is set but `private_key` is missing or empty"),
+                format!("{at}: key `mrn` is set but `private_key` (or `token`) is missing or empty"),
             )));
         }
         Ok(())
+    }
+
+    /// The file errors about this config name: the file read (or the one a registration
+    /// writes); none for `MONDOO_CONFIG_BASE64`, whose content is in no file.
+    pub fn error_path(&self) -> Option<&Path> {
+        self.path.as_deref().filter(|_| self.source != ConfigSource::Base64Env)
+    }
+
+    /// `e` with [`Config::error_path`] as its path, unless it names a file already.
+    pub fn locate(&self, e: Error) -> Error {
+        match self.error_path() {
+            Some(p) if e.path().is_none() => e.with_path(p),
+            _ => e,
+        }
     }
 
     /// What messages call this config: its file, or `$MONDOO_CONFIG_BASE64`.
@@ -382,7 +397,7 @@ impl Config {
     }
 
     /// The raw value of a key in the document (case-insensitive), as JSON; no env
-    /// override. `private_key` is never returned here (use the signer).
+    /// override. `private_key` and `token` are never returned here (secrets).
     pub fn get_value(&self, key: &str) -> Option<serde_json::Value> {
         if is_secret(key) {
             return None;
@@ -407,6 +422,11 @@ impl Config {
     /// The secret; crate-only so it cannot leak through the public API.
     pub(crate) fn private_key(&self) -> Option<zeroize::Zeroizing<String>> {
         self.lookup_with_env("private_key").filter(|v| !v.trim().is_empty()).map(zeroize::Zeroizing::new)
+    }
+    /// The service account's static API token (protocol 1.1 `token`), a secret like the
+    /// key; crate-only for the same reason.
+    pub(crate) fn token(&self) -> Option<zeroize::Zeroizing<String>> {
+        self.lookup_with_env("token").filter(|v| !v.trim().is_empty()).map(zeroize::Zeroizing::new)
     }
     /// Base URL, default `https://us.api.mondoo.com`, `https://` added when no scheme,
     /// trailing slashes trimmed.
@@ -460,9 +480,9 @@ impl Config {
         out
     }
 
-    /// Non-empty `mrn` and `private_key`.
+    /// Non-empty `mrn`, and a non-empty `private_key` or `token`.
     pub fn is_registered(&self) -> bool {
-        self.mrn().is_some() && self.private_key().is_some()
+        self.mrn().is_some() && (self.private_key().is_some() || self.token().is_some())
     }
     pub fn source(&self) -> ConfigSource {
         self.source
@@ -474,17 +494,14 @@ impl Config {
     pub fn format(&self) -> ConfigFormat {
         self.format
     }
-    /// The document as JSON with `private_key` replaced by `"<redacted>"`.
+    /// The document as JSON with `private_key` and `token` replaced by `"<redacted>"`.
     /// (The document as in the file: env overrides are not shown.)
     pub fn redacted_json(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();
         for (k, v) in &self.doc {
             let key = key_string(k);
-            let value = if key.eq_ignore_ascii_case("private_key") {
-                serde_json::Value::String("<redacted>".to_string())
-            } else {
-                yaml_to_json(v)
-            };
+            let value =
+                if is_secret(&key) { serde_json::Value::String("<redacted>".to_string()) } else { yaml_to_json(v) };
             out.insert(key, value);
         }
         serde_json::Value::Object(out)
@@ -875,10 +892,11 @@ fn scrub_json(v: &mut serde_json::Value) {
 /// fsync of the directory; mode 0600 (never wider than the file had), owner kept,
 /// missing parents created 0700. On any error the temp file is removed and the target
 /// is untouched. A symlink at `path` is followed: the file it points to is replaced.
-/// The private key never leaves through the public API: the signer reads it
-/// crate-internally (`Config::private_key`), every public reader refuses it.
+/// The private key and the static token never leave through the public API: the client
+/// reads them crate-internally (`Config::private_key`, `Config::token`), every public
+/// reader refuses them.
 fn is_secret(key: &str) -> bool {
-    key.eq_ignore_ascii_case("private_key")
+    key.eq_ignore_ascii_case("private_key") || key.eq_ignore_ascii_case("token")
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

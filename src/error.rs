@@ -308,6 +308,8 @@ impl Error {
         e
     }
 
+    /// The file the error is about: the config (for every configuration error and
+    /// `NotRegistered`, unless the config came from `MONDOO_CONFIG_BASE64`), a key or CA file.
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Error {
         self.path = Some(path.as_ref().to_path_buf());
         self
@@ -318,6 +320,10 @@ impl Error {
         self
     }
 
+    /// The clock skew measured against the platform before this error, in seconds:
+    /// platform time minus local time, so positive when the platform's clock is ahead of
+    /// the local one (the local clock is behind). The same sign as the status report's
+    /// `clock_skew_seconds`.
     pub fn with_clock_skew(mut self, seconds: f64) -> Error {
         self.clock_skew_seconds = Some(seconds);
         self
@@ -344,9 +350,13 @@ impl Error {
     pub fn http_status(&self) -> Option<u16> {
         self.http_status
     }
+    /// See [`Error::with_path`].
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+    /// Set on the errors of calls authenticated as the service account once a
+    /// `Health/Check` (status, `Client::health`, skew correction) measured the skew:
+    /// platform time minus local time, seconds (see [`Error::with_clock_skew`]).
     pub fn clock_skew_seconds(&self) -> Option<f64> {
         self.clock_skew_seconds
     }

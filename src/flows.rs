@@ -108,12 +108,64 @@ struct Shared {
     state: Mutex<State>,
     options: ClientOptions,
     skew_measured: AtomicBool,
+    /// the clock skew the last `Health/Check` measured, which errors of later signed
+    /// calls to that endpoint carry (a 401 is most often a clock that is off)
+    last_skew: Mutex<Option<MeasuredSkew>>,
+}
+
+/// A clock skew measured against one endpoint: platform time minus local time.
+#[derive(Debug, Clone, PartialEq)]
+struct MeasuredSkew {
+    endpoint: String,
+    seconds: f64,
 }
 
 /// What register and logout change, behind one lock.
 struct State {
     config: Config,
     signer: Option<Arc<Signer>>,
+    /// the service account's static token, which authenticates calls instead of the key
+    /// when the config has one (protocol 1.1 `token`)
+    token: Option<Arc<StaticToken>>,
+}
+
+impl State {
+    /// How calls authenticate: the static token when there is one (as Go's statictoken
+    /// plugin wins over signing), else the key.
+    fn credential(&self) -> Option<Credential> {
+        match (&self.token, &self.signer) {
+            (Some(token), _) => Some(Credential::Token(Arc::clone(token))),
+            (None, Some(signer)) => Some(Credential::Key(Arc::clone(signer))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// How calls authenticate as the service account.
+#[derive(Clone)]
+enum Credential {
+    /// every request signed with the key (protocol section 4)
+    Key(Arc<Signer>),
+    /// `Authorization: Bearer <token>`, unsigned (ranger's statictoken)
+    Token(Arc<StaticToken>),
+}
+
+impl Credential {
+    fn auth(&self) -> Auth<'_> {
+        match self {
+            Credential::Key(signer) => Auth::Signed(signer),
+            Credential::Token(token) => Auth::Bearer(&token.0),
+        }
+    }
+}
+
+/// A service account's static API token: never printed, wiped when dropped.
+struct StaticToken(zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -124,8 +176,8 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client over `config`; a registered config's key is checked now (a bad key is a
-    /// configuration error naming the file).
+    /// A client over `config`; a registered config's key (and static token) is checked
+    /// now (a bad one is a configuration error naming the file).
     pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
         let env = options.env.clone().unwrap_or_else(crate::process_env);
         let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
@@ -138,8 +190,13 @@ impl Client {
             system_info: options.system_info.clone(),
         })?;
         let signer = signer_for(&config)?;
-        let shared =
-            Shared { state: Mutex::new(State { config, signer }), options, skew_measured: AtomicBool::new(false) };
+        let token = token_for(&config)?;
+        let shared = Shared {
+            state: Mutex::new(State { config, signer, token }),
+            options,
+            skew_measured: AtomicBool::new(false),
+            last_skew: Mutex::new(None),
+        };
         Ok(Client { shared: Arc::new(shared), rpc })
     }
 
@@ -179,28 +236,58 @@ impl Client {
         }
     }
 
-    fn signer(&self) -> Result<Arc<Signer>> {
-        let state = self.lock();
-        state.signer.clone().ok_or_else(|| not_registered(&state.config))
+    /// [`Client::api_endpoint`], checked: one from the config that is not an http(s) URL
+    /// is a configuration error naming the config's file.
+    fn endpoint(&self) -> Result<String> {
+        let endpoint = self.api_endpoint();
+        match crate::rpc::parse_endpoint(&endpoint) {
+            Err(e) if self.shared.options.api_endpoint.is_none() => Err(self.lock().config.locate(e)),
+            Err(e) => Err(e),
+            Ok(_) => Ok(endpoint),
+        }
     }
 
-    /// Signer for a signed call, with the measured clock skew applied when asked for.
-    fn signing_signer(&self, endpoint: &str) -> Result<Arc<Signer>> {
-        let signer = self.signer()?;
-        if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
-            if let Ok(health) = self.health_at(endpoint) {
-                if let Some(skew) = health.clock_skew {
-                    signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+    /// The key, for [`Client::sign`]: a static token cannot sign.
+    fn signer(&self) -> Result<Arc<Signer>> {
+        let state = self.lock();
+        match (&state.signer, &state.token) {
+            (Some(signer), _) => Ok(Arc::clone(signer)),
+            (None, Some(_)) => {
+                let from = state.config.error_path().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+                Err(state.config.locate(Error::new(
+                    Code::NotRegistered,
+                    format!("the service account{from} has a static token and no private_key: signing needs the key"),
+                )))
+            }
+            (None, None) => Err(not_registered(&state.config)),
+        }
+    }
+
+    fn credential(&self) -> Result<Credential> {
+        let state = self.lock();
+        state.credential().ok_or_else(|| not_registered(&state.config))
+    }
+
+    /// The credential for a call to `endpoint`: a key with the measured clock skew applied
+    /// when asked for (a static token is not time-bound).
+    fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
+        let credential = self.credential()?;
+        if let Credential::Key(signer) = &credential {
+            if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
+                if let Ok(health) = self.health_at(endpoint) {
+                    if let Some(skew) = health.clock_skew {
+                        signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+                    }
+                    self.shared.skew_measured.store(true, Ordering::Release);
                 }
-                self.shared.skew_measured.store(true, Ordering::Release);
             }
         }
-        Ok(signer)
+        Ok(credential)
     }
 
     /// `Health/Check`, timed, with the skew between the API's clock and ours.
     pub fn health(&self) -> Result<Health> {
-        self.health_at(&self.api_endpoint())
+        self.health_at(&self.endpoint()?)
     }
 
     fn health_at(&self, endpoint: &str) -> Result<Health> {
@@ -211,7 +298,38 @@ impl Client {
         let round_trip = started.elapsed();
         let api_time = response.time.as_deref().and_then(parse_rfc3339);
         let clock_skew = api_time.map(|t| SignedDuration::between(sent, t));
+        if let Some(skew) = clock_skew {
+            let measured = MeasuredSkew { endpoint: endpoint.to_string(), seconds: skew.seconds() };
+            *self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(measured);
+        }
         Ok(Health { response, round_trip, clock_skew })
+    }
+
+    /// The clock skew the last `Health/Check` measured (status, [`Client::health`], or
+    /// skew correction): platform time minus local time, in seconds, the sign of
+    /// [`StatusReport::clock_skew_seconds`]. None until one was measured.
+    pub fn last_clock_skew_seconds(&self) -> Option<f64> {
+        self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|m| m.seconds)
+    }
+
+    /// A call authenticated as the service account, whose error carries the clock skew
+    /// last measured against `endpoint`: a caller sees "401, and the platform's clock is
+    /// 72 h ahead" without parsing anything.
+    fn account_call<Req: Serialize, Resp: for<'de> serde::Deserialize<'de>>(
+        &self,
+        endpoint: &str,
+        service: &str,
+        method: &str,
+        request: &Req,
+        auth: Auth<'_>,
+    ) -> Result<Resp> {
+        self.rpc.call(endpoint, service, method, request, auth).map_err(|e| {
+            let skew = self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match skew {
+                Some(m) if m.endpoint == endpoint && e.clock_skew_seconds().is_none() => e.with_clock_skew(m.seconds),
+                _ => e,
+            }
+        })
     }
 
     /// Register with a token, or (None) with the service account already configured.
@@ -259,9 +377,11 @@ impl Client {
         if !options.annotations.is_empty() {
             config.set("annotations", json!(options.annotations));
         }
-        // An old scope would otherwise win over the new space; another auth method over the key.
+        // An old scope would otherwise win over the new space; another auth method or an
+        // old static token over the key.
         config.remove("scope_mrn");
         config.remove("auth");
+        config.remove("token");
         config.save()?;
         let signer = Arc::new(signer);
         let registration = Registration {
@@ -276,19 +396,20 @@ impl Client {
             let mut state = self.lock();
             state.config = config;
             state.signer = Some(Arc::clone(&signer));
+            state.token = None;
         }
         // libmondoo pings the endpoint it wrote: later calls use that one.
-        self.ping_after_registration(&written_endpoint, &signer, &registration)?;
+        self.ping_after_registration(&written_endpoint, &Credential::Key(signer), &registration)?;
         Ok(registration)
     }
 
     fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
         let mut config = self.config();
-        let signer = self.signer()?;
-        let endpoint = self.api_endpoint();
+        let credential = self.credential()?;
+        let endpoint = self.endpoint()?;
         let mut registration = Registration {
             agent_mrn: config.agent_mrn().unwrap_or_default(),
-            service_account_mrn: signer.mrn().to_string(),
+            service_account_mrn: config.mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
             space_mrn: config.scope_mrn(),
             api_endpoint: endpoint.clone(),
             config_path: config.path().map(|p| p.to_path_buf()),
@@ -301,9 +422,9 @@ impl Client {
                 name: self.client_name(&config, options),
                 agent_info: self.system().agent_info("", config.labels()),
             };
-            let signer_for_call = self.signing_signer(&endpoint)?;
+            let for_call = self.credential_for_call(&endpoint)?;
             let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
-                self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Signed(&signer_for_call))
+                self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, for_call.auth())
             })?;
             if confirmation.agent_mrn.is_empty() {
                 return Err(Error::new(
@@ -318,13 +439,17 @@ impl Client {
             registration.already_registered = false;
             self.lock().config = config;
         }
-        self.ping_after_registration(&endpoint, &signer, &registration)?;
+        self.ping_after_registration(&endpoint, &credential, &registration)?;
         Ok(registration)
     }
 
-    fn ping_after_registration(&self, endpoint: &str, signer: &Signer, registration: &Registration) -> Result<()> {
-        self.rpc
-            .call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+    fn ping_after_registration(
+        &self,
+        endpoint: &str,
+        credential: &Credential,
+        registration: &Registration,
+    ) -> Result<()> {
+        self.account_call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
             .map(|_| ())
             .map_err(|e| {
                 let where_ = registration
@@ -375,11 +500,11 @@ impl Client {
 
     /// `cnspec status`; fails only when the config cannot be used.
     pub fn status(&self) -> Result<StatusReport> {
-        let (config, signer) = {
+        let (config, signer, credential) = {
             let state = self.lock();
-            (state.config.clone(), state.signer.clone())
+            (state.config.clone(), state.signer.clone(), state.credential())
         };
-        let endpoint = self.api_endpoint();
+        let endpoint = self.endpoint()?;
         let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
         let system = self.system().clone();
         let local_time = now_rfc3339_local();
@@ -396,7 +521,7 @@ impl Client {
                 round_trip_ms = Some(health.round_trip.as_secs_f64() * 1000.0);
                 match health.clock_skew {
                     Some(skew) => {
-                        clock_skew_seconds = Some(skew.as_secs_f64() * skew.sign() as f64);
+                        clock_skew_seconds = Some(skew.seconds());
                         if skew.duration > Duration::from_secs(30) {
                             warnings.push(format!("possible clock skew detected: {}", skew.go_string()));
                         }
@@ -416,10 +541,9 @@ impl Client {
             Err(e) => api.error = Some(ErrorReport::from(&e)),
         }
         let registered = config.mrn().is_some_and(|m| !m.is_empty());
-        let ping_pong_error = match (&signer, registered) {
-            (Some(signer), true) => self
-                .rpc
-                .call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(signer))
+        let ping_pong_error = match (&credential, registered) {
+            (Some(credential), true) => self
+                .account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
                 .err()
                 .map(|e| ErrorReport::from(&e)),
             _ => None,
@@ -451,7 +575,7 @@ impl Client {
                 parent_mrn: config.scope_mrn(),
                 labels: config.labels(),
                 registered,
-                authenticated: registered && ping_pong_error.is_none() && signer.is_some(),
+                authenticated: registered && ping_pong_error.is_none() && credential.is_some(),
                 ping_pong_error,
             },
             upstream: UpstreamStatus { api, warnings },
@@ -464,19 +588,23 @@ impl Client {
     pub fn logout(&self, options: &LogoutOptions) -> Result<()> {
         let mut config = self.config();
         ensure_writable(&config)?;
-        let signer = self.signer()?;
-        let endpoint = self.api_endpoint();
+        let (signer, token) = {
+            let state = self.lock();
+            state.credential().ok_or_else(|| not_registered(&state.config))?;
+            (state.signer.clone(), state.token.clone())
+        };
+        let endpoint = self.endpoint()?;
         let agent_mrn = config.agent_mrn().unwrap_or_default();
         let unregistered = (|| -> Result<()> {
-            let signer = self.signing_signer(&endpoint)?;
-            self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, Auth::Signed(&signer))?;
+            let credential = self.credential_for_call(&endpoint)?;
+            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())?;
             if !agent_mrn.is_empty() {
-                self.rpc.call::<_, Mrn>(
+                self.account_call::<_, Mrn>(
                     &endpoint,
                     "AgentManager",
                     "UnRegisterAgent",
                     &Mrn { mrn: agent_mrn.clone() },
-                    Auth::Signed(&signer),
+                    credential.auth(),
                 )?;
             }
             Ok(())
@@ -488,13 +616,19 @@ impl Client {
         }
         config.remove("agent_mrn");
         if !options.keep_service_account {
-            for key in ["mrn", "private_key", "certificate"] {
+            for key in ["mrn", "private_key", "certificate", "token"] {
                 config.remove(key);
             }
         }
         config.save()?;
         let mut state = self.lock();
-        state.signer = if options.keep_service_account { Some(signer) } else { None };
+        if !options.keep_service_account {
+            state.signer = None;
+            state.token = None;
+        } else {
+            state.signer = signer;
+            state.token = token;
+        }
         state.config = config;
         Ok(())
     }
@@ -503,23 +637,27 @@ impl Client {
     pub fn checkin(&self) -> Result<()> {
         let config = self.config();
         let agent_mrn = config.agent_mrn().filter(|m| !m.is_empty()).ok_or_else(|| {
-            Error::new(Code::NotRegistered, "no agent_mrn configured: register the client before checking in")
+            let from = config.error_path().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+            let message = format!("no agent_mrn configured{from}: register the client before checking in");
+            config.locate(Error::new(Code::NotRegistered, message))
         })?;
-        let endpoint = self.api_endpoint();
-        let signer = self.signing_signer(&endpoint)?;
+        let endpoint = self.endpoint()?;
+        let credential = self.credential_for_call(&endpoint)?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
-        self.rpc.call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, Auth::Signed(&signer))?;
+        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth())?;
         Ok(())
     }
 
-    /// A signed call to any platform service: `POST {endpoint}/{service}/{method}`.
+    /// A call to any platform service as the service account, `POST
+    /// {endpoint}/{service}/{method}`: signed with its key, or with its static token.
     pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
-        let endpoint = self.api_endpoint();
-        let signer = self.signing_signer(&endpoint)?;
-        self.rpc.call(&endpoint, service, method, payload, Auth::Signed(&signer))
+        let endpoint = self.endpoint()?;
+        let credential = self.credential_for_call(&endpoint)?;
+        self.account_call(&endpoint, service, method, payload, credential.auth())
     }
 
-    /// A bearer for these body bytes, signed with the configured service account.
+    /// A bearer for these body bytes, signed with the configured service account's key
+    /// (`NotRegistered` for a service account with a static token only).
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         self.signer()?.sign(body)
     }
@@ -550,19 +688,38 @@ pub fn config_for_registration(options: &LoadOptions) -> Result<Config> {
 }
 
 fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
-    if config.is_registered() {
+    if config.mrn().is_some() && config.private_key().is_some() {
         Ok(Some(Arc::new(Signer::from_config(config)?)))
     } else {
         Ok(None)
     }
 }
 
+/// The static token of a service account (`mrn` with `token`); one that no HTTP header
+/// can carry is a configuration error naming the file and the key, never the value.
+fn token_for(config: &Config) -> Result<Option<Arc<StaticToken>>> {
+    let (Some(_), Some(token)) = (config.mrn(), config.token()) else { return Ok(None) };
+    let token = zeroize::Zeroizing::new(token.trim().to_string());
+    if token.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        let at =
+            config.error_path().map(|p| p.display().to_string()).unwrap_or_else(|| config.source().as_str().into());
+        return Err(config.locate(Error::new(
+            Code::ConfigInvalid,
+            format!("{at}: key `token` must be printable ASCII without spaces (it is sent in an HTTP header)"),
+        )));
+    }
+    Ok(Some(Arc::new(StaticToken(token))))
+}
+
 fn not_registered(config: &Config) -> Error {
-    let from = match config.path() {
+    let from = match config.error_path() {
         Some(p) => format!(" in {}", p.display()),
         None => String::new(),
     };
-    Error::new(Code::NotRegistered, format!("client is not registered: no service account (mrn, private_key){from}"))
+    config.locate(Error::new(
+        Code::NotRegistered,
+        format!("client is not registered: no service account (mrn with private_key or token){from}"),
+    ))
 }
 
 fn ensure_writable(config: &Config) -> Result<()> {
@@ -628,7 +785,8 @@ fn now_rfc3339_local() -> String {
     now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// A duration with a sign: API time minus local time.
+/// A duration with a sign: API time minus local time (positive: the platform's clock is
+/// ahead of the local one).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SignedDuration {
     pub duration: Duration,
@@ -651,6 +809,10 @@ impl SignedDuration {
     }
     fn as_secs_f64(&self) -> f64 {
         self.duration.as_secs_f64()
+    }
+    /// Signed seconds: positive when the platform's clock is ahead of the local one.
+    pub fn seconds(&self) -> f64 {
+        self.as_secs_f64() * self.sign() as f64
     }
     /// Go's `time.Duration.String()`, with the sign.
     pub fn go_string(&self) -> String {
@@ -726,6 +888,12 @@ pub struct ErrorReport {
     pub message: String,
     /// the whole error as printed, e.g. `rpc error: code = Unauthenticated desc = ...`
     pub error: String,
+    /// the file the error is about
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// the clock skew measured before the failed call: platform time minus local time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<f64>,
 }
 
 impl From<&Error> for ErrorReport {
@@ -737,6 +905,8 @@ impl From<&Error> for ErrorReport {
             http_status: e.http_status(),
             message: e.message().to_string(),
             error: e.to_string(),
+            path: e.path().map(|p| p.display().to_string()),
+            clock_skew_seconds: e.clock_skew_seconds(),
         }
     }
 }
@@ -819,7 +989,9 @@ pub struct StatusReport {
     pub config_path: Option<String>,
     pub proxy: ProxyReport,
     pub round_trip_ms: Option<f64>,
-    /// API time minus local time, seconds
+    /// Platform (API) time minus local time, in seconds: positive when the platform's
+    /// clock is ahead of the local one (the local clock is behind). Errors carry the same
+    /// value and sign ([`Error::clock_skew_seconds`]).
     pub clock_skew_seconds: Option<f64>,
 }
 

@@ -215,6 +215,18 @@ impl ClientIdentity {
     }
 }
 
+/// `Authorization: Bearer <token>` for a token given as is (a registration token, a
+/// static token): marked sensitive, so the HTTP stack never shows it, and built in a
+/// buffer wiped afterwards.
+fn bearer_header(token: &str) -> Result<HeaderValue> {
+    let text = zeroize::Zeroizing::new(format!("Bearer {token}"));
+    let mut value = HeaderValue::from_str(&text).map_err(|_| {
+        Error::new(Code::InvalidArgument, "the bearer token holds a character an HTTP header cannot carry")
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 /// `text` as a header value, control characters (which no header may carry) dropped.
 fn header_value(text: &str) -> HeaderValue {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
@@ -383,7 +395,7 @@ impl RpcClient {
             .body(body.to_vec());
         match auth {
             Auth::None => {}
-            Auth::Bearer(token) => request = request.header("Authorization", format!("Bearer {token}")),
+            Auth::Bearer(token) => request = request.header("Authorization", bearer_header(token)?),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
         request.send().map_err(|e| transport_error(&e, url, &self.proxy))
@@ -530,7 +542,7 @@ fn cut_utf8(bytes: &[u8], limit: usize) -> &[u8] {
     &bytes[..end]
 }
 
-fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
     reqwest::Url::parse(endpoint)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())

@@ -59,6 +59,31 @@ fn config_show_is_redacted_and_errors_exit_78() {
     assert_eq!(json["registered"], true);
     assert!(!text(&out.stdout).contains("PRIVATE KEY"));
 
+    // A service account with a static token: registered, and the token shown nowhere.
+    let token = "mondoo-static-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
+    let token_config = home.path().join("token.yml");
+    std::fs::write(&token_config, format!("mrn: //agents.api.mondoo.app/spaces/s/serviceaccounts/t\ntoken: {token}\n"))
+        .unwrap();
+    for json in [true, false] {
+        let mut args = vec!["config", "show", "--config", token_config.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = run(home.path(), &args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(!shown.contains(&token[14..40]) && !text(&out.stderr).contains(&token[14..40]), "{shown}");
+        if json {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                (json["registered"].clone(), json["config"]["token"].clone()),
+                (true.into(), "<redacted>".into())
+            );
+        } else {
+            assert!(shown.contains("registered:   true"), "{shown}");
+        }
+    }
+
     let missing = home.path().join("nope.yml");
     let out = run(home.path(), &["config", "show", "--config", missing.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(78));

@@ -157,6 +157,132 @@ fn status_warns_about_a_clock_72h_off() {
 }
 
 #[test]
+fn a_401_after_a_measured_skew_carries_the_skew_with_the_status_reports_sign() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = login(&platform, dir.path());
+    platform.set_clock_offset(72 * 3600);
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+
+    // Nothing measured yet: the 401 carries no skew.
+    let unmeasured = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(unmeasured.code(), Code::RpcUnauthenticated);
+    assert_eq!(unmeasured.clock_skew_seconds(), None);
+    assert_eq!(client.last_clock_skew_seconds(), None);
+
+    // Status measures it (platform − local: the platform is 72 h ahead, so positive) and
+    // its refused PingPong carries it.
+    let report = client.status().unwrap();
+    let measured = report.clock_skew_seconds.unwrap();
+    assert!((72.0 * 3600.0 - 5.0..72.0 * 3600.0 + 5.0).contains(&measured), "{measured}");
+    assert_eq!(client.last_clock_skew_seconds(), Some(measured));
+    let ping = report.client.ping_pong_error.as_ref().unwrap();
+    assert_eq!(ping.clock_skew_seconds, Some(measured));
+    assert_eq!(report.to_json()["client"]["pingPongError"]["clock_skew_seconds"], serde_json::json!(measured));
+
+    // Every later call as the service account fails with the same skew attached.
+    let call = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!((call.code(), call.http_status()), (Code::RpcUnauthenticated, Some(401)));
+    assert_eq!(call.clock_skew_seconds(), Some(measured));
+    assert!(format!("{call:?}").contains("clock_skew_seconds"), "{call:?}");
+    let checkin = client.checkin().unwrap_err();
+    assert_eq!(checkin.clock_skew_seconds(), Some(measured));
+    // A handle with a deadline shares what the client measured.
+    let scoped = client.with_timeout(Duration::from_secs(10)).call("Echo", "Say", &serde_json::json!({}));
+    assert_eq!(scoped.unwrap_err().clock_skew_seconds(), Some(measured));
+
+    // The other way round: a platform clock behind the local one is a negative skew.
+    platform.set_clock_offset(-72 * 3600);
+    let health = client.health().unwrap();
+    let behind = health.clock_skew.unwrap().seconds();
+    assert!((-72.0 * 3600.0 - 5.0..-72.0 * 3600.0 + 5.0).contains(&behind), "{behind}");
+    let call = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!(call.clock_skew_seconds(), Some(behind));
+}
+
+#[test]
+fn a_skew_measured_against_one_endpoint_is_not_pinned_on_another() {
+    // The client measures the skewed platform, then registers with a token of another
+    // platform, whose signed PingPong is refused: that error is not about the skew.
+    let skewed = Platform::start(PlatformOptions::default()).unwrap();
+    skewed.set_clock_offset(72 * 3600);
+    let other = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mondoo.yml");
+    std::fs::write(&path, format!("api_endpoint: {}\n", skewed.url())).unwrap();
+    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    assert!(client.health().unwrap().clock_skew.unwrap().seconds() > 71.0 * 3600.0);
+    other.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
+    let token = other.mint_token(&TokenSpec::default()).unwrap();
+    let e = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
+    assert_eq!(e.code(), Code::RpcUnauthenticated, "{e:?}");
+    assert_eq!(e.clock_skew_seconds(), None, "{e:?}");
+    // Against the measured endpoint the same client's refusals do carry it.
+    skewed.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
+    let client = Client::new(
+        Config::load_with(&load_at(&path)).unwrap(),
+        ClientOptions { api_endpoint: Some(skewed.url().to_string()), ..options() },
+    )
+    .unwrap();
+    client.health().unwrap();
+    let e = client.call("AgentManager", "PingPong", &serde_json::json!({})).unwrap_err();
+    assert!(e.clock_skew_seconds().unwrap() > 71.0 * 3600.0, "{e:?}");
+}
+
+#[test]
+fn not_registered_and_config_errors_carry_the_config_path() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // No service account in the file.
+    let unregistered = dir.path().join("unregistered.yml");
+    std::fs::write(&unregistered, "name: nobody\n").unwrap();
+    let client = Client::new(Config::load_with(&load_at(&unregistered)).unwrap(), options_for(&platform)).unwrap();
+    for e in [
+        client.call("Echo", "Say", &serde_json::json!({})).unwrap_err(),
+        client.checkin().unwrap_err(),
+        client.sign(b"{}").unwrap_err(),
+        client.logout(&LogoutOptions::default()).unwrap_err(),
+    ] {
+        assert_eq!(e.code(), Code::NotRegistered, "{e:?}");
+        assert_eq!(e.path(), Some(unregistered.as_path()), "{e:?}");
+        assert!(e.message().contains(&unregistered.display().to_string()), "{e:?}");
+    }
+
+    // A service account without an agent: check-in names the file too.
+    let (_, registered) = login(&platform, dir.path());
+    let mut without_agent = Config::load_with(&load_at(&registered)).unwrap();
+    without_agent.remove("agent_mrn");
+    without_agent.save().unwrap();
+    let client = Client::new(Config::load_with(&load_at(&registered)).unwrap(), options()).unwrap();
+    let e = client.checkin().unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::NotRegistered, Some(registered.as_path())), "{e:?}");
+
+    // An api_endpoint in the config that is not an http(s) URL.
+    let bad_endpoint = dir.path().join("bad-endpoint.yml");
+    std::fs::write(&bad_endpoint, "api_endpoint: ftp://api.example.com\n").unwrap();
+    let client = Client::new(Config::load_with(&load_at(&bad_endpoint)).unwrap(), options()).unwrap();
+    for e in [client.status().unwrap_err(), client.health().unwrap_err()] {
+        assert_eq!(e.code(), Code::ConfigInvalid, "{e:?}");
+        assert_eq!(e.path(), Some(bad_endpoint.as_path()), "{e:?}");
+    }
+    // The same endpoint given by the caller is not the config's fault: no path.
+    let client = Client::new(
+        Config::load_with(&load_at(&unregistered)).unwrap(),
+        ClientOptions { api_endpoint: Some("ftp://api.example.com".into()), ..options() },
+    )
+    .unwrap();
+    let e = client.health().unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::ConfigInvalid, None), "{e:?}");
+
+    // A config from MONDOO_CONFIG_BASE64 is in no file: no path.
+    let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), "bmFtZTogeA==".to_string())].into();
+    let from_env = Config::load_with(&LoadOptions { env: Some(env), ..Default::default() }).unwrap();
+    let e = Client::new(from_env, options_for(&platform)).unwrap().sign(b"{}").unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::NotRegistered, None), "{e:?}");
+}
+
+#[test]
 fn expired_token_fails_before_any_request() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -550,4 +676,125 @@ fn token_login_reports_a_failed_ping_and_keeps_the_written_config() {
     let written = Config::load_with(&load_at(&path)).unwrap();
     assert!(written.is_registered());
     assert_eq!(platform.agents().len(), 1);
+}
+
+/// A service account that carries a static token instead of a key (protocol 1.1
+/// `token`), as its credentials file: `{mrn, space_mrn, token, api_endpoint}`.
+fn token_credentials(platform: &Platform, dir: &Path) -> (PathBuf, String, String) {
+    let creds = platform.create_token_service_account(mondoo_platform::FIXTURE_SPACE).unwrap();
+    let path = dir.join("token-credentials.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&creds).unwrap()).unwrap();
+    (path, creds["mrn"].as_str().unwrap().to_string(), creds["token"].as_str().unwrap().to_string())
+}
+
+fn raw_file(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_static_token_authenticates_status_registration_checkin_and_calls_unsigned() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mrn, token) = token_credentials(&platform, dir.path());
+    let config = Config::load_with(&load_at(&path)).unwrap();
+    assert!(config.is_registered(), "mrn + token is registered");
+    let client = Client::new(config, options()).unwrap();
+
+    let report = client.status().unwrap();
+    let text = report.to_text();
+    assert!(text.contains("→ client is registered\n"), "{text}");
+    assert!(text.contains("→ client authenticated successfully\n"), "{text}");
+    assert_eq!(report.client.service_account.as_deref(), Some(mrn.as_str()));
+    assert_eq!(report.exit_code(), 0);
+    // The token itself is the bearer: ranger's statictoken, no signature.
+    let ping = platform.requests().into_iter().find(|r| r.method == "PingPong").unwrap();
+    assert_eq!(ping.header("authorization"), Some(format!("Bearer {token}").as_str()));
+    assert_eq!((ping.auth, ping.subject.as_deref()), (AuthOutcome::Accepted, Some(mrn.as_str())));
+
+    let answer = client.call("Echo", "Say", &serde_json::json!({"n": 1})).unwrap();
+    assert_eq!((answer["n"].clone(), answer["signed_by"].clone()), (serde_json::json!(1), serde_json::json!(mrn)));
+
+    // Registering the service account as an agent, then checking in, with the token.
+    let registration = client.register(None, &RegisterOptions::default()).unwrap();
+    assert_eq!(registration.service_account_mrn, mrn);
+    assert!(!registration.already_registered);
+    let written = raw_file(&path);
+    assert_eq!(written["agent_mrn"], serde_json::json!(registration.agent_mrn));
+    assert_eq!(written["token"], serde_json::json!(token), "the token stays in the file");
+    client.checkin().unwrap();
+    let agent = platform.agents().into_iter().find(|a| a.mrn == registration.agent_mrn).unwrap();
+    assert_eq!((agent.service_account.as_str(), agent.check_ins), (mrn.as_str(), 1));
+    for r in platform.requests().iter().filter(|r| r.service != "Health") {
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {token}").as_str()), "{}/{}", r.service, r.method);
+        assert_eq!(r.auth, AuthOutcome::Accepted, "{}/{}", r.service, r.method);
+    }
+
+    // A token cannot sign: there is no key.
+    let e = client.sign(b"{}").unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::NotRegistered, Some(path.as_path())), "{e:?}");
+    assert!(e.message().contains("static token"), "{e:?}");
+
+    // Logout unregisters with the token and removes it with the rest of the credentials.
+    client.logout(&LogoutOptions::default()).unwrap();
+    let after = raw_file(&path);
+    for gone in ["agent_mrn", "mrn", "token"] {
+        assert!(after.get(gone).is_none(), "{gone} must be removed: {after}");
+    }
+    assert!(platform.agents().is_empty());
+    assert!(!client.config().is_registered());
+}
+
+#[test]
+fn an_unknown_or_revoked_static_token_gets_401() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mrn, _) = token_credentials(&platform, dir.path());
+
+    let unknown = dir.path().join("unknown.yml");
+    std::fs::write(
+        &unknown,
+        format!("mrn: {mrn}\ntoken: never-issued-by-this-platform\napi_endpoint: {}\n", platform.url()),
+    )
+    .unwrap();
+    let client = Client::new(Config::load_with(&load_at(&unknown)).unwrap(), options()).unwrap();
+    let report = client.status().unwrap();
+    assert!(report.client.registered && !report.client.authenticated);
+    let refused = report.client.ping_pong_error.unwrap();
+    assert_eq!((refused.rpc_code, refused.http_status), (Some(16), Some(401)));
+    let e = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!((e.code(), e.http_status()), (Code::RpcUnauthenticated, Some(401)));
+
+    // The issued token works until its account is revoked.
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap();
+    client.call("Echo", "Say", &serde_json::json!({})).unwrap();
+    assert!(platform.revoke(&mrn));
+    let e = client.call("Echo", "Say", &serde_json::json!({})).unwrap_err();
+    assert_eq!((e.code(), e.rpc_code(), e.http_status()), (Code::RpcUnauthenticated, Some(16), Some(401)));
+    assert_eq!(client.status().unwrap().exit_code(), 1);
+}
+
+#[test]
+fn static_token_configs_are_checked_when_loaded_and_replaced_by_a_token_login() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // mrn with neither a key nor a token is still a configuration error, naming both.
+    let neither = dir.path().join("neither.yml");
+    std::fs::write(&neither, "mrn: //agents.api.mondoo.app/x\n").unwrap();
+    let e = Config::load_with(&load_at(&neither)).unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::ConfigInvalid, Some(neither.as_path())));
+    assert!(e.message().contains("`private_key` (or `token`)"), "{e:?}");
+    // A token no HTTP header can carry fails at Client::new, naming the file and the key.
+    let spaced = dir.path().join("spaced.yml");
+    std::fs::write(&spaced, "mrn: //agents.api.mondoo.app/x\ntoken: two words\n").unwrap();
+    let e = Client::new(Config::load_with(&load_at(&spaced)).unwrap(), options()).unwrap_err();
+    assert_eq!((e.code(), e.path()), (Code::ConfigInvalid, Some(spaced.as_path())), "{e:?}");
+    assert!(e.message().contains("`token`") && !e.message().contains("two words"), "{e:?}");
+
+    // A token login over a static-token config: the new key replaces the token.
+    let (path, _, _) = token_credentials(&platform, dir.path());
+    let client = token_login(&platform, &path, options());
+    assert!(raw_file(&path).get("token").is_none(), "{}", raw_file(&path));
+    client.call("Echo", "Say", &serde_json::json!({})).unwrap();
+    let echo = platform.requests().into_iter().rfind(|r| r.service == "Echo").unwrap();
+    assert_eq!(echo.header("authorization").unwrap().matches('.').count(), 2, "a signed JWT bearer");
 }

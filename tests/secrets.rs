@@ -1,7 +1,8 @@
-//! Secrets (issue 7, point 6): the private key and the registration token never appear
-//! in an error message, Display, Debug, status report (text or JSON) or registration
-//! result, including errors about a broken key; the library prints nothing; configs are
-//! written 0600 in 0700 directories; key and token buffers are zeroized when freed.
+//! Secrets (issue 7, point 6; issue 12, point 7): the private key, the registration token
+//! and a service account's static token never appear in an error message, Display,
+//! Debug, status report (text or JSON), config JSON or registration result, including
+//! errors about a broken key; the library prints nothing; configs are written 0600 in
+//! 0700 directories; key and token buffers are zeroized when freed.
 //!
 //! "Appear" is checked strictly: no 20-character piece of the secret's base64 (nor of
 //! the hex of its DER) may show up anywhere in the text.
@@ -278,6 +279,100 @@ fn status_and_registration_never_show_the_key_or_token() {
     for (what, text) in &shown {
         key.assert_absent(what, text);
         token.assert_absent(what, text);
+    }
+}
+
+#[test]
+fn a_static_token_never_shows() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = platform.create_token_service_account(mondoo_platform::FIXTURE_SPACE).unwrap();
+    let token_text = creds["token"].as_str().unwrap().to_string();
+    let mrn = creds["mrn"].as_str().unwrap().to_string();
+    let token = Secret::token("static token", &token_text);
+    let path = dir.path().join("token.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "mrn: {mrn}
+token: {token_text}
+api_endpoint: {}
+",
+            platform.url()
+        ),
+    )
+    .unwrap();
+
+    let config = Config::load_with(&load_at(&path)).unwrap();
+    assert!(config.is_registered());
+    // No public reader hands it out.
+    assert_eq!(config.get("token"), None);
+    assert_eq!(config.get("TOKEN"), None);
+    assert_eq!(config.get_value("token"), None);
+    assert_eq!(config.file_value("token"), None);
+    assert_eq!(config.redacted_json()["token"], "<redacted>");
+    // The token given by MONDOO_TOKEN instead.
+    let env: BTreeMap<String, String> = [("MONDOO_TOKEN".to_string(), token_text.clone())].into();
+    let from_env = Config::parse(&format!(
+        "mrn: {mrn}
+api_endpoint: {}
+",
+        platform.url()
+    ))
+    .unwrap()
+    .with_env(&env);
+    assert!(from_env.is_registered());
+    assert_eq!(from_env.env_value("token"), None);
+
+    let client = Client::new(config.clone(), options()).unwrap();
+    let report = client.status().unwrap();
+    assert!(report.client.authenticated, "{}", report.to_text());
+    let env_client = Client::new(from_env.clone(), options()).unwrap();
+    assert!(env_client.status().unwrap().client.authenticated);
+    let answer = client.call("Echo", "Say", &serde_json::json!({"x": 1})).unwrap();
+    let registration = client.register(None, &RegisterOptions::default()).unwrap();
+    let mut shown = vec![
+        ("Config Debug", format!("{config:#?}")),
+        ("Config redacted JSON", config.redacted_json().to_string()),
+        ("Config from env Debug", format!("{from_env:?}")),
+        ("Config from env JSON", from_env.redacted_json().to_string()),
+        ("Client Debug", format!("{client:#?}")),
+        ("Client config JSON", client.config().redacted_json().to_string()),
+        ("status text", report.to_text()),
+        ("status JSON", report.to_json().to_string()),
+        ("status Debug", format!("{report:?}")),
+        ("call answer", answer.to_string()),
+        ("Registration Debug", format!("{registration:?}")),
+        ("Registration JSON", serde_json::to_string(&registration).unwrap()),
+    ];
+    let mut errors = vec![("sign", client.sign(b"{}").unwrap_err())];
+    // refused: the report and the errors carry the platform's error, not the token
+    assert!(platform.revoke(&mrn));
+    let refused = client.status().unwrap();
+    assert!(refused.client.ping_pong_error.is_some());
+    shown.push(("refused status text", refused.to_text()));
+    shown.push(("refused status JSON", refused.to_json().to_string()));
+    errors.push(("refused call", client.call("Echo", "Say", &serde_json::json!({})).unwrap_err()));
+    errors.push(("refused check-in", client.checkin().unwrap_err()));
+    // a token no header can carry, refused when loaded
+    let spaced = format!("{} {}", &token_text[..30], &token_text[30..]);
+    std::fs::write(
+        &path,
+        format!(
+            "mrn: {mrn}
+token: {spaced}
+"
+        ),
+    )
+    .unwrap();
+    let e = Client::new(Config::load_with(&load_at(&path)).unwrap(), options()).unwrap_err();
+    assert_eq!(e.code(), Code::ConfigInvalid);
+    errors.push(("unusable token", e));
+    for (what, text) in &shown {
+        token.assert_absent(what, text);
+    }
+    for (what, e) in &errors {
+        assert_error_clean(what, e, &[&token]);
     }
 }
 
@@ -586,6 +681,28 @@ fn config_key_buffers_are_zeroized_on_drop() {
         drop(c);
     });
     assert_eq!(n, 0, "a config, its clone and its signer freed {n} block(s) still holding the key");
+}
+
+#[test]
+fn static_token_buffers_are_zeroized_on_drop() {
+    // A config holding a static token, a client made from it (which keeps its own copy)
+    // and the token read back by a removal: all wiped when dropped.
+    let token = zeroize::Zeroizing::new(format!("mondoo-static-{}", "Zq7Xw2Kp9Lm4Rt8Vb3Nc6Hd1Jf5Gs0Ya".repeat(2)));
+    let markers = vec![token.as_bytes()[14..38].to_vec()];
+    let mut config = Config::parse("mrn: //agents.api.mondoo.app/spaces/x/serviceaccounts/y\n").unwrap();
+    let mut value = serde_json::Value::String(String::clone(&token));
+    config.set("token", value.clone());
+    if let serde_json::Value::String(s) = &mut value {
+        zeroize::Zeroize::zeroize(s);
+    }
+    let n = freed_with_secret(markers, || {
+        let client = Client::new(config.clone(), options()).unwrap();
+        drop(client);
+        let mut c = config;
+        c.remove("token");
+        drop(c);
+    });
+    assert_eq!(n, 0, "a config and its client freed {n} block(s) still holding the static token");
 }
 
 #[test]

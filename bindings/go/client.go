@@ -365,7 +365,7 @@ type logoutOptions struct {
 	forceOffline       bool
 }
 
-// WithKeepServiceAccount removes only agent_mrn, keeping mrn, private_key and certificate.
+// WithKeepServiceAccount removes only agent_mrn, keeping mrn, private_key, certificate and token.
 func WithKeepServiceAccount() LogoutOption {
 	return func(o *logoutOptions) { o.keepServiceAccount = true }
 }
@@ -467,7 +467,7 @@ func (c *Client) Sign(body []byte) (string, error) {
 }
 
 // ConfigJSON is the client's current config (it changes on Register and Logout) as JSON
-// with the private key redacted.
+// with the private key and a static token redacted.
 func (c *Client) ConfigJSON() (string, error) {
 	const op = "Client.ConfigJSON"
 	var out string

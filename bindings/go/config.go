@@ -14,7 +14,7 @@ import (
 )
 
 // Config is a loaded configuration: a service account's credentials or an agent config.
-// Its fields are copies; the private key stays inside libmondoo and is never exposed.
+// Its fields are copies; the private key and a static token stay inside libmondoo and are never exposed.
 // A Config is safe for concurrent use; Close frees it (a finalizer does so otherwise).
 type Config struct {
 	MRN         string // the service account (`mrn`); "" when unregistered
@@ -23,7 +23,7 @@ type Config struct {
 	ScopeMRN    string // scope_mrn, else space_mrn, else parent_mrn
 	Source      string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
 	Path        string // the file read (or that registration would write); "" when none
-	Registered  bool   // holds a service account (mrn and private_key)
+	Registered  bool   // holds a service account (mrn with private_key or a static token)
 
 	mu     sync.RWMutex
 	handle *C.mondoo_config
@@ -94,7 +94,7 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config) C.mondoo_
 }
 
 // Get reads any field by key (case-insensitive, environment overrides applied, scalars
-// as text); ok is false when the key is absent. "private_key" is refused.
+// as text); ok is false when the key is absent. "private_key" and "token" are refused.
 func (c *Config) Get(key string) (value string, ok bool, err error) {
 	if err := checkText("Config.Get", "key", key); err != nil {
 		return "", false, err
@@ -109,7 +109,7 @@ func (c *Config) Get(key string) (value string, ok bool, err error) {
 	return goString(s), true, nil
 }
 
-// JSON is the whole config as a JSON object with the private key redacted.
+// JSON is the whole config as a JSON object with the private key and a static token redacted.
 func (c *Config) JSON() (string, error) {
 	var s *C.char
 	err := c.use("Config.JSON", func(h *C.mondoo_config) C.mondoo_result { return C.mondoo_config_to_json(h, &s) })

@@ -164,9 +164,16 @@ type Error struct {
 	RPCCode    int // gRPC status code answered by the platform (1..16); 0 when none
 	HTTPStatus int // HTTP status of the answer that caused it; 0 when none
 	Message    string
-	Path       string        // the file the error is about; "" when none
-	ClockSkew  time.Duration // clock skew measured against the platform (local ahead > 0); 0 when none
-	cause      error         // a context error when the caller's context ended the call
+	// Path is the file the error is about: the config for every configuration error and
+	// for CodeNotRegistered ("" for a config from $MONDOO_CONFIG_BASE64), or a key or CA
+	// file; "" when none.
+	Path string
+	// ClockSkew is the clock skew the client measured before this call failed (Status, or
+	// WithClockSkewCorrection): the platform's time minus the local time, positive when
+	// the platform's clock is ahead, the sign of Status.ClockSkew. Set on errors of calls
+	// made as the service account; 0 when nothing was measured.
+	ClockSkew time.Duration
+	cause     error // a context error when the caller's context ended the call
 }
 
 func (e *Error) Error() string {

@@ -96,11 +96,16 @@ func TestErrorConfig(t *testing.T) {
 }
 
 func TestErrorNotRegistered(t *testing.T) {
-	client := registrationClient(t, freshConfigPath(t), mondoo.WithAPIEndpoint(sharedPlatform(t).URL))
+	path := freshConfigPath(t)
+	client := registrationClient(t, path, mondoo.WithAPIEndpoint(sharedPlatform(t).URL))
 	checkError(t, client.CheckIn(context.Background()), mondoo.CodeNotRegistered, "ErrNotRegistered")
 	_, err := client.Sign([]byte("{}"))
 	checkError(t, err, mondoo.CodeNotRegistered, "ErrNotRegistered")
-	checkError(t, client.Call(context.Background(), "Echo", "Say", nil, nil), mondoo.CodeNotRegistered, "ErrNotRegistered")
+	// The error names the config in Path, not only in its message.
+	e := checkError(t, client.Call(context.Background(), "Echo", "Say", nil, nil), mondoo.CodeNotRegistered, "ErrNotRegistered")
+	if e.Path != path || !strings.Contains(e.Message, path) || e.ClockSkew != 0 {
+		t.Errorf("path %q (want %q), skew %v: %v", e.Path, path, e.ClockSkew, e)
+	}
 	// Neither a token nor a service account to register with.
 	_, err = client.Register(context.Background(), "")
 	checkError(t, err, mondoo.CodeNotRegistered, "ErrNotRegistered")

@@ -5,6 +5,8 @@ package mondoo_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +84,65 @@ func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
 	err = client.CheckIn(context.Background())
 	if !errors.Is(err, mondoo.ErrUnauthenticated) || !errors.Is(err, mondoo.ErrRPC) {
 		t.Errorf("check-in after revoke: %v", err)
+	}
+}
+
+func TestStatusWithAStaticTokenCredential(t *testing.T) {
+	p := sharedPlatform(t)
+	var account map[string]string
+	p.admin(t, "token-service-account", map[string]any{}, &account)
+	path := filepath.Join(t.TempDir(), "token-credentials.json")
+	if err := os.WriteFile(path, mustJSON(t, account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if !cfg.Registered {
+		t.Error("mrn + token is a registered config")
+	}
+	_, _, err = cfg.Get("token")
+	checkError(t, err, mondoo.CodeInvalidArgument, "ErrInternal")
+
+	status, err := clientFor(t, path).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, status.String(), "→ client is registered\n", "→ client authenticated successfully\n")
+	if !status.Registered || !status.Authenticated || status.ExitCode != 0 || status.AuthError != nil ||
+		status.ServiceAccountMRN != account["mrn"] {
+		t.Errorf("fields: %+v", status)
+	}
+	if strings.Contains(status.String(), account["token"]) || strings.Contains(status.JSON, account["token"]) {
+		t.Error("the status shows the token")
+	}
+}
+
+func TestA401AfterAMeasuredSkewCarriesTheSkew(t *testing.T) {
+	p := newPlatform(t)
+	_, path, _ := login(t, p)
+	p.admin(t, "clock", map[string]int{"offset_seconds": 72 * 3600}, nil)
+	client := clientFor(t, path)
+	ctx := context.Background()
+	// Nothing measured yet: the 401 carries no skew.
+	e := checkError(t, client.Call(ctx, "Echo", "Say", nil, nil), mondoo.CodeRPCUnauthenticated, "ErrRPC", "ErrUnauthenticated")
+	if e.ClockSkew != 0 {
+		t.Errorf("skew before any measurement: %v", e.ClockSkew)
+	}
+	// Status measures it; every later refusal carries it, with the status's sign
+	// (the platform's time minus the local time: positive, the platform is ahead).
+	status, err := client.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := status.ClockSkew; d < 72*time.Hour-5*time.Second || d > 72*time.Hour+5*time.Second {
+		t.Fatalf("status clock skew %v, want about +72h", d)
+	}
+	e = checkError(t, client.Call(ctx, "Echo", "Say", nil, nil), mondoo.CodeRPCUnauthenticated, "ErrRPC", "ErrUnauthenticated")
+	if e.ClockSkew != status.ClockSkew || e.HTTPStatus != 401 || e.RPCCode != 16 {
+		t.Errorf("error skew %v (status %v), HTTP %d, rpc %d", e.ClockSkew, status.ClockSkew, e.HTTPStatus, e.RPCCode)
 	}
 }
 

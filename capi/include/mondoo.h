@@ -248,7 +248,9 @@ int32_t mondoo_error_rpc_code(const mondoo_error *error);
 int32_t mondoo_error_http_status(const mondoo_error *error);
 
 /**
- * The file the error is about (a config that is missing or does not parse).
+ * The file the error is about: the config for every configuration error and for
+ * `MONDOO_RESULT_NOT_REGISTERED` (none for a config from `MONDOO_CONFIG_BASE64`), or a
+ * key or CA file.
  *
  * Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
  * it stays valid until `mondoo_error_free(error)`; do not free it.
@@ -259,8 +261,12 @@ int32_t mondoo_error_http_status(const mondoo_error *error);
 const char *mondoo_error_path(const mondoo_error *error);
 
 /**
- * The clock skew measured against the platform, in seconds (positive: the local clock
- * is ahead).
+ * The clock skew measured against the platform before the call failed, in seconds:
+ * platform time minus local time, so positive when the platform's clock is ahead of the
+ * local one (the local clock is behind) — the sign of the status report's
+ * `clock_skew_seconds`. Set on the errors of calls made as the service account once the
+ * client measured the skew (a status report, or clock-skew correction); a 401 with a
+ * skew beyond a minute means the local clock needs fixing.
  *
  * Ownership: `error` is borrowed for the call (read, not kept, not freed).
  * Errors: none: returns NaN when no skew was measured or `error` is NULL (the last error
@@ -423,21 +429,22 @@ mondoo_result mondoo_config_path(const mondoo_config *config, char **value_out);
 
 /**
  * Any field by key (case-insensitive; environment overrides applied; scalars as
- * text). `private_key` is refused: the key never leaves libmondoo.
+ * text). `private_key` and `token` are refused: secrets never leave libmondoo.
  *
  * Ownership: `config` and `key` are borrowed for the call (`key` is not kept). On
  * success `*value_out` is a new string owned by the caller (free it with
  * `mondoo_string_free`), or NULL when the key is absent.
  * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config`, `key` or `value_out`;
- * `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for `private_key`;
- * `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
- * written and the last error is set.
+ * `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for the secrets
+ * `private_key` and `token`; `_CONFIG_INVALID` when the value holds a NUL byte. On
+ * error `*value_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
 mondoo_result mondoo_config_get(const mondoo_config *config, const char *key, char **value_out);
 
 /**
- * Whether the config holds a service account (non-empty `mrn` and `private_key`).
+ * Whether the config holds a service account: a non-empty `mrn` with a non-empty
+ * `private_key` or a static `token`.
  *
  * Ownership: `config` is borrowed for the call; on success `*registered_out` (a `bool`
  * of the caller's) is written; nothing is allocated.
@@ -448,7 +455,8 @@ mondoo_result mondoo_config_get(const mondoo_config *config, const char *key, ch
 mondoo_result mondoo_config_is_registered(const mondoo_config *config, bool *registered_out);
 
 /**
- * The whole config as a JSON object, with `private_key` replaced by `"<redacted>"`.
+ * The whole config as a JSON object, with `private_key` and `token` replaced by
+ * `"<redacted>"`.
  *
  * Ownership: `config` is borrowed for the call. On success `*json_out` is a new string
  * owned by the caller (free it with `mondoo_string_free`).
@@ -825,8 +833,8 @@ void mondoo_status_free(mondoo_status *status);
  * Log out (`cnspec logout`): unregister the agent at the platform and remove the
  * credentials from the config file, keeping every other key.
  *
- * `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key` and
- * `certificate`. `force_offline`: rewrite the config even when the platform cannot be
+ * `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key`,
+ * `certificate` and `token`. `force_offline`: rewrite the config even when the platform cannot be
  * reached or refuses.
  *
  * Ownership: `client` is borrowed for the call (it stays valid and now holds the
@@ -853,8 +861,10 @@ mondoo_result mondoo_client_logout(const mondoo_client *client,
 mondoo_result mondoo_client_checkin(const mondoo_client *client);
 
 /**
- * A signed call to any platform service: `POST {endpoint}/{service}/{method}` with
- * `request_json` as the body, answering the platform's JSON.
+ * A call to any platform service as the service account: `POST
+ * {endpoint}/{service}/{method}` with `request_json` as the body, signed with its key (or
+ * with `Authorization: Bearer <token>` for a service account with a static `token`),
+ * answering the platform's JSON.
  *
  * `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
  * `request_json`: a JSON value (use `"{}"` for an empty request).
@@ -864,9 +874,9 @@ mondoo_result mondoo_client_checkin(const mondoo_client *client);
  * owned by the caller (free it with `mondoo_string_free`).
  * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
  * `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
- * ...); platform codes with `mondoo_error_rpc_code` and `_http_status`;
- * `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out` is not written and
- * the last error is set.
+ * ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
+ * measured it, `mondoo_error_clock_skew_seconds`; `_NULL_PARAMETER`, `_INVALID_UTF8`.
+ * On error `*response_json_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_call(const mondoo_client *client,
@@ -884,7 +894,8 @@ mondoo_result mondoo_client_call(const mondoo_client *client,
  * by the caller (free it with `mondoo_string_free`).
  * Errors: as `mondoo_signer_sign` (`MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or
  * `bearer_out`, or `body` NULL with a non-zero length; `_INVALID_ARGUMENT`;
- * `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account.
+ * `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account
+ * or one with a static token and no key (a token cannot sign).
  * On error `*bearer_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */

@@ -512,8 +512,8 @@ pub unsafe extern "C" fn mondoo_status_free(status: *mut mondoo_status) {
 /// Log out (`cnspec logout`): unregister the agent at the platform and remove the
 /// credentials from the config file, keeping every other key.
 ///
-/// `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key` and
-/// `certificate`. `force_offline`: rewrite the config even when the platform cannot be
+/// `keep_service_account`: remove only `agent_mrn`, keep `mrn`, `private_key`,
+/// `certificate` and `token`. `force_offline`: rewrite the config even when the platform cannot be
 /// reached or refuses.
 ///
 /// Ownership: `client` is borrowed for the call (it stays valid and now holds the
@@ -546,8 +546,10 @@ pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> 
     guard("mondoo_client_checkin", || as_ref(client, "client")?.checkin())
 }
 
-/// A signed call to any platform service: `POST {endpoint}/{service}/{method}` with
-/// `request_json` as the body, answering the platform's JSON.
+/// A call to any platform service as the service account: `POST
+/// {endpoint}/{service}/{method}` with `request_json` as the body, signed with its key (or
+/// with `Authorization: Bearer <token>` for a service account with a static `token`),
+/// answering the platform's JSON.
 ///
 /// `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
 /// `request_json`: a JSON value (use `"{}"` for an empty request).
@@ -557,9 +559,9 @@ pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> 
 /// owned by the caller (free it with `mondoo_string_free`).
 /// Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
 /// `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
-/// ...); platform codes with `mondoo_error_rpc_code` and `_http_status`;
-/// `_NULL_PARAMETER`, `_INVALID_UTF8`. On error `*response_json_out` is not written and
-/// the last error is set.
+/// ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
+/// measured it, `mondoo_error_clock_skew_seconds`; `_NULL_PARAMETER`, `_INVALID_UTF8`.
+/// On error `*response_json_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_call(
@@ -590,7 +592,8 @@ pub unsafe extern "C" fn mondoo_client_call(
 /// by the caller (free it with `mondoo_string_free`).
 /// Errors: as `mondoo_signer_sign` (`MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or
 /// `bearer_out`, or `body` NULL with a non-zero length; `_INVALID_ARGUMENT`;
-/// `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account.
+/// `_SIGNING_FAILED`), plus `_NOT_REGISTERED` when the config has no service account
+/// or one with a static token and no key (a token cannot sign).
 /// On error `*bearer_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]

@@ -99,7 +99,8 @@ unsafe fn optional_field(
     guard(name, || {
         let out = Out::new(out, "value_out")?;
         let config = as_ref(config, "config")?;
-        let value = read(config).map(|v| c_string(v, field, Code::ConfigInvalid)).transpose()?;
+        let value =
+            read(config).map(|v| c_string(v, field, Code::ConfigInvalid)).transpose().map_err(|e| config.locate(e))?;
         out.write_opt_string(value);
         Ok(())
     })
@@ -200,15 +201,15 @@ pub unsafe extern "C" fn mondoo_config_path(config: *const mondoo_config, value_
 }
 
 /// Any field by key (case-insensitive; environment overrides applied; scalars as
-/// text). `private_key` is refused: the key never leaves libmondoo.
+/// text). `private_key` and `token` are refused: secrets never leave libmondoo.
 ///
 /// Ownership: `config` and `key` are borrowed for the call (`key` is not kept). On
 /// success `*value_out` is a new string owned by the caller (free it with
 /// `mondoo_string_free`), or NULL when the key is absent.
 /// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `config`, `key` or `value_out`;
-/// `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for `private_key`;
-/// `_CONFIG_INVALID` when the value holds a NUL byte. On error `*value_out` is not
-/// written and the last error is set.
+/// `_INVALID_UTF8` for a `key` that is not UTF-8; `_INVALID_ARGUMENT` for the secrets
+/// `private_key` and `token`; `_CONFIG_INVALID` when the value holds a NUL byte. On
+/// error `*value_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_config_get(
@@ -226,13 +227,24 @@ pub unsafe extern "C" fn mondoo_config_get(
                 "the private key cannot be read through libmondoo (sign with a mondoo_signer instead)",
             ));
         }
-        let value = config.get(key).map(|v| c_string(v, "config value", Code::ConfigInvalid)).transpose()?;
+        if key.trim().eq_ignore_ascii_case("token") {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "the service account's static token cannot be read through libmondoo (the client sends it)",
+            ));
+        }
+        let value = config
+            .get(key)
+            .map(|v| c_string(v, "config value", Code::ConfigInvalid))
+            .transpose()
+            .map_err(|e| config.locate(e))?;
         out.write_opt_string(value);
         Ok(())
     })
 }
 
-/// Whether the config holds a service account (non-empty `mrn` and `private_key`).
+/// Whether the config holds a service account: a non-empty `mrn` with a non-empty
+/// `private_key` or a static `token`.
 ///
 /// Ownership: `config` is borrowed for the call; on success `*registered_out` (a `bool`
 /// of the caller's) is written; nothing is allocated.
@@ -248,7 +260,8 @@ pub unsafe extern "C" fn mondoo_config_is_registered(config: *const mondoo_confi
     })
 }
 
-/// The whole config as a JSON object, with `private_key` replaced by `"<redacted>"`.
+/// The whole config as a JSON object, with `private_key` and `token` replaced by
+/// `"<redacted>"`.
 ///
 /// Ownership: `config` is borrowed for the call. On success `*json_out` is a new string
 /// owned by the caller (free it with `mondoo_string_free`).

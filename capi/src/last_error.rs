@@ -125,7 +125,9 @@ pub unsafe extern "C" fn mondoo_error_http_status(error: *const mondoo_error) ->
     })
 }
 
-/// The file the error is about (a config that is missing or does not parse).
+/// The file the error is about: the config for every configuration error and for
+/// `MONDOO_RESULT_NOT_REGISTERED` (none for a config from `MONDOO_CONFIG_BASE64`), or a
+/// key or CA file.
 ///
 /// Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
 /// it stays valid until `mondoo_error_free(error)`; do not free it.
@@ -139,8 +141,12 @@ pub unsafe extern "C" fn mondoo_error_path(error: *const mondoo_error) -> *const
     })
 }
 
-/// The clock skew measured against the platform, in seconds (positive: the local clock
-/// is ahead).
+/// The clock skew measured against the platform before the call failed, in seconds:
+/// platform time minus local time, so positive when the platform's clock is ahead of the
+/// local one (the local clock is behind) — the sign of the status report's
+/// `clock_skew_seconds`. Set on the errors of calls made as the service account once the
+/// client measured the skew (a status report, or clock-skew correction); a 401 with a
+/// skew beyond a minute means the local clock needs fixing.
 ///
 /// Ownership: `error` is borrowed for the call (read, not kept, not freed).
 /// Errors: none: returns NaN when no skew was measured or `error` is NULL (the last error

@@ -277,7 +277,16 @@ impl Platform {
         self.shared.create_service_account(space_mrn)
     }
 
-    /// Revoke a service account: later calls signed with it get 401. Returns whether it existed.
+    /// New service account in `space_mrn` that carries a static token instead of a key, as
+    /// a token-type exchange answers it: mrn, space_mrn, token, api_endpoint. Calls with
+    /// `Authorization: Bearer <token>` are accepted as that account wherever a signed call
+    /// is; an unknown token gets 401 code 16.
+    pub fn create_token_service_account(&self, space_mrn: &str) -> io::Result<serde_json::Value> {
+        self.shared.create_token_service_account(space_mrn)
+    }
+
+    /// Revoke a service account: later calls signed with it (or with its static token) get
+    /// 401. Returns whether it existed.
     pub fn revoke(&self, mrn: &str) -> bool {
         self.shared.revoke(mrn)
     }

@@ -30,7 +30,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Account {
     space_mrn: String,
+    /// empty for an account that has a static token instead of a key
     certificate: String,
+    /// the static token that authenticates as this account (protocol 1.1 `token`)
+    token: Option<String>,
     revoked: bool,
     /// the agent this account was made for by a token registration
     agent: Option<String>,
@@ -141,6 +144,7 @@ impl Shared {
                 accounts.entry(field("mrn")).or_insert(Account {
                     space_mrn: space,
                     certificate: field("certificate"),
+                    token: None,
                     revoked: false,
                     agent: None,
                 });
@@ -202,7 +206,7 @@ impl Shared {
         let (key, cert) = self.issuer.issue(&mrn)?;
         lock(&self.state).accounts.insert(
             mrn.clone(),
-            Account { space_mrn: space_mrn.to_string(), certificate: cert.clone(), revoked: false, agent },
+            Account { space_mrn: space_mrn.to_string(), certificate: cert.clone(), token: None, revoked: false, agent },
         );
         Ok((mrn, key, cert))
     }
@@ -217,6 +221,37 @@ impl Shared {
             "space_mrn": space_mrn,
             "private_key": key,
             "certificate": cert,
+            "api_endpoint": self.url,
+        }))
+    }
+
+    /// New account in `space_mrn` that authenticates with a static token instead of a key,
+    /// as a token-type exchange answers it (protocol section 8): mrn, space_mrn, token,
+    /// api_endpoint.
+    pub(crate) fn create_token_service_account(&self, space_mrn: &str) -> io::Result<Value> {
+        if space_mrn.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "create_token_service_account: space_mrn is empty",
+            ));
+        }
+        let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
+        // Two ids: 48 random characters, and no dots, so it is never mistaken for a JWT.
+        let token = format!("mondoo-static-{}{}", new_id(), new_id());
+        lock(&self.state).accounts.insert(
+            mrn.clone(),
+            Account {
+                space_mrn: space_mrn.to_string(),
+                certificate: String::new(),
+                token: Some(token.clone()),
+                revoked: false,
+                agent: None,
+            },
+        );
+        Ok(json!({
+            "mrn": mrn,
+            "space_mrn": space_mrn,
+            "token": token,
             "api_endpoint": self.url,
         }))
     }
@@ -623,8 +658,25 @@ impl Shared {
         }
     }
 
+    /// The account a static token authenticates (Ok(None): not a static token).
+    fn static_token_subject(&self, token: &str) -> Result<Option<String>, String> {
+        let state = lock(&self.state);
+        match state.accounts.iter().find(|(_, a)| a.token.as_deref() == Some(token)) {
+            None => Ok(None),
+            Some((mrn, a)) if a.revoked => Err(format!("service account {mrn} (static token) is revoked")),
+            Some((mrn, _)) => Ok(Some(mrn.clone())),
+        }
+    }
+
+    /// A call as a service account: its static token, or a bearer signed with its key.
     fn verify_signed(&self, request: &Request) -> Result<String, String> {
         let token = bearer(request).ok_or("no Authorization: Bearer header")?;
+        if let Some(subject) = self.static_token_subject(token)? {
+            return Ok(subject);
+        }
+        if token.split('.').count() != 3 {
+            return Err("bearer is neither a known static token nor a JWT".to_string());
+        }
         let header = jwt_part(token, 0).ok_or("bearer header is not base64url JSON")?;
         if header.get("alg").and_then(Value::as_str) != Some("ES384") {
             return Err(format!("alg {} is not ES384", header.get("alg").unwrap_or(&Value::Null)));
@@ -665,7 +717,8 @@ impl Shared {
         };
         let kid = jwt_part(token, 0).and_then(|h| h.get("kid").and_then(Value::as_str).map(str::to_string));
         let signed_by_account = kid.as_ref().is_some_and(|k| lock(&self.state).accounts.contains_key(k));
-        if signed_by_account {
+        let static_token = lock(&self.state).accounts.values().any(|a| a.token.as_deref() == Some(token));
+        if signed_by_account || static_token {
             // Service-account registration: the account already has credentials.
             let (subject, body) = match self.signed_body(incoming) {
                 Ok(signed) => signed,
@@ -867,6 +920,11 @@ impl Shared {
                 let body = body()?;
                 let space = body.get("space_mrn").and_then(Value::as_str).unwrap_or(crate::FIXTURE_SPACE);
                 self.create_service_account(space).map_err(internal)
+            }
+            "token-service-account" => {
+                let body = body()?;
+                let space = body.get("space_mrn").and_then(Value::as_str).unwrap_or(crate::FIXTURE_SPACE);
+                self.create_token_service_account(space).map_err(internal)
             }
             "revoke" => {
                 let body = body()?;

@@ -186,6 +186,42 @@ fn revoked_accounts_are_refused() {
     assert!(!platform.revoke("//agents.api.mondoo.app/nobody"));
 }
 
+#[test]
+fn static_token_accounts_are_accepted_as_is_and_unknown_or_revoked_tokens_are_401() {
+    let platform = start();
+    let addr = platform.addr();
+    let credentials = platform.create_token_service_account(FIXTURE_SPACE).unwrap();
+    assert_eq!(credentials["space_mrn"], FIXTURE_SPACE);
+    assert_eq!(credentials["api_endpoint"], platform.url());
+    assert!(credentials.get("private_key").is_none() && credentials.get("certificate").is_none());
+    let mrn = credentials["mrn"].as_str().unwrap().to_string();
+    let token = credentials["token"].as_str().unwrap().to_string();
+    assert!(!token.contains('.'), "never mistaken for a JWT: {token}");
+
+    // The token as the bearer, on every service a signed call reaches.
+    assert_eq!(call(addr, "AgentManager/PingPong", Some(&token), b"{}").status, 200);
+    let r = platform.requests().pop().unwrap();
+    assert_eq!((r.auth, r.subject.as_deref()), (AuthOutcome::Accepted, Some(mrn.as_str())));
+    let answer = call(addr, "Echo/Say", Some(&token), br#"{"x":1}"#);
+    assert_eq!(answer.json(), json!({"x": 1, "signed_by": mrn}));
+    let body = register_body();
+    let registered = call(addr, "AgentManager/RegisterAgent", Some(&token), &body).json();
+    let agent_mrn = registered["agent_mrn"].as_str().unwrap();
+    assert!(registered.get("credential").is_none(), "{registered}");
+    assert_eq!(platform.agents()[0].service_account, mrn);
+    let check_in = serde_json::to_vec(&json!({"mrn": agent_mrn})).unwrap();
+    assert_eq!(call(addr, "AgentManager/HealthCheck", Some(&token), &check_in).status, 200);
+
+    // A token the platform never issued, and one whose account was revoked.
+    let unknown = format!("{token}x");
+    assert_unauthenticated(&call(addr, "AgentManager/PingPong", Some(&unknown), b"{}"));
+    assert!(matches!(last_auth(&platform), AuthOutcome::Rejected(why) if why.contains("static token")));
+    assert_unauthenticated(&call(addr, "AgentManager/RegisterAgent", Some(&unknown), &body));
+    assert!(platform.revoke(&mrn));
+    assert_unauthenticated(&call(addr, "AgentManager/PingPong", Some(&token), b"{}"));
+    assert!(matches!(last_auth(&platform), AuthOutcome::Rejected(why) if why.contains("revoked")));
+}
+
 fn register_body() -> Vec<u8> {
     serde_json::to_vec(&json!({
         "token": "",

@@ -5,6 +5,7 @@
  * logout; each checks what the caller gets and what the platform recorded.
  */
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -301,6 +302,88 @@ static mondoo_result take_last_error(char **message_out) {
     return code;
 }
 
+static void set_platform_clock_offset(long seconds) {
+    char body[64];
+    snprintf(body, sizeof body, "{\"offset_seconds\": %ld}", seconds);
+    int http = 0;
+    char *answer = platform_admin(&platform, "clock", body, &http);
+    CHECK(http == 200, "clock offset %ld: HTTP %d %s", seconds, http, answer ? answer : "");
+    free(answer);
+}
+
+/* The number after the first "key": in a JSON text, or NAN. */
+static double json_number_field(const char *json, const char *key) {
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = json ? strstr(json, pattern) : NULL;
+    return at ? strtod(at + strlen(pattern), NULL) : NAN;
+}
+
+/* The platform's clock 72 h ahead: every signed call gets a real 401. Once a status
+ * report has measured the skew, the error of each later call carries it, with the
+ * status report's sign (platform minus local: positive here). Before, it carries none. */
+static void test_a_401_after_a_measured_skew_carries_the_skew(void) {
+    const double ahead = 72.0 * 3600.0;
+    set_platform_clock_offset((long)ahead);
+    mondoo_client *client = NULL;
+    EXPECT_OK(new_service_account_client(platform.url, NULL, NULL, &client));
+    if (!client) return;
+
+    char *out = SENTINEL;
+    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
+    mondoo_error *err = mondoo_error_last();
+    CHECK(err && isnan(mondoo_error_clock_skew_seconds(err)), "no skew measured yet: %f",
+          err ? mondoo_error_clock_skew_seconds(err) : 0.0);
+    mondoo_error_free(err);
+
+    char *json = NULL;
+    EXPECT_OK(mondoo_client_status(client, &json));
+    double reported = json_number_field(json, "clock_skew_seconds");
+    CHECK(reported > ahead - 5 && reported < ahead + 5, "status clock_skew_seconds %f: %s", reported,
+          json ? json : "(null)");
+    CHECK(contains(json, "\"authenticated\":false"), "the skewed platform refused the PingPong");
+    mondoo_string_free(json);
+
+    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
+    CHECK(out == SENTINEL, "response_json_out untouched");
+    err = mondoo_error_last();
+    CHECK(err != NULL, "error object");
+    if (err) {
+        double skew = mondoo_error_clock_skew_seconds(err);
+        CHECK(skew - reported < 1e-6 && reported - skew < 1e-6, "the 401 carries the measured skew %f (status said %f)", skew, reported);
+        CHECK(mondoo_error_http_status(err) == 401 && mondoo_error_rpc_code(err) == 16, "a real 401: HTTP %d, rpc %d",
+              mondoo_error_http_status(err), mondoo_error_rpc_code(err));
+        mondoo_error_free(err);
+    }
+    mondoo_client_free(client);
+    set_platform_clock_offset(0);
+}
+
+/* MONDOO_RESULT_NOT_REGISTERED names the config in mondoo_error_path, not only in its
+ * message. */
+static void test_not_registered_names_the_config_file(const char *dir) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/unregistered.yml", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fputs("name: nobody\n", f) >= 0 && fclose(f) == 0, "write %s", path);
+    mondoo_config *cfg = NULL;
+    EXPECT_OK(mondoo_config_load(path, &cfg));
+    mondoo_client_options *opts = test_options();
+    mondoo_client *client = NULL;
+    EXPECT_OK(mondoo_client_new(cfg, opts, &client));
+    mondoo_client_options_free(opts);
+    mondoo_config_free(cfg);
+    if (!client) return;
+    char *out = SENTINEL;
+    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_NOT_REGISTERED);
+    mondoo_error *err = mondoo_error_last();
+    const char *named = err ? mondoo_error_path(err) : NULL;
+    CHECK(named && strcmp(named, path) == 0, "error path %s, expected %s", named ? named : "(null)", path);
+    CHECK(err && isnan(mondoo_error_clock_skew_seconds(err)), "no skew on a call never made");
+    mondoo_error_free(err);
+    mondoo_client_free(client);
+}
+
 /* `mondoo-platform --tls --ca-out FILE`: with the CA given through
  * mondoo_client_options_set_ca_file, status and a signed call work over HTTPS; without
  * it the certificate is refused (MONDOO_RESULT_TLS); a CA file that cannot be used fails
@@ -516,6 +599,8 @@ int main(void) {
 
     test_expired_token_makes_no_request();
     test_login_status_calls_logout();
+    test_a_401_after_a_measured_skew_carries_the_skew();
+    test_not_registered_names_the_config_file(dir);
 
     platform_stop(&platform);
 

@@ -25,8 +25,9 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
 
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// The Python exception for `e`, with `code`, `code_name`, `path` and the fields of its
-/// class (`rpc_code`/`rpc_status`/`http_status`, `expired`/`malformed`).
+/// The Python exception for `e`, with `code`, `code_name`, `path`, `clock_skew_seconds`
+/// and the fields of its class (`rpc_code`/`rpc_status`/`http_status`,
+/// `expired`/`malformed`).
 pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     match build(py, e) {
         Ok(err) => err,
@@ -42,6 +43,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     kwargs.set_item("code", e.code().value())?;
     kwargs.set_item("code_name", e.code().name())?;
     kwargs.set_item("path", e.path().map(|p| p.display().to_string()))?;
+    kwargs.set_item("clock_skew_seconds", e.clock_skew_seconds())?;
     match e.class() {
         ErrorClass::Rpc => {
             kwargs.set_item("rpc_code", e.rpc_code())?;

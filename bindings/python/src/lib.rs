@@ -51,7 +51,7 @@ fn opt_path(path: Option<&std::path::Path>) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 // Config
 
-/// A loaded mondoo configuration. Never shows the private key.
+/// A loaded mondoo configuration. Never shows the private key or a static token.
 #[pyclass(module = "mondoo._native", name = "Config", frozen)]
 pub struct PyConfig {
     inner: Config,
@@ -98,7 +98,7 @@ impl PyConfig {
             ConfigFormat::Json => "json",
         }
     }
-    /// A service account (mrn and private_key) is configured.
+    /// A service account is configured: mrn with a private_key or a static token.
     #[getter]
     fn registered(&self) -> bool {
         self.inner.is_registered()
@@ -121,7 +121,7 @@ impl PyConfig {
     fn mrn(&self) -> Option<String> {
         self.inner.mrn()
     }
-    /// The document as in the file, with private_key replaced by "<redacted>".
+    /// The document as in the file, with private_key and token replaced by "<redacted>".
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json::to_py(py, &self.inner.redacted_json())
     }
@@ -599,7 +599,8 @@ impl PyStatus {
     fn warnings(&self) -> Vec<String> {
         self.inner.upstream.warnings.clone()
     }
-    /// API time minus local time, seconds.
+    /// Platform (API) time minus local time, seconds: positive when the platform's clock
+    /// is ahead of the local one. Errors' `clock_skew_seconds` has the same sign.
     #[getter]
     fn clock_skew_seconds(&self) -> Option<f64> {
         self.inner.clock_skew_seconds

@@ -70,6 +70,11 @@ class Platform:
         token: str = self.admin("token", spec)["token"]
         return token
 
+    def token_service_account(self) -> dict[str, str]:
+        """A service account with a static token instead of a key: mrn, space_mrn, token, api_endpoint."""
+        account: dict[str, str] = self.admin("token-service-account")
+        return account
+
     def revoke(self, mrn: str) -> None:
         self.admin("revoke", {"mrn": mrn})
 

@@ -121,6 +121,60 @@ def test_status_clock_72h_off(platform: Platform, tmp_path: Path) -> None:
     assert corrected.call("Echo", "Say", {"x": 1})["x"] == 1
 
 
+def test_status_with_a_static_token_credential(platform: Platform, tmp_path: Path) -> None:
+    account = platform.token_service_account()
+    path = tmp_path / "token-credentials.json"
+    path.write_text(json.dumps(account))
+    config = mondoo.Config.load(path)
+    assert config.registered, "mrn + token is a registered config"
+    assert config.to_dict()["token"] == "<redacted>"
+    with client_for(config) as client:
+        status = client.status()
+    text = str(status)
+    assert "→ client authenticated successfully" in text, text
+    assert (status.registered, status.authenticated, status.exit_code) == (True, True, 0)
+    assert status.service_account == account["mrn"]
+    assert account["token"] not in text and account["token"] not in json.dumps(status.to_dict())
+    # the token itself was the bearer of the PingPong (unsigned), and it was accepted
+    ping = [r for r in platform.requests() if r["method"] == "PingPong"][-1]
+    headers = {name.lower(): value for name, value in ping["headers"]}
+    assert headers["authorization"] == f"Bearer {account['token']}"
+    assert (ping["auth"], ping["subject"]) == ("accepted", account["mrn"])
+
+
+def test_a_401_after_a_measured_skew_carries_the_skew(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "mondoo.yml"
+    login(platform, path)
+    platform.set_clock_offset(72 * 3600)
+    client = client_for(mondoo.Config.load(path))
+    # nothing measured yet: the 401 carries no skew
+    with pytest.raises(mondoo.RpcError) as before:
+        client.call("Echo", "Say", {})
+    assert before.value.clock_skew_seconds is None
+    # status measures it: platform minus local, positive when the platform is ahead
+    status = client.status()
+    measured = status.clock_skew_seconds
+    assert measured is not None and 72 * 3600 - 5 < measured < 72 * 3600 + 5, measured
+    assert status.ping_pong_error is not None
+    assert status.ping_pong_error["clock_skew_seconds"] == measured
+    # and every later refused call carries it, with the same sign
+    with pytest.raises(mondoo.RpcError) as after:
+        client.call("Echo", "Say", {})
+    assert (after.value.rpc_code, after.value.http_status) == (16, 401)
+    assert after.value.clock_skew_seconds == measured
+
+
+def test_not_registered_names_the_config_file(platform: Platform, tmp_path: Path) -> None:
+    path = tmp_path / "unregistered.yml"
+    path.write_text("name: nobody\n")
+    with client_for(mondoo.Config.load(path), platform) as client:
+        with pytest.raises(mondoo.NotRegisteredError) as info:
+            client.call("Echo", "Say", {})
+    assert info.value.path == str(path)
+    assert str(path) in str(info.value)
+    assert info.value.clock_skew_seconds is None
+
+
 # --- login and logout ------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class _CommonFields(TypedDict, total=False):
     code: int
     code_name: str
     path: Optional[str]
+    clock_skew_seconds: Optional[float]
 
 
 class MondooError(Exception):
@@ -39,15 +40,30 @@ class MondooError(Exception):
     code: int
     code_name: str
     path: Optional[str]
+    clock_skew_seconds: Optional[float]
     message: str
 
-    def __init__(self, message: str, *, code: int = 0, code_name: str = "", path: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        code_name: str = "",
+        path: Optional[str] = None,
+        clock_skew_seconds: Optional[float] = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.code_name = code_name
-        #: the config or key file the error is about, when there is one
+        #: the file the error is about: the config for every configuration error and for
+        #: NotRegisteredError (None for a config from $MONDOO_CONFIG_BASE64), or a key or CA file
         self.path = path
+        #: the clock skew the client measured before this call failed (a status report or
+        #: clock-skew correction), in seconds: platform time minus local time, so positive
+        #: when the platform's clock is ahead of the local one, as Status.clock_skew_seconds.
+        #: Set on errors of calls made as the service account; None when nothing was measured.
+        self.clock_skew_seconds = clock_skew_seconds
 
 
 class ConfigError(MondooError):

@@ -17,7 +17,11 @@ step() { printf '\n== python wheel: %s\n' "$*"; }
 fail() { echo "python wheel: $*" >&2; exit 1; }
 
 step "maturin build --release, maturin sdist"
-(cd "$here" && "$py" -m maturin build --quiet --release --locked --out "$out" && "$py" -m maturin sdist --out "$out")
+# The host triple given explicitly, as cargo-c gives it: the release build of the
+# dependencies under target/<triple>/release is then shared with the C library's.
+host=$(rustc -vV | sed -n 's/^host: //p')
+(cd "$here" && "$py" -m maturin build --quiet --release --locked --target "$host" --out "$out" &&
+  "$py" -m maturin sdist --out "$out")
 wheels=("$out"/*.whl)
 [ "${#wheels[@]}" -eq 1 ] || fail "expected one wheel, got: ${wheels[*]}"
 wheel=${wheels[0]}

@@ -23,6 +23,8 @@ mod redact;
 // public (hidden) for the config_parse fuzz target's check of the nesting bound
 #[doc(hidden)]
 pub mod structure;
+#[cfg(unix)]
+mod write_checks;
 
 /// Where a loaded config came from; `as_str` is what status prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -997,24 +999,45 @@ fn scrub_json(v: &mut serde_json::Value) {
 // ---------------------------------------------------------------------------------------
 // Writing
 
-/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
-/// fsync of the directory; mode 0600 (never wider than the file had), owner kept,
-/// missing parents created 0700. On any error the temp file is removed and the target
-/// is untouched. A symlink at `path` is followed: the file it points to is replaced.
 /// The private key never leaves through the public API: the signer reads it
 /// crate-internally (`Config::private_key`), every public reader refuses it.
 fn is_secret(key: &str) -> bool {
     key.eq_ignore_ascii_case("private_key")
 }
 
+/// Write `bytes` to `path` atomically: temp file in the same directory, fsync, rename,
+/// fsync of the directory; mode 0600 (never wider than the file had), owner kept,
+/// missing parents created 0700. On any error the temp file is removed and the target
+/// is untouched.
+///
+/// Only where the user meant (Unix; config/write_checks.rs): a symlink at `path` is
+/// followed (the file it points to is replaced) only when the link and that file
+/// belong to the writing user or root; the directory the file is replaced in must not
+/// be writable by anyone else unless it is sticky and the writer's own; the temp file
+/// is created with `O_EXCL | O_NOFOLLOW`. Otherwise `ConfigNotWritable`, saying why.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, |_| Ok(()))
+    write_atomic_with(path, bytes, Writer::current(), |_| Ok(()))
 }
 
-/// `write_atomic` with a hook run just before the rename (tests make it fail).
+#[cfg(unix)]
+use write_checks::Identity as Writer;
+
+/// Who writes, where there are no owners to check.
+#[cfg(not(unix))]
+#[derive(Clone, Copy)]
+struct Writer;
+#[cfg(not(unix))]
+impl Writer {
+    fn current() -> Writer {
+        Writer
+    }
+}
+
+/// `write_atomic` as `who`, with a hook run just before the rename (tests make it fail).
 fn write_atomic_with(
     path: &Path,
     bytes: &[u8],
+    who: Writer,
     before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<()> {
     use std::io::Write;
@@ -1022,9 +1045,20 @@ fn write_atomic_with(
     let io_err = |what: &str, e: std::io::Error| {
         Error::new(Code::Io, format!("cannot write config {}: {what}: {e}", path.display())).with_path(path)
     };
-    // write through a symlink to the file it names, as an in-place write would
+    #[cfg(unix)]
+    write_checks::check_link(path, who)?;
+    #[cfg(not(unix))]
+    let _ = who;
+    // write through a (trusted) symlink to the file it names, as an in-place write would
     let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|e| io_err("resolve symlink", e))?,
+        Ok(m) if m.file_type().is_symlink() => {
+            // the link's own directory too: there another user could swap the link
+            #[cfg(unix)]
+            if let Some(link_dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                write_checks::check_directory(path, link_dir, who)?;
+            }
+            resolve_link(path).map_err(|e| io_err("resolve symlink", e))?
+        }
         _ => path.to_path_buf(),
     };
     let dir = match target.parent() {
@@ -1032,6 +1066,8 @@ fn write_atomic_with(
         _ => PathBuf::from("."),
     };
     create_private_dirs(&dir).map_err(|e| io_err(&format!("create directory {}", dir.display()), e))?;
+    #[cfg(unix)]
+    write_checks::check_directory(path, &dir, who)?;
 
     let existing = match std::fs::metadata(&target) {
         Ok(m) if m.is_dir() => {
@@ -1102,6 +1138,22 @@ fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Where a symlink at `path` leads: the canonical path of its target, or for a link
+/// whose target does not exist yet, that target (relative to the link's directory).
+fn resolve_link(path: &Path) -> std::io::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let target = std::fs::read_link(path)?;
+            Ok(match path.parent() {
+                Some(dir) if target.is_relative() => dir.join(target),
+                _ => target,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A new file beside `target`, created exclusively (never an existing file or link).
 fn create_temp(dir: &Path, target: &Path) -> std::io::Result<(std::fs::File, PathBuf)> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -1113,13 +1165,14 @@ fn create_temp(dir: &Path, target: &Path) -> std::io::Result<(std::fs::File, Pat
     for _ in 0..16 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{base}.tmp-{}-{n}-{nanos:x}", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
+        let options = write_checks::exclusive_create();
+        #[cfg(not(unix))]
+        let options = {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            options
+        };
         match options.open(&temp) {
             Ok(f) => return Ok((f, temp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
@@ -1318,7 +1371,7 @@ mod tests {
         let target = dir.path().join("mondoo.yml");
         std::fs::write(&target, "old: 1\n").unwrap();
         let mut seen = None;
-        let err = write_atomic_with(&target, b"new: 2\n", |temp| {
+        let err = write_atomic_with(&target, b"new: 2\n", Writer::current(), |temp| {
             assert!(temp.exists());
             assert_eq!(std::fs::read(temp).unwrap(), b"new: 2\n");
             seen = Some(temp.to_path_buf());

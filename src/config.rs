@@ -19,7 +19,7 @@ use crate::error::{Code, Error, Result};
 // public (hidden) for the config_parse fuzz target's comparison with serde_json
 #[doc(hidden)]
 pub mod json_text;
-mod redact;
+pub(crate) mod redact;
 // public (hidden) for the config_parse fuzz target's check of the nesting bound
 #[doc(hidden)]
 pub mod structure;
@@ -108,6 +108,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "name",
 ];
 
+/// A config value as it may be shown (`config show`): a value that looks like a PEM
+/// private key or a JWT-like token becomes `<redacted>`, the userinfo of a URL in it
+/// (`http://user:password@proxy`) becomes `redacted`.
+pub fn redact_for_display(value: &str) -> String {
+    redact::value_for_display(value)
+}
+
 /// The home-directory config path under `home` (`$HOME/.config/mondoo/mondoo.yml`).
 pub fn home_config_path(home: &Path) -> PathBuf {
     home.join(".config").join("mondoo").join("mondoo.yml")
@@ -153,7 +160,7 @@ impl fmt::Debug for Config {
             .field("source", &self.source)
             .field("path", &self.path)
             .field("format", &self.format)
-            .field("mrn", &self.mrn())
+            .field("mrn", &self.mrn().map(|m| redact::value_for_display(&m)))
             .field("registered", &self.is_registered())
             .finish_non_exhaustive()
     }
@@ -507,20 +514,15 @@ impl Config {
     pub fn format(&self) -> ConfigFormat {
         self.format
     }
-    /// The document as JSON with `private_key` replaced by `"<redacted>"`.
-    /// (The document as in the file: env overrides are not shown.)
+    /// The document as JSON for showing: `private_key` (and `token`, at any depth)
+    /// replaced by `"<redacted>"`, and so is any value or key that looks like a PEM private
+    /// key or a JWT-like token wherever it is; the userinfo of URLs (`api_proxy`,
+    /// `api_endpoint`, ...) becomes `redacted`. (The document as in the file: env
+    /// overrides are not shown.)
     pub fn redacted_json(&self) -> serde_json::Value {
-        let mut out = serde_json::Map::new();
-        for (k, v) in &self.doc {
-            let key = key_string(k);
-            let value = if key.eq_ignore_ascii_case("private_key") {
-                serde_json::Value::String("<redacted>".to_string())
-            } else {
-                yaml_to_json(v)
-            };
-            out.insert(key, value);
-        }
-        serde_json::Value::Object(out)
+        let mut out = yaml_to_json(&Value::Mapping(self.doc.clone()));
+        redact::json_for_display(&mut out);
+        out
     }
     /// Set a key in the document (in memory; the key's existing spelling is kept; a new
     /// key is written lower-case).

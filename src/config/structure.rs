@@ -104,9 +104,8 @@ pub fn scan_json(text: &str) -> Result<(), Finding> {
                 });
             }
             b'}' | b']' => {
-                if stack.pop().is_none() {
-                    return Ok(()); // not JSON: the parser reports it
-                }
+                // a closer without an opener is not JSON: the parser reports it
+                let Some(_) = stack.pop() else { return Ok(()) };
             }
             b',' => {
                 if let Some(JsonFrame::Object { next_is_key, .. }) = stack.last_mut() {
@@ -245,46 +244,45 @@ enum YamlFrame {
 /// it, after no more work than this scan did (libyaml looks ahead a bounded distance).
 pub fn scan_yaml(text: &str) -> Result<(), Finding> {
     use std::mem::MaybeUninit;
-    use unsafe_libyaml as sys;
 
-    struct Parser(Box<MaybeUninit<sys::yaml_parser_t>>);
+    struct Parser(Box<MaybeUninit<unsafe_libyaml::yaml_parser_t>>);
     impl Drop for Parser {
         fn drop(&mut self) {
             // SAFETY: only built after yaml_parser_initialize succeeded.
-            unsafe { sys::yaml_parser_delete(self.0.as_mut_ptr()) }
+            unsafe { unsafe_libyaml::yaml_parser_delete(self.0.as_mut_ptr()) }
         }
     }
 
-    let mut parser = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
+    let mut parser = Box::new(MaybeUninit::<unsafe_libyaml::yaml_parser_t>::uninit());
     // SAFETY: initialize writes the whole struct; on failure nothing is to be freed.
-    if unsafe { sys::yaml_parser_initialize(parser.as_mut_ptr()) }.fail {
+    if unsafe { unsafe_libyaml::yaml_parser_initialize(parser.as_mut_ptr()) }.fail {
         return Ok(()); // out of memory: the parser proper will say so
     }
     let mut parser = Parser(parser);
     // SAFETY: `text` outlives `parser` (dropped at the end of this function).
-    unsafe { sys::yaml_parser_set_input_string(parser.0.as_mut_ptr(), text.as_ptr(), text.len() as _) };
+    unsafe { unsafe_libyaml::yaml_parser_set_input_string(parser.0.as_mut_ptr(), text.as_ptr(), text.len() as _) };
 
     let mut stack: Vec<YamlFrame> = Vec::new();
     loop {
-        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+        let mut event = MaybeUninit::<unsafe_libyaml::yaml_event_t>::uninit();
         // SAFETY: the parser is initialized and has its input.
-        if unsafe { sys::yaml_parser_parse(parser.0.as_mut_ptr(), event.as_mut_ptr()) }.fail {
+        if unsafe { unsafe_libyaml::yaml_parser_parse(parser.0.as_mut_ptr(), event.as_mut_ptr()) }.fail {
             return Ok(()); // a syntax error: the parser reports it
         }
         // SAFETY: a successful parse filled the event.
         let mut event = unsafe { event.assume_init() };
         let at = Position { line: event.start_mark.line as usize + 1, column: event.start_mark.column as usize + 1 };
         let outcome = match event.type_ {
-            sys::YAML_STREAM_END_EVENT => {
+            unsafe_libyaml::YAML_STREAM_END_EVENT => {
                 // SAFETY: the event came from yaml_parser_parse.
-                unsafe { sys::yaml_event_delete(&mut event) };
+                unsafe { unsafe_libyaml::yaml_event_delete(&mut event) };
                 return Ok(());
             }
-            sys::YAML_SEQUENCE_START_EVENT | sys::YAML_MAPPING_START_EVENT => {
+            unsafe_libyaml::YAML_SEQUENCE_START_EVENT | unsafe_libyaml::YAML_MAPPING_START_EVENT => {
                 if stack.len() >= MAX_NESTING {
                     Err(Finding::TooDeep(at))
                 } else {
-                    stack.push(if event.type_ == sys::YAML_MAPPING_START_EVENT {
+                    stack.push(if event.type_ == unsafe_libyaml::YAML_MAPPING_START_EVENT {
                         YamlFrame::Mapping { keys: KeysSeen::default(), next_is_key: true }
                     } else {
                         YamlFrame::Sequence
@@ -292,12 +290,12 @@ pub fn scan_yaml(text: &str) -> Result<(), Finding> {
                     Ok(())
                 }
             }
-            sys::YAML_SEQUENCE_END_EVENT | sys::YAML_MAPPING_END_EVENT => {
+            unsafe_libyaml::YAML_SEQUENCE_END_EVENT | unsafe_libyaml::YAML_MAPPING_END_EVENT => {
                 stack.pop();
                 node_done(&mut stack);
                 Ok(())
             }
-            sys::YAML_SCALAR_EVENT => {
+            unsafe_libyaml::YAML_SCALAR_EVENT => {
                 // SAFETY: a scalar event's value points at `length` bytes.
                 let value = unsafe {
                     let scalar = event.data.scalar;
@@ -315,14 +313,14 @@ pub fn scan_yaml(text: &str) -> Result<(), Finding> {
                 node_done(&mut stack);
                 result
             }
-            sys::YAML_ALIAS_EVENT => {
+            unsafe_libyaml::YAML_ALIAS_EVENT => {
                 node_done(&mut stack);
                 Ok(())
             }
             _ => Ok(()),
         };
         // SAFETY: the event came from yaml_parser_parse and is deleted once.
-        unsafe { sys::yaml_event_delete(&mut event) };
+        unsafe { unsafe_libyaml::yaml_event_delete(&mut event) };
         outcome?;
     }
 }

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use mondoo::config::redact_for_display;
 use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
 
@@ -184,14 +185,18 @@ fn config_show(args: &Args) -> Result<(), Failure> {
             "config": config.redacted_json(),
         }));
     } else {
+        // every value shown as the library redacts it: URL passwords, keys or tokens
+        // pasted into the wrong field
+        let shown = |v: Option<String>| v.map(|v| redact_for_display(&v)).unwrap_or_default();
         let path = config.path().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
         println!("source:       {}", config.source().as_str());
         println!("path:         {path}");
         println!("registered:   {}", config.is_registered());
-        println!("api_endpoint: {}", config.api_endpoint());
-        println!("scope:        {}", config.scope_mrn().unwrap_or_default());
-        println!("mrn:          {}", config.mrn().unwrap_or_default());
-        println!("agent_mrn:    {}", config.agent_mrn().unwrap_or_default());
+        println!("api_endpoint: {}", shown(Some(config.api_endpoint())));
+        println!("api_proxy:    {}", shown(config.api_proxy()));
+        println!("scope:        {}", shown(config.scope_mrn()));
+        println!("mrn:          {}", shown(config.mrn()));
+        println!("agent_mrn:    {}", shown(config.agent_mrn()));
     }
     Ok(())
 }

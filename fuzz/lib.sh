@@ -35,6 +35,16 @@ seed_corpora() {
     base64 -d "$t/service-account/credentials.json.b64" > "$c/config_parse/seed-b64-decoded.json" 2>/dev/null || true
     printf 'mrn: x\nprivate_key: |\n  -----BEGIN PRIVATE KEY-----\n  AAAA\n  -----END PRIVATE KEY-----\n' > "$c/config_parse/seed-broken-key.yml"
     printf '{"auth": {"method": "ssh"}}' > "$c/config_parse/seed-auth.json"
+    # nesting at and past the limit (64), in flow and block style, and duplicate keys
+    python3 - "$c/config_parse" <<'PY' || true
+import pathlib, sys
+out = pathlib.Path(sys.argv[1])
+(out / "seed-nested-flow.yml").write_text("x: " + "[" * 70 + "]" * 70 + "\n")
+(out / "seed-nested-json.json").write_text('{"x": ' + "[" * 63 + "]" * 63 + "}")
+(out / "seed-nested-block.yml").write_text("".join(" " * i + "k%d:\n" % i for i in range(66)))
+(out / "seed-nested-seq.yml").write_text("- " * 66 + "x\n")
+(out / "seed-duplicate.yml").write_text("mrn: //a\nMRN: //b\n")
+PY
 
     for f in "$t"/tokens/*; do seed token_inspect "$f" "seed-$(basename "$f")"; done
 

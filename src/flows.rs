@@ -509,7 +509,7 @@ impl Client {
         let system = self.system().clone();
         let local_time = now_rfc3339_local();
         let mut warnings = Vec::new();
-        let mut api = ApiStatus { endpoint: endpoint.clone(), ..Default::default() };
+        let mut api = ApiStatus { endpoint: redact_userinfo(&endpoint), ..Default::default() };
         let mut clock_skew_seconds = None;
         let mut round_trip_ms = None;
         match self.health_at(&endpoint) {

@@ -140,10 +140,12 @@ fn is_loopback(target: &reqwest::Url) -> bool {
 
 fn parse_proxy_url(raw: &str, source: ProxySource) -> Result<reqwest::Url> {
     let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("http://{raw}") };
+    // the URL is echoed with its password replaced, also when it does not parse
+    let shown = crate::config::redact::url_userinfo(raw);
     let url = reqwest::Url::parse(&with_scheme)
-        .map_err(|e| Error::new(Code::Proxy, format!("invalid proxy URL {raw:?} from {}: {e}", source.as_str())))?;
+        .map_err(|e| Error::new(Code::Proxy, format!("invalid proxy URL {shown:?} from {}: {e}", source.as_str())))?;
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
-        return Err(Error::new(Code::Proxy, format!("invalid proxy URL {raw:?} from {}", source.as_str())));
+        return Err(Error::new(Code::Proxy, format!("invalid proxy URL {shown:?} from {}", source.as_str())));
     }
     Ok(url)
 }
@@ -546,7 +548,10 @@ pub(crate) fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url> {
     reqwest::Url::parse(endpoint)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| Error::new(Code::ConfigInvalid, format!("api_endpoint {endpoint:?} is not an http(s) URL")))
+        .ok_or_else(|| {
+            let shown = crate::config::redact::url_userinfo(endpoint);
+            Error::new(Code::ConfigInvalid, format!("api_endpoint {shown:?} is not an http(s) URL"))
+        })
 }
 
 /// `{endpoint}/{service}/{method}`, keeping any path prefix of the endpoint and joining
@@ -559,7 +564,9 @@ pub fn join_url(endpoint: &str, service: &str, method: &str) -> Result<reqwest::
         }
     }
     let joined = format!("{}/{}/{}", endpoint.trim_end_matches('/'), service, method);
-    reqwest::Url::parse(&joined).map_err(|e| Error::new(Code::InvalidArgument, format!("invalid URL {joined}: {e}")))
+    reqwest::Url::parse(&joined).map_err(|e| {
+        Error::new(Code::InvalidArgument, format!("invalid URL {}: {e}", crate::config::redact::url_userinfo(&joined)))
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -601,7 +608,7 @@ fn transport_error(e: &reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings
     let via = via
         .map(|(p, source)| format!(" via proxy {} (from {})", redact_userinfo(p.as_str()), source.as_str()))
         .unwrap_or_default();
-    Error::new(code, format!("POST {url}{via}: {chain}"))
+    Error::new(code, format!("POST {}{via}: {chain}", redact_userinfo(url.as_str())))
 }
 
 /// The URL with any user name and password replaced by `redacted`.
@@ -619,7 +626,7 @@ pub(crate) fn redact_userinfo(url: &str) -> String {
 fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {
     let chain = error_chain(e);
     let code = if chain.to_ascii_lowercase().contains("timed out") { Code::Timeout } else { Code::Network };
-    Error::new(code, format!("POST {url}: reading the answer failed: {chain}"))
+    Error::new(code, format!("POST {}: reading the answer failed: {chain}", redact_userinfo(url.as_str())))
 }
 
 /// A random UUID v4, one per client (`X-Request-ID`).

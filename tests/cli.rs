@@ -298,3 +298,76 @@ fn login_token_file_sign_body_file_and_the_exit_codes_of_status_and_checkin() {
         assert!(text(&out.stderr).contains(cfg), "{command}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn config_show_never_prints_a_password_key_or_token_in_any_field() {
+    let home = tempfile::tempdir().unwrap();
+    let creds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(testdata("service-account/credentials.json")).unwrap()).unwrap();
+    let pem = creds["private_key"].as_str().unwrap();
+    let jwt = std::fs::read_to_string(testdata("tokens/registration-valid.jwt")).unwrap().trim().to_string();
+    let indented: String = pem.lines().map(|l| format!("    {l}\n")).collect();
+    let config = home.path().join("mondoo.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "mrn: //agents.api.mondoo.app/spaces/s/serviceaccounts/x\nprivate_key: |\n{indented}\
+             certificate: |\n{indented}privateKey: |\n{indented}nested:\n  private_key: |\n{indented}\
+             labels:\n  token: {jwt}\nname: \"{}\"\n\
+             api_proxy: http://alice:hunter2-proxy-password@proxy.example:3128\n\
+             api_endpoint: https://bob:hunter2-endpoint-password@api.example.com\n\
+             space_mrn: \"{jwt}\"\n",
+            pem.replace('\n', "\\n")
+        ),
+    )
+    .unwrap();
+    let key_line = pem.lines().nth(1).unwrap();
+    let jwt_signature = jwt.rsplit('.').next().unwrap();
+    for json in [false, true] {
+        let mut args = vec!["config", "show", "--config", config.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = run(home.path(), &args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        for secret in ["hunter2-proxy-password", "hunter2-endpoint-password", key_line, jwt_signature, "PRIVATE KEY"] {
+            assert!(!shown.contains(secret), "config show (json: {json}) prints {secret:?}:\n{shown}");
+        }
+        assert!(shown.contains("redacted@proxy.example:3128"), "{shown}");
+        assert!(shown.contains("redacted@api.example.com"), "{shown}");
+    }
+}
+
+#[test]
+fn an_invalid_proxy_is_reported_without_its_password() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("mondoo.yml");
+    std::fs::write(&config, "name: x\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let bad = "http://alice:hunter2-proxy-password@[::1";
+    for (args, env) in [
+        (vec!["status", "--config", cfg, "--api-proxy", bad], vec![]),
+        (vec!["status", "--config", cfg], vec![("MONDOO_API_PROXY", bad)]),
+    ] {
+        let out = run_with_env(home.path(), &args, &env, None);
+        assert_ne!(out.status.code(), Some(0));
+        let err = text(&out.stderr);
+        assert!(err.contains("invalid proxy URL") && err.contains("redacted@[::1"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
+
+#[test]
+fn an_empty_config_path_is_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let default = home.path().join(".config/mondoo/mondoo.yml");
+    std::fs::create_dir_all(default.parent().unwrap()).unwrap();
+    std::fs::write(&default, "name: the-default\n").unwrap();
+    for args in [vec!["config", "show", "--config", ""], vec!["config", "show", "--config="]] {
+        let out = run(home.path(), &args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("the config path is empty"), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "the default file must not be shown: {}", text(&out.stdout));
+    }
+}

@@ -156,7 +156,7 @@ fn an_oversized_token_never_reaches_the_platform() {
 // ---- configs --------------------------------------------------------------------------
 
 fn big_yaml(bytes: usize) -> String {
-    let mut text = String::from("mrn: x\nprivate_key: y\npad: ");
+    let mut text = String::from("mrn: //x\nprivate_key: y\npad: ");
     text.push_str(&"x".repeat(bytes.saturating_sub(text.len() + 1)));
     text.push('\n');
     assert_eq!(text.len(), bytes);

@@ -763,3 +763,85 @@ mod serde_yaml_value {
         Doc { private_key: v["private_key"].as_str().unwrap().to_string() }
     }
 }
+
+// ---- issue 14, F4/F10: secrets outside `private_key` ------------------------------------
+
+/// A config with the key and a token pasted into the wrong fields, and passwords in its
+/// URLs: what each rendering of it may show.
+fn config_with_misplaced_secrets(pem: &str, jwt: &str) -> String {
+    let indented = |s: &str, by: usize| s.lines().map(|l| format!("{}{l}\n", " ".repeat(by))).collect::<String>();
+    let flat = pem.replace('\n', "\\n");
+    format!(
+        "mrn: //agents.api.mondoo.app/spaces/s/serviceaccounts/x\n\
+         private_key: |\n{k2}\
+         certificate: |\n{k2}\
+         privateKey: |\n{k2}\
+         name: \"{flat}\"\n\
+         labels:\n  stolen: |\n{k4}  token: {jwt}\n\
+         nested:\n  private_key: |\n{k4}\
+         api_proxy: http://alice:hunter2-proxy-password@proxy.example:3128\n\
+         api_endpoint: https://bob:hunter2-endpoint-password@api.example.com\n\
+         updates_url: https://carol:hunter2-updates-password@updates.example.com/x\n\
+         agent_mrn: \"{jwt}\"\n",
+        k2 = indented(pem, 2),
+        k4 = indented(pem, 4),
+    )
+}
+
+const URL_PASSWORDS: [&str; 3] = ["hunter2-proxy-password", "hunter2-endpoint-password", "hunter2-updates-password"];
+
+#[test]
+fn keys_tokens_and_url_passwords_in_any_field_are_never_shown() {
+    let pem = credentials("credentials.json")["private_key"].as_str().unwrap().to_string();
+    let key = Secret::key("fixture private key", &pem);
+    let jwt = std::fs::read_to_string(testdata("tokens/registration-valid.jwt")).unwrap().trim().to_string();
+    let token = Secret::token("registration token", &jwt);
+    let config = Config::parse(&config_with_misplaced_secrets(&pem, &jwt)).unwrap();
+    // the test's own input holds every secret (the check can fail)
+    assert!(config.get("name").unwrap().contains("PRIVATE KEY") && config.get("agent_mrn").unwrap() == jwt);
+
+    let json = config.redacted_json();
+    for field in ["private_key", "certificate", "privateKey", "name", "agent_mrn"] {
+        assert_eq!(json[field], "<redacted>", "{field}: {json}");
+    }
+    assert_eq!(json["labels"]["stolen"], "<redacted>");
+    assert_eq!(json["labels"]["token"], "<redacted>");
+    assert_eq!(json["nested"]["private_key"], "<redacted>");
+    assert_eq!(json["api_proxy"], "http://redacted@proxy.example:3128/");
+    assert_eq!(json["api_endpoint"], "https://redacted@api.example.com/");
+    assert_eq!(json["mrn"], "//agents.api.mondoo.app/spaces/s/serviceaccounts/x", "plain values are kept");
+
+    let mut shown = vec![("Config Debug", format!("{config:?}")), ("Config JSON", json.to_string())];
+    // an invalid proxy is echoed in its error without the password, from each source
+    let bad_proxy = "http://alice:hunter2-proxy-password@[::1";
+    let env: BTreeMap<String, String> = [("MONDOO_API_PROXY".to_string(), bad_proxy.to_string())].into();
+    for options in [
+        ClientOptions { env: Some(env), ..options() },
+        ClientOptions { api_proxy: Some(bad_proxy.to_string()), ..options() },
+        ClientOptions { api_proxy: Some("alice:hunter2-proxy-password@proxy:x".to_string()), ..options() },
+    ] {
+        let e = Client::new(Config::parse("{}").unwrap(), options).unwrap_err();
+        assert_eq!(e.code(), Code::Proxy, "{e}");
+        assert!(e.message().contains("alice") || e.message().contains("redacted"), "{e}");
+        shown.extend(error_texts(&e).into_iter().map(|t| ("invalid proxy error", t)));
+    }
+    // an endpoint that is not http(s), with a password
+    let client = Client::new(
+        Config::parse("{}").unwrap(),
+        ClientOptions { api_endpoint: Some("ftp://bob:hunter2-endpoint-password@x".into()), ..options() },
+    );
+    match client {
+        Ok(client) => {
+            let e = client.health().unwrap_err();
+            shown.extend(error_texts(&e).into_iter().map(|t| ("invalid endpoint error", t)));
+        }
+        Err(e) => shown.extend(error_texts(&e).into_iter().map(|t| ("invalid endpoint error", t))),
+    }
+    for (what, text) in &shown {
+        key.assert_absent(what, text);
+        token.assert_absent(what, text);
+        for password in URL_PASSWORDS {
+            assert!(!text.contains(password), "{what} shows {password}: {text}");
+        }
+    }
+}

@@ -304,7 +304,8 @@ mondoo_result mondoo_last_error_message(char **message_out);
  * `path`: the file to read (YAML or JSON), or NULL for the default search, which is
  * the Go client's: `MONDOO_CONFIG_BASE64`, then `MONDOO_CONFIG_PATH`, then the home
  * file, then the system file. When nothing is found the result is an empty,
- * unregistered config (not an error). A `path` given explicitly must exist.
+ * unregistered config (not an error). A `path` given explicitly must exist; an empty
+ * `path` ("") is `MONDOO_RESULT_INVALID_ARGUMENT`, never the default search.
  *
  * Ownership: `path` is borrowed for the call (the config keeps its own copy). On success
  * `*config_out` is a new config owned by the caller, freed with `mondoo_config_free`.
@@ -328,7 +329,8 @@ mondoo_result mondoo_config_load(const char *path, mondoo_config **config_out);
  * On success `*config_out` is a new config owned by the caller, freed with
  * `mondoo_config_free`.
  * Errors: as `mondoo_config_load` (`MONDOO_RESULT_INVALID_UTF8` for a `path` that is not
- * UTF-8, `_NULL_PARAMETER` when `config_out` is NULL, the configuration codes), without
+ * UTF-8, `_INVALID_ARGUMENT` for an empty one, `_NULL_PARAMETER` when `config_out` is
+ * NULL, the configuration codes), without
  * `MONDOO_RESULT_CONFIG_NOT_FOUND` for the file registration will create. On error
  * `*config_out` is not written and the last error is set.
  * Thread safety: safe to call from any thread (it reads the process environment).

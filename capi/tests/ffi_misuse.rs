@@ -350,3 +350,21 @@ fn one_signer_and_one_config_from_many_threads() {
         mondoo_config_free(shared.0);
     }
 }
+
+#[test]
+fn an_empty_config_path_is_invalid_not_the_default_search() {
+    // issue 14, F11: "" used to mean NULL (the default search), loading some other file
+    let empty = cstr("");
+    // SAFETY: a valid (empty) C string and valid out pointers.
+    unsafe {
+        for load in [raw::mondoo_config_load, raw::mondoo_config_load_for_registration] {
+            let mut c: *mut mondoo_config = sentinel();
+            let result = code(load(empty.as_ptr(), &mut c));
+            assert_eq!(result, Code::InvalidArgument);
+            assert_eq!(c, sentinel(), "config_out untouched on error");
+            let (last, message) = last_error();
+            assert_eq!(last, Code::InvalidArgument);
+            assert!(message.contains("config path is empty"), "{message}");
+        }
+    }
+}

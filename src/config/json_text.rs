@@ -85,7 +85,7 @@ fn placeholder_prefix(text: &str) -> Option<String> {
 
 /// The JSON string body `raw` unescaped, or None where serde_json would refuse it
 /// (unknown escape, bad or lone surrogate, a control character).
-fn unescape(raw: &str) -> Option<Zeroizing<String>> {
+pub(crate) fn unescape(raw: &str) -> Option<Zeroizing<String>> {
     let mut out = Zeroizing::new(String::with_capacity(raw.len()));
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {

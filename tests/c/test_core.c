@@ -275,6 +275,19 @@ static void test_tokens(void) {
     }
 }
 
+/* issue 14, F11: an empty path is a mistake, not the default search (NULL is that). */
+static void test_empty_config_path(void) {
+    mondoo_config *cfg = (mondoo_config *)SENTINEL;
+    EXPECT_RESULT(mondoo_config_load("", &cfg), MONDOO_RESULT_INVALID_ARGUMENT);
+    CHECK(cfg == (mondoo_config *)SENTINEL, "config_out untouched");
+    char *m = last_message();
+    CHECK(contains(m, "config path is empty"), "says why: %s", m);
+    free(m);
+    EXPECT_RESULT(mondoo_config_load_for_registration("", &cfg), MONDOO_RESULT_INVALID_ARGUMENT);
+    CHECK(cfg == (mondoo_config *)SENTINEL, "config_out untouched");
+    mondoo_error_free(mondoo_error_last());
+}
+
 static void test_invalid_utf8(void) {
     const char bad[] = {'c', 'f', 'g', (char)0xff, (char)0xfe, '.', 'j', 's', 'o', 'n', 0};
     mondoo_config *cfg = (mondoo_config *)SENTINEL;
@@ -620,6 +633,7 @@ int main(void) {
     test_wrong_curve();
     test_tokens();
     test_invalid_utf8();
+    test_empty_config_path();
     test_signing();
     test_threads();
     test_options();

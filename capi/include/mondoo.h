@@ -35,7 +35,7 @@
 
 
 /**
- * Result codes, grouped by area in blocks of a hundred. Values are stable and never
+ * Result codes, grouped by area in blocks of a thousand. Values are stable and never
  * reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
  */
 enum mondoo_result

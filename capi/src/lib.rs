@@ -4,7 +4,7 @@
 //! Conventions (the README's "API conventions" section says the same for C users):
 //!
 //! * **Results.** Every fallible function returns a `mondoo_result` (`crate::Code`:
-//!   stable values grouped by area). `MONDOO_RESULT_OK` is 0. Only frees,
+//!   stable values grouped by area in blocks of a thousand). `MONDOO_RESULT_OK` is 0. Only frees,
 //!   `mondoo_version`, `mondoo_error_last` and the accessors of a `mondoo_error` return
 //!   something else.
 //! * **Argument order.** The handle first, then inputs, then outputs; a buffer is

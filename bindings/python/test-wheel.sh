@@ -17,7 +17,8 @@ step() { printf '\n== python wheel: %s\n' "$*"; }
 fail() { echo "python wheel: $*" >&2; exit 1; }
 
 step "maturin build --release, maturin sdist"
-(cd "$here" && "$py" -m maturin build --quiet --release --locked --out "$out" && "$py" -m maturin sdist --quiet --out "$out")
+# (sdist without --quiet: maturin 1.16 dropped that option from sdist; its output is short)
+(cd "$here" && "$py" -m maturin build --quiet --release --locked --out "$out" && "$py" -m maturin sdist --out "$out")
 wheels=("$out"/*.whl)
 [ "${#wheels[@]}" -eq 1 ] || fail "expected one wheel, got: ${wheels[*]}"
 wheel=${wheels[0]}

@@ -29,7 +29,10 @@ echo "wheel $(basename "$wheel"): $(du -k "$wheel" | cut -f1) KiB; sdist $(du -k
 step "auditwheel show"
 audit=$("$py" -m auditwheel show "$wheel")
 echo "$audit"
-grep -q 'is consistent with the following platform tag: "manylinux_' <<<"$audit" || fail "auditwheel finds the wheel not manylinux-compliant"
+# (newer auditwheel versions wrap their lines: the sentence is matched with the line breaks
+# folded into spaces)
+tr -s ' \n' '  ' <<<"$audit" | grep -q 'is consistent with the following platform tag: "manylinux_' ||
+  fail "auditwheel finds the wheel not manylinux-compliant"
 
 step "metadata and contents"
 "$py" - "$wheel" <<'PY'

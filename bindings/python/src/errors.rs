@@ -47,7 +47,8 @@ pub(crate) fn closed_client_error(py: Python<'_>) -> PyErr {
         let kwargs = PyDict::new(py);
         kwargs.set_item("code", Code::InvalidArgument.value())?;
         kwargs.set_item("code_name", Code::InvalidArgument.name())?;
-        let instance = errors_module(py)?.getattr("ClientClosedError")?.call(("the client is closed",), Some(&kwargs))?;
+        let instance =
+            errors_module(py)?.getattr("ClientClosedError")?.call(("the client is closed",), Some(&kwargs))?;
         Ok(PyErr::from_value(instance))
     };
     build().unwrap_or_else(|import_failure| import_failure)

@@ -338,7 +338,9 @@ impl PyClient {
             .detach(move || {
                 let config = match source {
                     ConfigSource::Given(c) => c,
-                    ConfigSource::Path(path) => Config::load_with(&LoadOptions { path: Some(path), ..Default::default() })?,
+                    ConfigSource::Path(path) => {
+                        Config::load_with(&LoadOptions { path: Some(path), ..Default::default() })?
+                    }
                     ConfigSource::ForRegistration(path) => {
                         flows::config_for_registration(&LoadOptions { path, ..Default::default() })?
                     }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Result codes, grouped by area in blocks of a hundred. Values are stable and never
+/// Result codes, grouped by area in blocks of a thousand. Values are stable and never
 /// reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,7 +210,7 @@ impl Code {
         self.c_name().to_str().unwrap_or("MONDOO_RESULT_UNKNOWN")
     }
 
-    /// The area a code belongs to (its block of a hundred).
+    /// The area a code belongs to (its block of a thousand).
     pub fn class(self) -> ErrorClass {
         match self.value() / 1000 {
             0 => ErrorClass::Ok,

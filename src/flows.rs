@@ -567,7 +567,7 @@ impl Client {
                 hostname: system.hostname.clone(),
                 ip: system.ip.clone(),
                 mrn: if registered {
-                    Some(config.agent_mrn().filter(|m| !m.is_empty()).unwrap_or_else(|| "no managed client".into()))
+                    Some(config.agent_mrn().filter(|m| !m.is_empty()).unwrap_or_else(|| NO_MANAGED_CLIENT.into()))
                 } else {
                     None
                 },
@@ -911,6 +911,23 @@ impl From<&Error> for ErrorReport {
     }
 }
 
+impl ErrorReport {
+    /// The error the report was made from, again (code, rpc code, HTTP status, message),
+    /// for bindings that hand errors out as objects rather than as JSON.
+    pub fn to_error(&self) -> Error {
+        let error = match self.rpc_code {
+            Some(rpc_code) => Error::rpc(rpc_code, self.http_status, self.message.clone()),
+            // Reports are made from errors, so the code is always known; `Io` stands in
+            // for one from a newer library rather than failing.
+            None => Error::new(Code::from_value(self.code).unwrap_or(Code::Io), self.message.clone()),
+        };
+        match (self.rpc_code, self.http_status) {
+            (None, Some(status)) => error.with_http_status(status),
+            _ => error,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PlatformInfo {
     pub name: String,
@@ -979,6 +996,9 @@ fn unregistered_hint(config_path: Option<&str>) -> String {
          https://mondoo.com/docs/cnspec/cnspec-adv-install/registration/."
     )
 }
+
+/// What status shows as the client of a service account that has no agent (`agent_mrn`).
+const NO_MANAGED_CLIENT: &str = "no managed client";
 
 /// `cnspec status` as data; `to_text` gives the seeds' layout, `to_json` Go's shape.
 #[derive(Debug, Clone, Serialize)]
@@ -1072,6 +1092,14 @@ impl StatusReport {
     }
 }
 
+impl StatusReport {
+    /// The agent's MRN; None when unregistered or when the service account has no agent
+    /// (which the text and JSON show as "no managed client").
+    pub fn agent_mrn(&self) -> Option<&str> {
+        self.client.mrn.as_deref().filter(|m| *m != NO_MANAGED_CLIENT)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1112,6 +1140,17 @@ mod tests {
             assert!(jitter(Duration::from_millis(5)) <= Duration::from_millis(5));
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_error_report_gives_back_its_error() {
+        let rpc = Error::rpc(16, Some(401), "request permission unauthenticated");
+        let again = ErrorReport::from(&rpc).to_error();
+        assert_eq!(again, rpc);
+        assert_eq!(again.to_string(), rpc.to_string());
+
+        let network = Error::new(Code::Tls, "invalid peer certificate").with_http_status(502);
+        assert_eq!(ErrorReport::from(&network).to_error(), network);
     }
 
     #[test]

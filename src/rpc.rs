@@ -400,7 +400,7 @@ impl RpcClient {
             Auth::Bearer(token) => request = request.header("Authorization", bearer_header(token)?),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
-        request.send().map_err(|e| transport_error(&e, url, &self.proxy))
+        request.send().map_err(|e| transport_error(e, url, &self.proxy))
     }
 
     /// A JSON call: serialize `request`, parse the answer (missing fields default).
@@ -584,8 +584,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A failed request: its class from the error chain; through a proxy, the message names
 /// the proxy (credentials redacted) and a refused connection is the proxy's failure.
-fn transport_error(e: &reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
-    let chain = error_chain(e);
+fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
+    // The message starts with `POST {url}`: reqwest's own "for url (...)" would say it twice
+    // (and a host name would take part in the classification below).
+    let e = e.without_url();
+    let chain = error_chain(&e);
     let lower = chain.to_ascii_lowercase();
     let via = match proxy.resolve(url) {
         Ok((Some(p), source)) => Some((p, source)),

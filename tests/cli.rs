@@ -181,7 +181,8 @@ fn login_status_checkin_logout_against_the_local_platform() {
     assert!(text(&out.stdout).contains("\"ping\": true"));
 
     let out = run(home.path(), &["logout", "--config", cfg], None);
-    assert_eq!(out.status.code(), Some(1), "logout needs --force");
+    assert_eq!(out.status.code(), Some(64), "logout needs --force, a usage error");
+    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
     let out = run(home.path(), &["logout", "--force", "--config", cfg], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let after = std::fs::read_to_string(&config).unwrap();
@@ -370,4 +371,124 @@ fn an_empty_config_path_is_an_error() {
         assert!(text(&out.stderr).contains("the config path is empty"), "{}", text(&out.stderr));
         assert!(out.stdout.is_empty(), "the default file must not be shown: {}", text(&out.stdout));
     }
+}
+
+/// Every command, as `help COMMAND` names it.
+const COMMANDS: &[&str] = &["config show", "token inspect", "sign", "login", "status", "logout", "checkin", "call"];
+
+#[test]
+fn help_flags_and_the_help_command_print_usage_and_exit_0() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let out = run(home.path(), args, None);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("Usage: mondoo COMMAND"), "{args:?}: {stdout}");
+        for command in COMMANDS {
+            assert!(stdout.contains(&format!("  {command} ")), "{args:?} lists {command}: {stdout}");
+        }
+        assert!(stdout.contains("64 usage error"), "{args:?} documents the exit codes: {stdout}");
+    }
+    for command in COMMANDS {
+        let words: Vec<&str> = command.split(' ').collect();
+        let usage_line = format!("Usage: mondoo {command} ");
+        let ways = [
+            [&["help"][..], &words].concat(),
+            [&words[..], &["--help"]].concat(),
+            [&words[..], &["-h"]].concat(),
+            // the first word alone names the command too: `help token`
+            vec!["help", words[0]],
+        ];
+        for args in ways {
+            let out = run(home.path(), &args, None);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+            assert!(text(&out.stdout).starts_with(&usage_line), "{args:?}: {}", text(&out.stdout));
+        }
+    }
+    // help wins over everything else on the line: nothing runs, not even a config load
+    let out = run(home.path(), &["status", "--config", "/nonexistent/mondoo.yml", "--help"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("Usage: mondoo status "), "{}", text(&out.stdout));
+}
+
+#[test]
+fn usage_errors_exit_64_with_one_line_on_stderr() {
+    let home = tempfile::tempdir().unwrap();
+    let creds = testdata("service-account/credentials.json");
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "no command given"),
+        (&["frobnicate"], "unknown command \"frobnicate\""),
+        (&["help", "frobnicate"], "no command \"frobnicate\""),
+        (&["token"], "mondoo token inspect"),
+        (&["status", "--verbose"], "unknown option --verbose"),
+        (&["status", "-v"], "unknown option -v"),
+        (&["status", "--json=yes"], "--json takes no value"),
+        (&["status", "--config"], "--config needs a value"),
+        (&["status", "extra"], "status takes no arguments, got 1"),
+        (&["status", "--body", "x"], "status takes no option --body"),
+        (&["status", "--timeout", "soon"], "--timeout \"soon\" is not a number"),
+        (&["call", "Echo"], "call takes 2 to 3 arguments, got 1"),
+        (&["call", "Echo", "Say", "{not json", "--config", &creds], "the payload is not JSON"),
+        (&["sign", "--config", &creds], "sign needs --body"),
+        (&["login", "--annotation", "novalue"], "is not K=V"),
+        (&["logout"], "confirm with --force"),
+    ];
+    for (args, expected) in cases {
+        let out = run(home.path(), args, None);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(stderr.contains("(see `mondoo help"), "{args:?} points at help: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+    }
+    // A long first word may be a token pasted in the wrong place: it is not echoed.
+    let token = std::fs::read_to_string(testdata("tokens/registration-valid.jwt")).unwrap();
+    let out = run(home.path(), &[token.trim()], None);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(!text(&out.stderr).contains(token.trim()), "{}", text(&out.stderr));
+}
+
+#[test]
+fn token_inspect_of_a_path_points_at_token_file() {
+    let home = tempfile::tempdir().unwrap();
+    let valid = testdata("tokens/registration-valid.jwt");
+    // an existing file: named, with the flag that reads it
+    let out = run(home.path(), &["token", "inspect", &valid], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains(&format!("--token-file {valid}")), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // a path that does not exist: still a path (a token has no '/'), and not echoed
+    let out = run(home.path(), &["token", "inspect", "./tokens/missing.jwt"], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("looks like a file path") && stderr.contains("--token-file"), "{stderr}");
+    assert!(!stderr.contains("missing.jwt"), "{stderr}");
+    // login takes its token the same way
+    let out = run(home.path(), &["login", "--config", home.path().join("m.yml").to_str().unwrap(), &valid], None);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--token-file"), "{}", text(&out.stderr));
+    assert!(!home.path().join("m.yml").exists(), "nothing written");
+    // a token that is not one, given as text, is still the token check's failure (exit 1)
+    let out = run(home.path(), &["token", "inspect", "not-a-token"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not a valid registration token"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_transport_error_names_the_url_once() {
+    let home = tempfile::tempdir().unwrap();
+    // a port that was bound and released: nothing listens there, the connect is refused
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let creds = testdata("service-account/credentials.json");
+    let out = run(home.path(), &["call", "Echo", "Say", "--config", &creds, "--api-endpoint", &endpoint], None);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: POST {endpoint}/Echo/Say: ")), "{stderr}");
+    assert_eq!(stderr.matches(&format!("127.0.0.1:{port}")).count(), 1, "the URL once: {stderr}");
+    assert!(!stderr.contains("for url"), "{stderr}");
 }

@@ -418,12 +418,17 @@ func (c *Client) Call(ctx context.Context, service, method string, in, out any) 
 		defer freeCString(cService)
 		cMethod := C.CString(method)
 		defer freeCString(cMethod)
-		cRequest := C.CString(string(request))
-		defer freeCString(cRequest)
+		// The request is a buffer and a length: Go memory holding no Go pointers, lent to
+		// C for this call only, so no copy (NULL, 0 is the empty request).
+		var body *C.uint8_t
+		if len(request) > 0 {
+			body = (*C.uint8_t)(unsafe.Pointer(&request[0]))
+		}
 		var s *C.char
 		err := callC(op, func() C.mondoo_result {
-			return C.mondoo_client_call(h, cService, cMethod, cRequest, &s)
+			return C.mondoo_client_call(h, cService, cMethod, body, C.size_t(len(request)), &s)
 		})
+		runtime.KeepAlive(request)
 		response = goString(s)
 		return err
 	})

@@ -7,7 +7,8 @@
 #    example (examples/python/status.py) runs with it against the local platform.
 #
 #   bindings/python/test-wheel.sh OUT_DIR     (the wheel and sdist are left in OUT_DIR)
-# $MONDOO_PYTHON: a Python with maturin and auditwheel (run-tests.sh sets it).
+# $MONDOO_PYTHON: a Python with maturin and auditwheel (run-tests.sh sets it);
+# $MONDOO_TESTDATA: the fixtures (default: testdata/ of the repository), as the tests use it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -43,7 +44,9 @@ names = wheel.namelist()
 meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
 meta = email.message_from_bytes(wheel.read(meta_name))
 problems = []
-if not (meta.get("Description-Content-Type") or "").startswith("text/markdown") or "libmondoo" not in (meta.get_payload() or ""):
+# (newer maturin adds parameters: "text/markdown; charset=UTF-8; variant=GFM")
+content_type = (meta.get("Description-Content-Type") or "").split(";")[0].strip()
+if content_type != "text/markdown" or "libmondoo" not in (meta.get_payload() or ""):
     problems.append("no README as the long description")
 if meta.get("License-Expression") != "Apache-2.0":
     problems.append(f"License-Expression is {meta.get('License-Expression')!r}")
@@ -79,12 +82,13 @@ echo "pip install of the wheel: $(((end - start) / 1000000)) ms"
 
 (cd "$repo" && cargo build --quiet -p mondoo-platform)
 platform_bin=${MONDOO_PLATFORM_BIN:-$repo/target/debug/mondoo-platform}
-coproc PLATFORM { "$platform_bin" --testdata "$repo/testdata"; }
+testdata=${MONDOO_TESTDATA:-$repo/testdata}
+coproc PLATFORM { "$platform_bin" --testdata "$testdata"; }
 read -r url <&"${PLATFORM[0]}" || fail "the local platform did not start"
 # The fixture service account is known to the platform: status must authenticate.
 set +e
 output=$(env -i HOME="$extracted" PATH="$clean_path" MONDOO_API_ENDPOINT="$url" \
-  "$venv/bin/python" "$repo/examples/python/status.py" --config "$repo/testdata/service-account/credentials.json")
+  "$venv/bin/python" "$repo/examples/python/status.py" --config "$testdata/service-account/credentials.json")
 rc=$?
 set -e
 exec {PLATFORM[1]}>&-

@@ -13,6 +13,8 @@
  *    UTF-8 MONDOO_RESULT_INVALID_UTF8; parameters documented "or NULL" are optional.
  *  - Handles are opaque; each constructor has a _free; returned char* strings are owned by
  *    the caller and freed with mondoo_string_free; _free(NULL) is a no-op.
+ *  - Fields have accessors: a _report function (status, register, token inspect) gives a
+ *    handle whose accessors read one field each; the JSON forms list their keys.
  *  - Pointers passed in are NULL or valid (live handles, NUL-terminated strings, buffers of
  *    the given length); a body pointer may be NULL when its length is 0.
  *  - Panics inside libmondoo never cross into C: they give MONDOO_RESULT_PANIC.
@@ -35,7 +37,7 @@
 
 
 /**
- * Result codes, grouped by area in blocks of a hundred. Values are stable and never
+ * Result codes, grouped by area in blocks of a thousand. Values are stable and never
  * reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
  */
 enum mondoo_result
@@ -139,6 +141,15 @@ typedef struct mondoo_config mondoo_config;
 typedef struct mondoo_error mondoo_error;
 
 /**
+ * The outcome of a registration: the agent and service account it made, the space, the
+ * endpoint and the config file written.
+ *
+ * Made by `mondoo_client_register_report`, freed by `mondoo_registration_free`.
+ * Immutable: any number of threads may read it.
+ */
+typedef struct mondoo_registration mondoo_registration;
+
+/**
  * A service account's signing key (ES384). The key never leaves it: no function reads
  * it back, and it is wiped from memory when the signer is freed.
  *
@@ -152,6 +163,15 @@ typedef struct mondoo_signer mondoo_signer;
  * and freed by `mondoo_status_free`. Immutable: any number of threads may read it.
  */
 typedef struct mondoo_status mondoo_status;
+
+/**
+ * What an inspected token says (its claims and the endpoint a registration would use);
+ * never the token itself.
+ *
+ * Made by `mondoo_token_inspect_report`, freed by `mondoo_token_info_free`. Immutable:
+ * any number of threads may read it.
+ */
+typedef struct mondoo_token_info mondoo_token_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -476,8 +496,12 @@ mondoo_result mondoo_config_to_json(const mondoo_config *config, char **json_out
  *
  * Ownership: `token` and `endpoint_override` are borrowed for the call (neither is
  * kept). On success `*claims_json_out` is a new JSON object owned by the caller, freed
- * with `mondoo_string_free`: the claims (`space`, `api_endpoint`, `exp`, `labels`,
- * ...; never the token itself).
+ * with `mondoo_string_free`; never the token itself. Its keys: the claims `space`,
+ * `api_endpoint` (as written), `desc`, `iss`, `sub`, `owner`, `cert_valid_until`
+ * (string|null), `exp`, `nbf`, `iat` (Unix seconds|null), `labels` ({string: string});
+ * and `alg` (the header's), `endpoint` (where a registration goes: the override, else
+ * the claim), `expires_at` (RFC 3339|null) and `warnings` ([string], e.g. "registration
+ * token has no expiry"). `mondoo_token_inspect_report` gives the same as a handle.
  * Errors: `MONDOO_RESULT_TOKEN_MALFORMED` (not a JWT), `_TOKEN_EXPIRED` (the message
  * gives the expiry time), `_TOKEN_NOT_YET_VALID`, `_TOKEN_NO_SPACE`,
  * `_TOKEN_NO_ENDPOINT`, `_TOKEN_INVALID_CLAIM`, `_TOKEN_TOO_LARGE`; `_NULL_PARAMETER`
@@ -489,6 +513,110 @@ mondoo_result mondoo_config_to_json(const mondoo_config *config, char **json_out
 mondoo_result mondoo_token_inspect(const char *token,
                                    const char *endpoint_override,
                                    char **claims_json_out);
+
+/**
+ * Inspect a registration token offline as `mondoo_token_inspect` does, handing the
+ * outcome back as a `mondoo_token_info` to read with `mondoo_token_info_space`,
+ * `_api_endpoint`, `_expires_at`, `_description` and `_labels_json` (or `_to_json`).
+ *
+ * Ownership: `token` and `endpoint_override` are borrowed for the call (neither is kept;
+ * the info holds no copy of the token). On success `*info_out` is a new token info owned
+ * by the caller, freed with `mondoo_token_info_free`.
+ * Errors: as `mondoo_token_inspect` (`MONDOO_RESULT_TOKEN_MALFORMED`, `_TOKEN_EXPIRED`,
+ * `_TOKEN_NOT_YET_VALID`, `_TOKEN_NO_SPACE`, `_TOKEN_NO_ENDPOINT`,
+ * `_TOKEN_INVALID_CLAIM`, `_TOKEN_TOO_LARGE`; `_NULL_PARAMETER` for a NULL `token` or
+ * `info_out`; `_INVALID_UTF8`). On error `*info_out` is not written and the last error
+ * is set. No error message contains the token.
+ * Thread safety: safe to call from any thread.
+ */
+mondoo_result mondoo_token_inspect_report(const char *token,
+                                          const char *endpoint_override,
+                                          mondoo_token_info **info_out);
+
+/**
+ * The space the token registers into (the `space` claim).
+ *
+ * Ownership: `info` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`); never NULL on success (a
+ * token without a space is refused by the inspection).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `value_out`;
+ * `_TOKEN_INVALID_CLAIM` when the claim holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_space(const mondoo_token_info *info, char **value_out);
+
+/**
+ * The API endpoint a registration with the token goes to: the override given to the
+ * inspection, else the `api_endpoint` claim.
+ *
+ * Ownership: `info` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`); never NULL on success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `value_out`;
+ * `_TOKEN_INVALID_CLAIM` when the value holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_api_endpoint(const mondoo_token_info *info, char **value_out);
+
+/**
+ * When the token expires, in Unix seconds (the `exp` claim); 0 for a token without
+ * expiry (an inspected token's expiry is always after now, so 0 is never a real one).
+ *
+ * Ownership: `info` is borrowed for the call; on success `*unix_seconds_out` (an
+ * `int64_t` of the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `unix_seconds_out`
+ * (`*unix_seconds_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_expires_at(const mondoo_token_info *info,
+                                           int64_t *unix_seconds_out);
+
+/**
+ * The token's description (the `desc` claim), as the platform shows it.
+ *
+ * Ownership: `info` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL when the token has no
+ * description (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `value_out`;
+ * `_TOKEN_INVALID_CLAIM` when the claim holds a NUL byte. On error `*value_out` is not
+ * written and the last error is set.
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_description(const mondoo_token_info *info, char **value_out);
+
+/**
+ * The labels the token gives the assets it registers, as a JSON object of strings
+ * (`{}` when none).
+ *
+ * Ownership: `info` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `json_out` (`*json_out`
+ * not written; last error set).
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_labels_json(const mondoo_token_info *info, char **json_out);
+
+/**
+ * Everything the inspection found, as the JSON object `mondoo_token_inspect` returns
+ * (its keys are listed there).
+ *
+ * Ownership: `info` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `info` or `json_out` (`*json_out`
+ * not written; last error set).
+ * Thread safety: safe to call concurrently on the same info.
+ */
+mondoo_result mondoo_token_info_to_json(const mondoo_token_info *info, char **json_out);
+
+/**
+ * Free a token info. NULL is a no-op; freeing twice is undefined behaviour.
+ *
+ * Ownership: takes `info`; it must not be used after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
+ * Thread safety: no other thread may use `info` during or after this call.
+ */
+void mondoo_token_info_free(mondoo_token_info *info);
 
 /**
  * Make a signer from a config's service account (`mrn`, `private_key`, `certificate`).
@@ -730,7 +858,8 @@ void mondoo_client_free(mondoo_client *client);
 
 /**
  * Register this machine (`cnspec login`) and write the credentials into the config
- * file (atomically, keeping every other key).
+ * file (atomically, keeping every other key). `mondoo_client_register_report` does the
+ * same and gives a handle with accessors instead of JSON.
  *
  * `token`: a registration token, or NULL to register with the service account already
  * in the config. `name`: the asset name, or NULL for the host name.
@@ -738,9 +867,10 @@ void mondoo_client_free(mondoo_client *client);
  *
  * Ownership: `client` is borrowed for the call; `token`, `name` and `annotations_json`
  * are borrowed for the call (what is kept, such as the name, is copied). On success
- * `*registration_json_out` is a new JSON object owned by the caller (`agent_mrn`,
- * `service_account_mrn`, `space_mrn`, `api_endpoint`, `config_path`,
- * `already_registered`), freed with `mondoo_string_free`.
+ * `*registration_json_out` is a new JSON object owned by the caller, freed with
+ * `mondoo_string_free`: `{"agent_mrn": string, "service_account_mrn": string,
+ * "space_mrn": string|null, "api_endpoint": string, "config_path": string|null,
+ * "already_registered": bool}`.
  * Errors: token codes (`MONDOO_RESULT_TOKEN_EXPIRED`, ...: checked before any request),
  * `_NOT_REGISTERED` (no token and no service account), `_CONFIG_NOT_WRITABLE`,
  * network codes, platform codes (`_RPC_*`, with `mondoo_error_rpc_code` and
@@ -758,11 +888,44 @@ mondoo_result mondoo_client_register(const mondoo_client *client,
                                      char **registration_json_out);
 
 /**
+ * Register as `mondoo_client_register` does, handing the outcome back as a
+ * `mondoo_registration` to read with `mondoo_registration_agent_mrn`,
+ * `_service_account_mrn`, `_space_mrn`, `_api_endpoint`, `_config_path` and
+ * `_already_registered` (or `_to_json`).
+ *
+ * Ownership: `client`, `token`, `name` and `annotations_json` are borrowed for the call
+ * (what is kept, such as the name, is copied). On success `*registration_out` is a new
+ * registration owned by the caller, freed with `mondoo_registration_free`.
+ * Errors: as `mondoo_client_register` (token, configuration, network and platform
+ * codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `registration_out`;
+ * `_INVALID_UTF8`, `_INVALID_ARGUMENT`). On error `*registration_out` is not written and
+ * the last error is set.
+ * Thread safety: as `mondoo_client_register`: safe to call from any thread.
+ */
+mondoo_result mondoo_client_register_report(const mondoo_client *client,
+                                            const char *token,
+                                            const char *name,
+                                            const char *annotations_json,
+                                            mondoo_registration **registration_out);
+
+/**
  * Status (`cnspec status --output json`): the config, the platform's health and
  * whether the platform accepts the credentials, as a JSON object.
+ * `mondoo_client_status_report` gives the same as a handle with accessors.
  *
  * A platform that is down or refuses the credentials is reported inside the JSON
- * (with the error's code and message), not as a failure of this call.
+ * (with the error's code and message), not as a failure of this call. The object (keys
+ * marked `?` are left out when empty; more keys may be added):
+ * `{"client": {"registered": bool, "authenticated": bool, "mrn"?: agent MRN or
+ * "no managed client", "service_account"?: string, "parentMrn"?: string, "labels"?:
+ * {string: string}, "hostname", "ip", "timestamp", "version", "build"?: string,
+ * "platform": {"name", "release", "arch"}, "pingPongError"?: ERROR},
+ * "upstream": {"api": {"endpoint", "status", "timestamp", "version", "build"?: string,
+ * "error"?: ERROR}, "warnings"?: [string]}, "config_source": string, "config_path":
+ * string|null, "proxy": {"url"?: string, "source": string}, "round_trip_ms": number|null,
+ * "clock_skew_seconds": number|null}`, where ERROR is `{"code": mondoo_result value,
+ * "message": string, "error": the whole message as printed, "rpc_code"?: number,
+ * "rpc_status"?: string, "http_status"?: number}`.
  *
  * Ownership: `client` is borrowed for the call. On success `*status_json_out` is a new
  * string owned by the caller (free it with `mondoo_string_free`).
@@ -775,7 +938,10 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
 
 /**
  * Status as a report object, to render as text (the seeds' layout) and JSON from one
- * round trip and to read the exit code `cnspec status` would give.
+ * round trip, to read the exit code `cnspec status` would give, and to read its fields
+ * with `mondoo_status_is_registered`, `_is_authenticated`, `_auth_error`, `_api_error`,
+ * `_clock_skew_seconds`, `_round_trip_ms`, `_api_endpoint`, `_agent_mrn` and
+ * `_service_account_mrn`.
  *
  * Ownership: `client` is borrowed for the call; the report keeps no reference to it. On
  * success `*status_out` is a new report owned by the caller, freed with
@@ -800,7 +966,8 @@ mondoo_result mondoo_client_status_report(const mondoo_client *client, mondoo_st
 mondoo_result mondoo_status_to_text(const mondoo_status *status, char **text_out);
 
 /**
- * The report as the JSON object `mondoo_client_status` returns.
+ * The report as the JSON object `mondoo_client_status` returns (its keys are listed
+ * there).
  *
  * Ownership: `status` is borrowed for the call. On success `*json_out` is a new string
  * owned by the caller (free it with `mondoo_string_free`).
@@ -864,27 +1031,33 @@ mondoo_result mondoo_client_checkin(const mondoo_client *client);
 
 /**
  * A call to any platform service as the service account: `POST
- * {endpoint}/{service}/{method}` with `request_json` as the body, signed with its key (or
- * with `Authorization: Bearer <token>` for a service account with a static `token`),
- * answering the platform's JSON.
+ * {endpoint}/{service}/{method}` with the JSON in `request_json` as the body, signed with
+ * its key (or with `Authorization: Bearer <token>` for a service account with a static
+ * `token`), answering the platform's JSON.
  *
  * `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
- * `request_json`: a JSON value (use `"{}"` for an empty request).
+ * `request_json`: `request_json_len` bytes of UTF-8 JSON, not NUL-terminated (a NUL
+ * byte in them is refused as not JSON, never cut at); NULL or length 0 sends `{}`, the
+ * empty request.
  *
  * Ownership: `client` is borrowed for the call; `service`, `method` and `request_json`
- * are borrowed for the call (not kept). On success `*response_json_out` is a new string
- * owned by the caller (free it with `mondoo_string_free`).
- * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
- * `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
- * ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
- * measured it, `mondoo_error_clock_skew_seconds`; `_NULL_PARAMETER`, `_INVALID_UTF8`.
- * On error `*response_json_out` is not written and the last error is set.
+ * are borrowed for the call (not kept; `request_json_len` bytes are read). On success
+ * `*response_json_out` is a new string owned by the caller (free it with
+ * `mondoo_string_free`): the answer as compact JSON, which holds no NUL byte.
+ * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON (or not
+ * UTF-8); `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`,
+ * `_DNS`, ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
+ * measured it, `mondoo_error_clock_skew_seconds`;
+ * `_NULL_PARAMETER` (NULL `client`, `service`, `method` or `response_json_out`, or
+ * `request_json` NULL with a non-zero length), `_INVALID_UTF8` (`service`, `method`). On
+ * error `*response_json_out` is not written and the last error is set.
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_call(const mondoo_client *client,
                                  const char *service,
                                  const char *method,
-                                 const char *request_json,
+                                 const uint8_t *request_json,
+                                 size_t request_json_len,
                                  char **response_json_out);
 
 /**
@@ -917,6 +1090,218 @@ mondoo_result mondoo_client_sign(const mondoo_client *client,
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_config_json(const mondoo_client *client, char **json_out);
+
+/**
+ * Whether the config holds a service account (`client.registered` of the JSON).
+ *
+ * Ownership: `status` is borrowed for the call; on success `*registered_out` (a `bool` of
+ * the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `registered_out`
+ * (`*registered_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_is_registered(const mondoo_status *status, bool *registered_out);
+
+/**
+ * Whether the platform accepted the credentials: the signed `AgentManager/PingPong`
+ * succeeded (`client.authenticated` of the JSON). False when not registered.
+ *
+ * Ownership: `status` is borrowed for the call; on success `*authenticated_out` (a
+ * `bool` of the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `authenticated_out`
+ * (`*authenticated_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_is_authenticated(const mondoo_status *status, bool *authenticated_out);
+
+/**
+ * Why the platform did not accept the credentials: the error of the signed PingPong as
+ * an error object (read it with `mondoo_error_code`, `mondoo_error_message`,
+ * `mondoo_error_rpc_code`, `mondoo_error_http_status`), e.g.
+ * `MONDOO_RESULT_RPC_UNAUTHENTICATED` for a revoked service account. `*error_out` is NULL
+ * when the PingPong succeeded or was not sent (not registered).
+ *
+ * Ownership: `status` is borrowed for the call. On success `*error_out` is a new error
+ * object owned by the caller, freed with `mondoo_error_free` (or NULL); it is not the
+ * thread's last error and does not change it.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `error_out`
+ * (`*error_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_auth_error(const mondoo_status *status, mondoo_error **error_out);
+
+/**
+ * Why the API could not be reached: the error of `Health/Check` as an error object
+ * (network codes such as `MONDOO_RESULT_TLS`, or a platform code), NULL when the API
+ * answered.
+ *
+ * Ownership: `status` is borrowed for the call. On success `*error_out` is a new error
+ * object owned by the caller, freed with `mondoo_error_free` (or NULL); it is not the
+ * thread's last error and does not change it.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `error_out`
+ * (`*error_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_api_error(const mondoo_status *status, mondoo_error **error_out);
+
+/**
+ * The clock skew measured against the platform, in seconds: the API's time minus the
+ * local time (negative: the local clock is ahead). NaN when it was not measured (the API
+ * was not reached or sent no time).
+ *
+ * Ownership: `status` is borrowed for the call; on success `*seconds_out` (a `double` of
+ * the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `seconds_out`
+ * (`*seconds_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_clock_skew_seconds(const mondoo_status *status, double *seconds_out);
+
+/**
+ * The round trip of `Health/Check`, in milliseconds; NaN when the API was not reached.
+ *
+ * Ownership: `status` is borrowed for the call; on success `*ms_out` (a `double` of the
+ * caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `ms_out` (`*ms_out` not
+ * written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_round_trip_ms(const mondoo_status *status, double *ms_out);
+
+/**
+ * The API endpoint the report is about (`upstream.api.endpoint` of the JSON).
+ *
+ * Ownership: `status` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`); never NULL on success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_api_endpoint(const mondoo_status *status, char **value_out);
+
+/**
+ * The agent's MRN (`agent_mrn` of the config). NULL when not registered, or when the
+ * service account has no agent (which the text and JSON show as "no managed client").
+ *
+ * Ownership: `status` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL (absence is not an
+ * error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_agent_mrn(const mondoo_status *status, char **value_out);
+
+/**
+ * The service account's MRN (`mrn` of the config); NULL when not registered.
+ *
+ * Ownership: `status` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL (absence is not an
+ * error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_service_account_mrn(const mondoo_status *status, char **value_out);
+
+/**
+ * The agent's MRN (`agent_mrn`, now in the config).
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*value_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`); never NULL on success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_agent_mrn(const mondoo_registration *registration,
+                                            char **value_out);
+
+/**
+ * The service account's MRN (`mrn`, now in the config).
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*value_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`); never NULL on success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_service_account_mrn(const mondoo_registration *registration,
+                                                      char **value_out);
+
+/**
+ * The space the agent was registered into (`space_mrn`).
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*value_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`), or NULL when the
+ * platform named no space (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_space_mrn(const mondoo_registration *registration,
+                                            char **value_out);
+
+/**
+ * The API endpoint the agent is registered at (`api_endpoint`, now in the config).
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*value_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`); never NULL on success.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_api_endpoint(const mondoo_registration *registration,
+                                               char **value_out);
+
+/**
+ * The config file the credentials were written to. On Unix the bytes are the path's
+ * exact bytes.
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*value_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`), or NULL when nothing
+ * was written to a file (absence is not an error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `value_out` (on
+ * Windows also `_INVALID_UTF8` for a path that is not Unicode). On error `*value_out` is
+ * not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_config_path(const mondoo_registration *registration,
+                                              char **value_out);
+
+/**
+ * Whether the config already held an agent, so nothing was registered (`cnspec login`
+ * run twice).
+ *
+ * Ownership: `registration` is borrowed for the call; on success `*already_out` (a
+ * `bool` of the caller's) is written; nothing is allocated.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `already_out`
+ * (`*already_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_already_registered(const mondoo_registration *registration,
+                                                     bool *already_out);
+
+/**
+ * The registration as the JSON object `mondoo_client_register` returns:
+ * `{"agent_mrn": string, "service_account_mrn": string, "space_mrn": string|null,
+ * "api_endpoint": string, "config_path": string|null, "already_registered": bool}`.
+ *
+ * Ownership: `registration` is borrowed for the call. On success `*json_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `registration` or `json_out`
+ * (`*json_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same registration.
+ */
+mondoo_result mondoo_registration_to_json(const mondoo_registration *registration, char **json_out);
+
+/**
+ * Free a registration. NULL is a no-op; freeing twice is undefined behaviour.
+ *
+ * Ownership: takes `registration`; it must not be used after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
+ * Thread safety: no other thread may use `registration` during or after this call.
+ */
+void mondoo_registration_free(mondoo_registration *registration);
 
 #ifdef __cplusplus
 }  // extern "C"

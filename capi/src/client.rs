@@ -10,9 +10,10 @@ use std::time::Duration;
 use crate::boundary::{bytes_arg, c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out};
 use crate::config::mondoo_config;
 use crate::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
+use crate::registration::{mondoo_registration, registration_json};
 use mondoo::config::Config;
 use mondoo::error::{Code, Error, Result};
-use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, StatusReport};
+use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
 
 /// Options of a client (a builder): endpoint, proxy, extra CA, timeouts, the retry
 /// schedule of registration and clock-skew correction. Defaults are the Go client's.
@@ -351,8 +352,32 @@ pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
     guard_value("mondoo_client_free", || drop(mondoo_client::from_raw(client)))
 }
 
+/// Register with the C arguments of `mondoo_client_register` and `_register_report`.
+unsafe fn register(
+    client: *const mondoo_client,
+    token: *const c_char,
+    name: *const c_char,
+    annotations_json: *const c_char,
+) -> Result<Registration> {
+    let client = as_ref(client, "client")?;
+    let token = opt_str_arg(token, "token")?;
+    let name = opt_str_arg(name, "name")?;
+    let annotations = match opt_str_arg(annotations_json, "annotations_json")? {
+        None => BTreeMap::new(),
+        Some(text) => serde_json::from_str::<BTreeMap<String, String>>(text).map_err(|e| {
+            Error::new(
+                Code::InvalidArgument,
+                format!("parameter `annotations_json` must be a JSON object of strings: {e}"),
+            )
+        })?,
+    };
+    let options = RegisterOptions { name: name.map(str::to_owned), annotations };
+    client.register(token, &options)
+}
+
 /// Register this machine (`cnspec login`) and write the credentials into the config
-/// file (atomically, keeping every other key).
+/// file (atomically, keeping every other key). `mondoo_client_register_report` does the
+/// same and gives a handle with accessors instead of JSON.
 ///
 /// `token`: a registration token, or NULL to register with the service account already
 /// in the config. `name`: the asset name, or NULL for the host name.
@@ -360,9 +385,10 @@ pub unsafe extern "C" fn mondoo_client_free(client: *mut mondoo_client) {
 ///
 /// Ownership: `client` is borrowed for the call; `token`, `name` and `annotations_json`
 /// are borrowed for the call (what is kept, such as the name, is copied). On success
-/// `*registration_json_out` is a new JSON object owned by the caller (`agent_mrn`,
-/// `service_account_mrn`, `space_mrn`, `api_endpoint`, `config_path`,
-/// `already_registered`), freed with `mondoo_string_free`.
+/// `*registration_json_out` is a new JSON object owned by the caller, freed with
+/// `mondoo_string_free`: `{"agent_mrn": string, "service_account_mrn": string,
+/// "space_mrn": string|null, "api_endpoint": string, "config_path": string|null,
+/// "already_registered": bool}`.
 /// Errors: token codes (`MONDOO_RESULT_TOKEN_EXPIRED`, ...: checked before any request),
 /// `_NOT_REGISTERED` (no token and no service account), `_CONFIG_NOT_WRITABLE`,
 /// network codes, platform codes (`_RPC_*`, with `mondoo_error_rpc_code` and
@@ -382,32 +408,58 @@ pub unsafe extern "C" fn mondoo_client_register(
 ) -> Code {
     guard("mondoo_client_register", || {
         let out = Out::new(registration_json_out, "registration_json_out")?;
-        let client = as_ref(client, "client")?;
-        let token = opt_str_arg(token, "token")?;
-        let name = opt_str_arg(name, "name")?;
-        let annotations = match opt_str_arg(annotations_json, "annotations_json")? {
-            None => BTreeMap::new(),
-            Some(text) => serde_json::from_str::<BTreeMap<String, String>>(text).map_err(|e| {
-                Error::new(
-                    Code::InvalidArgument,
-                    format!("parameter `annotations_json` must be a JSON object of strings: {e}"),
-                )
-            })?,
-        };
-        let options = RegisterOptions { name: name.map(str::to_owned), annotations };
-        let registration = client.register(token, &options)?;
-        let json = serde_json::to_value(&registration)
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("registration cannot be shown as JSON: {e}")))?;
-        out.write_string(json_string(&json)?);
+        let registration = register(client, token, name, annotations_json)?;
+        out.write_string(json_string(&registration_json(&registration)?)?);
+        Ok(())
+    })
+}
+
+/// Register as `mondoo_client_register` does, handing the outcome back as a
+/// `mondoo_registration` to read with `mondoo_registration_agent_mrn`,
+/// `_service_account_mrn`, `_space_mrn`, `_api_endpoint`, `_config_path` and
+/// `_already_registered` (or `_to_json`).
+///
+/// Ownership: `client`, `token`, `name` and `annotations_json` are borrowed for the call
+/// (what is kept, such as the name, is copied). On success `*registration_out` is a new
+/// registration owned by the caller, freed with `mondoo_registration_free`.
+/// Errors: as `mondoo_client_register` (token, configuration, network and platform
+/// codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client` or `registration_out`;
+/// `_INVALID_UTF8`, `_INVALID_ARGUMENT`). On error `*registration_out` is not written and
+/// the last error is set.
+/// Thread safety: as `mondoo_client_register`: safe to call from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_register_report(
+    client: *const mondoo_client,
+    token: *const c_char,
+    name: *const c_char,
+    annotations_json: *const c_char,
+    registration_out: *mut *mut mondoo_registration,
+) -> Code {
+    guard("mondoo_client_register_report", || {
+        let out = Out::new(registration_out, "registration_out")?;
+        let registration = register(client, token, name, annotations_json)?;
+        out.write(mondoo_registration::into_raw(registration));
         Ok(())
     })
 }
 
 /// Status (`cnspec status --output json`): the config, the platform's health and
 /// whether the platform accepts the credentials, as a JSON object.
+/// `mondoo_client_status_report` gives the same as a handle with accessors.
 ///
 /// A platform that is down or refuses the credentials is reported inside the JSON
-/// (with the error's code and message), not as a failure of this call.
+/// (with the error's code and message), not as a failure of this call. The object (keys
+/// marked `?` are left out when empty; more keys may be added):
+/// `{"client": {"registered": bool, "authenticated": bool, "mrn"?: agent MRN or
+/// "no managed client", "service_account"?: string, "parentMrn"?: string, "labels"?:
+/// {string: string}, "hostname", "ip", "timestamp", "version", "build"?: string,
+/// "platform": {"name", "release", "arch"}, "pingPongError"?: ERROR},
+/// "upstream": {"api": {"endpoint", "status", "timestamp", "version", "build"?: string,
+/// "error"?: ERROR}, "warnings"?: [string]}, "config_source": string, "config_path":
+/// string|null, "proxy": {"url"?: string, "source": string}, "round_trip_ms": number|null,
+/// "clock_skew_seconds": number|null}`, where ERROR is `{"code": mondoo_result value,
+/// "message": string, "error": the whole message as printed, "rpc_code"?: number,
+/// "rpc_status"?: string, "http_status"?: number}`.
 ///
 /// Ownership: `client` is borrowed for the call. On success `*status_json_out` is a new
 /// string owned by the caller (free it with `mondoo_string_free`).
@@ -426,7 +478,10 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
 }
 
 /// Status as a report object, to render as text (the seeds' layout) and JSON from one
-/// round trip and to read the exit code `cnspec status` would give.
+/// round trip, to read the exit code `cnspec status` would give, and to read its fields
+/// with `mondoo_status_is_registered`, `_is_authenticated`, `_auth_error`, `_api_error`,
+/// `_clock_skew_seconds`, `_round_trip_ms`, `_api_endpoint`, `_agent_mrn` and
+/// `_service_account_mrn`.
 ///
 /// Ownership: `client` is borrowed for the call; the report keeps no reference to it. On
 /// success `*status_out` is a new report owned by the caller, freed with
@@ -466,7 +521,8 @@ pub unsafe extern "C" fn mondoo_status_to_text(status: *const mondoo_status, tex
     })
 }
 
-/// The report as the JSON object `mondoo_client_status` returns.
+/// The report as the JSON object `mondoo_client_status` returns (its keys are listed
+/// there).
 ///
 /// Ownership: `status` is borrowed for the call. On success `*json_out` is a new string
 /// owned by the caller (free it with `mondoo_string_free`).
@@ -547,28 +603,34 @@ pub unsafe extern "C" fn mondoo_client_checkin(client: *const mondoo_client) -> 
 }
 
 /// A call to any platform service as the service account: `POST
-/// {endpoint}/{service}/{method}` with `request_json` as the body, signed with its key (or
-/// with `Authorization: Bearer <token>` for a service account with a static `token`),
-/// answering the platform's JSON.
+/// {endpoint}/{service}/{method}` with the JSON in `request_json` as the body, signed with
+/// its key (or with `Authorization: Bearer <token>` for a service account with a static
+/// `token`), answering the platform's JSON.
 ///
 /// `service`: e.g. `"mondoo.policy.PolicyHub"`; `method`: e.g. `"List"`;
-/// `request_json`: a JSON value (use `"{}"` for an empty request).
+/// `request_json`: `request_json_len` bytes of UTF-8 JSON, not NUL-terminated (a NUL
+/// byte in them is refused as not JSON, never cut at); NULL or length 0 sends `{}`, the
+/// empty request.
 ///
 /// Ownership: `client` is borrowed for the call; `service`, `method` and `request_json`
-/// are borrowed for the call (not kept). On success `*response_json_out` is a new string
-/// owned by the caller (free it with `mondoo_string_free`).
-/// Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON;
-/// `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`, `_DNS`,
-/// ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
-/// measured it, `mondoo_error_clock_skew_seconds`; `_NULL_PARAMETER`, `_INVALID_UTF8`.
-/// On error `*response_json_out` is not written and the last error is set.
+/// are borrowed for the call (not kept; `request_json_len` bytes are read). On success
+/// `*response_json_out` is a new string owned by the caller (free it with
+/// `mondoo_string_free`): the answer as compact JSON, which holds no NUL byte.
+/// Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `request_json` is not JSON (or not
+/// UTF-8); `_NOT_REGISTERED`; network codes (`_NETWORK`, `_TIMEOUT`, `_TLS`, `_PROXY`,
+/// `_DNS`, ...); platform codes with `mondoo_error_rpc_code`, `_http_status` and, once the client
+/// measured it, `mondoo_error_clock_skew_seconds`;
+/// `_NULL_PARAMETER` (NULL `client`, `service`, `method` or `response_json_out`, or
+/// `request_json` NULL with a non-zero length), `_INVALID_UTF8` (`service`, `method`). On
+/// error `*response_json_out` is not written and the last error is set.
 /// Thread safety: safe to call concurrently on the same client.
 #[no_mangle]
 pub unsafe extern "C" fn mondoo_client_call(
     client: *const mondoo_client,
     service: *const c_char,
     method: *const c_char,
-    request_json: *const c_char,
+    request_json: *const u8,
+    request_json_len: usize,
     response_json_out: *mut *mut c_char,
 ) -> Code {
     guard("mondoo_client_call", || {
@@ -576,8 +638,13 @@ pub unsafe extern "C" fn mondoo_client_call(
         let client = as_ref(client, "client")?;
         let service = str_arg(service, "service")?;
         let method = str_arg(method, "method")?;
-        let request: serde_json::Value = serde_json::from_str(str_arg(request_json, "request_json")?)
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("parameter `request_json` is not JSON: {e}")))?;
+        let body = bytes_arg(request_json, request_json_len, "request_json")?;
+        let request: serde_json::Value = if body.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| Error::new(Code::InvalidArgument, format!("parameter `request_json` is not JSON: {e}")))?
+        };
         let response = client.call(service, method, &request)?;
         out.write_string(json_string(&response)?);
         Ok(())

@@ -53,7 +53,7 @@ impl Handle for mondoo_error {
 impl BoxHandle for mondoo_error {}
 
 impl ErrorObject {
-    fn new(error: Error) -> ErrorObject {
+    pub(crate) fn new(error: Error) -> ErrorObject {
         // A message with a NUL byte in it is still shown, with the NUL made visible.
         let message = CString::new(error.to_string().replace('\0', "\\0")).unwrap_or_default();
         let path = error.path().and_then(|p| path_string(p, "error path").ok());

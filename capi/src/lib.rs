@@ -4,9 +4,14 @@
 //! Conventions (the README's "API conventions" section says the same for C users):
 //!
 //! * **Results.** Every fallible function returns a `mondoo_result` (`crate::Code`:
-//!   stable values grouped by area). `MONDOO_RESULT_OK` is 0. Only frees,
-//!   `mondoo_version`, `mondoo_error_last` and the accessors of a `mondoo_error` return
-//!   something else.
+//!   stable values grouped by area in blocks of a thousand). `MONDOO_RESULT_OK` is 0.
+//!   Only frees, `mondoo_version`, `mondoo_error_last` and the accessors of a
+//!   `mondoo_error` return something else.
+//! * **Fields, not JSON.** What a C caller reads has an accessor: a `_report` variant
+//!   (`mondoo_client_status_report`, `mondoo_client_register_report`,
+//!   `mondoo_token_inspect_report`) hands back a handle (`mondoo_status`,
+//!   `mondoo_registration`, `mondoo_token_info`) whose accessors read one field each.
+//!   The JSON forms stay, with their keys documented on the function.
 //! * **Argument order.** The handle first, then inputs, then outputs; a buffer is
 //!   followed by its length.
 //! * **Outputs** are written only on success; on failure they are left untouched.
@@ -18,15 +23,16 @@
 //! * **Caller mistakes** are results, not crashes: a NULL pointer where one is required
 //!   is `MONDOO_RESULT_NULL_PARAMETER`, text that is not UTF-8 `MONDOO_RESULT_INVALID_UTF8`,
 //!   each naming the parameter. Parameters documented as "or NULL" are optional.
-//! * **Ownership.** Handles are opaque; each `_new`/`_load`/`_from_config` has a `_free`.
+//! * **Ownership.** Handles are opaque; each `_new`/`_load`/`_from_config`/`_report` has a
+//!   `_free`.
 //!   Returned `char *` strings are owned by the caller and freed with
 //!   `mondoo_string_free`. `_free(NULL)` is a no-op; freeing twice is undefined.
 //! * **Pointers** given to libmondoo are NULL or valid: handles it made and not yet
 //!   freed, NUL-terminated strings, buffers of at least the given length. A dangling
 //!   pointer cannot be detected; NULL always can.
-//! * **Threads.** `mondoo_config`, `mondoo_signer`, `mondoo_client` and `mondoo_status`
-//!   may be used by many threads at once; `mondoo_client_options` is a single-thread
-//!   builder.
+//! * **Threads.** `mondoo_config`, `mondoo_signer`, `mondoo_client`, `mondoo_status`,
+//!   `mondoo_registration` and `mondoo_token_info` may be used by many threads at once;
+//!   `mondoo_client_options` is a single-thread builder.
 
 // The handle types carry their C names (`mondoo_config`), which cbindgen copies as is.
 #![allow(non_camel_case_types)]
@@ -51,10 +57,16 @@ mod signer;
 
 mod client;
 
+mod status;
+
+mod registration;
+
 pub use client::{mondoo_client, mondoo_client_options, mondoo_status};
 pub use config::mondoo_config;
 pub use last_error::mondoo_error;
+pub use registration::mondoo_registration;
 pub use signer::mondoo_signer;
+pub use token::mondoo_token_info;
 
 use boundary::guard_value;
 use mondoo::error::Code;

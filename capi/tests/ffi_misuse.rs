@@ -4,6 +4,7 @@
 //! returns its result code (and sets the last error), or works; none crashes, and on
 //! error the output is left untouched.
 
+use std::collections::BTreeMap;
 use std::ffi::{c_char, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
@@ -23,6 +24,12 @@ type mondoo_signer = std::ffi::c_void;
 type mondoo_client = std::ffi::c_void;
 #[allow(non_camel_case_types)]
 type mondoo_error = std::ffi::c_void;
+#[allow(non_camel_case_types)]
+type mondoo_status = std::ffi::c_void;
+#[allow(non_camel_case_types)]
+type mondoo_registration = std::ffi::c_void;
+#[allow(non_camel_case_types)]
+type mondoo_token_info = std::ffi::c_void;
 #[allow(non_camel_case_types)]
 type mondoo_result = u32;
 
@@ -66,7 +73,8 @@ mod raw {
             c: *const mondoo_client,
             svc: *const c_char,
             m: *const c_char,
-            req: *const c_char,
+            req: *const u8,
+            req_len: usize,
             out: *mut *mut c_char,
         ) -> mondoo_result;
         pub fn mondoo_client_sign(
@@ -79,6 +87,49 @@ mod raw {
         pub fn mondoo_client_free(c: *mut mondoo_client);
         pub fn mondoo_client_options_free(o: *mut std::ffi::c_void);
         pub fn mondoo_status_free(s: *mut std::ffi::c_void);
+
+        pub fn mondoo_client_options_new(out: *mut *mut std::ffi::c_void) -> mondoo_result;
+        pub fn mondoo_client_options_set_api_endpoint(o: *mut std::ffi::c_void, url: *const c_char) -> mondoo_result;
+        pub fn mondoo_client_register_report(
+            c: *const mondoo_client,
+            token: *const c_char,
+            name: *const c_char,
+            annotations: *const c_char,
+            out: *mut *mut mondoo_registration,
+        ) -> mondoo_result;
+        pub fn mondoo_registration_agent_mrn(r: *const mondoo_registration, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_registration_service_account_mrn(
+            r: *const mondoo_registration,
+            out: *mut *mut c_char,
+        ) -> mondoo_result;
+        pub fn mondoo_registration_space_mrn(r: *const mondoo_registration, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_registration_api_endpoint(r: *const mondoo_registration, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_registration_config_path(r: *const mondoo_registration, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_registration_to_json(r: *const mondoo_registration, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_registration_already_registered(r: *const mondoo_registration, out: *mut bool) -> mondoo_result;
+        pub fn mondoo_registration_free(r: *mut mondoo_registration);
+        pub fn mondoo_client_status_report(c: *const mondoo_client, out: *mut *mut mondoo_status) -> mondoo_result;
+        pub fn mondoo_status_is_registered(s: *const mondoo_status, out: *mut bool) -> mondoo_result;
+        pub fn mondoo_status_is_authenticated(s: *const mondoo_status, out: *mut bool) -> mondoo_result;
+        pub fn mondoo_status_auth_error(s: *const mondoo_status, out: *mut *mut mondoo_error) -> mondoo_result;
+        pub fn mondoo_status_api_error(s: *const mondoo_status, out: *mut *mut mondoo_error) -> mondoo_result;
+        pub fn mondoo_status_clock_skew_seconds(s: *const mondoo_status, out: *mut f64) -> mondoo_result;
+        pub fn mondoo_status_round_trip_ms(s: *const mondoo_status, out: *mut f64) -> mondoo_result;
+        pub fn mondoo_status_api_endpoint(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_status_agent_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_status_service_account_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_inspect_report(
+            t: *const c_char,
+            endpoint: *const c_char,
+            out: *mut *mut mondoo_token_info,
+        ) -> mondoo_result;
+        pub fn mondoo_token_info_space(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_api_endpoint(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_description(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_labels_json(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_to_json(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_expires_at(i: *const mondoo_token_info, out: *mut i64) -> mondoo_result;
+        pub fn mondoo_token_info_free(i: *mut mondoo_token_info);
     }
 }
 
@@ -214,7 +265,7 @@ fn null_for_every_pointer_argument() {
         let svc = cstr("Echo");
         let req = cstr("{}");
         expect_error(
-            code(raw::mondoo_client_call(null(), svc.as_ptr(), svc.as_ptr(), req.as_ptr(), &mut s)),
+            code(raw::mondoo_client_call(null(), svc.as_ptr(), svc.as_ptr(), req.as_ptr().cast(), 2, &mut s)),
             Code::NullParameter,
             "client",
         );
@@ -366,5 +417,264 @@ fn an_empty_config_path_is_invalid_not_the_default_search() {
             assert_eq!(last, Code::InvalidArgument);
             assert!(message.contains("config path is empty"), "{message}");
         }
+    }
+}
+
+/// An owned C string from libmondoo as a Rust string (NULL is None), freed.
+fn take_string(s: *mut c_char) -> Option<String> {
+    if s.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL string returned by libmondoo, freed once here.
+    unsafe {
+        let text = CStr::from_ptr(s).to_str().unwrap().to_owned();
+        mondoo_string_free(s);
+        Some(text)
+    }
+}
+
+/// A client of the fixture service account at `endpoint`, through the C API.
+fn service_account_client(endpoint: &str) -> *mut mondoo_client {
+    let config = fixture_config();
+    let url = cstr(endpoint);
+    // SAFETY: live handles and valid out pointers; each freed once.
+    unsafe {
+        let mut options = null_mut();
+        assert_eq!(code(raw::mondoo_client_options_new(&mut options)), Code::Ok);
+        assert_eq!(code(raw::mondoo_client_options_set_api_endpoint(options, url.as_ptr())), Code::Ok);
+        let mut client = null_mut();
+        assert_eq!(code(raw::mondoo_client_new(config, options, &mut client)), Code::Ok);
+        mondoo_client_options_free(options);
+        mondoo_config_free(config);
+        client
+    }
+}
+
+/// The request body of `mondoo_client_call` is a buffer and a length, like a signed body:
+/// bytes past the length are not read, a NUL inside it is not an end, NULL with length 0
+/// is the empty request `{}`, NULL with a length is refused.
+#[test]
+fn a_call_body_is_a_buffer_with_a_length() {
+    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).unwrap();
+    let client = service_account_client(platform.url());
+    let (svc, method) = (cstr("Echo"), cstr("Say"));
+    let call = |body: *const u8, len: usize, out: &mut *mut c_char| {
+        // SAFETY: a live client, C strings, and a body of at least `len` bytes (or NULL).
+        unsafe { code(raw::mondoo_client_call(client, svc.as_ptr(), method.as_ptr(), body, len, out)) }
+    };
+    // only the first 13 bytes are the request; what follows is not read
+    let buffer = b"{\"part\":true}{\"never\":\"read\"}";
+    let mut out = null_mut();
+    assert_eq!(call(buffer.as_ptr(), 13, &mut out), Code::Ok);
+    let answer = take_string(out).unwrap();
+    assert!(answer.contains("\"part\":true") && !answer.contains("never"), "{answer}");
+
+    // a NUL byte inside the length is part of the body (and makes it not JSON), not its end
+    let with_nul = b"{}\0{\"after\":1}";
+    let mut out: *mut c_char = sentinel();
+    expect_error(call(with_nul.as_ptr(), with_nul.len(), &mut out), Code::InvalidArgument, "request_json");
+    assert_eq!(out, sentinel());
+
+    // NULL with length 0: the empty request
+    let mut out = null_mut();
+    assert_eq!(call(null(), 0, &mut out), Code::Ok);
+    let answer = take_string(out).unwrap();
+    assert!(answer.contains("signed_by"), "{answer}");
+
+    // NULL with a length: refused, output untouched
+    let mut out: *mut c_char = sentinel();
+    expect_error(call(null(), 5, &mut out), Code::NullParameter, "request_json");
+    assert_eq!(out, sentinel());
+    // SAFETY: freed once.
+    unsafe { mondoo_client_free(client) };
+}
+
+/// The `_report` handles (registration, status, token info): their accessors read the
+/// fields a C caller needs; NULL for the handle or the output is refused and leaves the
+/// output untouched; their frees take NULL.
+#[test]
+fn the_report_handles_read_their_fields_and_refuse_null() {
+    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("mondoo.yml");
+    let token = platform.mint_token(&mondoo_platform::TokenSpec::default()).unwrap();
+    let (path, url, token) = (cstr(config_path.to_str().unwrap()), cstr(platform.url()), cstr(&token));
+    // SAFETY: every pointer is valid or NULL; every handle is freed once.
+    unsafe {
+        let mut config = null_mut();
+        assert_eq!(code(raw::mondoo_config_load_for_registration(path.as_ptr(), &mut config)), Code::Ok);
+        let mut options = null_mut();
+        assert_eq!(code(raw::mondoo_client_options_new(&mut options)), Code::Ok);
+        assert_eq!(code(raw::mondoo_client_options_set_api_endpoint(options, url.as_ptr())), Code::Ok);
+        let mut client = null_mut();
+        assert_eq!(code(raw::mondoo_client_new(config, options, &mut client)), Code::Ok);
+        mondoo_client_options_free(options);
+        mondoo_config_free(config);
+
+        let mut registration: *mut mondoo_registration = sentinel();
+        expect_error(
+            code(raw::mondoo_client_register_report(null(), token.as_ptr(), null(), null(), &mut registration)),
+            Code::NullParameter,
+            "client",
+        );
+        expect_error(
+            code(raw::mondoo_client_register_report(client, token.as_ptr(), null(), null(), null_mut())),
+            Code::NullParameter,
+            "registration_out",
+        );
+        assert_eq!(registration, sentinel());
+        assert_eq!(
+            code(raw::mondoo_client_register_report(client, token.as_ptr(), null(), null(), &mut registration)),
+            Code::Ok
+        );
+
+        // Registration: each text accessor, its value, and NULL for either pointer.
+        type RegText = unsafe extern "C" fn(*const mondoo_registration, *mut *mut c_char) -> mondoo_result;
+        let reg_texts: [(&str, RegText); 6] = [
+            ("agent_mrn", raw::mondoo_registration_agent_mrn),
+            ("service_account_mrn", raw::mondoo_registration_service_account_mrn),
+            ("space_mrn", raw::mondoo_registration_space_mrn),
+            ("api_endpoint", raw::mondoo_registration_api_endpoint),
+            ("config_path", raw::mondoo_registration_config_path),
+            ("to_json", raw::mondoo_registration_to_json),
+        ];
+        let mut fields = BTreeMap::new();
+        for (name, f) in reg_texts {
+            let mut s: *mut c_char = sentinel();
+            expect_error(code(f(null(), &mut s)), Code::NullParameter, "registration");
+            expect_error(code(f(registration, null_mut())), Code::NullParameter, "_out");
+            assert_eq!(s, sentinel(), "{name} wrote its output on error");
+            assert_eq!(code(f(registration, &mut s)), Code::Ok, "{name}");
+            fields.insert(name, take_string(s));
+        }
+        let written = std::fs::read_to_string(&config_path).unwrap();
+        let agent_mrn = fields["agent_mrn"].clone().unwrap();
+        assert!(written.contains(&agent_mrn), "the agent MRN is the one written: {written}");
+        let sa_mrn = fields["service_account_mrn"].clone().unwrap();
+        assert!(written.contains(&sa_mrn), "{written}");
+        assert_eq!(fields["space_mrn"].as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
+        assert_eq!(fields["api_endpoint"].as_deref(), Some(platform.url()));
+        assert_eq!(fields["config_path"].as_deref(), config_path.to_str());
+        let json: serde_json::Value = serde_json::from_str(fields["to_json"].as_deref().unwrap()).unwrap();
+        assert_eq!(json["agent_mrn"], agent_mrn.as_str());
+        let mut already = true;
+        expect_error(
+            code(raw::mondoo_registration_already_registered(null(), &mut already)),
+            Code::NullParameter,
+            "registration",
+        );
+        expect_error(
+            code(raw::mondoo_registration_already_registered(registration, null_mut())),
+            Code::NullParameter,
+            "already_out",
+        );
+        assert!(already, "untouched on error");
+        assert_eq!(code(raw::mondoo_registration_already_registered(registration, &mut already)), Code::Ok);
+        assert!(!already, "a fresh registration");
+        raw::mondoo_registration_free(registration);
+        raw::mondoo_registration_free(null_mut());
+
+        // Status of the registered client.
+        let mut status: *mut mondoo_status = null_mut();
+        assert_eq!(code(raw::mondoo_client_status_report(client, &mut status)), Code::Ok);
+        type StatusFlag = unsafe extern "C" fn(*const mondoo_status, *mut bool) -> mondoo_result;
+        for (name, f) in [
+            ("registered", raw::mondoo_status_is_registered as StatusFlag),
+            ("authenticated", raw::mondoo_status_is_authenticated),
+        ] {
+            let mut b = false;
+            expect_error(code(f(null(), &mut b)), Code::NullParameter, "status");
+            expect_error(code(f(status, null_mut())), Code::NullParameter, "_out");
+            assert!(!b, "{name}: untouched on error");
+            assert_eq!(code(f(status, &mut b)), Code::Ok);
+            assert!(b, "{name}");
+        }
+        type StatusError = unsafe extern "C" fn(*const mondoo_status, *mut *mut mondoo_error) -> mondoo_result;
+        for (name, f) in
+            [("auth_error", raw::mondoo_status_auth_error as StatusError), ("api_error", raw::mondoo_status_api_error)]
+        {
+            let mut e: *mut mondoo_error = sentinel();
+            expect_error(code(f(null(), &mut e)), Code::NullParameter, "status");
+            expect_error(code(f(status, null_mut())), Code::NullParameter, "error_out");
+            assert_eq!(e, sentinel(), "{name}: untouched on error");
+            assert_eq!(code(f(status, &mut e)), Code::Ok);
+            assert!(e.is_null(), "{name}: no error when authenticated");
+        }
+        type StatusNumber = unsafe extern "C" fn(*const mondoo_status, *mut f64) -> mondoo_result;
+        for (name, f) in [
+            ("clock_skew_seconds", raw::mondoo_status_clock_skew_seconds as StatusNumber),
+            ("round_trip_ms", raw::mondoo_status_round_trip_ms),
+        ] {
+            let mut x = -12345.0;
+            expect_error(code(f(null(), &mut x)), Code::NullParameter, "status");
+            expect_error(code(f(status, null_mut())), Code::NullParameter, "_out");
+            assert_eq!(x, -12345.0, "{name}: untouched on error");
+            assert_eq!(code(f(status, &mut x)), Code::Ok);
+            assert!(x.is_finite(), "{name} measured against the local platform: {x}");
+        }
+        type StatusText = unsafe extern "C" fn(*const mondoo_status, *mut *mut c_char) -> mondoo_result;
+        for (f, expected) in [
+            (raw::mondoo_status_api_endpoint as StatusText, platform.url()),
+            (raw::mondoo_status_agent_mrn, agent_mrn.as_str()),
+            (raw::mondoo_status_service_account_mrn, sa_mrn.as_str()),
+        ] {
+            let mut s: *mut c_char = sentinel();
+            expect_error(code(f(null(), &mut s)), Code::NullParameter, "status");
+            expect_error(code(f(status, null_mut())), Code::NullParameter, "value_out");
+            assert_eq!(s, sentinel());
+            assert_eq!(code(f(status, &mut s)), Code::Ok);
+            assert_eq!(take_string(s).as_deref(), Some(expected));
+        }
+        mondoo_status_free(status);
+
+        // Token info.
+        let token_text = std::fs::read_to_string(testdata("tokens/registration-valid.jwt")).unwrap();
+        let fixture_token = cstr(token_text.trim());
+        let mut info: *mut mondoo_token_info = sentinel();
+        expect_error(code(raw::mondoo_token_inspect_report(null(), null(), &mut info)), Code::NullParameter, "token");
+        expect_error(
+            code(raw::mondoo_token_inspect_report(fixture_token.as_ptr(), null(), null_mut())),
+            Code::NullParameter,
+            "info_out",
+        );
+        assert_eq!(info, sentinel());
+        assert_eq!(code(raw::mondoo_token_inspect_report(fixture_token.as_ptr(), null(), &mut info)), Code::Ok);
+        type InfoText = unsafe extern "C" fn(*const mondoo_token_info, *mut *mut c_char) -> mondoo_result;
+        let mut claims = BTreeMap::new();
+        for (name, f) in [
+            ("space", raw::mondoo_token_info_space as InfoText),
+            ("api_endpoint", raw::mondoo_token_info_api_endpoint),
+            ("description", raw::mondoo_token_info_description),
+            ("labels_json", raw::mondoo_token_info_labels_json),
+            ("to_json", raw::mondoo_token_info_to_json),
+        ] {
+            let mut s: *mut c_char = sentinel();
+            expect_error(code(f(null(), &mut s)), Code::NullParameter, "info");
+            expect_error(code(f(info, null_mut())), Code::NullParameter, "_out");
+            assert_eq!(s, sentinel(), "{name}: untouched on error");
+            assert_eq!(code(f(info, &mut s)), Code::Ok, "{name}");
+            claims.insert(name, take_string(s));
+        }
+        // The same values as the JSON form, which the Rust API makes.
+        let inspected = mondoo::RegistrationToken::inspect(token_text.trim(), None).unwrap();
+        assert_eq!(claims["space"].as_deref(), inspected.claims().space.as_deref());
+        assert_eq!(claims["api_endpoint"].as_deref(), Some(inspected.api_endpoint()));
+        assert_eq!(claims["description"].as_deref(), inspected.claims().desc.as_deref());
+        let labels: BTreeMap<String, String> = serde_json::from_str(claims["labels_json"].as_deref().unwrap()).unwrap();
+        assert!(!labels.is_empty(), "the fixture token has labels");
+        assert_eq!(labels, inspected.claims().labels);
+        let json: serde_json::Value = serde_json::from_str(claims["to_json"].as_deref().unwrap()).unwrap();
+        assert_eq!(json, inspected.to_json());
+        assert!(!claims["to_json"].as_deref().unwrap().contains(token_text.trim()), "no token in the info");
+        let mut exp = 7i64;
+        expect_error(code(raw::mondoo_token_info_expires_at(null(), &mut exp)), Code::NullParameter, "info");
+        expect_error(code(raw::mondoo_token_info_expires_at(info, null_mut())), Code::NullParameter, "_out");
+        assert_eq!(exp, 7, "untouched on error");
+        assert_eq!(code(raw::mondoo_token_info_expires_at(info, &mut exp)), Code::Ok);
+        assert_eq!(Some(exp), inspected.claims().exp);
+        raw::mondoo_token_info_free(info);
+        raw::mondoo_token_info_free(null_mut());
+
+        mondoo_client_free(client);
     }
 }

@@ -110,7 +110,15 @@ fn every_export_names_itself_at_the_boundary() {
                 current = Some(rest.split('(').next().unwrap().to_owned());
                 exports += 1;
             }
-            for call in ["guard(\"", "guard_value(\"", "optional_field(\"", "set_option(\""] {
+            for call in [
+                "guard(\"",
+                "guard_value(\"",
+                "optional_field(\"",
+                "set_option(\"",
+                "status_field(\"",
+                "registration_field(\"",
+                "token_info_field(\"",
+            ] {
                 if let Some(rest) = line.split(call).nth(1) {
                     let named = rest.split('"').next().unwrap();
                     let fun = current.as_deref().unwrap_or("<none>");

@@ -20,6 +20,13 @@ static int contains(const char *haystack, const char *needle) {
     return haystack && needle && strstr(haystack, needle) != NULL;
 }
 
+/* A signed call with a NUL-terminated JSON text as its body (the body is a buffer and a
+ * length: strlen gives the length). */
+static mondoo_result call_json(const mondoo_client *client, const char *service, const char *method,
+                               const char *json, char **response_out) {
+    return mondoo_client_call(client, service, method, (const uint8_t *)json, strlen(json), response_out);
+}
+
 static struct platform platform = {0, -1, "", 0};
 static char config_path[512];
 
@@ -102,7 +109,7 @@ static void *call_worker(void *arg) {
         snprintf(request, sizeof request, "{\"thread\":%d,\"i\":%d}", job->index, i);
         snprintf(expect, sizeof expect, "\"thread\":%d", job->index);
         char *response = NULL;
-        if (mondoo_client_call(job->client, "Echo", "Say", request, &response) != MONDOO_RESULT_OK ||
+        if (call_json(job->client, "Echo", "Say", request, &response) != MONDOO_RESULT_OK ||
             !contains(response, expect) || !contains(response, "signed_by")) {
             job->failures++;
         }
@@ -123,18 +130,64 @@ static void test_login_status_calls_logout(void) {
     mondoo_client *client = client_for(config_path);
     if (!client) return;
 
-    /* Before login: unregistered. */
+    /* Before login: unregistered, so no MRNs and no PingPong (hence no auth error). */
     mondoo_status *status = NULL;
     int32_t exit_code = status_exit_code(client);
     CHECK(exit_code == 1, "unregistered: exit code %d", exit_code);
+    EXPECT_OK(mondoo_client_status_report(client, &status));
+    bool unregistered_flag = true;
+    EXPECT_OK(mondoo_status_is_registered(status, &unregistered_flag));
+    char *no_agent = SENTINEL, *no_account = SENTINEL;
+    EXPECT_OK(mondoo_status_agent_mrn(status, &no_agent));
+    EXPECT_OK(mondoo_status_service_account_mrn(status, &no_account));
+    mondoo_error *no_error = (mondoo_error *)SENTINEL;
+    EXPECT_OK(mondoo_status_auth_error(status, &no_error));
+    CHECK(!unregistered_flag && no_agent == NULL && no_account == NULL && no_error == NULL,
+          "unregistered: registered %d, agent %p, service account %p, auth error %p", unregistered_flag,
+          (void *)no_agent, (void *)no_account, (void *)no_error);
+    mondoo_status_free(status);
+    status = NULL;
 
-    /* Login. */
-    char *registration = NULL;
-    EXPECT_OK(mondoo_client_register(client, token, "c-test-host", "{\"team\":\"c\"}", &registration));
-    char *agent_mrn = json_string_field(registration, "agent_mrn");
-    char *sa_mrn = json_string_field(registration, "service_account_mrn");
-    CHECK(agent_mrn && sa_mrn, "registration: %s", registration ? registration : "(null)");
-    mondoo_string_free(registration);
+    /* Login, read through the registration's accessors. */
+    mondoo_registration *registration = NULL;
+    EXPECT_OK(mondoo_client_register_report(client, token, "c-test-host", "{\"team\":\"c\"}", &registration));
+    char *agent_mrn = NULL, *sa_mrn = NULL, *space_mrn = NULL, *endpoint = NULL, *written_to = NULL;
+    bool already = true;
+    EXPECT_OK(mondoo_registration_agent_mrn(registration, &agent_mrn));
+    EXPECT_OK(mondoo_registration_service_account_mrn(registration, &sa_mrn));
+    EXPECT_OK(mondoo_registration_space_mrn(registration, &space_mrn));
+    EXPECT_OK(mondoo_registration_api_endpoint(registration, &endpoint));
+    EXPECT_OK(mondoo_registration_config_path(registration, &written_to));
+    EXPECT_OK(mondoo_registration_already_registered(registration, &already));
+    CHECK(agent_mrn && strstr(agent_mrn, "/agents/") && sa_mrn && strstr(sa_mrn, "/serviceaccounts/"),
+          "agent %s, service account %s", agent_mrn ? agent_mrn : "(null)", sa_mrn ? sa_mrn : "(null)");
+    CHECK(space_mrn && strcmp(space_mrn, "//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456") == 0,
+          "space %s", space_mrn ? space_mrn : "(null)");
+    CHECK(endpoint && strcmp(endpoint, platform.url) == 0, "endpoint %s", endpoint ? endpoint : "(null)");
+    CHECK(written_to && strcmp(written_to, config_path) == 0, "config path %s", written_to ? written_to : "(null)");
+    CHECK(!already, "a new registration");
+    char *registration_json = NULL;
+    EXPECT_OK(mondoo_registration_to_json(registration, &registration_json));
+    char *json_agent = json_string_field(registration_json, "agent_mrn");
+    CHECK(json_agent && agent_mrn && strcmp(json_agent, agent_mrn) == 0 &&
+              contains(registration_json, "\"already_registered\":false"),
+          "the JSON form agrees: %s", registration_json ? registration_json : "(null)");
+    free(json_agent);
+    mondoo_string_free(registration_json);
+    mondoo_string_free(space_mrn);
+    mondoo_string_free(endpoint);
+    mondoo_string_free(written_to);
+    mondoo_registration_free(registration);
+
+    /* Registering again without a token keeps the agent: the JSON form says so. */
+    char *again = NULL;
+    EXPECT_OK(mondoo_client_register(client, NULL, NULL, NULL, &again));
+    char *again_agent = json_string_field(again, "agent_mrn");
+    CHECK(again_agent && agent_mrn && strcmp(again_agent, agent_mrn) == 0 &&
+              contains(again, "\"already_registered\":true"),
+          "register with the service account: %s", again ? again : "(null)");
+    free(again_agent);
+    mondoo_string_free(again);
 
     struct stat st;
     CHECK(stat(config_path, &st) == 0 && (st.st_mode & 0777) == 0600, "config written 0600 (mode %o)",
@@ -173,6 +226,58 @@ static void test_login_status_calls_logout(void) {
     CHECK(contains(text, agent_mrn), "status text shows the agent: %s", text ? text : "(null)");
     CHECK(!contains(text, "PRIVATE KEY"), "no key in status text");
     mondoo_string_free(text);
+    /* The same through the accessors, no JSON parsed. */
+    bool is_registered = false, is_authenticated = false;
+    EXPECT_OK(mondoo_status_is_registered(status, &is_registered));
+    EXPECT_OK(mondoo_status_is_authenticated(status, &is_authenticated));
+    CHECK(is_registered && is_authenticated, "registered %d, authenticated %d", is_registered, is_authenticated);
+    char *field = NULL;
+    EXPECT_OK(mondoo_status_agent_mrn(status, &field));
+    CHECK(field && agent_mrn && strcmp(field, agent_mrn) == 0, "status agent %s", field ? field : "(null)");
+    mondoo_string_free(field);
+    field = NULL;
+    EXPECT_OK(mondoo_status_service_account_mrn(status, &field));
+    CHECK(field && sa_mrn && strcmp(field, sa_mrn) == 0, "status service account %s", field ? field : "(null)");
+    mondoo_string_free(field);
+    field = NULL;
+    EXPECT_OK(mondoo_status_api_endpoint(status, &field));
+    CHECK(field && strcmp(field, platform.url) == 0, "status endpoint %s", field ? field : "(null)");
+    mondoo_string_free(field);
+    mondoo_error *status_error = (mondoo_error *)SENTINEL;
+    EXPECT_OK(mondoo_status_auth_error(status, &status_error));
+    CHECK(status_error == NULL, "authenticated: no auth error");
+    status_error = (mondoo_error *)SENTINEL;
+    EXPECT_OK(mondoo_status_api_error(status, &status_error));
+    CHECK(status_error == NULL, "the API answered: no API error");
+    double round_trip = -1, skew = NAN;
+    EXPECT_OK(mondoo_status_round_trip_ms(status, &round_trip));
+    EXPECT_OK(mondoo_status_clock_skew_seconds(status, &skew));
+    CHECK(round_trip >= 0 && round_trip < 20000, "round trip %f ms", round_trip);
+    CHECK(!isnan(skew) && fabs(skew) < 5, "the local platform's clock is ours: skew %f s", skew);
+    mondoo_status_free(status);
+
+    /* The platform refuses the credentials: the auth error carries its codes. */
+    int fault_http = 0;
+    char *fault_ok = platform_admin(&platform, "fault",
+                                    "{\"kind\":\"status\",\"http_status\":401,\"code\":16,\"message\":"
+                                    "\"request permission unauthenticated\",\"only\":\"AgentManager/PingPong\"}",
+                                    &fault_http);
+    CHECK(fault_http == 200, "PingPong fault injected: %d %s", fault_http, fault_ok ? fault_ok : "");
+    free(fault_ok);
+    status = NULL;
+    EXPECT_OK(mondoo_client_status_report(client, &status));
+    is_authenticated = true;
+    EXPECT_OK(mondoo_status_is_authenticated(status, &is_authenticated));
+    CHECK(!is_authenticated, "refused: not authenticated");
+    status_error = NULL;
+    EXPECT_OK(mondoo_status_auth_error(status, &status_error));
+    CHECK(status_error && mondoo_error_code(status_error) == MONDOO_RESULT_RPC_UNAUTHENTICATED &&
+              mondoo_error_rpc_code(status_error) == 16 && mondoo_error_http_status(status_error) == 401 &&
+              contains(mondoo_error_message(status_error), "request permission unauthenticated"),
+          "auth error: %s %s", status_error ? mondoo_result_name(mondoo_error_code(status_error)) : "(none)",
+          status_error ? mondoo_error_message(status_error) : "");
+    mondoo_error_free(status_error);
+    CHECK(mondoo_error_last() == NULL, "reading the report's error leaves the thread's last error alone");
     mondoo_status_free(status);
     char *json = NULL;
     EXPECT_OK(mondoo_client_status(client, &json));
@@ -182,7 +287,7 @@ static void test_login_status_calls_logout(void) {
     /* Check-in and a signed generic call. */
     EXPECT_OK(mondoo_client_checkin(client));
     char *response = NULL;
-    EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"hello\":\"from C\"}", &response));
+    EXPECT_OK(call_json(client, "Echo", "Say", "{\"hello\":\"from C\"}", &response));
     CHECK(contains(response, "\"hello\":\"from C\"") && contains(response, sa_mrn), "echo: %s",
           response ? response : "(null)");
     mondoo_string_free(response);
@@ -229,7 +334,7 @@ static void test_login_status_calls_logout(void) {
     CHECK(scoped == (mondoo_client *)SENTINEL, "client_out untouched on error");
     EXPECT_OK(mondoo_client_with_timeout(client, 200, &scoped));
     char *slow_answer = SENTINEL;
-    EXPECT_RESULT(mondoo_client_call(scoped, "Echo", "Say", "{}", &slow_answer), MONDOO_RESULT_TIMEOUT);
+    EXPECT_RESULT(call_json(scoped, "Echo", "Say", "{}", &slow_answer), MONDOO_RESULT_TIMEOUT);
     CHECK(slow_answer == SENTINEL, "answer untouched on timeout");
     mondoo_client_free(scoped);
 
@@ -252,8 +357,8 @@ static void test_login_status_calls_logout(void) {
     exit_code = status_exit_code(client);
     CHECK(exit_code == 1, "after logout: exit code %d", exit_code);
 
-    free(agent_mrn);
-    free(sa_mrn);
+    mondoo_string_free(agent_mrn);
+    mondoo_string_free(sa_mrn);
     free(token);
     mondoo_client_free(client);
 }
@@ -417,7 +522,7 @@ static void test_tls_with_the_platform_ca(const char *dir) {
 
         /* A signed call: the platform verifies the bearer and names its subject. */
         char *response = NULL;
-        EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"over\":\"tls\"}", &response));
+        EXPECT_OK(call_json(client, "Echo", "Say", "{\"over\":\"tls\"}", &response));
         CHECK(contains(response, "\"over\":\"tls\"") && contains(response, "\"signed_by\"") &&
                   contains(response, SERVICE_ACCOUNT_MRN),
               "signed echo over TLS: %s", response ? response : "(null)");
@@ -430,7 +535,7 @@ static void test_tls_with_the_platform_ca(const char *dir) {
     EXPECT_OK(new_service_account_client(tls.url, NULL, NULL, &client));
     if (client) {
         char *out = SENTINEL;
-        EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_TLS);
+        EXPECT_RESULT(call_json(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_TLS);
         CHECK(out == SENTINEL, "response_json_out untouched");
         char *message = NULL;
         mondoo_result code = take_last_error(&message);
@@ -522,7 +627,7 @@ static void test_api_proxy(void) {
     mondoo_client *client = NULL;
     EXPECT_OK(new_service_account_client(px.url, NULL, proxy_url, &client));
     char *response = NULL;
-    EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"via\":\"proxy\"}", &response));
+    EXPECT_OK(call_json(client, "Echo", "Say", "{\"via\":\"proxy\"}", &response));
     CHECK(contains(response, "\"via\":\"proxy\"") && contains(response, SERVICE_ACCOUNT_MRN), "echo: %s",
           response ? response : "(null)");
     mondoo_string_free(response);
@@ -542,7 +647,7 @@ static void test_api_proxy(void) {
     client = NULL;
     EXPECT_OK(new_service_account_client(px.url, NULL, NULL, &client));
     response = NULL;
-    EXPECT_OK(mondoo_client_call(client, "Echo", "Say", "{\"via\":\"direct\"}", &response));
+    EXPECT_OK(call_json(client, "Echo", "Say", "{\"via\":\"direct\"}", &response));
     mondoo_string_free(response);
     count = recorded_requests(&px, &forwarded);
     CHECK(count == 1 && !forwarded, "without the proxy the call arrives directly (%d requests, forwarded %d)",
@@ -566,7 +671,7 @@ static void test_api_proxy(void) {
     client = NULL;
     EXPECT_OK(new_service_account_client(px.url, NULL, dead_proxy, &client));
     char *out = SENTINEL;
-    mondoo_result r = mondoo_client_call(client, "Echo", "Say", "{}", &out);
+    mondoo_result r = call_json(client, "Echo", "Say", "{}", &out);
     /* a refused connection to the proxy is the proxy's failure, and the message names it */
     CHECK(r == MONDOO_RESULT_PROXY, "call through a dead proxy: %s", mondoo_result_name(r));
     char *why = last_message();

@@ -288,6 +288,47 @@ static void test_empty_config_path(void) {
     mondoo_error_free(mondoo_error_last());
 }
 
+/* The token info handle reads the claims one by one, the same values as the JSON form;
+ * an endpoint given to the inspection wins over the token's. */
+static void test_token_info(void) {
+    char *token = read_file(testdata("tokens/registration-valid.jwt"), NULL);
+    CHECK(token != NULL, "read the valid token");
+    if (!token) return;
+    mondoo_token_info *info = NULL;
+    EXPECT_OK(mondoo_token_inspect_report(token, NULL, &info));
+    if (!info) {
+        free(token);
+        return;
+    }
+    char *s = NULL;
+    EXPECT_STRING(mondoo_token_info_space(info, &s), s, SPACE_MRN);
+    EXPECT_STRING(mondoo_token_info_api_endpoint(info, &s), s, "https://us.api.mondoo.com");
+    EXPECT_STRING(mondoo_token_info_description(info, &s), s, "fixture token");
+    EXPECT_STRING(mondoo_token_info_labels_json(info, &s), s, "{\"env\":\"test\"}");
+    int64_t expires_at = 0;
+    EXPECT_OK(mondoo_token_info_expires_at(info, &expires_at));
+    CHECK(expires_at == 4102444800LL, "expires at 2100-01-01: %lld", (long long)expires_at);
+    char *json = NULL;
+    EXPECT_OK(mondoo_token_info_to_json(info, &json));
+    CHECK(contains(json, "\"expires_at\":\"2100-01-01T00:00:00Z\"") && !contains(json, token),
+          "the JSON form, without the token: %s", json ? json : "(null)");
+    mondoo_string_free(json);
+    mondoo_token_info_free(info);
+
+    info = NULL;
+    EXPECT_OK(mondoo_token_inspect_report(token, "https://eu.api.mondoo.com", &info));
+    EXPECT_STRING(mondoo_token_info_api_endpoint(info, &s), s, "https://eu.api.mondoo.com");
+    mondoo_token_info_free(info);
+
+    /* A token that cannot be used: the code of mondoo_token_inspect, info_out untouched. */
+    char *expired = read_file(testdata("tokens/registration-expired.jwt"), NULL);
+    info = (mondoo_token_info *)SENTINEL;
+    EXPECT_RESULT(mondoo_token_inspect_report(expired ? expired : "", NULL, &info), MONDOO_RESULT_TOKEN_EXPIRED);
+    CHECK(info == (mondoo_token_info *)SENTINEL, "info_out untouched");
+    free(expired);
+    free(token);
+}
+
 static void test_invalid_utf8(void) {
     const char bad[] = {'c', 'f', 'g', (char)0xff, (char)0xfe, '.', 'j', 's', 'o', 'n', 0};
     mondoo_config *cfg = (mondoo_config *)SENTINEL;
@@ -330,10 +371,20 @@ static void test_invalid_utf8(void) {
     EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, "http://127.0.0.1:1"));
     mondoo_client *client = NULL;
     EXPECT_OK(mondoo_client_new(cfg, opts, &client));
-    EXPECT_RESULT(mondoo_client_call(client, bad, "M", "{}", &out), MONDOO_RESULT_INVALID_UTF8);
-    EXPECT_RESULT(mondoo_client_call(client, "S", bad, "{}", &out), MONDOO_RESULT_INVALID_UTF8);
-    EXPECT_RESULT(mondoo_client_call(client, "S", "M", bad, &out), MONDOO_RESULT_INVALID_UTF8);
-    EXPECT_RESULT(mondoo_client_call(client, "S", "M", "{not json", &out), MONDOO_RESULT_INVALID_ARGUMENT);
+    EXPECT_RESULT(mondoo_client_call(client, bad, "M", (const uint8_t *)"{}", 2, &out), MONDOO_RESULT_INVALID_UTF8);
+    EXPECT_RESULT(mondoo_client_call(client, "S", bad, (const uint8_t *)"{}", 2, &out), MONDOO_RESULT_INVALID_UTF8);
+    /* The request is bytes: bytes that are not UTF-8 are not JSON. */
+    EXPECT_RESULT(mondoo_client_call(client, "S", "M", (const uint8_t *)bad, strlen(bad), &out),
+                  MONDOO_RESULT_INVALID_ARGUMENT);
+    m = last_message();
+    CHECK(contains(m, "`request_json`") && contains(m, "not JSON"), "names the request: %s", m);
+    free(m);
+    EXPECT_RESULT(mondoo_client_call(client, "S", "M", (const uint8_t *)"{not json", 9, &out),
+                  MONDOO_RESULT_INVALID_ARGUMENT);
+    /* Binary-safe: a NUL inside the length is a byte of the body, not its end ("{}" alone
+     * would be valid JSON), so this is not JSON. */
+    EXPECT_RESULT(mondoo_client_call(client, "S", "M", (const uint8_t *)"{}\0{}", 5, &out),
+                  MONDOO_RESULT_INVALID_ARGUMENT);
     EXPECT_RESULT(mondoo_client_register(client, bad, NULL, NULL, &out), MONDOO_RESULT_INVALID_UTF8);
     EXPECT_RESULT(mondoo_client_register(client, NULL, bad, NULL, &out), MONDOO_RESULT_INVALID_UTF8);
     EXPECT_RESULT(mondoo_client_register(client, NULL, NULL, bad, &out), MONDOO_RESULT_INVALID_UTF8);
@@ -461,7 +512,11 @@ static void test_null_parameters(void) {
     EXPECT_OK(mondoo_client_new(cfg, opts, &client));
     mondoo_status *status = NULL;
     EXPECT_OK(mondoo_client_status_report(client, &status));
-    if (!cfg || !signer || !opts || !client || !status) {
+    char *valid_token = read_file(testdata("tokens/registration-valid.jwt"), NULL);
+    mondoo_token_info *info = NULL;
+    EXPECT_OK(mondoo_token_inspect_report(valid_token ? valid_token : "", NULL, &info));
+    free(valid_token);
+    if (!cfg || !signer || !opts || !client || !status || !info) {
         CHECK(0, "setup failed; skipping the NULL-parameter matrix");
         goto done;
     }
@@ -474,6 +529,11 @@ static void test_null_parameters(void) {
     mondoo_client *client_out = (mondoo_client *)SENTINEL;
     mondoo_client_options *opts_out = (mondoo_client_options *)SENTINEL;
     mondoo_status *status_out = (mondoo_status *)SENTINEL;
+    mondoo_error *error_out = (mondoo_error *)SENTINEL;
+    mondoo_registration *registration_out = (mondoo_registration *)SENTINEL;
+    mondoo_token_info *info_out = (mondoo_token_info *)SENTINEL;
+    int64_t i64 = 78;
+    double dbl = 79.0;
     const uint8_t body[] = {1, 2, 3};
     uint64_t delays[] = {1, 2};
 
@@ -496,6 +556,14 @@ static void test_null_parameters(void) {
 
     EXPECT_NULL_PARAM(mondoo_token_inspect(NULL, NULL, &s), "token");
     EXPECT_NULL_PARAM(mondoo_token_inspect("a.b.c", NULL, NULL), "claims_json_out");
+    EXPECT_NULL_PARAM(mondoo_token_inspect_report(NULL, NULL, &info_out), "token");
+    EXPECT_NULL_PARAM(mondoo_token_inspect_report("a.b.c", NULL, NULL), "info_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_space, info, "info", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_api_endpoint, info, "info", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_description, info, "info", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_labels_json, info, "info", &s, "json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_to_json, info, "info", &s, "json_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_expires_at, info, "info", &i64, "unix_seconds_out");
 
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_signer_from_config, cfg, "config", &signer_out, "signer_out");
     EXPECT_NULL_PARAM(mondoo_signer_sign(NULL, body, sizeof body, &s), "signer");
@@ -526,22 +594,43 @@ static void test_null_parameters(void) {
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_to_text, status, "status", &s, "text_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_to_json, status, "status", &s, "json_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_exit_code, status, "status", &i32, "exit_code_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_is_registered, status, "status", &b, "registered_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_is_authenticated, status, "status", &b, "authenticated_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_auth_error, status, "status", &error_out, "error_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_api_error, status, "status", &error_out, "error_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_clock_skew_seconds, status, "status", &dbl, "seconds_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_round_trip_ms, status, "status", &dbl, "ms_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_api_endpoint, status, "status", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_agent_mrn, status, "status", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_service_account_mrn, status, "status", &s, "value_out");
+    EXPECT_NULL_PARAM(mondoo_client_register_report(NULL, NULL, NULL, NULL, &registration_out), "client");
+    EXPECT_NULL_PARAM(mondoo_client_register_report(client, NULL, NULL, NULL, NULL), "registration_out");
+    /* A registration needs a platform (test_client.c has one): here only NULL handles. */
+    EXPECT_NULL_PARAM(mondoo_registration_agent_mrn(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_service_account_mrn(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_space_mrn(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_api_endpoint(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_config_path(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_to_json(NULL, &s), "registration");
+    EXPECT_NULL_PARAM(mondoo_registration_already_registered(NULL, &b), "registration");
     EXPECT_NULL_PARAM(mondoo_client_logout(NULL, false, false), "client");
     EXPECT_NULL_PARAM(mondoo_client_checkin(NULL), "client");
-    EXPECT_NULL_PARAM(mondoo_client_call(NULL, "S", "M", "{}", &s), "client");
-    EXPECT_NULL_PARAM(mondoo_client_call(client, NULL, "M", "{}", &s), "service");
-    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", NULL, "{}", &s), "method");
-    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", "M", NULL, &s), "request_json");
-    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", "M", "{}", NULL), "response_json_out");
+    const uint8_t *empty_request = (const uint8_t *)"{}";
+    EXPECT_NULL_PARAM(mondoo_client_call(NULL, "S", "M", empty_request, 2, &s), "client");
+    EXPECT_NULL_PARAM(mondoo_client_call(client, NULL, "M", empty_request, 2, &s), "service");
+    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", NULL, empty_request, 2, &s), "method");
+    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", "M", NULL, 2, &s), "request_json");
+    EXPECT_NULL_PARAM(mondoo_client_call(client, "S", "M", empty_request, 2, NULL), "response_json_out");
     EXPECT_NULL_PARAM(mondoo_client_sign(NULL, body, sizeof body, &s), "client");
     EXPECT_NULL_PARAM(mondoo_client_sign(client, NULL, sizeof body, &s), "body");
     EXPECT_NULL_PARAM(mondoo_client_sign(client, body, sizeof body, NULL), "bearer_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_client_config_json, client, "client", &s, "json_out");
 
-    CHECK(s == SENTINEL && b && i32 == 77, "no out-param written by a failing call");
+    CHECK(s == SENTINEL && b && i32 == 77 && i64 == 78 && dbl == 79.0, "no out-param written by a failing call");
     CHECK(cfg_out == (mondoo_config *)SENTINEL && signer_out == (mondoo_signer *)SENTINEL &&
               client_out == (mondoo_client *)SENTINEL && opts_out == (mondoo_client_options *)SENTINEL &&
-              status_out == (mondoo_status *)SENTINEL,
+              status_out == (mondoo_status *)SENTINEL && error_out == (mondoo_error *)SENTINEL &&
+              registration_out == (mondoo_registration *)SENTINEL && info_out == (mondoo_token_info *)SENTINEL,
           "no handle out-param written by a failing call");
 
     /* Error-object accessors and frees take NULL without crashing. */
@@ -558,8 +647,11 @@ static void test_null_parameters(void) {
     mondoo_client_free(NULL);
     mondoo_client_options_free(NULL);
     mondoo_status_free(NULL);
+    mondoo_registration_free(NULL);
+    mondoo_token_info_free(NULL);
 
 done:
+    mondoo_token_info_free(info);
     mondoo_status_free(status);
     mondoo_client_free(client);
     mondoo_client_options_free(opts);
@@ -616,10 +708,39 @@ static void test_offline_client(void) {
     CHECK(text && strlen(text) > 0, "status text");
     CHECK(!contains(text, "PRIVATE KEY"), "no key in status text");
     mondoo_string_free(text);
+
+    /* Its fields: registered (a service account), not authenticated, and why. */
+    bool registered = false, authenticated = true;
+    EXPECT_OK(mondoo_status_is_registered(status, &registered));
+    EXPECT_OK(mondoo_status_is_authenticated(status, &authenticated));
+    CHECK(registered && !authenticated, "registered %d, authenticated %d", registered, authenticated);
+    mondoo_error *api_error = NULL, *auth_error = NULL;
+    EXPECT_OK(mondoo_status_api_error(status, &api_error));
+    EXPECT_OK(mondoo_status_auth_error(status, &auth_error));
+    CHECK(api_error && mondoo_error_code(api_error) / 1000 == 5 && contains(mondoo_error_message(api_error), "127.0.0.1:1"),
+          "the API error is a network error naming the endpoint: %s %s",
+          api_error ? mondoo_result_name(mondoo_error_code(api_error)) : "(none)",
+          api_error ? mondoo_error_message(api_error) : "");
+    CHECK(api_error && mondoo_error_rpc_code(api_error) == -1, "no rpc code for a network error");
+    CHECK(auth_error && mondoo_error_code(auth_error) / 1000 == 5, "the PingPong failed on the network too: %s",
+          auth_error ? mondoo_result_name(mondoo_error_code(auth_error)) : "(none)");
+    mondoo_error_free(api_error);
+    mondoo_error_free(auth_error);
+    double skew = 0, round_trip = 0;
+    EXPECT_OK(mondoo_status_clock_skew_seconds(status, &skew));
+    EXPECT_OK(mondoo_status_round_trip_ms(status, &round_trip));
+    CHECK(isnan(skew) && isnan(round_trip), "nothing measured: skew %f, round trip %f", skew, round_trip);
+    char *s = NULL;
+    EXPECT_STRING(mondoo_status_api_endpoint(status, &s), s, "http://127.0.0.1:1");
+    EXPECT_STRING(mondoo_status_service_account_mrn(status, &s), s, SERVICE_ACCOUNT_MRN);
+    s = SENTINEL;
+    EXPECT_OK(mondoo_status_agent_mrn(status, &s));
+    CHECK(s == NULL, "a service account without agent has no agent MRN (not \"no managed client\"): %s",
+          s && s != SENTINEL ? s : "(sentinel)");
     mondoo_status_free(status);
 
     char *out = SENTINEL;
-    mondoo_result r = mondoo_client_call(client, "mondoo.Test", "Nothing", "{}", &out);
+    mondoo_result r = mondoo_client_call(client, "mondoo.Test", "Nothing", NULL, 0, &out);
     CHECK(r != MONDOO_RESULT_OK && r != MONDOO_RESULT_PANIC, "a call to a closed port fails: %s",
           mondoo_result_name(r));
     CHECK(out == SENTINEL, "response_json_out untouched");
@@ -632,6 +753,7 @@ int main(void) {
     test_config_errors_and_error_object();
     test_wrong_curve();
     test_tokens();
+    test_token_info();
     test_invalid_utf8();
     test_empty_config_path();
     test_signing();

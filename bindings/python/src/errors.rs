@@ -23,7 +23,36 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
     }
 }
 
+/// The class for one error: its class's, or a subclass of it for the codes Python code
+/// catches on their own (a missing config file; a timeout, which is also a builtin
+/// `TimeoutError`).
+pub(crate) fn exception_name_for(e: &Error) -> &'static str {
+    match e.code() {
+        Code::ConfigNotFound => "ConfigNotFoundError",
+        Code::Timeout => "NetworkTimeoutError",
+        _ => exception_name(e.class()),
+    }
+}
+
 static ERRORS_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    Ok(ERRORS_MODULE.get_or_try_init(py, || py.import("mondoo.errors").map(Bound::unbind))?.bind(py))
+}
+
+/// `ClientClosedError` for a method called on a closed client. It carries
+/// `MONDOO_RESULT_INVALID_ARGUMENT`'s code: the closed client is the bad argument.
+pub(crate) fn closed_client_error(py: Python<'_>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("code", Code::InvalidArgument.value())?;
+        kwargs.set_item("code_name", Code::InvalidArgument.name())?;
+        let instance =
+            errors_module(py)?.getattr("ClientClosedError")?.call(("the client is closed",), Some(&kwargs))?;
+        Ok(PyErr::from_value(instance))
+    };
+    build().unwrap_or_else(|import_failure| import_failure)
+}
 
 /// The Python exception for `e`, with `code`, `code_name`, `path`, `clock_skew_seconds`
 /// and the fields of its class (`rpc_code`/`rpc_status`/`http_status`,
@@ -37,8 +66,7 @@ pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
-    let module = ERRORS_MODULE.get_or_try_init(py, || py.import("mondoo.errors").map(Bound::unbind))?;
-    let class = module.bind(py).getattr(exception_name(e.class()))?;
+    let class = errors_module(py)?.getattr(exception_name_for(e))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", e.code().value())?;
     kwargs.set_item("code_name", e.code().name())?;

@@ -108,10 +108,12 @@ impl PyConfig {
     fn scope(&self) -> Option<String> {
         self.inner.scope_mrn()
     }
+    /// The API endpoint, normalized; https://us.api.mondoo.com when the config names none.
     #[getter]
     fn api_endpoint(&self) -> String {
         self.inner.api_endpoint()
     }
+    /// The agent's MRN, once the machine is registered as an agent.
     #[getter]
     fn agent_mrn(&self) -> Option<String> {
         self.inner.agent_mrn()
@@ -155,6 +157,7 @@ pub struct PyToken {
 
 #[pymethods]
 impl PyToken {
+    /// The header's signing algorithm, e.g. "ES384".
     #[getter]
     fn alg(&self) -> &str {
         self.inner.alg()
@@ -174,30 +177,37 @@ impl PyToken {
     fn expires(&self) -> Option<i64> {
         self.inner.claims().exp
     }
+    /// Unix seconds before which the token is not valid (nbf), or None.
     #[getter]
     fn not_before(&self) -> Option<i64> {
         self.inner.claims().nbf
     }
+    /// Unix seconds when the token was issued (iat), or None.
     #[getter]
     fn issued_at(&self) -> Option<i64> {
         self.inner.claims().iat
     }
+    /// Who issued the token (iss), or None.
     #[getter]
     fn issuer(&self) -> Option<String> {
         self.inner.claims().iss.clone()
     }
+    /// The token's subject (sub), or None.
     #[getter]
     fn subject(&self) -> Option<String> {
         self.inner.claims().sub.clone()
     }
+    /// The description given when the token was made (desc), or None.
     #[getter]
     fn description(&self) -> Option<String> {
         self.inner.claims().desc.clone()
     }
+    /// Who made the token (owner), or None.
     #[getter]
     fn owner(&self) -> Option<String> {
         self.inner.claims().owner.clone()
     }
+    /// The labels the token gives the assets it registers.
     #[getter]
     fn labels(&self) -> BTreeMap<String, String> {
         self.inner.claims().labels.clone()
@@ -272,14 +282,81 @@ impl PyClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| PyValueError::new_err("the client is closed"))
+            .ok_or_else(|| Python::attach(errors::closed_client_error))
+    }
+}
+
+/// Client options from the keyword arguments `Client()` and `Client.for_registration()` share.
+#[allow(clippy::too_many_arguments)]
+fn client_options(
+    api_endpoint: Option<String>,
+    api_proxy: Option<String>,
+    ca_file: Option<PathBuf>,
+    timeout: f64,
+    connect_timeout: f64,
+    correct_clock_skew: bool,
+    retry_delays: Option<Vec<f64>>,
+    retry_jitter: Option<f64>,
+    env: Option<BTreeMap<String, String>>,
+) -> PyResult<ClientOptions> {
+    let defaults = ClientOptions::default();
+    Ok(ClientOptions {
+        api_endpoint,
+        api_proxy,
+        ca_file,
+        timeout: seconds(timeout, "timeout", false)?,
+        connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
+        retry_delays: match retry_delays {
+            Some(delays) => delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?,
+            None => defaults.retry_delays,
+        },
+        retry_jitter: match retry_jitter {
+            Some(j) => seconds(j, "retry_jitter", true)?,
+            None => defaults.retry_jitter,
+        },
+        correct_clock_skew,
+        env,
+        // Not taken from Python (yet): no feature flags, the machine gathered on first use.
+        feature_flags: defaults.feature_flags,
+        system_info: defaults.system_info,
+    })
+}
+
+/// Where a client's config comes from.
+enum ConfigSource {
+    Given(Config),
+    /// a path that must exist (protocol 1.2: an explicit path is never silently empty)
+    Path(PathBuf),
+    /// the config a registration writes: a missing path (or $MONDOO_CONFIG_PATH) is new
+    ForRegistration(Option<PathBuf>),
+    Search,
+}
+
+impl PyClient {
+    fn open(py: Python<'_>, source: ConfigSource, options: ClientOptions) -> PyResult<Self> {
+        let client = py
+            .detach(move || {
+                let config = match source {
+                    ConfigSource::Given(c) => c,
+                    ConfigSource::Path(path) => {
+                        Config::load_with(&LoadOptions { path: Some(path), ..Default::default() })?
+                    }
+                    ConfigSource::ForRegistration(path) => {
+                        flows::config_for_registration(&LoadOptions { path, ..Default::default() })?
+                    }
+                    ConfigSource::Search => Config::load(None)?,
+                };
+                Client::new(config, options)
+            })
+            .map_err(py_err)?;
+        Ok(PyClient { inner: Mutex::new(Some(Arc::new(client))) })
     }
 }
 
 #[pymethods]
 impl PyClient {
-    /// `config`: a Config; a path (the config there, or a new file that register()
-    /// writes); or None for the default search.
+    /// `config`: a Config; a path to an existing file (else ConfigNotFoundError: use
+    /// `Client.for_registration` to register into a new file); or None for the default search.
     #[new]
     #[pyo3(signature = (
         config=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
@@ -299,57 +376,64 @@ impl PyClient {
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
     ) -> PyResult<Self> {
-        let defaults = ClientOptions::default();
-        let options = ClientOptions {
+        let options = client_options(
             api_endpoint,
             api_proxy,
             ca_file,
-            timeout: seconds(timeout, "timeout", false)?,
-            connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
-            retry_delays: match retry_delays {
-                Some(delays) => {
-                    delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?
-                }
-                None => defaults.retry_delays,
-            },
-            retry_jitter: match retry_jitter {
-                Some(j) => seconds(j, "retry_jitter", true)?,
-                None => defaults.retry_jitter,
-            },
+            timeout,
+            connect_timeout,
             correct_clock_skew,
+            retry_delays,
+            retry_jitter,
             env,
-            // Not taken from Python (yet): no feature flags, the machine gathered on first use.
-            feature_flags: defaults.feature_flags,
-            system_info: defaults.system_info,
-        };
-        enum Source {
-            Given(Config),
-            Path(PathBuf),
-            Search,
-        }
+        )?;
         let source = match config {
-            None => Source::Search,
-            Some(obj) if obj.is_none() => Source::Search,
+            None => ConfigSource::Search,
+            Some(obj) if obj.is_none() => ConfigSource::Search,
             Some(obj) => match obj.cast::<PyConfig>() {
-                Ok(c) => Source::Given(c.get().inner.clone()),
-                Err(_) => Source::Path(obj.extract::<PathBuf>().map_err(|_| {
+                Ok(c) => ConfigSource::Given(c.get().inner.clone()),
+                Err(_) => ConfigSource::Path(obj.extract::<PathBuf>().map_err(|_| {
                     PyTypeError::new_err("config must be a mondoo.Config, a path (str or os.PathLike) or None")
                 })?),
             },
         };
-        let client = py
-            .detach(move || {
-                let config = match source {
-                    Source::Given(c) => c,
-                    Source::Path(p) => {
-                        flows::config_for_registration(&LoadOptions { path: Some(p), ..Default::default() })?
-                    }
-                    Source::Search => Config::load(None)?,
-                };
-                Client::new(config, options)
-            })
-            .map_err(py_err)?;
-        Ok(PyClient { inner: Mutex::new(Some(Arc::new(client))) })
+        PyClient::open(py, source, options)
+    }
+
+    /// A client to register with (`cnspec login --config path`): the config at `path`, or
+    /// a new file there that `register()` writes; None for $MONDOO_CONFIG_PATH or the
+    /// default search. Takes the options of `Client()`.
+    #[staticmethod]
+    #[pyo3(signature = (
+        path=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
+        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn for_registration(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        api_endpoint: Option<String>,
+        api_proxy: Option<String>,
+        ca_file: Option<PathBuf>,
+        timeout: f64,
+        connect_timeout: f64,
+        correct_clock_skew: bool,
+        retry_delays: Option<Vec<f64>>,
+        retry_jitter: Option<f64>,
+        env: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Self> {
+        let options = client_options(
+            api_endpoint,
+            api_proxy,
+            ca_file,
+            timeout,
+            connect_timeout,
+            correct_clock_skew,
+            retry_delays,
+            retry_jitter,
+            env,
+        )?;
+        PyClient::open(py, ConfigSource::ForRegistration(path), options)
     }
 
     /// A copy of the current config (register and logout change it).
@@ -364,6 +448,7 @@ impl PyClient {
         Ok(self.client()?.api_endpoint())
     }
 
+    /// True once close() ran (or the with block ended).
     #[getter]
     fn closed(&self) -> bool {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
@@ -432,27 +517,28 @@ impl PyClient {
         py.detach(|| client.sign(&body)).map_err(py_err)
     }
 
-    /// Drop the client and its connection pool; later calls raise ValueError.
+    /// Drop the client and its connection pool; later calls raise ClientClosedError.
     fn close(&self, py: Python<'_>) {
         let taken = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
         // Dropping the HTTP client joins its runtime thread: not while holding the GIL.
         py.detach(move || drop(taken));
     }
 
+    /// The client itself; leaving the block closes it.
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
+    /// Close the client; an exception raised in the block propagates.
     fn __exit__(
         &self,
         py: Python<'_>,
         exc_type: &Bound<'_, PyAny>,
         exc_value: &Bound<'_, PyAny>,
         traceback: &Bound<'_, PyAny>,
-    ) -> bool {
+    ) {
         let _ = (exc_type, exc_value, traceback);
         self.close(py);
-        false
     }
 
     fn __repr__(&self) -> String {
@@ -491,22 +577,27 @@ pub struct PyRegistration {
 
 #[pymethods]
 impl PyRegistration {
+    /// The agent's MRN, now in the config.
     #[getter]
     fn agent_mrn(&self) -> &str {
         &self.inner.agent_mrn
     }
+    /// The service account's MRN, now in the config.
     #[getter]
     fn service_account_mrn(&self) -> &str {
         &self.inner.service_account_mrn
     }
+    /// The space the agent was registered into, or None when the platform named none.
     #[getter]
     fn space_mrn(&self) -> Option<String> {
         self.inner.space_mrn.clone()
     }
+    /// The API endpoint the agent is registered at.
     #[getter]
     fn api_endpoint(&self) -> &str {
         &self.inner.api_endpoint
     }
+    /// The config file the credentials were written to; None when there is no file.
     #[getter]
     fn config_path(&self) -> Option<String> {
         opt_path(self.inner.config_path.as_deref())
@@ -516,6 +607,7 @@ impl PyRegistration {
     fn already_registered(&self) -> bool {
         self.inner.already_registered
     }
+    /// agent_mrn, service_account_mrn, space_mrn, api_endpoint, config_path, already_registered.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let value = serde_json::to_value(&self.inner).map_err(|e| PyValueError::new_err(e.to_string()))?;
         json::to_py(py, &value)
@@ -538,6 +630,7 @@ pub struct PyStatus {
 
 #[pymethods]
 impl PyStatus {
+    /// The config holds a service account.
     #[getter]
     fn registered(&self) -> bool {
         self.inner.client.registered
@@ -552,14 +645,17 @@ impl PyStatus {
     fn exit_code(&self) -> i32 {
         self.inner.exit_code()
     }
+    /// Where the config came from, as Config.source says it.
     #[getter]
     fn config_source(&self) -> &str {
         &self.inner.config_source
     }
+    /// The config file read (or that a registration would write), or None.
     #[getter]
     fn config_path(&self) -> Option<String> {
         self.inner.config_path.clone()
     }
+    /// The API endpoint the report is about.
     #[getter]
     fn api_endpoint(&self) -> &str {
         &self.inner.upstream.api.endpoint
@@ -569,6 +665,7 @@ impl PyStatus {
     fn api_status(&self) -> Option<String> {
         self.inner.upstream.api.error.is_none().then(|| self.inner.upstream.api.status.clone())
     }
+    /// The API's version, None when the API was not reached.
     #[getter]
     fn api_version(&self) -> Option<String> {
         self.inner.upstream.api.error.is_none().then(|| self.inner.upstream.api.version.clone())
@@ -578,18 +675,22 @@ impl PyStatus {
     fn agent_mrn(&self) -> Option<String> {
         self.inner.client.mrn.clone()
     }
+    /// The service account's MRN, None when not registered.
     #[getter]
     fn service_account(&self) -> Option<String> {
         self.inner.client.service_account.clone()
     }
+    /// The config's scope (scope_mrn, space_mrn or parent_mrn), or None.
     #[getter]
     fn space(&self) -> Option<String> {
         self.inner.client.parent_mrn.clone()
     }
+    /// This machine's host name.
     #[getter]
     fn hostname(&self) -> &str {
         &self.inner.client.hostname
     }
+    /// libmondoo's version.
     #[getter]
     fn version(&self) -> &str {
         &self.inner.client.version
@@ -605,10 +706,12 @@ impl PyStatus {
     fn clock_skew_seconds(&self) -> Option<f64> {
         self.inner.clock_skew_seconds
     }
+    /// Health/Check's round trip in milliseconds, None when the API was not reached.
     #[getter]
     fn round_trip_ms(&self) -> Option<f64> {
         self.inner.round_trip_ms
     }
+    /// The proxy requests go through (credentials redacted), or None.
     #[getter]
     fn proxy_url(&self) -> Option<String> {
         self.inner.proxy.url.clone()
@@ -623,6 +726,7 @@ impl PyStatus {
     fn ping_pong_error<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.error_dict(py, self.inner.client.ping_pong_error.as_ref())
     }
+    /// The report in Go's JSON shape (client, upstream) plus config, proxy and measurements.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json::to_py(py, &self.inner.to_json())
     }

@@ -50,7 +50,7 @@ def test_every_code_maps_to_exactly_one_class() -> None:
         (0, mondoo.InternalError),
         (1004, mondoo.InternalError),
         (1005, mondoo.InternalError),
-        (2001, mondoo.ConfigError),
+        (2001, mondoo.ConfigNotFoundError),
         (2006, mondoo.ConfigError),
         (2008, mondoo.NotRegisteredError),
         (3001, mondoo.TokenError),
@@ -58,7 +58,7 @@ def test_every_code_maps_to_exactly_one_class() -> None:
         (4002, mondoo.KeyMaterialError),
         (4007, mondoo.KeyMaterialError),
         (5001, mondoo.NetworkError),
-        (5002, mondoo.NetworkError),
+        (5002, mondoo.NetworkTimeoutError),
         (6016, mondoo.RpcError),
     ],
 )
@@ -82,12 +82,33 @@ def test_exception_fields() -> None:
 
 
 def test_exceptions_are_python_classes_that_pickle() -> None:
-    for cls in LEAF_CLASSES:
+    for cls in LEAF_CLASSES + [mondoo.ConfigNotFoundError, mondoo.NetworkTimeoutError, mondoo.ClientClosedError]:
         assert cls.__module__ == "mondoo.errors"
     rpc = _native._error_for_code(6007, "denied")
     again = pickle.loads(pickle.dumps(rpc))
     assert type(again) is mondoo.RpcError
     assert (again.code, again.rpc_code, str(again)) == (6007, 7, str(rpc))
+    timeout = _native._error_for_code(5002, "POST http://x/Echo/Say: timed out")
+    again = pickle.loads(pickle.dumps(timeout))
+    assert type(again) is mondoo.NetworkTimeoutError
+    assert (again.code, again.timeout, str(again)) == (5002, True, "POST http://x/Echo/Say: timed out")
+
+
+def test_a_timeout_is_also_a_builtin_timeout_error() -> None:
+    timeout = _native._error_for_code(5002, "POST http://x/Echo/Say: timed out")
+    assert isinstance(timeout, mondoo.NetworkError) and isinstance(timeout, mondoo.MondooError)
+    assert isinstance(timeout, TimeoutError)
+    assert timeout.timeout and timeout.code_name == "MONDOO_RESULT_TIMEOUT"
+    # the builtin side adds nothing that changes the message
+    assert str(timeout) == "POST http://x/Echo/Say: timed out" and timeout.errno is None
+    # other network errors are not timeouts
+    assert not isinstance(_native._error_for_code(5001), TimeoutError)
+
+
+def test_a_missing_config_file_is_its_own_config_error() -> None:
+    missing = _native._error_for_code(2001, "no config at /x/mondoo.yml (from --config)")
+    assert isinstance(missing, mondoo.ConfigNotFoundError) and isinstance(missing, mondoo.ConfigError)
+    assert type(_native._error_for_code(2002)) is mondoo.ConfigError
 
 
 def test_unknown_code_is_refused() -> None:
@@ -131,6 +152,30 @@ def test_no_config_is_unregistered() -> None:
     assert not config.registered
     assert config.mrn is None
     assert config.api_endpoint == "https://us.api.mondoo.com"
+
+
+def test_a_client_of_a_missing_path_is_config_not_found(tmp_path: Path) -> None:
+    # protocol 1.2: an explicit path that does not exist is an error, never an empty config
+    missing = tmp_path / "typo" / "mondoo.yml"
+    for path in (missing, str(missing)):
+        with pytest.raises(mondoo.ConfigNotFoundError) as info:
+            mondoo.Client(path, env={})
+        assert info.value.code_name == "MONDOO_RESULT_CONFIG_NOT_FOUND"
+        assert info.value.path == str(missing)
+        assert "no config at" in str(info.value) and str(missing) in str(info.value)
+    assert not missing.parent.exists(), "nothing created"
+
+
+def test_a_client_for_registration_may_name_a_new_file(tmp_path: Path) -> None:
+    new = tmp_path / "sub" / "mondoo.yml"
+    with mondoo.Client.for_registration(new, api_endpoint="http://127.0.0.1:1", env={}) as client:
+        assert client.config.path == str(new)
+        assert not client.config.registered
+        assert client.api_endpoint == "http://127.0.0.1:1"
+    assert not new.exists(), "only register() writes the file"
+    # options are checked as Client() checks them
+    with pytest.raises(ValueError, match="timeout"):
+        mondoo.Client.for_registration(new, timeout=0)
 
 
 def test_missing_explicit_config_is_a_config_error(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -36,8 +36,19 @@ def client_for(config: Any, platform: Platform | None = None, **options: Any) ->
     return mondoo.Client(config, **options)
 
 
+def registration_client_for(path: Path, platform: Platform | None = None, **options: Any) -> mondoo.Client:
+    """client_for, for a config file that registration may create."""
+    options.setdefault("env", {})
+    options.setdefault("retry_delays", [0, 0, 0])
+    options.setdefault("retry_jitter", 0)
+    options.setdefault("timeout", 10)
+    if platform is not None:
+        options.setdefault("api_endpoint", platform.url)
+    return mondoo.Client.for_registration(path, **options)
+
+
 def login(platform: Platform, path: Path, **register: Any) -> tuple[mondoo.Client, mondoo.Registration]:
-    client = client_for(path)
+    client = registration_client_for(path)
     registration = client.register(platform.mint_token(), **register)
     return client, registration
 
@@ -51,7 +62,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def test_status_unregistered(platform: Platform, tmp_path: Path) -> None:
-    with client_for(tmp_path / "mondoo.yml", platform) as client:
+    with registration_client_for(tmp_path / "mondoo.yml", platform) as client:
         status = client.status()
     text = str(status)
     assert "→ API Status:\t\tSERVING" in text
@@ -266,7 +277,7 @@ def test_failed_logout_leaves_the_file(platform: Platform, tmp_path: Path) -> No
 
 def test_expired_token_fails_before_any_request(platform: Platform, tmp_path: Path) -> None:
     path = tmp_path / "mondoo.yml"
-    client = client_for(path)
+    client = registration_client_for(path)
     with pytest.raises(mondoo.TokenError) as info:
         client.register(platform.mint_token(ttl_seconds=-3600))
     assert info.value.expired and not info.value.malformed
@@ -294,7 +305,7 @@ def test_register_gives_up_after_four_aborted(platform: Platform, tmp_path: Path
 
 
 def test_not_registered_calls(platform: Platform, tmp_path: Path) -> None:
-    client = client_for(tmp_path / "mondoo.yml", platform)
+    client = registration_client_for(tmp_path / "mondoo.yml", platform)
     for call in (lambda: client.call("Echo", "Say", {}), client.checkin, lambda: client.sign("x"), client.register):
         with pytest.raises(mondoo.NotRegisteredError):
             call()
@@ -331,9 +342,10 @@ def test_network_errors(platform: Platform, fixture_config: Path) -> None:
 
     slow = client_for(mondoo.Config.load(fixture_config), platform, timeout=0.3)
     platform.fault(kind="slow", millis=3000)
-    with pytest.raises(mondoo.NetworkError) as info:
+    with pytest.raises(TimeoutError) as timed_out:
         slow.call("Echo", "Say", {})
-    assert info.value.timeout and info.value.code_name == "MONDOO_RESULT_TIMEOUT"
+    assert isinstance(timed_out.value, mondoo.NetworkTimeoutError)
+    assert timed_out.value.timeout and timed_out.value.code_name == "MONDOO_RESULT_TIMEOUT"
 
 
 def test_rpc_error_fields(platform: Platform, fixture_config: Path) -> None:
@@ -366,12 +378,38 @@ def test_call_checkin_and_sign(platform: Platform, tmp_path: Path) -> None:
 
 
 def test_closed_client(platform: Platform, tmp_path: Path) -> None:
-    with client_for(tmp_path / "mondoo.yml", platform) as client:
+    with registration_client_for(tmp_path / "mondoo.yml", platform) as client:
         assert not client.closed
     assert client.closed and repr(client) == "Client(closed)"
-    with pytest.raises(ValueError, match="closed"):
-        client.status()
+    uses: list[Callable[[], object]] = [
+        client.status,
+        client.checkin,
+        client.register,
+        client.logout,
+        lambda: client.call("Echo", "Say"),
+        lambda: client.sign(b"x"),
+        lambda: client.config,
+        lambda: client.api_endpoint,
+    ]
+    for use in uses:
+        with pytest.raises(mondoo.ClientClosedError, match="closed") as info:
+            use()
+        # one except clause catches every libmondoo failure, this one included
+        assert isinstance(info.value, mondoo.MondooError) and not isinstance(info.value, ValueError)
+        assert info.value.code_name == "MONDOO_RESULT_INVALID_ARGUMENT"
     client.close()  # twice is fine
+
+
+def test_the_with_block_closes_and_lets_exceptions_through(platform: Platform, tmp_path: Path) -> None:
+    client = registration_client_for(tmp_path / "mondoo.yml", platform)
+    # The point is the value: None (not False), as the stub's `-> None` says; mypy
+    # rightly calls using it pointless in code, so the check is silenced for it here.
+    assert client.__exit__(None, None, None) is None  # type: ignore[func-returns-value]
+    assert client.closed
+    with pytest.raises(KeyError):
+        with registration_client_for(tmp_path / "mondoo.yml", platform) as other:
+            raise KeyError("from the block")
+    assert other.closed
 
 
 def test_one_client_shared_by_threads(platform: Platform, tmp_path: Path) -> None:

@@ -22,132 +22,231 @@ __all__ = [
 ]
 
 VERSION: str
+"""libmondoo's version, e.g. ``"0.1.0"``."""
 
 _Body = Union[bytes, str]
 _Path = Union[str, "os.PathLike[str]"]
 
 @final
 class Config:
+    """A loaded mondoo configuration (a service account or an agent config).
+
+    Made by :meth:`load` or :meth:`for_registration`; never shows the private key.
+    """
+
     @staticmethod
-    def load(path: Optional[_Path] = None) -> Config: ...
+    def load(path: Optional[_Path] = None) -> Config:
+        """Load a config with cnspec's precedence.
+
+        ``path`` (which must exist, else :class:`~mondoo.errors.ConfigNotFoundError`), else
+        ``$MONDOO_CONFIG_BASE64``, ``$MONDOO_CONFIG_PATH``, the home and the system file;
+        when none is found the config is empty and unregistered.
+        """
     @staticmethod
-    def for_registration(path: Optional[_Path] = None) -> Config: ...
+    def for_registration(path: Optional[_Path] = None) -> Config:
+        """The config a registration writes: like :meth:`load`, but a missing ``path`` (or
+        ``$MONDOO_CONFIG_PATH``) is a new file that :meth:`Client.register` creates."""
     @property
-    def source(self) -> str: ...
+    def source(self) -> str:
+        """Where it came from: ``"--config"``, ``"$MONDOO_CONFIG_PATH"``,
+        ``"$MONDOO_CONFIG_BASE64"``, ``"default"`` or ``"none"``."""
     @property
-    def path(self) -> Optional[str]: ...
+    def path(self) -> Optional[str]:
+        """The file read, or the file a registration will write; None for a base64 config."""
     @property
-    def format(self) -> Literal["yaml", "json"]: ...
+    def format(self) -> Literal["yaml", "json"]:
+        """The file's format."""
     @property
-    def registered(self) -> bool: ...
+    def registered(self) -> bool:
+        """A service account (``mrn`` and ``private_key``) is configured."""
     @property
-    def scope(self) -> Optional[str]: ...
+    def scope(self) -> Optional[str]:
+        """``scope_mrn``, else ``space_mrn``, else ``parent_mrn``."""
     @property
-    def api_endpoint(self) -> str: ...
+    def api_endpoint(self) -> str:
+        """The API endpoint, normalized; ``https://us.api.mondoo.com`` when none is named."""
     @property
-    def agent_mrn(self) -> Optional[str]: ...
+    def agent_mrn(self) -> Optional[str]:
+        """The agent's MRN, once the machine is registered as an agent."""
     @property
-    def mrn(self) -> Optional[str]: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def mrn(self) -> Optional[str]:
+        """The service account's MRN."""
+    def to_dict(self) -> dict[str, Any]:
+        """The document as in the file, with ``private_key`` replaced by ``"<redacted>"``."""
 
 @final
 class Token:
-    @property
-    def alg(self) -> str: ...
-    @property
-    def space(self) -> Optional[str]: ...
-    @property
-    def api_endpoint(self) -> str: ...
-    @property
-    def expires(self) -> Optional[int]: ...
-    @property
-    def not_before(self) -> Optional[int]: ...
-    @property
-    def issued_at(self) -> Optional[int]: ...
-    @property
-    def issuer(self) -> Optional[str]: ...
-    @property
-    def subject(self) -> Optional[str]: ...
-    @property
-    def description(self) -> Optional[str]: ...
-    @property
-    def owner(self) -> Optional[str]: ...
-    @property
-    def labels(self) -> dict[str, str]: ...
-    @property
-    def warnings(self) -> list[str]: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    """A registration token checked offline (shape, claims, time); never shows the token.
 
-def inspect_token(token: str, *, api_endpoint: Optional[str] = None) -> Token: ...
+    Made by :func:`inspect_token`.
+    """
+
+    @property
+    def alg(self) -> str:
+        """The header's signing algorithm, e.g. ``"ES384"``."""
+    @property
+    def space(self) -> Optional[str]:
+        """The space the token registers into."""
+    @property
+    def api_endpoint(self) -> str:
+        """Where the registration goes: the override given, else the token's claim."""
+    @property
+    def expires(self) -> Optional[int]:
+        """Unix seconds when the token expires, or None for a token without expiry."""
+    @property
+    def not_before(self) -> Optional[int]:
+        """Unix seconds before which the token is not valid (``nbf``), or None."""
+    @property
+    def issued_at(self) -> Optional[int]:
+        """Unix seconds when the token was issued (``iat``), or None."""
+    @property
+    def issuer(self) -> Optional[str]:
+        """Who issued the token (``iss``), or None."""
+    @property
+    def subject(self) -> Optional[str]:
+        """The token's subject (``sub``), or None."""
+    @property
+    def description(self) -> Optional[str]:
+        """The description given when the token was made (``desc``), or None."""
+    @property
+    def owner(self) -> Optional[str]:
+        """Who made the token (``owner``), or None."""
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels the token gives the assets it registers."""
+    @property
+    def warnings(self) -> list[str]:
+        """E.g. ``"registration token has no expiry"``."""
+    def to_dict(self) -> dict[str, Any]:
+        """Every claim (None when absent) plus ``alg``, ``endpoint``, ``expires_at`` and
+        ``warnings``."""
+
+def inspect_token(token: str, *, api_endpoint: Optional[str] = None) -> Token:
+    """Check a registration token offline (no request is made).
+
+    ``api_endpoint`` stands in for a token that names none. Raises
+    :class:`~mondoo.errors.TokenError` saying why the token cannot be used; no message
+    contains the token.
+    """
 
 @final
 class Signer:
+    """Signs request bodies as the configured service account (ES384 bearers)."""
+
     @staticmethod
-    def from_config(config: Config) -> Signer: ...
+    def from_config(config: Config) -> Signer:
+        """The signer of a registered config; raises
+        :class:`~mondoo.errors.NotRegisteredError` or
+        :class:`~mondoo.errors.KeyMaterialError`."""
     @property
-    def mrn(self) -> str: ...
-    def sign(self, body: _Body) -> str: ...
+    def mrn(self) -> str:
+        """The service account's MRN (the bearer's ``kid`` and ``sub``)."""
+    def sign(self, body: _Body) -> str:
+        """A fresh bearer for exactly these body bytes (a ``str`` is signed as UTF-8), to
+        send as ``Authorization: Bearer <bearer>``."""
 
 @final
 class Registration:
+    """The outcome of :meth:`Client.register`."""
+
     @property
-    def agent_mrn(self) -> str: ...
+    def agent_mrn(self) -> str:
+        """The agent's MRN, now in the config."""
     @property
-    def service_account_mrn(self) -> str: ...
+    def service_account_mrn(self) -> str:
+        """The service account's MRN, now in the config."""
     @property
-    def space_mrn(self) -> Optional[str]: ...
+    def space_mrn(self) -> Optional[str]:
+        """The space the agent was registered into, or None when the platform named none."""
     @property
-    def api_endpoint(self) -> str: ...
+    def api_endpoint(self) -> str:
+        """The API endpoint the agent is registered at."""
     @property
-    def config_path(self) -> Optional[str]: ...
+    def config_path(self) -> Optional[str]:
+        """The config file the credentials were written to; None when there is no file."""
     @property
-    def already_registered(self) -> bool: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def already_registered(self) -> bool:
+        """True when the config already had an agent (nothing was registered)."""
+    def to_dict(self) -> dict[str, Any]:
+        """``agent_mrn``, ``service_account_mrn``, ``space_mrn``, ``api_endpoint``,
+        ``config_path``, ``already_registered``."""
 
 @final
 class Status:
+    """``cnspec status`` as data: ``str()`` gives the text cnspec prints, :meth:`to_dict`
+    Go's JSON shape. Made by :meth:`Client.status`."""
+
     @property
-    def registered(self) -> bool: ...
+    def registered(self) -> bool:
+        """The config holds a service account."""
     @property
-    def authenticated(self) -> bool: ...
+    def authenticated(self) -> bool:
+        """The platform accepted the credentials (the signed PingPong succeeded)."""
     @property
-    def exit_code(self) -> int: ...
+    def exit_code(self) -> int:
+        """0 when registered and authenticated, else 1 (as cnspec exits)."""
     @property
-    def config_source(self) -> str: ...
+    def config_source(self) -> str:
+        """Where the config came from, as :attr:`Config.source` says it."""
     @property
-    def config_path(self) -> Optional[str]: ...
+    def config_path(self) -> Optional[str]:
+        """The config file read (or that a registration would write), or None."""
     @property
-    def api_endpoint(self) -> str: ...
+    def api_endpoint(self) -> str:
+        """The API endpoint the report is about."""
     @property
-    def api_status(self) -> Optional[str]: ...
+    def api_status(self) -> Optional[str]:
+        """Health/Check's status (e.g. ``"SERVING"``), None when the API was not reached."""
     @property
-    def api_version(self) -> Optional[str]: ...
+    def api_version(self) -> Optional[str]:
+        """The API's version, None when the API was not reached."""
     @property
-    def agent_mrn(self) -> Optional[str]: ...
+    def agent_mrn(self) -> Optional[str]:
+        """The agent's MRN (``"no managed client"`` for a service account without agent)."""
     @property
-    def service_account(self) -> Optional[str]: ...
+    def service_account(self) -> Optional[str]:
+        """The service account's MRN, None when not registered."""
     @property
-    def space(self) -> Optional[str]: ...
+    def space(self) -> Optional[str]:
+        """The config's scope (``scope_mrn``, ``space_mrn`` or ``parent_mrn``), or None."""
     @property
-    def hostname(self) -> str: ...
+    def hostname(self) -> str:
+        """This machine's host name."""
     @property
-    def version(self) -> str: ...
+    def version(self) -> str:
+        """libmondoo's version."""
     @property
-    def warnings(self) -> list[str]: ...
+    def warnings(self) -> list[str]:
+        """The ``!`` lines of the text: clock skew, long round trips."""
     @property
-    def clock_skew_seconds(self) -> Optional[float]: ...
+    def clock_skew_seconds(self) -> Optional[float]:
+        """The API's time minus the local time, in seconds; None when not measured."""
     @property
-    def round_trip_ms(self) -> Optional[float]: ...
+    def round_trip_ms(self) -> Optional[float]:
+        """Health/Check's round trip in milliseconds, None when the API was not reached."""
     @property
-    def proxy_url(self) -> Optional[str]: ...
+    def proxy_url(self) -> Optional[str]:
+        """The proxy requests go through (credentials redacted), or None."""
     @property
-    def api_error(self) -> Optional[dict[str, Any]]: ...
+    def api_error(self) -> Optional[dict[str, Any]]:
+        """Why Health/Check failed (``code``, ``rpc_code``, ``http_status``, ``message``,
+        ``error``), or None."""
     @property
-    def ping_pong_error(self) -> Optional[dict[str, Any]]: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def ping_pong_error(self) -> Optional[dict[str, Any]]:
+        """Why the signed PingPong failed (the keys of :attr:`api_error`), or None."""
+    def to_dict(self) -> dict[str, Any]:
+        """The report in Go's JSON shape (``client``, ``upstream``) plus ``config_source``,
+        ``config_path``, ``proxy`` and the measurements."""
 
 @final
 class Client:
+    """A connection to the Mondoo Platform: the config, the signer and one connection pool.
+
+    Thread-safe (share one across threads; the GIL is released during network calls and
+    signing) and a context manager: leaving the ``with`` block closes it, and a closed
+    client raises :class:`~mondoo.errors.ClientClosedError`.
+    """
+
     def __new__(
         cls,
         config: Union[Config, _Path, None] = None,
@@ -161,34 +260,93 @@ class Client:
         retry_delays: Optional[Sequence[float]] = None,
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
-    ) -> Client: ...
+    ) -> Client:
+        """A client of ``config``: a :class:`Config`; the path of an existing config file
+        (a missing one raises :class:`~mondoo.errors.ConfigNotFoundError`: register into a
+        new file with :meth:`for_registration`); or None for cnspec's search.
+
+        ``api_endpoint`` replaces the config's, ``api_proxy`` sends requests through a
+        proxy, ``ca_file`` trusts more CA certificates (PEM); ``timeout`` bounds each
+        request and ``connect_timeout`` the connect, in seconds; ``correct_clock_skew``
+        corrects signing times by the skew status measures; ``retry_delays`` and
+        ``retry_jitter`` (seconds) are registration's retry schedule; ``env`` replaces the
+        process environment for the proxy lookup.
+        """
+    @staticmethod
+    def for_registration(
+        path: Optional[_Path] = None,
+        *,
+        api_endpoint: Optional[str] = None,
+        api_proxy: Optional[str] = None,
+        ca_file: Optional[_Path] = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        correct_clock_skew: bool = False,
+        retry_delays: Optional[Sequence[float]] = None,
+        retry_jitter: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> Client:
+        """A client to register with (``cnspec login --config path``): the config at
+        ``path``, or a new file there that :meth:`register` writes (creating missing
+        directories); None for ``$MONDOO_CONFIG_PATH`` or cnspec's search. The options
+        are :class:`Client`'s."""
     @property
-    def config(self) -> Config: ...
+    def config(self) -> Config:
+        """A copy of the current config (register and logout change it)."""
     @property
-    def api_endpoint(self) -> str: ...
+    def api_endpoint(self) -> str:
+        """The endpoint calls go to."""
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """True once :meth:`close` ran (or the ``with`` block ended)."""
     def register(
         self,
         token: Optional[str] = None,
         *,
         name: Optional[str] = None,
         annotations: Optional[Mapping[str, str]] = None,
-    ) -> Registration: ...
-    def status(self) -> Status: ...
-    def logout(self, *, keep_service_account: bool = False, force_offline: bool = False) -> None: ...
-    def checkin(self) -> None: ...
-    def call(self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None) -> dict[str, Any]: ...
-    def sign(self, body: _Body) -> str: ...
-    def close(self) -> None: ...
-    def __enter__(self) -> Client: ...
+    ) -> Registration:
+        """Register this machine (``cnspec login``) and write the credentials into the
+        config file, keeping every other key.
+
+        ``token``: a registration token, or None to register with the configured service
+        account. ``name``: the asset name (default: the host name).
+        """
+    def status(self) -> Status:
+        """``cnspec status``: the platform's health and whether it accepts the credentials.
+
+        Raises only when the config cannot be used; a platform that is down or refuses
+        is reported in the :class:`Status`.
+        """
+    def logout(self, *, keep_service_account: bool = False, force_offline: bool = False) -> None:
+        """Unregister the agent (``cnspec logout``) and remove the credentials from the
+        config file. ``keep_service_account`` removes only ``agent_mrn``;
+        ``force_offline`` rewrites the file even when the platform cannot be reached."""
+    def checkin(self) -> None:
+        """The agent check-in (``AgentManager/HealthCheck``), as a running agent sends it."""
+    def call(self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+        """A signed call to any platform service: ``POST {api_endpoint}/{service}/{method}``
+        with ``payload`` as JSON (None: ``{}``); returns the answer."""
+    def sign(self, body: _Body) -> str:
+        """A bearer for these body bytes, signed as the configured service account."""
+    def close(self) -> None:
+        """Drop the client and its connection pool; later calls raise
+        :class:`~mondoo.errors.ClientClosedError`. Closing twice is fine."""
+    def __enter__(self) -> Client:
+        """The client itself; leaving the block closes it."""
     def __exit__(
         self,
         exc_type: Optional[type[BaseException]],
         exc_value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None:
+        """Close the client; an exception raised in the block propagates."""
 
-def all_codes() -> list[tuple[int, str]]: ...
-def _error_for_code(code: int, message: str = "test error") -> MondooError: ...
-def _bench_sign_rust(signer: Signer, n: int, body: _Body) -> float: ...
+def all_codes() -> list[tuple[int, str]]:
+    """Every result code as ``(value, C name)``, in value order."""
+
+def _error_for_code(code: int, message: str = "test error") -> MondooError:
+    """The exception the library raises for an error with this code (not raised)."""
+
+def _bench_sign_rust(signer: Signer, n: int, body: _Body) -> float:
+    """Seconds the Rust signer takes for ``n`` bearers of ``body``, with no Python in between."""

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
 __all__ = [
     "MondooError",
     "ConfigError",
+    "ConfigNotFoundError",
     "NotRegisteredError",
     "TokenError",
     "KeyMaterialError",
     "NetworkError",
+    "NetworkTimeoutError",
     "RpcError",
     "InternalError",
+    "ClientClosedError",
 ]
 
 
@@ -70,6 +73,14 @@ class ConfigError(MondooError):
     """The configuration cannot be found, read, parsed, used or written."""
 
 
+class ConfigNotFoundError(ConfigError):
+    """A config file given explicitly (a path, or ``$MONDOO_CONFIG_PATH``) does not exist.
+
+    Only registration creates a config: use :meth:`mondoo.Client.for_registration` (or
+    :meth:`mondoo.Config.for_registration`) for a file that is yet to be written.
+    """
+
+
 class NotRegisteredError(MondooError):
     """The operation needs a registered client (a service account) and there is none."""
 
@@ -113,6 +124,10 @@ class NetworkError(MondooError):
         self.timeout = timeout
 
 
+class NetworkTimeoutError(NetworkError, TimeoutError):
+    """A request ran out of time (``MONDOO_RESULT_TIMEOUT``); also a builtin :class:`TimeoutError`."""
+
+
 class RpcError(MondooError):
     """The platform answered with an error status (gRPC code and HTTP status)."""
 
@@ -138,3 +153,10 @@ class RpcError(MondooError):
 
 class InternalError(MondooError):
     """A bad argument or a bug in libmondoo."""
+
+
+class ClientClosedError(MondooError):
+    """A method of a :class:`mondoo.Client` was called after ``close()`` (or its ``with`` block).
+
+    Its ``code`` is ``MONDOO_RESULT_INVALID_ARGUMENT``'s: the closed client is the bad argument.
+    """

@@ -455,7 +455,7 @@ fn service_account_client(endpoint: &str) -> *mut mondoo_client {
 /// is the empty request `{}`, NULL with a length is refused.
 #[test]
 fn a_call_body_is_a_buffer_with_a_length() {
-    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).unwrap();
+    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::with_fixtures()).unwrap();
     let client = service_account_client(platform.url());
     let (svc, method) = (cstr("Echo"), cstr("Say"));
     let call = |body: *const u8, len: usize, out: &mut *mut c_char| {

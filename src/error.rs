@@ -400,6 +400,37 @@ impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How much of one server-supplied text a message keeps, in bytes once escaped.
+pub const SERVER_TEXT_LIMIT: usize = 2048;
+
+/// A text the server chose (a status body's `message`, an error body, a Health/Check
+/// field), made safe to print: every control character (C0, DEL, C1, which includes the
+/// ESC of terminal escape sequences) written as `\u{..}`, and the result cut to
+/// [`SERVER_TEXT_LIMIT`] bytes on a character boundary, with a note saying how long the
+/// text was. A server can then neither drive the terminal nor flood it.
+pub fn server_text(text: &str) -> String {
+    server_text_of_prefix(text, text.len())
+}
+
+/// [`server_text`] of `prefix`, the start of a text of `whole_len` bytes (a caller that
+/// cut a large body before decoding it): the note gives the whole length.
+pub(crate) fn server_text_of_prefix(prefix: &str, whole_len: usize) -> String {
+    let mut out = String::with_capacity(prefix.len().min(SERVER_TEXT_LIMIT));
+    let mut cut = prefix.len() < whole_len;
+    for c in prefix.chars() {
+        let piece = if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() };
+        if out.len() + piece.len() > SERVER_TEXT_LIMIT {
+            cut = true;
+            break;
+        }
+        out.push_str(&piece);
+    }
+    if cut {
+        out.push_str(&format!(" …(cut: {whole_len} bytes in all)"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +450,20 @@ mod tests {
         assert_eq!(Code::from_rpc(99), Code::RpcUnknown);
         assert_eq!(Code::NotRegistered.class(), ErrorClass::NotRegistered);
         assert_eq!(Code::ConfigParse.class(), ErrorClass::Config);
+    }
+
+    #[test]
+    fn server_text_escapes_control_characters_and_is_cut_at_2_kib() {
+        assert_eq!(server_text("a\u{1b}[2Jb\u{7f}\u{9b}c\n"), "a\\u{1b}[2Jb\\u{7f}\\u{9b}c\\u{a}");
+        assert_eq!(server_text("plain é"), "plain é");
+        let long = server_text(&"é".repeat(3000));
+        let (kept, note) = long.split_once(" …(cut: ").unwrap();
+        assert!(kept.len() <= SERVER_TEXT_LIMIT && kept.chars().all(|c| c == 'é'), "{kept}");
+        assert_eq!(note, "6000 bytes in all)");
+        // an escape is never split by the cut
+        let escapes = server_text(&"\u{1b}".repeat(1000));
+        let kept = escapes.split_once(" …").unwrap().0;
+        assert!(kept.len() <= SERVER_TEXT_LIMIT && kept.ends_with("\\u{1b}"), "{kept}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{Config, ConfigSource, LoadOptions};
-use crate::error::{Code, Error, Result};
+use crate::error::{server_text, Code, Error, Result};
 use crate::rpc::{
     redact_userinfo, AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty,
     HealthCheckRequest, HealthCheckResponse, HttpOptions, Mrn, ProxySettings, RpcClient,
@@ -514,10 +514,12 @@ impl Client {
         let mut round_trip_ms = None;
         match self.health_at(&endpoint) {
             Ok(health) => {
-                api.status = health.response.status.clone().unwrap_or_else(|| "UNKNOWN".into());
-                api.timestamp = health.response.time.clone().unwrap_or_default();
-                api.version = health.response.api_version.clone().unwrap_or_default();
-                api.build = health.response.build.clone().unwrap_or_default();
+                // the server's words, made safe to print
+                let shown = |field: &Option<String>| field.as_deref().map(server_text);
+                api.status = shown(&health.response.status).unwrap_or_else(|| "UNKNOWN".into());
+                api.timestamp = shown(&health.response.time).unwrap_or_default();
+                api.version = shown(&health.response.api_version).unwrap_or_default();
+                api.build = shown(&health.response.build).unwrap_or_default();
                 round_trip_ms = Some(health.round_trip.as_secs_f64() * 1000.0);
                 match health.clock_skew {
                     Some(skew) => {

@@ -60,6 +60,7 @@ pub enum Code {
     Dns = 5005,
     ResponseTooLarge = 5006,
     ResponseInvalid = 5007,
+    InsecureEndpoint = 5008,
 
     // 6000 + gRPC code: an error answered by the platform.
     RpcCanceled = 6001,
@@ -119,6 +120,7 @@ impl Code {
         Code::Dns,
         Code::ResponseTooLarge,
         Code::ResponseInvalid,
+        Code::InsecureEndpoint,
         Code::RpcCanceled,
         Code::RpcUnknown,
         Code::RpcInvalidArgument,
@@ -186,6 +188,7 @@ impl Code {
             Code::Dns => c"MONDOO_RESULT_DNS",
             Code::ResponseTooLarge => c"MONDOO_RESULT_RESPONSE_TOO_LARGE",
             Code::ResponseInvalid => c"MONDOO_RESULT_RESPONSE_INVALID",
+            Code::InsecureEndpoint => c"MONDOO_RESULT_INSECURE_ENDPOINT",
             Code::RpcCanceled => c"MONDOO_RESULT_RPC_CANCELED",
             Code::RpcUnknown => c"MONDOO_RESULT_RPC_UNKNOWN",
             Code::RpcInvalidArgument => c"MONDOO_RESULT_RPC_INVALID_ARGUMENT",

@@ -45,6 +45,10 @@ pub struct ClientOptions {
     /// The client's feature-flag bytes, sent base64 in `Mondoo-Features` (Go's
     /// `mql.Features`; default none: the header is empty).
     pub feature_flags: Vec<u8>,
+    /// Refuse an `http://` endpoint that is not loopback before any request
+    /// (`Code::InsecureEndpoint`) instead of sending credentials in clear text (default
+    /// off: status warns about such an endpoint).
+    pub require_tls: bool,
     /// The machine as the client reports it (AgentInfo, `User-Agent`,
     /// `Mondoo-PlatformID`); `None` = gathered on first use.
     pub system_info: Option<SystemInfo>,
@@ -64,6 +68,7 @@ impl Default for ClientOptions {
             env: None,
             feature_flags: Vec::new(),
             system_info: None,
+            require_tls: false,
         }
     }
 }
@@ -188,6 +193,7 @@ impl Client {
             proxy,
             feature_flags: options.feature_flags.clone(),
             system_info: options.system_info.clone(),
+            require_tls: options.require_tls,
         })?;
         let signer = signer_for(&config)?;
         let token = token_for(&config)?;
@@ -512,6 +518,18 @@ impl Client {
         let mut api = ApiStatus { endpoint: redact_userinfo(&endpoint), ..Default::default() };
         let mut clock_skew_seconds = None;
         let mut round_trip_ms = None;
+        if crate::rpc::sends_in_clear_text_to(&endpoint) {
+            let refusal = if self.shared.options.require_tls {
+                "require_tls refuses it"
+            } else {
+                "use https://, or require_tls to refuse such an endpoint"
+            };
+            warnings.push(format!(
+                "API endpoint {} is http:// and not loopback: the client sends credentials in clear text over \
+                 the network ({refusal})",
+                redact_userinfo(&endpoint)
+            ));
+        }
         match self.health_at(&endpoint) {
             Ok(health) => {
                 // the server's words, made safe to print

@@ -124,6 +124,17 @@ fn bare_host(target: &reqwest::Url) -> Option<String> {
     target.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
 }
 
+/// Whether requests to `endpoint` cross the network unencrypted: `http://` to a host that
+/// is not loopback (loopback traffic does not leave the machine). An endpoint that does
+/// not parse is not judged here: using it fails anyway.
+pub fn sends_in_clear_text_to(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|u| sends_in_clear_text(&u))
+}
+
+fn sends_in_clear_text(target: &reqwest::Url) -> bool {
+    target.scheme() == "http" && !is_loopback(target)
+}
+
 /// `localhost` (and its subdomains) or a loopback IP address.
 fn is_loopback(target: &reqwest::Url) -> bool {
     let Some(host) = bare_host(target) else { return false };
@@ -163,6 +174,8 @@ pub struct HttpOptions {
     pub feature_flags: Vec<u8>,
     /// the machine as the client reports it; None = gathered on the first request
     pub system_info: Option<SystemInfo>,
+    /// refuse a clear-text `http://` URL that is not loopback before sending anything
+    pub require_tls: bool,
 }
 
 /// How a call authenticates.
@@ -244,6 +257,8 @@ pub struct RpcClient {
     deadline: Option<Instant>,
     /// the whole-request timeout the pool was built with
     timeout: Duration,
+    /// see [`HttpOptions::require_tls`]
+    require_tls: bool,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -302,6 +317,7 @@ impl RpcClient {
             identity: Arc::new(ClientIdentity::new(&options.feature_flags, options.system_info.clone())),
             deadline: None,
             timeout: options.timeout,
+            require_tls: options.require_tls,
         })
     }
 
@@ -340,6 +356,17 @@ impl RpcClient {
         auth: Auth<'_>,
     ) -> Result<Vec<u8>> {
         let mut url = join_url(endpoint, service, method)?;
+        if self.require_tls && sends_in_clear_text(&url) {
+            // redirects stay on this origin, so checking the first URL covers them
+            return Err(Error::new(
+                Code::InsecureEndpoint,
+                format!(
+                    "POST {}: refused before sending: require_tls is set and this http:// endpoint is not \
+                     loopback, so credentials would cross the network in clear text; use https://",
+                    redact_userinfo(url.as_str())
+                ),
+            ));
+        }
         let mut redirects = 0;
         loop {
             let response = self.send(&url, body, &auth)?;

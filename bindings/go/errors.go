@@ -62,6 +62,7 @@ const (
 	CodeDNS                     Code = C.MONDOO_RESULT_DNS
 	CodeResponseTooLarge        Code = C.MONDOO_RESULT_RESPONSE_TOO_LARGE
 	CodeResponseInvalid         Code = C.MONDOO_RESULT_RESPONSE_INVALID
+	CodeInsecureEndpoint        Code = C.MONDOO_RESULT_INSECURE_ENDPOINT
 	CodeRPCCanceled             Code = C.MONDOO_RESULT_RPC_CANCELED
 	CodeRPCUnknown              Code = C.MONDOO_RESULT_RPC_UNKNOWN
 	CodeRPCInvalidArgument      Code = C.MONDOO_RESULT_RPC_INVALID_ARGUMENT

@@ -79,6 +79,7 @@ enum mondoo_result
     MONDOO_RESULT_DNS = 5005,
     MONDOO_RESULT_RESPONSE_TOO_LARGE = 5006,
     MONDOO_RESULT_RESPONSE_INVALID = 5007,
+    MONDOO_RESULT_INSECURE_ENDPOINT = 5008,
     MONDOO_RESULT_RPC_CANCELED = 6001,
     MONDOO_RESULT_RPC_UNKNOWN = 6002,
     MONDOO_RESULT_RPC_INVALID_ARGUMENT = 6003,
@@ -675,6 +676,21 @@ mondoo_result mondoo_client_options_set_retry_jitter_ms(mondoo_client_options *o
  */
 mondoo_result mondoo_client_options_set_correct_clock_skew(mondoo_client_options *options,
                                                            bool correct);
+
+/**
+ * Refuse an `http://` endpoint that is not loopback (default false): every request to
+ * one fails with `MONDOO_RESULT_INSECURE_ENDPOINT` before anything is sent, instead of
+ * sending credentials in clear text. Loopback `http://` stays allowed. Without it, the
+ * status report warns about such an endpoint.
+ *
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+ * On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
+ */
+mondoo_result mondoo_client_options_set_require_tls(mondoo_client_options *options,
+                                                    bool require_tls);
 
 /**
  * Make a client. No request is made yet.

@@ -258,6 +258,39 @@ static void test_login_status_calls_logout(void) {
     mondoo_client_free(client);
 }
 
+/* require_tls refuses an http:// endpoint that is not loopback before any request (an
+ * unresolvable host would otherwise be a DNS error) and allows the loopback platform. */
+static void test_require_tls(void) {
+    mondoo_config *cfg = NULL;
+    EXPECT_OK(mondoo_config_load(testdata("service-account/credentials.json"), &cfg));
+    mondoo_client_options *opts = NULL;
+    EXPECT_OK(mondoo_client_options_new(&opts));
+    EXPECT_OK(mondoo_client_options_set_require_tls(opts, true));
+    EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, "http://api.mondoo.invalid:8080"));
+    mondoo_client *remote = NULL;
+    EXPECT_OK(mondoo_client_new(cfg, opts, &remote));
+    char *response = SENTINEL;
+    EXPECT_RESULT(mondoo_client_call(remote, "Echo", "Say", "{}", &response), MONDOO_RESULT_INSECURE_ENDPOINT);
+    CHECK(response == SENTINEL, "response_out untouched");
+    mondoo_error *err = mondoo_error_last();
+    CHECK(err && contains(mondoo_error_message(err), "http://api.mondoo.invalid:8080/Echo/Say"),
+          "the refusal names the URL: %s", err ? mondoo_error_message(err) : "(none)");
+    mondoo_error_free(err);
+    mondoo_client_free(remote);
+
+    /* the loopback platform (fixture service account: signed calls reach it) */
+    EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, platform.url));
+    mondoo_client *loopback = NULL;
+    EXPECT_OK(mondoo_client_new(cfg, opts, &loopback));
+    response = NULL;
+    EXPECT_OK(mondoo_client_call(loopback, "Echo", "Say", "{\"x\":1}", &response));
+    CHECK(contains(response, "signed_by"), "loopback call answered: %s", response ? response : "(null)");
+    mondoo_string_free(response);
+    mondoo_client_free(loopback);
+    mondoo_client_options_free(opts);
+    mondoo_config_free(cfg);
+}
+
 /* ---- TLS with the platform's CA, and an explicit proxy ---- */
 
 static const char *const SERVICE_ACCOUNT_MRN =
@@ -601,6 +634,7 @@ int main(void) {
     test_login_status_calls_logout();
     test_a_401_after_a_measured_skew_carries_the_skew();
     test_not_registered_names_the_config_file(dir);
+    test_require_tls();
 
     platform_stop(&platform);
 

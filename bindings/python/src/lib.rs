@@ -283,7 +283,8 @@ impl PyClient {
     #[new]
     #[pyo3(signature = (
         config=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
-        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None
+        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None,
+        require_tls=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -298,6 +299,7 @@ impl PyClient {
         retry_delays: Option<Vec<f64>>,
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
+        require_tls: bool,
     ) -> PyResult<Self> {
         let defaults = ClientOptions::default();
         let options = ClientOptions {
@@ -318,6 +320,7 @@ impl PyClient {
             },
             correct_clock_skew,
             env,
+            require_tls,
             // Not taken from Python (yet): no feature flags, the machine gathered on first use.
             feature_flags: defaults.feature_flags,
             system_info: defaults.system_info,

@@ -336,6 +336,21 @@ def test_network_errors(platform: Platform, fixture_config: Path) -> None:
     assert info.value.timeout and info.value.code_name == "MONDOO_RESULT_TIMEOUT"
 
 
+def test_require_tls_refuses_a_remote_http_endpoint_and_allows_loopback(platform: Platform, fixture_config: Path) -> None:
+    remote = "http://api.mondoo.invalid:8080"
+    strict = client_for(mondoo.Config.load(fixture_config), api_endpoint=remote, require_tls=True)
+    # refused before any request: an unresolvable host would otherwise be a DNS error
+    with pytest.raises(mondoo.NetworkError) as info:
+        strict.call("Echo", "Say", {})
+    assert info.value.code_name == "MONDOO_RESULT_INSECURE_ENDPOINT"
+    assert f"{remote}/Echo/Say" in str(info.value)
+    # without it, status warns that credentials go in clear text
+    lax = client_for(mondoo.Config.load(fixture_config), api_endpoint=remote)
+    assert any("sends credentials in clear text" in w for w in lax.status().warnings)
+    loopback = client_for(mondoo.Config.load(fixture_config), platform, require_tls=True)
+    assert loopback.call("Echo", "Say", {"x": 1})["signed_by"]
+
+
 def test_rpc_error_fields(platform: Platform, fixture_config: Path) -> None:
     client = client_for(mondoo.Config.load(fixture_config), platform)
     platform.fault(kind="status", http_status=403, code=7, message="not yours")

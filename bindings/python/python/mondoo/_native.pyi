@@ -161,6 +161,7 @@ class Client:
         retry_delays: Optional[Sequence[float]] = None,
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
+        require_tls: bool = False,
     ) -> Client: ...
     @property
     def config(self) -> Config: ...

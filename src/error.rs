@@ -288,6 +288,9 @@ pub struct Error {
     http_status: Option<u16>,
     path: Option<PathBuf>,
     clock_skew_seconds: Option<f64>,
+    /// see [`Error::orphaned_credentials`]; shared, never printed, wiped when the last
+    /// copy is dropped
+    orphaned_credentials: Option<std::sync::Arc<zeroize::Zeroizing<String>>>,
 }
 
 impl Error {
@@ -299,6 +302,7 @@ impl Error {
             http_status: None,
             path: None,
             clock_skew_seconds: None,
+            orphaned_credentials: None,
         }
     }
 
@@ -330,6 +334,21 @@ impl Error {
     pub fn with_clock_skew(mut self, seconds: f64) -> Error {
         self.clock_skew_seconds = Some(seconds);
         self
+    }
+
+    /// The credentials of an agent that was registered when the config could not be
+    /// written afterwards: a JSON document (`agent_mrn`, `mrn`, `space_mrn`,
+    /// `private_key` or `token`, `certificate`, `api_endpoint`) that is itself a usable
+    /// config, so the caller can keep the agent or unregister it (`logout` with it).
+    pub fn with_orphaned_credentials(mut self, document: zeroize::Zeroizing<String>) -> Error {
+        self.orphaned_credentials = Some(std::sync::Arc::new(document));
+        self
+    }
+
+    /// See [`Error::with_orphaned_credentials`]: a copy, wiped when dropped. It holds the
+    /// private key: store it like the config (mode 0600), never log it.
+    pub fn orphaned_credentials(&self) -> Option<zeroize::Zeroizing<String>> {
+        self.orphaned_credentials.as_ref().map(|d| zeroize::Zeroizing::new(d.as_str().to_string()))
     }
 
     /// Prefix the message with context, keeping everything else.
@@ -394,6 +413,9 @@ impl fmt::Debug for Error {
         }
         if let Some(s) = self.clock_skew_seconds {
             d.field("clock_skew_seconds", &s);
+        }
+        if self.orphaned_credentials.is_some() {
+            d.field("orphaned_credentials", &"<redacted>");
         }
         d.finish()
     }

@@ -388,7 +388,7 @@ impl Client {
         config.remove("scope_mrn");
         config.remove("auth");
         config.remove("token");
-        config.save()?;
+        config.save().map_err(|e| orphaned_agent(e, &config))?;
         let signer = Arc::new(signer);
         let registration = Registration {
             agent_mrn: confirmation.agent_mrn,
@@ -440,7 +440,7 @@ impl Client {
             }
             // The server does not send credentials again: only the agent MRN is new.
             config.set("agent_mrn", json!(confirmation.agent_mrn));
-            config.save()?;
+            config.save().map_err(|e| orphaned_agent(e, &config))?;
             registration.agent_mrn = confirmation.agent_mrn;
             registration.already_registered = false;
             self.lock().config = config;
@@ -742,6 +742,12 @@ fn not_registered(config: &Config) -> Error {
     ))
 }
 
+/// How much a registration may add to a config (key, certificate, MRNs, endpoint), for
+/// the test write made before registering.
+const REGISTRATION_GROWTH: usize = 16 * 1024;
+
+/// The config can be written back, checked before anything is changed on the platform
+/// (a registration must not leave an agent behind whose credentials cannot be stored).
 fn ensure_writable(config: &Config) -> Result<()> {
     if config.path().is_none() {
         return Err(Error::new(
@@ -752,7 +758,53 @@ fn ensure_writable(config: &Config) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    config.check_writable(REGISTRATION_GROWTH).map_err(|e| e.context("checked before contacting the platform"))
+}
+
+/// A registration whose config could not be written after all: the error names the agent
+/// now registered, says how to remove it, and carries its credentials.
+fn orphaned_agent(e: Error, config: &Config) -> Error {
+    let agent = config.agent_mrn().unwrap_or_default();
+    e.context(format!(
+        "agent {agent} was registered, but its credentials could not be written; they are kept in this error \
+         (the CLI's --save-credentials-on-failure PATH writes them): save them and use the file as the config, \
+         or unregister the agent with `logout --force` using that file as the config"
+    ))
+    .with_orphaned_credentials(credentials_document(config))
+}
+
+/// The registered agent's credentials as a JSON config of their own, built in a buffer
+/// wiped when dropped (reserved up front, so it never reallocates and leaves a copy).
+fn credentials_document(config: &Config) -> zeroize::Zeroizing<String> {
+    #[derive(Serialize)]
+    struct Credentials<'a> {
+        agent_mrn: Option<String>,
+        mrn: Option<String>,
+        space_mrn: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        private_key: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        certificate: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+        api_endpoint: String,
+    }
+    let key = config.private_key();
+    let token = config.token();
+    let document = Credentials {
+        agent_mrn: config.agent_mrn(),
+        mrn: config.mrn(),
+        space_mrn: config.scope_mrn(),
+        private_key: key.as_deref().map(String::as_str),
+        certificate: config.certificate().filter(|c| !c.is_empty()),
+        token: token.as_deref().map(String::as_str),
+        api_endpoint: config.api_endpoint(),
+    };
+    let mut buffer = zeroize::Zeroizing::new(Vec::with_capacity(64 * 1024));
+    let _ = serde_json::to_writer_pretty(&mut *buffer, &document);
+    buffer.push(b'\n');
+    // serde_json writes UTF-8 only
+    zeroize::Zeroizing::new(String::from_utf8(std::mem::take(&mut *buffer)).unwrap_or_default())
 }
 
 fn non_empty(s: &str) -> Option<&str> {

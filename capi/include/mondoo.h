@@ -186,6 +186,8 @@ const char *mondoo_result_name(uint32_t result);
  * a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
  * behaviour.
  *
+ * The string's bytes are overwritten with zeros before its memory is released.
+ *
  * Ownership: takes `string` (a `char *` that libmondoo returned through an out-parameter);
  * it must not be used after this call. Not for the `const char *` strings of
  * `mondoo_version`, `mondoo_result_name` or the `mondoo_error_*` accessors.
@@ -275,6 +277,22 @@ const char *mondoo_error_path(const mondoo_error *error);
  * Thread safety: safe to call concurrently on the same object.
  */
 double mondoo_error_clock_skew_seconds(const mondoo_error *error);
+
+/**
+ * The credentials of an agent that was registered when its config could not be written
+ * afterwards (`mondoo_client_register` failed after `RegisterAgent`; the message names
+ * the agent): a JSON document with `agent_mrn`, `mrn`, `space_mrn`, `private_key` (or
+ * `token`), `certificate` and `api_endpoint` that is itself a usable config. Save it
+ * (mode 0600) to keep the agent, or load it as the config and log out to unregister it.
+ *
+ * Ownership: `error` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller, freed (and wiped) with `mondoo_string_free`, or NULL when the
+ * error carries no credentials. It holds the private key: never log it.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `error` or `json_out` is NULL. On error
+ * `*json_out` is not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same object.
+ */
+mondoo_result mondoo_error_orphaned_credentials_json(const mondoo_error *error, char **json_out);
 
 /**
  * Free an error object. NULL is a no-op; freeing twice is undefined behaviour.

@@ -4,8 +4,10 @@ config file checked after each, errors where they belong, threads."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
@@ -317,6 +319,33 @@ def test_unwritable_config_path_is_an_internal_io_error(platform: Platform, tmp_
         login(platform, blocker / "mondoo.yml")
     assert info.value.code_name == "MONDOO_RESULT_IO"
     assert str(blocker) in str(info.value)
+
+
+def test_a_config_write_failing_after_registering_hands_over_the_agents_credentials(platform: Platform, tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    # RegisterAgent answers 4 s late; 1.5 s in (after the check before it), a file takes
+    # the config directory's name, so the write after RegisterAgent fails
+    platform.fault(kind="slow", millis=4000, only="AgentManager/RegisterAgent")
+
+    def replace_directory_by_a_file() -> None:
+        time.sleep(1.5)
+        shutil.rmtree(config_dir, ignore_errors=True)
+        config_dir.write_text("now a file")
+
+    saboteur = threading.Thread(target=replace_directory_by_a_file)
+    saboteur.start()
+    with pytest.raises(mondoo.MondooError) as info:
+        login(platform, config_dir / "mondoo.yml")
+    saboteur.join()
+    [agent] = platform.agents()
+    assert f"agent {agent['mrn']} was registered" in str(info.value)
+    assert "PRIVATE KEY" not in str(info.value) and "PRIVATE KEY" not in repr(info.value)
+    credentials = info.value.orphaned_credentials
+    assert credentials is not None and json.loads(credentials)["agent_mrn"] == agent["mrn"]
+    saved = tmp_path / "saved.json"
+    saved.write_text(credentials)
+    client_for(saved).checkin()
+    assert platform.agents()[0]["check_ins"] == 1
 
 
 def test_network_errors(platform: Platform, fixture_config: Path) -> None:

@@ -463,7 +463,8 @@ impl Client {
                     .as_ref()
                     .map(|p| format!(" (config written to {})", p.display()))
                     .unwrap_or_default();
-                e.context(format!("registered as {}{where_}, but the signed PingPong failed", registration.agent_mrn))
+                let agent = server_text(&registration.agent_mrn);
+                e.context(format!("registered as {agent}{where_}, but the signed PingPong failed"))
             })
     }
 
@@ -764,7 +765,8 @@ fn ensure_writable(config: &Config) -> Result<()> {
 /// A registration whose config could not be written after all: the error names the agent
 /// now registered, says how to remove it, and carries its credentials.
 fn orphaned_agent(e: Error, config: &Config) -> Error {
-    let agent = config.agent_mrn().unwrap_or_default();
+    // the MRN is the server's text: shown only escaped
+    let agent = server_text(&config.agent_mrn().unwrap_or_default());
     e.context(format!(
         "agent {agent} was registered, but its credentials could not be written; they are kept in this error \
          (the CLI's --save-credentials-on-failure PATH writes them): save them and use the file as the config, \
@@ -1184,6 +1186,16 @@ mod tests {
             assert!(jitter(Duration::from_millis(5)) <= Duration::from_millis(5));
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_orphaned_agent_error_shows_the_servers_agent_mrn_escaped() {
+        let mut config = Config::empty_at("/nonexistent/mondoo.yml", ConfigSource::Explicit);
+        config.set("agent_mrn", json!("//agents/\u{1b}]0;owned\u{7}"));
+        let e = orphaned_agent(Error::new(Code::Io, "cannot write"), &config);
+        assert!(!e.message().chars().any(char::is_control), "{:?}", e.message());
+        assert!(e.message().contains("agent //agents/\\u{1b}]0;owned\\u{7} was registered"), "{}", e.message());
+        assert!(e.orphaned_credentials().is_some());
     }
 
     #[test]

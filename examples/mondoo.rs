@@ -6,6 +6,7 @@
 //! cargo run --example mondoo -- token inspect [TOKEN | --token-file F | -]
 //! cargo run --example mondoo -- sign --config F --body FILE|-
 //! cargo run --example mondoo -- login [--token T | --token-file F | -] [--name N] [--annotation k=v]...
+//!                                     [--save-credentials-on-failure PATH]
 //! cargo run --example mondoo -- status [--json]
 //! cargo run --example mondoo -- logout --force [--keep-service-account] [--offline]
 //! cargo run --example mondoo -- checkin
@@ -526,7 +527,12 @@ fn login(args: &Args, command: &'static Command, positional: Option<&str>) -> Re
     let token = token_from(args, command, positional)?;
     let config = config_for_registration(&load_options(args))?;
     let options = RegisterOptions { name: args.get("--name").map(String::from), annotations };
-    let registration = client(args, config)?.register(token.as_deref(), &options)?;
+    let registration = client(args, config)?.register(token.as_deref(), &options).map_err(|e| {
+        match (e.orphaned_credentials(), args.get("--save-credentials-on-failure")) {
+            (Some(credentials), Some(path)) => save_orphaned_credentials(&credentials, path, e),
+            _ => e,
+        }
+    })?;
     if registration.already_registered {
         println!("client is already registered as {}", registration.agent_mrn);
     } else {
@@ -537,6 +543,24 @@ fn login(args: &Args, command: &'static Command, positional: Option<&str>) -> Re
     }
     println!("client authenticated successfully");
     Ok(())
+}
+
+/// An agent was registered but its config could not be written: its credentials go to
+/// `path`, a new file (never an existing one or a link) readable by its owner only.
+fn save_orphaned_credentials(credentials: &str, path: &str, e: Error) -> Error {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let saved = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|mut f| f.write_all(credentials.as_bytes()).and_then(|()| f.sync_all()));
+    match saved {
+        Ok(()) => e.context(format!("the agent's credentials were saved to {path} (use it as --config)")),
+        Err(save) => e.context(format!("saving the agent's credentials to {path} failed too: {save}")),
+    }
 }
 
 fn status(args: &Args) -> Result<(), Failure> {

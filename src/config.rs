@@ -605,6 +605,18 @@ impl Config {
         let bytes = zeroize::Zeroizing::new(self.to_bytes()?);
         write_atomic(path, &bytes)
     }
+    /// Whether `save` can write this config with up to `extra` more bytes in it, checked
+    /// without changing it: no path is `ConfigNotWritable` as for `save`; then every rule
+    /// of [`write_atomic`] (missing directories are created, as a save would), and a
+    /// temporary file of the expected size is written, synced and removed beside it, so
+    /// a read-only or full file system, a file that cannot be replaced or a link that
+    /// leads nowhere usable fails here. For a registration: check before registering.
+    pub fn check_writable(&self, extra: usize) -> Result<()> {
+        let Some(path) = &self.path else { return self.save() };
+        let expected = self.to_bytes()?.len() + extra;
+        let filler = vec![b'#'; expected];
+        write_atomic_with(path, &filler, Writer::current(), Commit::<NoHook>::ProbeOnly)
+    }
     /// Change where `save` writes (a registration from `MONDOO_CONFIG_BASE64` plus a path).
     /// The format follows the new path's extension (`.json` → JSON, else YAML).
     pub fn set_path(&mut self, path: PathBuf) {
@@ -1039,8 +1051,19 @@ fn is_secret(key: &str) -> bool {
 /// be writable by anyone else unless it is sticky and the writer's own; the temp file
 /// is created with `O_EXCL | O_NOFOLLOW`. Otherwise `ConfigNotWritable`, saying why.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, Writer::current(), |_| Ok(()))
+    write_atomic_with(path, bytes, Writer::current(), Commit::Rename(|_| Ok(())))
 }
+
+/// How a write ends once its temporary file is written and synced.
+enum Commit<F: FnOnce(&Path) -> std::io::Result<()>> {
+    /// run the hook (tests make it fail), then rename over the target
+    Rename(F),
+    /// remove the temporary file: the write was only a check
+    ProbeOnly,
+}
+
+/// A probe has no hook.
+type NoHook = fn(&Path) -> std::io::Result<()>;
 
 #[cfg(unix)]
 use write_checks::Identity as Writer;
@@ -1061,10 +1084,8 @@ fn write_atomic_with(
     path: &Path,
     bytes: &[u8],
     who: Writer,
-    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
+    commit: Commit<impl FnOnce(&Path) -> std::io::Result<()>>,
 ) -> Result<()> {
-    use std::io::Write;
-
     let io_err = |what: &str, e: std::io::Error| {
         Error::new(Code::Io, format!("cannot write config {}: {what}: {e}", path.display())).with_path(path)
     };
@@ -1088,11 +1109,44 @@ fn write_atomic_with(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    create_private_dirs(&dir).map_err(|e| io_err(&format!("create directory {}", dir.display()), e))?;
-    #[cfg(unix)]
-    write_checks::check_directory(path, &dir, who)?;
+    if let Commit::ProbeOnly = commit {
+        // a check leaves nothing behind: not even the directories it had to create
+        let created = missing_dirs(&dir);
+        let result = write_atomic_in(path, bytes, who, commit, &target, &dir);
+        for d in created.iter() {
+            let _ = std::fs::remove_dir(d);
+        }
+        return result;
+    }
+    write_atomic_in(path, bytes, who, commit, &target, &dir)
+}
 
-    let existing = match std::fs::metadata(&target) {
+/// `dir` and those of its parents that do not exist, deepest first.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).map(Path::to_path_buf).collect()
+}
+
+/// The write itself, into `dir` (created when missing), replacing `target`.
+fn write_atomic_in(
+    path: &Path,
+    bytes: &[u8],
+    who: Writer,
+    commit: Commit<impl FnOnce(&Path) -> std::io::Result<()>>,
+    target: &Path,
+    dir: &Path,
+) -> Result<()> {
+    use std::io::Write;
+
+    let io_err = |what: &str, e: std::io::Error| {
+        Error::new(Code::Io, format!("cannot write config {}: {what}: {e}", path.display())).with_path(path)
+    };
+    create_private_dirs(dir).map_err(|e| io_err(&format!("create directory {}", dir.display()), e))?;
+    #[cfg(unix)]
+    write_checks::check_directory(path, dir, who)?;
+    #[cfg(not(unix))]
+    let _ = who;
+
+    let existing = match std::fs::metadata(target) {
         Ok(m) if m.is_dir() => {
             return Err(Error::new(Code::Io, format!("cannot write config {}: it is a directory", path.display()))
                 .with_path(path))
@@ -1102,23 +1156,34 @@ fn write_atomic_with(
         Err(e) => return Err(io_err("stat", e)),
     };
 
-    let (mut file, temp) = create_temp(&dir, &target).map_err(|e| io_err("create temporary file", e))?;
+    let (mut file, temp) = create_temp(dir, target).map_err(|e| io_err("create temporary file", e))?;
     let result = (|| {
         apply_owner_and_mode(&file, existing.as_ref()).map_err(|e| io_err("set owner and mode", e))?;
         file.write_all(bytes).map_err(|e| io_err("write", e))?;
         file.sync_all().map_err(|e| io_err("fsync", e))?;
-        before_rename(&temp).map_err(|e| io_err("before rename", e))?;
-        std::fs::rename(&temp, &target).map_err(|e| io_err("rename", e))
+        match commit {
+            Commit::Rename(before_rename) => {
+                before_rename(&temp).map_err(|e| io_err("before rename", e))?;
+                std::fs::rename(&temp, target).map_err(|e| io_err("rename", e)).map(|()| true)
+            }
+            Commit::ProbeOnly => Ok(false),
+        }
     })();
     drop(file);
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
+    match result {
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+        Ok(false) => {
+            return std::fs::remove_file(&temp).map_err(|e| io_err("remove the test file", e));
+        }
+        Ok(true) => {}
     }
     // The rename is done and cannot be undone; a directory fsync failure (some file
     // systems refuse it) only weakens durability, so it is not reported.
-    sync_dir(&dir);
-    remove_stale_temps(&dir, &target);
+    sync_dir(dir);
+    remove_stale_temps(dir, target);
     Ok(())
 }
 
@@ -1394,18 +1459,38 @@ mod tests {
         let target = dir.path().join("mondoo.yml");
         std::fs::write(&target, "old: 1\n").unwrap();
         let mut seen = None;
-        let err = write_atomic_with(&target, b"new: 2\n", Writer::current(), |temp| {
-            assert!(temp.exists());
-            assert_eq!(std::fs::read(temp).unwrap(), b"new: 2\n");
-            seen = Some(temp.to_path_buf());
-            Err(std::io::Error::other("injected"))
-        })
+        let err = write_atomic_with(
+            &target,
+            b"new: 2\n",
+            Writer::current(),
+            Commit::Rename(|temp: &Path| {
+                assert!(temp.exists());
+                assert_eq!(std::fs::read(temp).unwrap(), b"new: 2\n");
+                seen = Some(temp.to_path_buf());
+                Err(std::io::Error::other("injected"))
+            }),
+        )
         .unwrap_err();
         assert_eq!(err.code(), Code::Io);
         assert!(err.message().contains("injected"));
         assert!(!seen.unwrap().exists(), "temp file left behind");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "old: 1\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn check_writable_writes_a_test_file_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sub").join("mondoo.yml");
+        let config = Config::empty_at(target.clone(), ConfigSource::Explicit);
+        config.check_writable(4096).unwrap();
+        assert!(!target.exists(), "the check wrote the config");
+        assert!(!dir.path().join("sub").exists(), "the check left the directory it created");
+        // a directory that is a file's path cannot hold the config
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        let config = Config::empty_at(blocker.join("mondoo.yml"), ConfigSource::Explicit);
+        assert!(config.check_writable(4096).is_err());
     }
 
     #[test]

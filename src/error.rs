@@ -60,6 +60,7 @@ pub enum Code {
     Dns = 5005,
     ResponseTooLarge = 5006,
     ResponseInvalid = 5007,
+    InsecureEndpoint = 5008,
 
     // 6000 + gRPC code: an error answered by the platform.
     RpcCanceled = 6001,
@@ -119,6 +120,7 @@ impl Code {
         Code::Dns,
         Code::ResponseTooLarge,
         Code::ResponseInvalid,
+        Code::InsecureEndpoint,
         Code::RpcCanceled,
         Code::RpcUnknown,
         Code::RpcInvalidArgument,
@@ -186,6 +188,7 @@ impl Code {
             Code::Dns => c"MONDOO_RESULT_DNS",
             Code::ResponseTooLarge => c"MONDOO_RESULT_RESPONSE_TOO_LARGE",
             Code::ResponseInvalid => c"MONDOO_RESULT_RESPONSE_INVALID",
+            Code::InsecureEndpoint => c"MONDOO_RESULT_INSECURE_ENDPOINT",
             Code::RpcCanceled => c"MONDOO_RESULT_RPC_CANCELED",
             Code::RpcUnknown => c"MONDOO_RESULT_RPC_UNKNOWN",
             Code::RpcInvalidArgument => c"MONDOO_RESULT_RPC_INVALID_ARGUMENT",
@@ -285,6 +288,9 @@ pub struct Error {
     http_status: Option<u16>,
     path: Option<PathBuf>,
     clock_skew_seconds: Option<f64>,
+    /// see [`Error::orphaned_credentials`]; shared, never printed, wiped when the last
+    /// copy is dropped
+    orphaned_credentials: Option<std::sync::Arc<zeroize::Zeroizing<String>>>,
 }
 
 impl Error {
@@ -296,6 +302,7 @@ impl Error {
             http_status: None,
             path: None,
             clock_skew_seconds: None,
+            orphaned_credentials: None,
         }
     }
 
@@ -327,6 +334,21 @@ impl Error {
     pub fn with_clock_skew(mut self, seconds: f64) -> Error {
         self.clock_skew_seconds = Some(seconds);
         self
+    }
+
+    /// The credentials of an agent that was registered when the config could not be
+    /// written afterwards: a JSON document (`agent_mrn`, `mrn`, `space_mrn`,
+    /// `private_key` or `token`, `certificate`, `api_endpoint`) that is itself a usable
+    /// config, so the caller can keep the agent or unregister it (`logout` with it).
+    pub fn with_orphaned_credentials(mut self, document: zeroize::Zeroizing<String>) -> Error {
+        self.orphaned_credentials = Some(std::sync::Arc::new(document));
+        self
+    }
+
+    /// See [`Error::with_orphaned_credentials`]: a copy, wiped when dropped. It holds the
+    /// private key: store it like the config (mode 0600), never log it.
+    pub fn orphaned_credentials(&self) -> Option<zeroize::Zeroizing<String>> {
+        self.orphaned_credentials.as_ref().map(|d| zeroize::Zeroizing::new(d.as_str().to_string()))
     }
 
     /// Prefix the message with context, keeping everything else.
@@ -392,6 +414,9 @@ impl fmt::Debug for Error {
         if let Some(s) = self.clock_skew_seconds {
             d.field("clock_skew_seconds", &s);
         }
+        if self.orphaned_credentials.is_some() {
+            d.field("orphaned_credentials", &"<redacted>");
+        }
         d.finish()
     }
 }
@@ -399,6 +424,37 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// How much of one server-supplied text a message keeps, in bytes once escaped.
+pub const SERVER_TEXT_LIMIT: usize = 2048;
+
+/// A text the server chose (a status body's `message`, an error body, a Health/Check
+/// field), made safe to print: every control character (C0, DEL, C1, which includes the
+/// ESC of terminal escape sequences) written as `\u{..}`, and the result cut to
+/// [`SERVER_TEXT_LIMIT`] bytes on a character boundary, with a note saying how long the
+/// text was. A server can then neither drive the terminal nor flood it.
+pub fn server_text(text: &str) -> String {
+    server_text_of_prefix(text, text.len())
+}
+
+/// [`server_text`] of `prefix`, the start of a text of `whole_len` bytes (a caller that
+/// cut a large body before decoding it): the note gives the whole length.
+pub(crate) fn server_text_of_prefix(prefix: &str, whole_len: usize) -> String {
+    let mut out = String::with_capacity(prefix.len().min(SERVER_TEXT_LIMIT));
+    let mut cut = prefix.len() < whole_len;
+    for c in prefix.chars() {
+        let piece = if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() };
+        if out.len() + piece.len() > SERVER_TEXT_LIMIT {
+            cut = true;
+            break;
+        }
+        out.push_str(&piece);
+    }
+    if cut {
+        out.push_str(&format!(" …(cut: {whole_len} bytes in all)"));
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {
@@ -419,6 +475,20 @@ mod tests {
         assert_eq!(Code::from_rpc(99), Code::RpcUnknown);
         assert_eq!(Code::NotRegistered.class(), ErrorClass::NotRegistered);
         assert_eq!(Code::ConfigParse.class(), ErrorClass::Config);
+    }
+
+    #[test]
+    fn server_text_escapes_control_characters_and_is_cut_at_2_kib() {
+        assert_eq!(server_text("a\u{1b}[2Jb\u{7f}\u{9b}c\n"), "a\\u{1b}[2Jb\\u{7f}\\u{9b}c\\u{a}");
+        assert_eq!(server_text("plain é"), "plain é");
+        let long = server_text(&"é".repeat(3000));
+        let (kept, note) = long.split_once(" …(cut: ").unwrap();
+        assert!(kept.len() <= SERVER_TEXT_LIMIT && kept.chars().all(|c| c == 'é'), "{kept}");
+        assert_eq!(note, "6000 bytes in all)");
+        // an escape is never split by the cut
+        let escapes = server_text(&"\u{1b}".repeat(1000));
+        let kept = escapes.split_once(" …").unwrap().0;
+        assert!(kept.len() <= SERVER_TEXT_LIMIT && kept.ends_with("\\u{1b}"), "{kept}");
     }
 
     #[test]

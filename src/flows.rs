@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{Config, ConfigSource, LoadOptions};
-use crate::error::{Code, Error, Result};
+use crate::error::{server_text, Code, Error, Result};
 use crate::rpc::{
     redact_userinfo, AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty,
     HealthCheckRequest, HealthCheckResponse, HttpOptions, Mrn, ProxySettings, RpcClient,
@@ -45,6 +45,10 @@ pub struct ClientOptions {
     /// The client's feature-flag bytes, sent base64 in `Mondoo-Features` (Go's
     /// `mql.Features`; default none: the header is empty).
     pub feature_flags: Vec<u8>,
+    /// Refuse an `http://` endpoint that is not loopback before any request
+    /// (`Code::InsecureEndpoint`) instead of sending credentials in clear text (default
+    /// off: status warns about such an endpoint).
+    pub require_tls: bool,
     /// The machine as the client reports it (AgentInfo, `User-Agent`,
     /// `Mondoo-PlatformID`); `None` = gathered on first use.
     pub system_info: Option<SystemInfo>,
@@ -64,6 +68,7 @@ impl Default for ClientOptions {
             env: None,
             feature_flags: Vec::new(),
             system_info: None,
+            require_tls: false,
         }
     }
 }
@@ -188,6 +193,7 @@ impl Client {
             proxy,
             feature_flags: options.feature_flags.clone(),
             system_info: options.system_info.clone(),
+            require_tls: options.require_tls,
         })?;
         let signer = signer_for(&config)?;
         let token = token_for(&config)?;
@@ -382,7 +388,7 @@ impl Client {
         config.remove("scope_mrn");
         config.remove("auth");
         config.remove("token");
-        config.save()?;
+        config.save().map_err(|e| orphaned_agent(e, &config))?;
         let signer = Arc::new(signer);
         let registration = Registration {
             agent_mrn: confirmation.agent_mrn,
@@ -434,7 +440,7 @@ impl Client {
             }
             // The server does not send credentials again: only the agent MRN is new.
             config.set("agent_mrn", json!(confirmation.agent_mrn));
-            config.save()?;
+            config.save().map_err(|e| orphaned_agent(e, &config))?;
             registration.agent_mrn = confirmation.agent_mrn;
             registration.already_registered = false;
             self.lock().config = config;
@@ -457,7 +463,8 @@ impl Client {
                     .as_ref()
                     .map(|p| format!(" (config written to {})", p.display()))
                     .unwrap_or_default();
-                e.context(format!("registered as {}{where_}, but the signed PingPong failed", registration.agent_mrn))
+                let agent = server_text(&registration.agent_mrn);
+                e.context(format!("registered as {agent}{where_}, but the signed PingPong failed"))
             })
     }
 
@@ -512,12 +519,26 @@ impl Client {
         let mut api = ApiStatus { endpoint: redact_userinfo(&endpoint), ..Default::default() };
         let mut clock_skew_seconds = None;
         let mut round_trip_ms = None;
+        if crate::rpc::sends_in_clear_text_to(&endpoint) {
+            let refusal = if self.shared.options.require_tls {
+                "require_tls refuses it"
+            } else {
+                "use https://, or require_tls to refuse such an endpoint"
+            };
+            warnings.push(format!(
+                "API endpoint {} is http:// and not loopback: the client sends credentials in clear text over \
+                 the network ({refusal})",
+                redact_userinfo(&endpoint)
+            ));
+        }
         match self.health_at(&endpoint) {
             Ok(health) => {
-                api.status = health.response.status.clone().unwrap_or_else(|| "UNKNOWN".into());
-                api.timestamp = health.response.time.clone().unwrap_or_default();
-                api.version = health.response.api_version.clone().unwrap_or_default();
-                api.build = health.response.build.clone().unwrap_or_default();
+                // the server's words, made safe to print
+                let shown = |field: &Option<String>| field.as_deref().map(server_text);
+                api.status = shown(&health.response.status).unwrap_or_else(|| "UNKNOWN".into());
+                api.timestamp = shown(&health.response.time).unwrap_or_default();
+                api.version = shown(&health.response.api_version).unwrap_or_default();
+                api.build = shown(&health.response.build).unwrap_or_default();
                 round_trip_ms = Some(health.round_trip.as_secs_f64() * 1000.0);
                 match health.clock_skew {
                     Some(skew) => {
@@ -722,6 +743,12 @@ fn not_registered(config: &Config) -> Error {
     ))
 }
 
+/// How much a registration may add to a config (key, certificate, MRNs, endpoint), for
+/// the test write made before registering.
+const REGISTRATION_GROWTH: usize = 16 * 1024;
+
+/// The config can be written back, checked before anything is changed on the platform
+/// (a registration must not leave an agent behind whose credentials cannot be stored).
 fn ensure_writable(config: &Config) -> Result<()> {
     if config.path().is_none() {
         return Err(Error::new(
@@ -732,7 +759,54 @@ fn ensure_writable(config: &Config) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    config.check_writable(REGISTRATION_GROWTH).map_err(|e| e.context("checked before contacting the platform"))
+}
+
+/// A registration whose config could not be written after all: the error names the agent
+/// now registered, says how to remove it, and carries its credentials.
+fn orphaned_agent(e: Error, config: &Config) -> Error {
+    // the MRN is the server's text: shown only escaped
+    let agent = server_text(&config.agent_mrn().unwrap_or_default());
+    e.context(format!(
+        "agent {agent} was registered, but its credentials could not be written; they are kept in this error \
+         (the CLI's --save-credentials-on-failure PATH writes them): save them and use the file as the config, \
+         or unregister the agent with `logout --force` using that file as the config"
+    ))
+    .with_orphaned_credentials(credentials_document(config))
+}
+
+/// The registered agent's credentials as a JSON config of their own, built in a buffer
+/// wiped when dropped (reserved up front, so it never reallocates and leaves a copy).
+fn credentials_document(config: &Config) -> zeroize::Zeroizing<String> {
+    #[derive(Serialize)]
+    struct Credentials<'a> {
+        agent_mrn: Option<String>,
+        mrn: Option<String>,
+        space_mrn: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        private_key: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        certificate: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+        api_endpoint: String,
+    }
+    let key = config.private_key();
+    let token = config.token();
+    let document = Credentials {
+        agent_mrn: config.agent_mrn(),
+        mrn: config.mrn(),
+        space_mrn: config.scope_mrn(),
+        private_key: key.as_deref().map(String::as_str),
+        certificate: config.certificate().filter(|c| !c.is_empty()),
+        token: token.as_deref().map(String::as_str),
+        api_endpoint: config.api_endpoint(),
+    };
+    let mut buffer = zeroize::Zeroizing::new(Vec::with_capacity(64 * 1024));
+    let _ = serde_json::to_writer_pretty(&mut *buffer, &document);
+    buffer.push(b'\n');
+    // serde_json writes UTF-8 only
+    zeroize::Zeroizing::new(String::from_utf8(std::mem::take(&mut *buffer)).unwrap_or_default())
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -1151,6 +1225,16 @@ mod tests {
 
         let network = Error::new(Code::Tls, "invalid peer certificate").with_http_status(502);
         assert_eq!(ErrorReport::from(&network).to_error(), network);
+    }
+
+    #[test]
+    fn an_orphaned_agent_error_shows_the_servers_agent_mrn_escaped() {
+        let mut config = Config::empty_at("/nonexistent/mondoo.yml", ConfigSource::Explicit);
+        config.set("agent_mrn", json!("//agents/\u{1b}]0;owned\u{7}"));
+        let e = orphaned_agent(Error::new(Code::Io, "cannot write"), &config);
+        assert!(!e.message().chars().any(char::is_control), "{:?}", e.message());
+        assert!(e.message().contains("agent //agents/\\u{1b}]0;owned\\u{7} was registered"), "{}", e.message());
+        assert!(e.orphaned_credentials().is_some());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use base64::Engine;
 use reqwest::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Code, Error, Result};
+use crate::error::{server_text, server_text_of_prefix, Code, Error, Result, SERVER_TEXT_LIMIT};
 use crate::signer::Signer;
 use crate::sysinfo::SystemInfo;
 
@@ -23,8 +23,6 @@ pub const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 pub const MAX_REDIRECTS: usize = 5;
 /// How much of a redirect's body is read (and dropped) so its connection can be reused.
 const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
-/// How much of a non-status error body is kept in the message.
-const ERROR_BODY_LIMIT: usize = 2048;
 
 /// Where the API proxy came from, in precedence order (section 1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,6 +124,17 @@ fn bare_host(target: &reqwest::Url) -> Option<String> {
     target.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
 }
 
+/// Whether requests to `endpoint` cross the network unencrypted: `http://` to a host that
+/// is not loopback (loopback traffic does not leave the machine). An endpoint that does
+/// not parse is not judged here: using it fails anyway.
+pub fn sends_in_clear_text_to(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|u| sends_in_clear_text(&u))
+}
+
+fn sends_in_clear_text(target: &reqwest::Url) -> bool {
+    target.scheme() == "http" && !is_loopback(target)
+}
+
 /// `localhost` (and its subdomains) or a loopback IP address.
 fn is_loopback(target: &reqwest::Url) -> bool {
     let Some(host) = bare_host(target) else { return false };
@@ -165,6 +174,8 @@ pub struct HttpOptions {
     pub feature_flags: Vec<u8>,
     /// the machine as the client reports it; None = gathered on the first request
     pub system_info: Option<SystemInfo>,
+    /// refuse a clear-text `http://` URL that is not loopback before sending anything
+    pub require_tls: bool,
 }
 
 /// How a call authenticates.
@@ -246,6 +257,8 @@ pub struct RpcClient {
     deadline: Option<Instant>,
     /// the whole-request timeout the pool was built with
     timeout: Duration,
+    /// see [`HttpOptions::require_tls`]
+    require_tls: bool,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -304,6 +317,7 @@ impl RpcClient {
             identity: Arc::new(ClientIdentity::new(&options.feature_flags, options.system_info.clone())),
             deadline: None,
             timeout: options.timeout,
+            require_tls: options.require_tls,
         })
     }
 
@@ -342,6 +356,17 @@ impl RpcClient {
         auth: Auth<'_>,
     ) -> Result<Vec<u8>> {
         let mut url = join_url(endpoint, service, method)?;
+        if self.require_tls && sends_in_clear_text(&url) {
+            // redirects stay on this origin, so checking the first URL covers them
+            return Err(Error::new(
+                Code::InsecureEndpoint,
+                format!(
+                    "POST {}: refused before sending: require_tls is set and this http:// endpoint is not \
+                     loopback, so credentials would cross the network in clear text; use https://",
+                    redact_userinfo(url.as_str())
+                ),
+            ));
+        }
         let mut redirects = 0;
         loop {
             let response = self.send(&url, body, &auth)?;
@@ -496,7 +521,8 @@ pub fn decode_response<Resp: for<'de> Deserialize<'de>>(service: &str, method: &
 }
 
 /// The platform's error for a non-200 answer: the status body's code when there is one,
-/// else the HTTP status mapped (section 3). Never success.
+/// else the HTTP status mapped (section 3). Never success. The server's text is kept only
+/// as [`server_text`] makes it: escaped and cut to 2 KiB.
 pub fn status_error(http_status: u16, body: &[u8]) -> Error {
     #[derive(Deserialize)]
     struct StatusBody {
@@ -506,7 +532,7 @@ pub fn status_error(http_status: u16, body: &[u8]) -> Error {
     }
     if let Ok(status) = serde_json::from_slice::<StatusBody>(body) {
         if (1..=16).contains(&status.code) {
-            return Error::rpc(status.code as i32, Some(http_status), status.message);
+            return Error::rpc(status.code as i32, Some(http_status), server_text(&status.message));
         }
     }
     let rpc_code = match http_status {
@@ -520,12 +546,15 @@ pub fn status_error(http_status: u16, body: &[u8]) -> Error {
         503 => 14,
         _ => 2,
     };
-    let text = String::from_utf8_lossy(cut_utf8(body, ERROR_BODY_LIMIT));
+    // cut before decoding so a huge body is not copied whole
+    let text = String::from_utf8_lossy(cut_utf8(body, SERVER_TEXT_LIMIT));
     let reason = reqwest::StatusCode::from_u16(http_status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
     let message = if text.trim().is_empty() {
         format!("HTTP {http_status} {reason} with an empty body")
     } else {
-        format!("HTTP {http_status} {reason}: {}", text.trim())
+        let shown = text.trim();
+        let whole_len = if body.len() > SERVER_TEXT_LIMIT { body.len() } else { shown.len() };
+        format!("HTTP {http_status} {reason}: {}", server_text_of_prefix(shown, whole_len))
     };
     Error::rpc(rpc_code, Some(http_status), message)
 }
@@ -753,7 +782,7 @@ mod tests {
     fn error_body_is_cut_at_2_kib_on_a_utf8_boundary() {
         let body = "é".repeat(3000); // 2 bytes each
         let e = status_error(502, body.as_bytes());
-        let kept = e.message().split_once(": ").unwrap().1;
+        let kept = e.message().split_once(": ").unwrap().1.split_once(" …(cut: ").unwrap().0;
         assert!(kept.len() <= 2048);
         assert!(kept.chars().all(|c| c == 'é'));
         assert_eq!(cut_utf8("aé".as_bytes(), 2), b"a");

@@ -32,6 +32,7 @@ type clientOptions struct {
 	retryJitter      time.Duration
 	retryJitterSet   bool
 	correctClockSkew bool
+	requireTLS       bool
 }
 
 // WithAPIEndpoint uses this API endpoint instead of the config's (and, for a token
@@ -71,6 +72,13 @@ func WithRetryJitter(d time.Duration) Option {
 // platform (off by default, as in the Go client).
 func WithClockSkewCorrection(on bool) Option {
 	return func(o *clientOptions) { o.correctClockSkew = on }
+}
+
+// WithRequireTLS refuses an http:// endpoint that is not loopback before any request,
+// with CodeInsecureEndpoint, instead of sending credentials in clear text (off by
+// default: Status then warns about such an endpoint). Loopback http:// stays allowed.
+func WithRequireTLS(on bool) Option {
+	return func(o *clientOptions) { o.requireTLS = on }
 }
 
 // millis rounds a positive duration up to whole milliseconds, so that 1ns does not
@@ -183,6 +191,11 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 		func() error {
 			return callC(op, func() C.mondoo_result {
 				return C.mondoo_client_options_set_correct_clock_skew(options, C.bool(o.correctClockSkew))
+			})
+		},
+		func() error {
+			return callC(op, func() C.mondoo_result {
+				return C.mondoo_client_options_set_require_tls(options, C.bool(o.requireTLS))
 			})
 		},
 	}

@@ -62,6 +62,7 @@ const (
 	CodeDNS                     Code = C.MONDOO_RESULT_DNS
 	CodeResponseTooLarge        Code = C.MONDOO_RESULT_RESPONSE_TOO_LARGE
 	CodeResponseInvalid         Code = C.MONDOO_RESULT_RESPONSE_INVALID
+	CodeInsecureEndpoint        Code = C.MONDOO_RESULT_INSECURE_ENDPOINT
 	CodeRPCCanceled             Code = C.MONDOO_RESULT_RPC_CANCELED
 	CodeRPCUnknown              Code = C.MONDOO_RESULT_RPC_UNKNOWN
 	CodeRPCInvalidArgument      Code = C.MONDOO_RESULT_RPC_INVALID_ARGUMENT
@@ -173,7 +174,23 @@ type Error struct {
 	// the platform's clock is ahead, the sign of Status.ClockSkew. Set on errors of calls
 	// made as the service account; 0 when nothing was measured.
 	ClockSkew time.Duration
-	cause     error // a context error when the caller's context ended the call
+	// orphanedCredentials: see OrphanedCredentials; unexported so that printing an
+	// *Error with %+v never shows the key
+	orphanedCredentials []byte
+	cause               error // a context error when the caller's context ended the call
+}
+
+// OrphanedCredentials is set when Register registered an agent but could not write its
+// config afterwards (the message names the agent): the agent's credentials as a JSON
+// config of their own (agent_mrn, mrn, space_mrn, private_key or token, certificate,
+// api_endpoint). Save it (mode 0600) and use it as the config, or log out with it to
+// unregister the agent. It holds the private key: never log it, and clear the slice
+// when done. nil when the error carries none.
+func (e *Error) OrphanedCredentials() []byte {
+	if e.orphanedCredentials == nil {
+		return nil
+	}
+	return append([]byte(nil), e.orphanedCredentials...)
 }
 
 func (e *Error) Error() string {
@@ -241,6 +258,11 @@ func takeError(op string, r C.mondoo_result) error {
 	}
 	if skew := float64(C.mondoo_error_clock_skew_seconds(e)); !math.IsNaN(skew) {
 		out.ClockSkew = time.Duration(skew * float64(time.Second))
+	}
+	var credentials *C.char
+	if C.mondoo_error_orphaned_credentials_json(e, &credentials) == C.MONDOO_RESULT_OK && credentials != nil {
+		out.orphanedCredentials = C.GoBytes(unsafe.Pointer(credentials), C.int(C.strlen(credentials)))
+		C.mondoo_string_free(credentials) // wiped by libmondoo
 	}
 	return out
 }

@@ -4,11 +4,14 @@ package mondoo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	mondoo "github.com/mondoo-community/libmondoo/bindings/go"
 )
@@ -220,5 +223,53 @@ func TestRegisterCreatesConfigFileAndDirectories(t *testing.T) {
 	defer loaded.Close()
 	if !loaded.Registered || loaded.AgentMRN != reg.AgentMRN || loaded.MRN != reg.ServiceAccountMRN {
 		t.Errorf("loaded after registration: %+v", loaded)
+	}
+}
+
+// A config write that fails after RegisterAgent: the error names the agent and carries
+// its credentials, which work as a config of their own. RegisterAgent answers 4 s late;
+// 1.5 s in (after the check before it) a file takes the config directory's name.
+func TestOrphanedAgentCredentialsAreOnTheError(t *testing.T) {
+	p := newPlatform(t)
+	dir := t.TempDir()
+	configDir := filepath.Join(dir, "config")
+	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": 4000, "only": "AgentManager/RegisterAgent"}, nil)
+	sabotaged := make(chan error, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		if err := os.RemoveAll(configDir); err != nil {
+			sabotaged <- err
+			return
+		}
+		sabotaged <- os.WriteFile(configDir, []byte("now a file"), 0o600)
+	}()
+	client := registrationClient(t, filepath.Join(configDir, "mondoo.yml"), mondoo.WithAPIEndpoint(p.URL))
+	_, err := client.Register(context.Background(), p.token(t, map[string]any{}))
+	if serr := <-sabotaged; serr != nil {
+		t.Fatal(serr)
+	}
+	var merr *mondoo.Error
+	if !errors.As(err, &merr) {
+		t.Fatalf("register with an unwritable config after RegisterAgent: %v", err)
+	}
+	credentials := merr.OrphanedCredentials()
+	if credentials == nil {
+		t.Fatalf("no credentials on %v", err)
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") || strings.Contains(fmt.Sprintf("%+v", merr), "PRIVATE KEY") {
+		t.Error("the key is in the error's text")
+	}
+	var document struct {
+		AgentMRN string `json:"agent_mrn"`
+	}
+	if jerr := json.Unmarshal(credentials, &document); jerr != nil || !strings.Contains(merr.Message, "agent "+document.AgentMRN+" was registered") {
+		t.Fatalf("credentials %v for agent %q; message %q", jerr, document.AgentMRN, merr.Message)
+	}
+	saved := filepath.Join(dir, "saved.json")
+	if werr := os.WriteFile(saved, credentials, 0o600); werr != nil {
+		t.Fatal(werr)
+	}
+	if cerr := clientFor(t, saved, mondoo.WithAPIEndpoint(p.URL)).CheckIn(context.Background()); cerr != nil {
+		t.Fatalf("check-in with the orphaned credentials: %v", cerr)
 	}
 }

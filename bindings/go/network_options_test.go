@@ -118,3 +118,47 @@ func TestConnectTimeoutIsApplied(t *testing.T) {
 		t.Errorf("the call returned only after the context's deadline: %v", err)
 	}
 }
+
+// WithRequireTLS: an http:// endpoint that is not loopback is refused before any
+// request (an unresolvable host would otherwise fail with CodeDNS), naming the URL;
+// without it, Status warns that credentials go in clear text; loopback stays allowed.
+func TestRequireTLSRefusesRemoteHTTPAndAllowsLoopback(t *testing.T) {
+	const remote = "http://api.mondoo.invalid:8080"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	strict := fixtureClient(t, mondoo.WithAPIEndpoint(remote), mondoo.WithRequireTLS(true))
+	err := strict.Call(ctx, "Echo", "Say", map[string]string{}, nil)
+	var merr *mondoo.Error
+	if !errors.As(err, &merr) || merr.Code != mondoo.CodeInsecureEndpoint {
+		t.Fatalf("call to %s with WithRequireTLS: %v, want CodeInsecureEndpoint", remote, err)
+	}
+	if !strings.Contains(merr.Message, remote+"/Echo/Say") {
+		t.Errorf("the refusal does not name the URL: %q", merr.Message)
+	}
+	if !errors.Is(err, mondoo.ErrNetwork) {
+		t.Errorf("CodeInsecureEndpoint is not a network error: %v", err)
+	}
+
+	lax := fixtureClient(t, mondoo.WithAPIEndpoint(remote), mondoo.WithConnectTimeout(5*time.Second))
+	status, err := lax.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warned := false
+	for _, w := range status.Warnings {
+		warned = warned || strings.Contains(w, "sends credentials in clear text")
+	}
+	if !warned {
+		t.Errorf("no clear-text warning for %s: %q", remote, status.Warnings)
+	}
+
+	loopback := fixtureClient(t, mondoo.WithAPIEndpoint(sharedPlatform(t).URL), mondoo.WithRequireTLS(true))
+	var echoed map[string]any
+	if err := loopback.Call(ctx, "Echo", "Say", map[string]string{"over": "loopback"}, &echoed); err != nil {
+		t.Fatalf("loopback http with WithRequireTLS: %v", err)
+	}
+	if echoed["over"] != "loopback" {
+		t.Errorf("echo: %v", echoed)
+	}
+}

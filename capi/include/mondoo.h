@@ -81,6 +81,7 @@ enum mondoo_result
     MONDOO_RESULT_DNS = 5005,
     MONDOO_RESULT_RESPONSE_TOO_LARGE = 5006,
     MONDOO_RESULT_RESPONSE_INVALID = 5007,
+    MONDOO_RESULT_INSECURE_ENDPOINT = 5008,
     MONDOO_RESULT_RPC_CANCELED = 6001,
     MONDOO_RESULT_RPC_UNKNOWN = 6002,
     MONDOO_RESULT_RPC_INVALID_ARGUMENT = 6003,
@@ -205,6 +206,8 @@ const char *mondoo_result_name(uint32_t result);
  * a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
  * behaviour.
  *
+ * The string's bytes are overwritten with zeros before its memory is released.
+ *
  * Ownership: takes `string` (a `char *` that libmondoo returned through an out-parameter);
  * it must not be used after this call. Not for the `const char *` strings of
  * `mondoo_version`, `mondoo_result_name` or the `mondoo_error_*` accessors.
@@ -294,6 +297,22 @@ const char *mondoo_error_path(const mondoo_error *error);
  * Thread safety: safe to call concurrently on the same object.
  */
 double mondoo_error_clock_skew_seconds(const mondoo_error *error);
+
+/**
+ * The credentials of an agent that was registered when its config could not be written
+ * afterwards (`mondoo_client_register` failed after `RegisterAgent`; the message names
+ * the agent): a JSON document with `agent_mrn`, `mrn`, `space_mrn`, `private_key` (or
+ * `token`), `certificate` and `api_endpoint` that is itself a usable config. Save it
+ * (mode 0600) to keep the agent, or load it as the config and log out to unregister it.
+ *
+ * Ownership: `error` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller, freed (and wiped) with `mondoo_string_free`, or NULL when the
+ * error carries no credentials. It holds the private key: never log it.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `error` or `json_out` is NULL. On error
+ * `*json_out` is not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same object.
+ */
+mondoo_result mondoo_error_orphaned_credentials_json(const mondoo_error *error, char **json_out);
 
 /**
  * Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
@@ -803,6 +822,21 @@ mondoo_result mondoo_client_options_set_retry_jitter_ms(mondoo_client_options *o
  */
 mondoo_result mondoo_client_options_set_correct_clock_skew(mondoo_client_options *options,
                                                            bool correct);
+
+/**
+ * Refuse an `http://` endpoint that is not loopback (default false): every request to
+ * one fails with `MONDOO_RESULT_INSECURE_ENDPOINT` before anything is sent, instead of
+ * sending credentials in clear text. Loopback `http://` stays allowed. Without it, the
+ * status report warns about such an endpoint.
+ *
+ * Ownership: `options` is borrowed for the call and updated in place; nothing else is
+ * passed by pointer.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+ * On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
+ */
+mondoo_result mondoo_client_options_set_require_tls(mondoo_client_options *options,
+                                                    bool require_tls);
 
 /**
  * Make a client. No request is made yet.

@@ -277,6 +277,27 @@ pub unsafe extern "C" fn mondoo_client_options_set_correct_clock_skew(
     })
 }
 
+/// Refuse an `http://` endpoint that is not loopback (default false): every request to
+/// one fails with `MONDOO_RESULT_INSECURE_ENDPOINT` before anything is sent, instead of
+/// sending credentials in clear text. Loopback `http://` stays allowed. Without it, the
+/// status report warns about such an endpoint.
+///
+/// Ownership: `options` is borrowed for the call and updated in place; nothing else is
+/// passed by pointer.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; no value is refused.
+/// On error the options are unchanged and the last error is set.
+/// Thread safety: not thread-safe on the same options (one thread at a time).
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_options_set_require_tls(
+    options: *mut mondoo_client_options,
+    require_tls: bool,
+) -> Code {
+    set_option("mondoo_client_options_set_require_tls", options, |o| {
+        o.require_tls = require_tls;
+        Ok(())
+    })
+}
+
 /// Make a client. No request is made yet.
 ///
 /// `config`: the config to use, or NULL to load one with the default search (see

@@ -159,6 +159,41 @@ pub unsafe extern "C" fn mondoo_error_clock_skew_seconds(error: *const mondoo_er
     })
 }
 
+/// The credentials of an agent that was registered when its config could not be written
+/// afterwards (`mondoo_client_register` failed after `RegisterAgent`; the message names
+/// the agent): a JSON document with `agent_mrn`, `mrn`, `space_mrn`, `private_key` (or
+/// `token`), `certificate` and `api_endpoint` that is itself a usable config. Save it
+/// (mode 0600) to keep the agent, or load it as the config and log out to unregister it.
+///
+/// Ownership: `error` is borrowed for the call. On success `*json_out` is a new string
+/// owned by the caller, freed (and wiped) with `mondoo_string_free`, or NULL when the
+/// error carries no credentials. It holds the private key: never log it.
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` when `error` or `json_out` is NULL. On error
+/// `*json_out` is not written and the last error is set.
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_orphaned_credentials_json(
+    error: *const mondoo_error,
+    json_out: *mut *mut c_char,
+) -> Code {
+    crate::boundary::guard("mondoo_error_orphaned_credentials_json", || {
+        let error = as_ref(error, "error")?;
+        let out = Out::new(json_out, "json_out")?;
+        let document = error.error.orphaned_credentials();
+        // Room for the NUL up front: CString::new then never reallocates, which would
+        // leave an unwiped copy of the key. serde_json escapes NUL, so this cannot fail.
+        let document = document
+            .map(|d| {
+                let mut bytes = Vec::with_capacity(d.len() + 1);
+                bytes.extend_from_slice(d.as_bytes());
+                c_string(bytes, "credentials", Code::Io)
+            })
+            .transpose()?;
+        out.write_opt_string(document);
+        Ok(())
+    })
+}
+
 /// Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
 ///
 /// Ownership: takes `error`; it and the strings its accessors returned must not be used

@@ -102,6 +102,8 @@ pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
 /// a no-op; freeing twice, or freeing a string libmondoo did not return, is undefined
 /// behaviour.
 ///
+/// The string's bytes are overwritten with zeros before its memory is released.
+///
 /// Ownership: takes `string` (a `char *` that libmondoo returned through an out-parameter);
 /// it must not be used after this call. Not for the `const char *` strings of
 /// `mondoo_version`, `mondoo_result_name` or the `mondoo_error_*` accessors.
@@ -111,7 +113,9 @@ pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
 pub unsafe extern "C" fn mondoo_string_free(string: *mut c_char) {
     guard_value("mondoo_string_free", || {
         if !string.is_null() {
-            drop(CString::from_raw(string));
+            // wiped before it is freed: some strings carry a key (orphaned credentials)
+            let mut bytes = CString::from_raw(string).into_bytes_with_nul();
+            zeroize::Zeroize::zeroize(&mut bytes);
         }
     })
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "check.h"
 #include "platform.h"
@@ -363,6 +364,115 @@ static void test_login_status_calls_logout(void) {
     mondoo_client_free(client);
 }
 
+/* require_tls refuses an http:// endpoint that is not loopback before any request (an
+ * unresolvable host would otherwise be a DNS error) and allows the loopback platform. */
+static void test_require_tls(void) {
+    mondoo_config *cfg = NULL;
+    EXPECT_OK(mondoo_config_load(testdata("service-account/credentials.json"), &cfg));
+    mondoo_client_options *opts = NULL;
+    EXPECT_OK(mondoo_client_options_new(&opts));
+    EXPECT_OK(mondoo_client_options_set_require_tls(opts, true));
+    EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, "http://api.mondoo.invalid:8080"));
+    mondoo_client *remote = NULL;
+    EXPECT_OK(mondoo_client_new(cfg, opts, &remote));
+    char *response = SENTINEL;
+    EXPECT_RESULT(call_json(remote, "Echo", "Say", "{}", &response), MONDOO_RESULT_INSECURE_ENDPOINT);
+    CHECK(response == SENTINEL, "response_out untouched");
+    mondoo_error *err = mondoo_error_last();
+    CHECK(err && contains(mondoo_error_message(err), "http://api.mondoo.invalid:8080/Echo/Say"),
+          "the refusal names the URL: %s", err ? mondoo_error_message(err) : "(none)");
+    mondoo_error_free(err);
+    mondoo_client_free(remote);
+
+    /* the loopback platform (fixture service account: signed calls reach it) */
+    EXPECT_OK(mondoo_client_options_set_api_endpoint(opts, platform.url));
+    mondoo_client *loopback = NULL;
+    EXPECT_OK(mondoo_client_new(cfg, opts, &loopback));
+    response = NULL;
+    EXPECT_OK(call_json(loopback, "Echo", "Say", "{\"x\":1}", &response));
+    CHECK(contains(response, "signed_by"), "loopback call answered: %s", response ? response : "(null)");
+    mondoo_string_free(response);
+    mondoo_client_free(loopback);
+    mondoo_client_options_free(opts);
+    mondoo_config_free(cfg);
+}
+
+/* A config write that fails after RegisterAgent: the error names the agent and hands over
+ * its credentials through mondoo_error_orphaned_credentials_json. RegisterAgent answers
+ * 4 s late; 1.5 s in (after the check before it) a file takes the config directory's
+ * name. */
+static void *replace_directory_by_a_file(void *arg) {
+    const char *config_dir = arg;
+    struct timespec pause = {1, 500 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && echo 'now a file' > '%s'", config_dir, config_dir);
+    return (void *)(intptr_t)system(cmd);
+}
+
+static void test_orphaned_agent_credentials(const char *dir) {
+    char config_dir[512], path[600];
+    snprintf(config_dir, sizeof config_dir, "%s/orphan", dir);
+    snprintf(path, sizeof path, "%s/mondoo.yml", config_dir);
+    char *token = mint_token("{}");
+    if (!token) return;
+    int http = 0;
+    char *ok = platform_admin(&platform, "fault",
+                              "{\"kind\":\"slow\",\"millis\":4000,\"only\":\"AgentManager/RegisterAgent\"}", &http);
+    CHECK(http == 200, "inject slow RegisterAgent: HTTP %d", http);
+    free(ok);
+    mondoo_client *client = client_for(path);
+    pthread_t saboteur;
+    pthread_create(&saboteur, NULL, replace_directory_by_a_file, config_dir);
+    char *registration = SENTINEL;
+    mondoo_result r = mondoo_client_register(client, token, NULL, NULL, &registration);
+    void *sabotaged = NULL;
+    pthread_join(saboteur, &sabotaged);
+    CHECK(sabotaged == NULL, "replacing the directory failed");
+    CHECK(r != MONDOO_RESULT_OK && registration == SENTINEL, "register failed: %s", mondoo_result_name(r));
+    mondoo_error *err = mondoo_error_last();
+    char *credentials = SENTINEL;
+    EXPECT_OK(mondoo_error_orphaned_credentials_json(err, &credentials));
+    CHECK(credentials != SENTINEL && credentials != NULL, "the error carries the credentials");
+    if (credentials != SENTINEL && credentials != NULL) {
+        /* the message names the agent whose MRN the credentials carry */
+        const char *message = mondoo_error_message(err);
+        const char *named = strstr(message, "agent //");
+        char agent[256] = "";
+        if (named) sscanf(named, "agent %255s was registered", agent);
+        char expected[300];
+        snprintf(expected, sizeof expected, "\"agent_mrn\": \"%s\"", agent);
+        CHECK(named && agent[0] && contains(message, "was registered") && contains(credentials, expected),
+              "message names the agent of the credentials: %s", message);
+        CHECK(!contains(mondoo_error_message(err), "PRIVATE KEY"), "no key in the message");
+        CHECK(contains(credentials, "PRIVATE KEY"), "the credentials hold the key");
+        /* the credentials work as a config of their own */
+        char saved[600];
+        snprintf(saved, sizeof saved, "%s/saved.json", dir);
+        FILE *f = fopen(saved, "w");
+        if (f) {
+            fputs(credentials, f);
+            fclose(f);
+        }
+        mondoo_client *orphan = client_for(saved);
+        EXPECT_OK(mondoo_client_checkin(orphan));
+        mondoo_client_free(orphan);
+        mondoo_string_free(credentials);
+    }
+    mondoo_error_free(err);
+    /* an error without credentials gives NULL; NULL parameters are refused */
+    EXPECT_RESULT(mondoo_client_checkin(NULL), MONDOO_RESULT_NULL_PARAMETER);
+    err = mondoo_error_last();
+    credentials = SENTINEL;
+    EXPECT_OK(mondoo_error_orphaned_credentials_json(err, &credentials));
+    CHECK(credentials == NULL, "no credentials on an ordinary error");
+    EXPECT_RESULT(mondoo_error_orphaned_credentials_json(err, NULL), MONDOO_RESULT_NULL_PARAMETER);
+    EXPECT_RESULT(mondoo_error_orphaned_credentials_json(NULL, &credentials), MONDOO_RESULT_NULL_PARAMETER);
+    mondoo_error_free(err);
+    mondoo_client_free(client);
+    free(token);
+}
+
 /* ---- TLS with the platform's CA, and an explicit proxy ---- */
 
 static const char *const SERVICE_ACCOUNT_MRN =
@@ -435,7 +545,7 @@ static void test_a_401_after_a_measured_skew_carries_the_skew(void) {
     if (!client) return;
 
     char *out = SENTINEL;
-    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
+    EXPECT_RESULT(call_json(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
     mondoo_error *err = mondoo_error_last();
     CHECK(err && isnan(mondoo_error_clock_skew_seconds(err)), "no skew measured yet: %f",
           err ? mondoo_error_clock_skew_seconds(err) : 0.0);
@@ -449,7 +559,7 @@ static void test_a_401_after_a_measured_skew_carries_the_skew(void) {
     CHECK(contains(json, "\"authenticated\":false"), "the skewed platform refused the PingPong");
     mondoo_string_free(json);
 
-    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
+    EXPECT_RESULT(call_json(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_RPC_UNAUTHENTICATED);
     CHECK(out == SENTINEL, "response_json_out untouched");
     err = mondoo_error_last();
     CHECK(err != NULL, "error object");
@@ -480,7 +590,7 @@ static void test_not_registered_names_the_config_file(const char *dir) {
     mondoo_config_free(cfg);
     if (!client) return;
     char *out = SENTINEL;
-    EXPECT_RESULT(mondoo_client_call(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_NOT_REGISTERED);
+    EXPECT_RESULT(call_json(client, "Echo", "Say", "{}", &out), MONDOO_RESULT_NOT_REGISTERED);
     mondoo_error *err = mondoo_error_last();
     const char *named = err ? mondoo_error_path(err) : NULL;
     CHECK(named && strcmp(named, path) == 0, "error path %s, expected %s", named ? named : "(null)", path);
@@ -706,6 +816,8 @@ int main(void) {
     test_login_status_calls_logout();
     test_a_401_after_a_measured_skew_carries_the_skew();
     test_not_registered_names_the_config_file(dir);
+    test_require_tls();
+    test_orphaned_agent_credentials(dir);
 
     platform_stop(&platform);
 

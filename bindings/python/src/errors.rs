@@ -72,6 +72,9 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     kwargs.set_item("code_name", e.code().name())?;
     kwargs.set_item("path", e.path().map(|p| p.display().to_string()))?;
     kwargs.set_item("clock_skew_seconds", e.clock_skew_seconds())?;
+    if let Some(credentials) = e.orphaned_credentials() {
+        kwargs.set_item("orphaned_credentials", credentials.as_str())?;
+    }
     match e.class() {
         ErrorClass::Rpc => {
             kwargs.set_item("rpc_code", e.rpc_code())?;

@@ -15,11 +15,47 @@ use std::time::{Duration, Instant};
 
 use mondoo::flows::{self, Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
 use mondoo::{Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::errors::py_err;
+
+/// How long a blocking call waits for its worker before checking for signals again.
+const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
+
+/// Run a call that talks to the platform on a worker thread and wait for it with the GIL
+/// released, in slices, running Python's signal handlers between them: Ctrl-C (SIGINT)
+/// raises KeyboardInterrupt within a slice instead of after the request's timeout. The
+/// interrupted call's worker is not stopped: it finishes on its own in the background,
+/// bounded by the client's timeout, and its result (a config write included) stands.
+fn interruptible<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> T + Send + 'static) -> PyResult<T> {
+    use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+    let (done, result) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("mondoo-call".into())
+        .spawn(move || {
+            // the caller may have gone (interrupted): then nobody wants the result
+            let _ = done.send(work());
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the call's worker thread: {e}")))?;
+    let mut result = result;
+    loop {
+        // the receiver moves through the GIL-free closure: it is Send, not Sync
+        let (receiver, received) = py.detach(move || {
+            let received = result.recv_timeout(SIGNAL_CHECK_SLICE);
+            (result, received)
+        });
+        result = receiver;
+        match received {
+            Ok(value) => return Ok(value),
+            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err("libmondoo's call panicked on its worker thread"))
+            }
+        }
+    }
+}
 
 /// Body bytes of a request to sign: `bytes` as is, `str` as UTF-8.
 fn body_bytes<'a>(body: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
@@ -269,6 +305,11 @@ impl PySigner {
 // Client
 
 /// A connection to the Mondoo Platform. Thread-safe; a context manager.
+///
+/// The calls that talk to the platform (register, status, logout, checkin, call) run on a
+/// worker thread and can be interrupted: Ctrl-C raises KeyboardInterrupt at once (within
+/// about 50 ms). The interrupted request is not cancelled: it finishes in the background,
+/// within the client's timeout, and what it did (a registration, a config write) stands.
 #[pyclass(module = "mondoo._native", name = "Client", frozen)]
 pub struct PyClient {
     /// None once closed. Calls clone the Arc, so close() while another thread is in a
@@ -298,6 +339,7 @@ fn client_options(
     retry_delays: Option<Vec<f64>>,
     retry_jitter: Option<f64>,
     env: Option<BTreeMap<String, String>>,
+    require_tls: bool,
 ) -> PyResult<ClientOptions> {
     let defaults = ClientOptions::default();
     Ok(ClientOptions {
@@ -316,6 +358,7 @@ fn client_options(
         },
         correct_clock_skew,
         env,
+        require_tls,
         // Not taken from Python (yet): no feature flags, the machine gathered on first use.
         feature_flags: defaults.feature_flags,
         system_info: defaults.system_info,
@@ -360,7 +403,8 @@ impl PyClient {
     #[new]
     #[pyo3(signature = (
         config=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
-        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None
+        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None,
+        require_tls=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -375,6 +419,7 @@ impl PyClient {
         retry_delays: Option<Vec<f64>>,
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
+        require_tls: bool,
     ) -> PyResult<Self> {
         let options = client_options(
             api_endpoint,
@@ -386,6 +431,7 @@ impl PyClient {
             retry_delays,
             retry_jitter,
             env,
+            require_tls,
         )?;
         let source = match config {
             None => ConfigSource::Search,
@@ -406,7 +452,8 @@ impl PyClient {
     #[staticmethod]
     #[pyo3(signature = (
         path=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
-        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None
+        connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None,
+        require_tls=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn for_registration(
@@ -421,6 +468,7 @@ impl PyClient {
         retry_delays: Option<Vec<f64>>,
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
+        require_tls: bool,
     ) -> PyResult<Self> {
         let options = client_options(
             api_endpoint,
@@ -432,6 +480,7 @@ impl PyClient {
             retry_delays,
             retry_jitter,
             env,
+            require_tls,
         )?;
         PyClient::open(py, ConfigSource::ForRegistration(path), options)
     }
@@ -455,7 +504,7 @@ impl PyClient {
     }
 
     /// Register with a token, or (None) with the configured service account; writes the
-    /// config file.
+    /// config file. Interruptible: see `Client`.
     #[pyo3(signature = (token=None, *, name=None, annotations=None))]
     fn register(
         &self,
@@ -467,7 +516,7 @@ impl PyClient {
         let client = self.client()?;
         let options = RegisterOptions { name, annotations: annotations.unwrap_or_default() };
         let token = token.map(SecretString);
-        py.detach(|| client.register(token.as_ref().map(|t| t.0.as_str()), &options))
+        interruptible(py, move || client.register(token.as_ref().map(|t| t.0.as_str()), &options))?
             .map(|inner| PyRegistration { inner })
             .map_err(py_err)
     }
@@ -475,7 +524,7 @@ impl PyClient {
     /// `cnspec status`: raises only when the config cannot be used; str() is the text.
     fn status(&self, py: Python<'_>) -> PyResult<PyStatus> {
         let client = self.client()?;
-        py.detach(|| client.status()).map(|inner| PyStatus { inner }).map_err(py_err)
+        interruptible(py, move || client.status())?.map(|inner| PyStatus { inner }).map_err(py_err)
     }
 
     /// Unregister and remove the credentials from the config file.
@@ -483,13 +532,13 @@ impl PyClient {
     fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
         let client = self.client()?;
         let options = LogoutOptions { keep_service_account, force_offline };
-        py.detach(|| client.logout(&options)).map_err(py_err)
+        interruptible(py, move || client.logout(&options))?.map_err(py_err)
     }
 
     /// The agent check-in.
     fn checkin(&self, py: Python<'_>) -> PyResult<()> {
         let client = self.client()?;
-        py.detach(|| client.checkin()).map_err(py_err)
+        interruptible(py, move || client.checkin())?.map_err(py_err)
     }
 
     /// A signed call: POST {api_endpoint}/{service}/{method} with `payload` as JSON.
@@ -506,7 +555,8 @@ impl PyClient {
             Some(p) => json::from_py(p)?,
             None => serde_json::Value::Object(Default::default()),
         };
-        let answer = py.detach(|| client.call(service, method, &payload)).map_err(py_err)?;
+        let (service, method) = (service.to_string(), method.to_string());
+        let answer = interruptible(py, move || client.call(&service, &method, &payload))?.map_err(py_err)?;
         json::to_py(py, &answer)
     }
 

@@ -4,8 +4,10 @@ config file checked after each, errors where they belong, threads."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -330,6 +332,33 @@ def test_unwritable_config_path_is_an_internal_io_error(platform: Platform, tmp_
     assert str(blocker) in str(info.value)
 
 
+def test_a_config_write_failing_after_registering_hands_over_the_agents_credentials(platform: Platform, tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    # RegisterAgent answers 4 s late; 1.5 s in (after the check before it), a file takes
+    # the config directory's name, so the write after RegisterAgent fails
+    platform.fault(kind="slow", millis=4000, only="AgentManager/RegisterAgent")
+
+    def replace_directory_by_a_file() -> None:
+        time.sleep(1.5)
+        shutil.rmtree(config_dir, ignore_errors=True)
+        config_dir.write_text("now a file")
+
+    saboteur = threading.Thread(target=replace_directory_by_a_file)
+    saboteur.start()
+    with pytest.raises(mondoo.MondooError) as info:
+        login(platform, config_dir / "mondoo.yml")
+    saboteur.join()
+    [agent] = platform.agents()
+    assert f"agent {agent['mrn']} was registered" in str(info.value)
+    assert "PRIVATE KEY" not in str(info.value) and "PRIVATE KEY" not in repr(info.value)
+    credentials = info.value.orphaned_credentials
+    assert credentials is not None and json.loads(credentials)["agent_mrn"] == agent["mrn"]
+    saved = tmp_path / "saved.json"
+    saved.write_text(credentials)
+    client_for(saved).checkin()
+    assert platform.agents()[0]["check_ins"] == 1
+
+
 def test_network_errors(platform: Platform, fixture_config: Path) -> None:
     # nothing listens on port 1
     client = client_for(mondoo.Config.load(fixture_config), api_endpoint="http://127.0.0.1:1")
@@ -346,6 +375,21 @@ def test_network_errors(platform: Platform, fixture_config: Path) -> None:
         slow.call("Echo", "Say", {})
     assert isinstance(timed_out.value, mondoo.NetworkTimeoutError)
     assert timed_out.value.timeout and timed_out.value.code_name == "MONDOO_RESULT_TIMEOUT"
+
+
+def test_require_tls_refuses_a_remote_http_endpoint_and_allows_loopback(platform: Platform, fixture_config: Path) -> None:
+    remote = "http://api.mondoo.invalid:8080"
+    strict = client_for(mondoo.Config.load(fixture_config), api_endpoint=remote, require_tls=True)
+    # refused before any request: an unresolvable host would otherwise be a DNS error
+    with pytest.raises(mondoo.NetworkError) as info:
+        strict.call("Echo", "Say", {})
+    assert info.value.code_name == "MONDOO_RESULT_INSECURE_ENDPOINT"
+    assert f"{remote}/Echo/Say" in str(info.value)
+    # without it, status warns that credentials go in clear text
+    lax = client_for(mondoo.Config.load(fixture_config), api_endpoint=remote)
+    assert any("sends credentials in clear text" in w for w in lax.status().warnings)
+    loopback = client_for(mondoo.Config.load(fixture_config), platform, require_tls=True)
+    assert loopback.call("Echo", "Say", {"x": 1})["signed_by"]
 
 
 def test_rpc_error_fields(platform: Platform, fixture_config: Path) -> None:

@@ -260,6 +260,7 @@ class Client:
         retry_delays: Optional[Sequence[float]] = None,
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
+        require_tls: bool = False,
     ) -> Client:
         """A client of ``config``: a :class:`Config`; the path of an existing config file
         (a missing one raises :class:`~mondoo.errors.ConfigNotFoundError`: register into a
@@ -270,7 +271,9 @@ class Client:
         request and ``connect_timeout`` the connect, in seconds; ``correct_clock_skew``
         corrects signing times by the skew status measures; ``retry_delays`` and
         ``retry_jitter`` (seconds) are registration's retry schedule; ``env`` replaces the
-        process environment for the proxy lookup.
+        process environment for the proxy lookup; ``require_tls`` refuses an ``http://``
+        endpoint that is not loopback before any request
+        (:class:`~mondoo.errors.NetworkError` with ``MONDOO_RESULT_INSECURE_ENDPOINT``).
         """
     @staticmethod
     def for_registration(
@@ -285,6 +288,7 @@ class Client:
         retry_delays: Optional[Sequence[float]] = None,
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
+        require_tls: bool = False,
     ) -> Client:
         """A client to register with (``cnspec login --config path``): the config at
         ``path``, or a new file there that :meth:`register` writes (creating missing

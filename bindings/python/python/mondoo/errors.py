@@ -35,6 +35,7 @@ class _CommonFields(TypedDict, total=False):
     code_name: str
     path: Optional[str]
     clock_skew_seconds: Optional[float]
+    orphaned_credentials: Optional[str]
 
 
 class MondooError(Exception):
@@ -44,6 +45,7 @@ class MondooError(Exception):
     code_name: str
     path: Optional[str]
     clock_skew_seconds: Optional[float]
+    orphaned_credentials: Optional[str]
     message: str
 
     def __init__(
@@ -54,6 +56,7 @@ class MondooError(Exception):
         code_name: str = "",
         path: Optional[str] = None,
         clock_skew_seconds: Optional[float] = None,
+        orphaned_credentials: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -67,6 +70,12 @@ class MondooError(Exception):
         #: when the platform's clock is ahead of the local one, as Status.clock_skew_seconds.
         #: Set on errors of calls made as the service account; None when nothing was measured.
         self.clock_skew_seconds = clock_skew_seconds
+        #: set when register() registered an agent but could not write its config afterwards
+        #: (the message names the agent): its credentials as a JSON config of their own
+        #: (agent_mrn, mrn, space_mrn, private_key or token, certificate, api_endpoint).
+        #: Save it (mode 0600) and use it as the config, or log out with it to unregister
+        #: the agent. It holds the private key: never log it (a Python str cannot be wiped).
+        self.orphaned_credentials = orphaned_credentials
 
 
 class ConfigError(MondooError):

@@ -45,6 +45,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--name",
     "--annotation",
     "--body",
+    "--save-credentials-on-failure",
 ];
 /// Options that take none.
 const SWITCHES: &[&str] = &["--json", "--force", "--keep-service-account", "--offline", "--help"];
@@ -96,13 +97,17 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         words: &["login"],
-        synopsis: "[TOKEN | - | --token T | --token-file F] [--name N] [--annotation K=V]...",
+        synopsis: "[TOKEN | - | --token T | --token-file F] [--name N] [--annotation K=V]... [--save-credentials-on-failure PATH]",
         summary: "register this machine with a registration token and write the config",
         options: &[
             ("--token-file FILE", "read the token from FILE (- for stdin)"),
             ("--token TOKEN", "the token itself (- for stdin)"),
             ("--name NAME", "the asset name (default: the host name)"),
             ("--annotation K=V", "an annotation of the agent (repeatable)"),
+            (
+                "--save-credentials-on-failure PATH",
+                "if the config cannot be written after registering, save the new credentials to PATH (a new 0600 file)",
+            ),
         ],
         positionals: 0..=1,
         details: "The token may also come from $MONDOO_REGISTRATION_TOKEN, so it need not appear in ps\n\

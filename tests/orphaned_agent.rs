@@ -64,6 +64,19 @@ fn an_unwritable_config_fails_login_before_register_agent() {
     assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
 }
 
+/// Once RegisterAgent has arrived (its delaying fault is used, so the check before it
+/// passed), a file takes the config directory's name: the write after it fails.
+fn replace_dir_with_a_file_once_register_agent_arrived(platform: &Platform, config_dir: &std::path::Path) {
+    let started = Instant::now();
+    while !platform.pending_faults().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "RegisterAgent never arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // the check removed the directory it made; a file takes its name
+    let _ = std::fs::remove_dir_all(config_dir);
+    std::fs::write(config_dir, "now a file").unwrap();
+}
+
 #[test]
 fn a_write_failing_after_register_agent_names_the_agent_and_hands_over_working_credentials() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
@@ -74,16 +87,7 @@ fn a_write_failing_after_register_agent_names_the_agent_and_hands_over_working_c
     // a file takes the config directory's name, so the write after it fails
     platform.inject(FaultSpec::new(Fault::Slow { millis: 2000 }).only("AgentManager/RegisterAgent"));
     let e = std::thread::scope(|scope| {
-        let saboteur = scope.spawn(|| {
-            let started = Instant::now();
-            while !platform.pending_faults().is_empty() {
-                assert!(started.elapsed() < Duration::from_secs(30), "RegisterAgent never arrived");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            // the check removed the directory it made; a file takes its name
-            let _ = std::fs::remove_dir_all(&config_dir);
-            std::fs::write(&config_dir, "now a file").unwrap();
-        });
+        let saboteur = scope.spawn(|| replace_dir_with_a_file_once_register_agent_arrived(&platform, &config_dir));
         let e = token_login_at(&platform, &path).unwrap_err();
         saboteur.join().unwrap();
         e
@@ -129,16 +133,7 @@ fn the_cli_saves_orphaned_credentials_to_a_new_0600_file() {
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     platform.inject(FaultSpec::new(Fault::Slow { millis: 2000 }).only("AgentManager/RegisterAgent"));
     let out = std::thread::scope(|scope| {
-        let saboteur = scope.spawn(|| {
-            let started = Instant::now();
-            while !platform.pending_faults().is_empty() {
-                assert!(started.elapsed() < Duration::from_secs(30), "RegisterAgent never arrived");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            // the check removed the directory it made; a file takes its name
-            let _ = std::fs::remove_dir_all(&config_dir);
-            std::fs::write(&config_dir, "now a file").unwrap();
-        });
+        let saboteur = scope.spawn(|| replace_dir_with_a_file_once_register_agent_arrived(&platform, &config_dir));
         let out = std::process::Command::new(cli())
             .args(["login", "--config", config_dir.join("mondoo.yml").to_str().unwrap(), "--token", &token])
             .args(["--save-credentials-on-failure", saved.to_str().unwrap()])

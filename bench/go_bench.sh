@@ -11,6 +11,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bash capi/install.sh "$work/prefix" >&2
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+# Go's build cache does not key a cgo package on what pkg-config printed: a package built
+# against an earlier (since removed) prefix would be reused with its -L. CGO_CFLAGS is part
+# of the key, so naming the prefix there rebuilds the package for this one.
+export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$work/prefix/include"
 
 out="$(cd bindings/go && go test -tags mondoo_static -run '^$' -bench '^BenchmarkSign(Libmondoo|GoECDSA)$' \
   -benchtime "${GO_BENCHTIME:-3s}" -count 1 .)"

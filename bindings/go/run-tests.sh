@@ -21,6 +21,10 @@ fi
 cargo build --quiet -p mondoo-platform
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+# Go's build cache does not key a cgo package on what pkg-config printed: a package built
+# against an earlier (since removed) prefix would be reused with its -L. CGO_CFLAGS is part
+# of the key, so naming the prefix there rebuilds the package for this one.
+export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$prefix/include"
 # The shared library at run time (a system prefix would need nothing: ldconfig finds it).
 export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export GODEBUG=cgocheck=1

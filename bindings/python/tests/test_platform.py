@@ -27,26 +27,25 @@ def fresh_platform(platform: Platform) -> Iterator[None]:
     platform.reset()
 
 
-def client_for(config: Any, platform: Platform | None = None, **options: Any) -> mondoo.Client:
-    """A client that sees no proxy variable of the machine and retries without sleeping."""
+def with_test_defaults(platform: Platform | None, options: dict[str, Any]) -> dict[str, Any]:
+    """Client options that see no proxy variable of the machine and retry without sleeping."""
     options.setdefault("env", {})
     options.setdefault("retry_delays", [0, 0, 0])
     options.setdefault("retry_jitter", 0)
     options.setdefault("timeout", 10)
     if platform is not None:
         options.setdefault("api_endpoint", platform.url)
-    return mondoo.Client(config, **options)
+    return options
+
+
+def client_for(config: Any, platform: Platform | None = None, **options: Any) -> mondoo.Client:
+    """A client with the test options."""
+    return mondoo.Client(config, **with_test_defaults(platform, options))
 
 
 def registration_client_for(path: Path, platform: Platform | None = None, **options: Any) -> mondoo.Client:
     """client_for, for a config file that registration may create."""
-    options.setdefault("env", {})
-    options.setdefault("retry_delays", [0, 0, 0])
-    options.setdefault("retry_jitter", 0)
-    options.setdefault("timeout", 10)
-    if platform is not None:
-        options.setdefault("api_endpoint", platform.url)
-    return mondoo.Client.for_registration(path, **options)
+    return mondoo.Client.for_registration(path, **with_test_defaults(platform, options))
 
 
 def login(platform: Platform, path: Path, **register: Any) -> tuple[mondoo.Client, mondoo.Registration]:

@@ -131,21 +131,44 @@ impl Signer {
         self.sign_at(body, now)
     }
 
-    /// The bearer for `body` as made at `now` (Unix seconds). Claims are written by hand
-    /// in the fixed order, into buffers sized once, so signing costs little beyond ECDSA.
+    /// The bearer for `body` as made at `now` (Unix seconds).
     pub fn sign_at(&self, body: &[u8], now: i64) -> Result<String> {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
+        self.sign_claims_bytes(&self.bearer_claims(Some(digest.as_ref()), now))
+    }
+
+    /// A Platform API (GraphQL) bearer made now (+ the clock offset): protocol section 7.
+    pub fn api_bearer(&self) -> Result<ApiBearer> {
+        let now = crate::unix_now().saturating_add(self.clock_offset.load(Ordering::Relaxed));
+        self.api_bearer_at(now)
+    }
+
+    /// The Platform API bearer as made at `now`: the request bearer's header and claims
+    /// without `chash`, so it is not bound to one body and may be reused until it expires.
+    pub fn api_bearer_at(&self, now: i64) -> Result<ApiBearer> {
+        let token = self.sign_claims_bytes(&self.bearer_claims(None, now))?;
+        Ok(ApiBearer { token: Zeroizing::new(token), expires_at: now.saturating_add(BEARER_LIFETIME_SECONDS) })
+    }
+
+    /// The claims of a bearer made at `now`, with `chash` when bound to a body's SHA-256.
+    /// Written by hand in the fixed order, into a buffer sized once, so signing costs
+    /// little beyond ECDSA.
+    fn bearer_claims(&self, body_sha256: Option<&[u8]>, now: i64) -> Vec<u8> {
         let mut claims = Vec::with_capacity(160 + self.claims_tail.len());
-        claims.extend_from_slice(br#"{"chash":""#);
-        push_hex(&mut claims, digest.as_ref());
-        claims.extend_from_slice(br#"","exp":"#);
+        claims.push(b'{');
+        if let Some(digest) = body_sha256 {
+            claims.extend_from_slice(br#""chash":""#);
+            push_hex(&mut claims, digest);
+            claims.extend_from_slice(br#"","#);
+        }
+        claims.extend_from_slice(br#""exp":"#);
         push_i64(&mut claims, now.saturating_add(BEARER_LIFETIME_SECONDS));
         claims.extend_from_slice(br#","iat":"#);
         push_i64(&mut claims, now);
         claims.extend_from_slice(br#","iss":"mondoo/ams","nbf":"#);
         push_i64(&mut claims, now);
         claims.extend_from_slice(self.claims_tail.as_bytes());
-        self.sign_claims_bytes(&claims)
+        claims
     }
 
     /// Sign arbitrary JSON claims with header `{"alg":"ES384","kid":mrn,"typ":"JWT"}`
@@ -187,6 +210,31 @@ impl Signer {
     /// Uncompressed SEC1 public point (97 bytes).
     pub fn public_key(&self) -> Vec<u8> {
         self.key.public_key().as_ref().to_vec()
+    }
+}
+
+/// A Platform API bearer (protocol section 7): an ES384 JWT for `Authorization: Bearer`,
+/// valid until `expires_at`. The token is zeroized on drop and never printed by Debug.
+pub struct ApiBearer {
+    token: Zeroizing<String>,
+    expires_at: i64,
+}
+
+impl ApiBearer {
+    /// The JWT, for `Authorization: Bearer <token>`.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Its `exp` claim (Unix seconds, the signer's clock).
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for ApiBearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiBearer").field("token", &"<redacted>").field("expires_at", &self.expires_at).finish()
     }
 }
 

@@ -205,6 +205,36 @@ fn sign_uses_the_clock_and_the_offset() {
     assert!((before + 3600..=after + 3600).contains(&claims.iat), "iat {} not shifted by the offset", claims.iat);
 }
 
+#[test]
+fn api_bearer_is_the_request_bearer_without_chash() {
+    let a = account();
+    let s = signer();
+    let bearer = s.api_bearer_at(NOW).unwrap();
+    assert_eq!(bearer.expires_at(), NOW + 60);
+    let token = bearer.token();
+    assert_eq!(segment(token, 0), header_of(&a.mrn));
+    assert_eq!(segment(token, 1), claims_json(None, NOW + 60, NOW, NOW, &a.mrn));
+    // Not bound to a body: any body verifies, and the claims have no chash.
+    for body in [&b""[..], b"{\"query\":\"{ viewer { mrn } }\"}"] {
+        let claims = verify(token, body, &a.cert, NOW).unwrap();
+        assert_eq!(claims.chash, None);
+        assert_eq!((claims.sub.as_str(), claims.iss.as_str(), claims.exp), (a.mrn.as_str(), "mondoo/ams", NOW + 60));
+    }
+    assert_bearer_invalid(verify(token, b"", &a.cert, NOW + 121), "expired");
+}
+
+#[test]
+fn api_bearer_uses_the_clock_and_the_offset_and_hides_its_token() {
+    let s = signer();
+    s.set_clock_offset(-3600);
+    let before = unix_now();
+    let bearer = s.api_bearer().unwrap();
+    let after = unix_now();
+    assert!((before - 3600 + 60..=after - 3600 + 60).contains(&bearer.expires_at()), "{bearer:?}");
+    let shown = format!("{bearer:?}");
+    assert!(!shown.contains(bearer.token()) && shown.contains("redacted"), "{shown}");
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }

@@ -19,6 +19,7 @@
 
 mod certs;
 pub mod fault;
+pub mod graphql;
 pub mod http;
 pub mod proxy;
 mod server;
@@ -35,6 +36,7 @@ use std::thread::JoinHandle;
 use serde::{Deserialize, Serialize};
 
 pub use fault::{Fault, FaultSpec};
+pub use graphql::{Asset, Credential, CredentialKind};
 pub use proxy::ConnectProxy;
 
 /// The body of every authentication failure (HTTP 401, code 16).
@@ -180,6 +182,8 @@ pub struct RecordedRequest {
     pub peer: Option<SocketAddr>,
     /// whether the answer went out gzip-encoded
     pub gzipped: bool,
+    /// the credential of an accepted Platform API (`/query`) request
+    pub credential: Option<Credential>,
 }
 
 impl RecordedRequest {
@@ -289,6 +293,29 @@ impl Platform {
     /// 401. Returns whether it existed.
     pub fn revoke(&self, mrn: &str) -> bool {
         self.shared.revoke(mrn)
+    }
+
+    /// Add `count` assets to `space_mrn` for the Platform API (`asset-0001`, ... in the
+    /// space); returns the new ones.
+    pub fn add_assets(&self, space_mrn: &str, count: usize) -> Vec<Asset> {
+        self.shared.graphql.add_assets(space_mrn, count)
+    }
+
+    /// The space's assets, in the order added (with their current annotations).
+    pub fn assets(&self, space_mrn: &str) -> Vec<Asset> {
+        self.shared.graphql.assets(space_mrn)
+    }
+
+    /// A new Platform API token for `space_mrn`: an opaque random string, accepted as
+    /// `Authorization: Bearer <token>` at `/query` until revoked.
+    pub fn mint_api_token(&self, space_mrn: &str) -> String {
+        self.shared.graphql.mint_api_token(space_mrn).0
+    }
+
+    /// Revoke an API token (given as itself or its mrn): later `/query` calls with it get
+    /// 401. Returns whether it existed.
+    pub fn revoke_api_token(&self, token_or_mrn: &str) -> bool {
+        self.shared.graphql.revoke_api_token(token_or_mrn)
     }
 
     /// Queue a fault; faults are consumed one request at a time, in order.

@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::certs::{self, AccountIssuer, TestTls};
 use crate::fault::{self, Fault, FaultSpec, Outcome};
+use crate::graphql;
 use crate::http::{self, Conn, ReadError, Request, Response};
 use crate::wire::{self, Call, Encoding};
 use crate::{
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
     pub(crate) proxy_url: Mutex<Option<String>>,
+    /// the Platform API (GraphQL at `/query`) and its assets and API tokens
+    pub(crate) graphql: graphql::Endpoint,
 }
 
 fn read_fixture(dir: &Path, rel: &str) -> io::Result<String> {
@@ -120,6 +123,7 @@ impl Shared {
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             proxy_url: Mutex::new(None),
+            graphql: graphql::Endpoint::new(),
         };
         shared.reset()?;
         Ok(shared)
@@ -152,6 +156,7 @@ impl Shared {
         }
         let mut state = lock(&self.state);
         *state = State { accounts, ..State::default() };
+        self.graphql.reset();
         Ok(())
     }
 
@@ -305,12 +310,12 @@ fn subject_cn(cert_pem: &str) -> String {
     FALLBACK.to_string()
 }
 
-fn last_segment(mrn: &str) -> &str {
+pub(crate) fn last_segment(mrn: &str) -> &str {
     mrn.trim_end_matches('/').rsplit('/').next().unwrap_or(mrn)
 }
 
 /// 24 random alphanumeric characters.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut bytes = [0u8; 24];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
@@ -514,6 +519,8 @@ impl Shared {
             .and_then(|p| p.split_once('/'))
             .filter(|(s, m)| !s.is_empty() && !m.is_empty() && !m.contains('/'))
             .unwrap_or(("", ""));
+        let graphql_query = path.strip_prefix(prefix.as_str()) == Some("/query");
+        let (service, method) = if graphql_query { (graphql::SERVICE, graphql::METHOD) } else { (service, method) };
         let mut record = RecordedRequest {
             http_method: request.method.clone(),
             path: request.path.clone(),
@@ -527,6 +534,7 @@ impl Shared {
             fault: None,
             peer,
             gzipped: false,
+            credential: None,
         };
         // Go's ServeMux sends an unclean path (`//x`, `/a/../x`) to its clean form first.
         let clean = http::clean_path(path);
@@ -554,14 +562,20 @@ impl Shared {
                 return fault::write_fault(conn, &fault, answer_encoding, close);
             }
         }
-        let handled = self.dispatch(request, service, method);
-        let mut response = self.encode(handled.answer, Call::of(service, method), answer_encoding);
+        let (mut response, auth, subject) = if graphql_query {
+            let served = self.graphql.serve(request, self);
+            record.credential = served.credential;
+            (served.response, served.auth, served.subject)
+        } else {
+            let handled = self.dispatch(request, service, method);
+            (self.encode(handled.answer, Call::of(service, method), answer_encoding), handled.auth, handled.subject)
+        };
         if self.options.gzip && !response.body.is_empty() && http::accepts_gzip(request.header("accept-encoding")) {
             response = response.gzipped();
             record.gzipped = true;
         }
-        record.auth = handled.auth;
-        record.subject = handled.subject;
+        record.auth = auth;
+        record.subject = subject;
         record.status = response.status;
         self.record(record);
         http::write_response(conn, &response, close)?;
@@ -865,6 +879,18 @@ impl Shared {
     }
 }
 
+impl graphql::ServiceAccounts for Shared {
+    fn verify_service_account(&self, request: &Request) -> Result<(String, String), String> {
+        let mrn = self.verify_signed(request)?;
+        let space = lock(&self.state).accounts.get(&mrn).map(|a| a.space_mrn.clone()).unwrap_or_default();
+        Ok((mrn, space))
+    }
+
+    fn account_spaces(&self) -> std::collections::BTreeSet<String> {
+        lock(&self.state).accounts.values().map(|a| a.space_mrn.clone()).collect()
+    }
+}
+
 /// An authenticated call answered with an error keeps its accepted auth in the record.
 fn with_subject(mut handled: Handled, subject: String) -> Handled {
     handled.auth = AuthOutcome::Accepted;
@@ -976,7 +1002,10 @@ impl Shared {
                 "testdata": self.testdata.as_ref().map(|p| p.display().to_string()),
                 "fixture_space": crate::FIXTURE_SPACE,
             })),
-            other => Err((404, format!("no admin endpoint {other:?}"))),
+            other => match self.graphql.admin(other, &body()?) {
+                Some(answer) => answer,
+                None => Err((404, format!("no admin endpoint {other:?}"))),
+            },
         }
     }
 }
@@ -1002,6 +1031,7 @@ fn request_json(r: &RecordedRequest) -> Value {
         "fault": r.fault.as_ref().and_then(|f| serde_json::to_value(f).ok()),
         "peer": r.peer.map(|p| p.to_string()),
         "gzipped": r.gzipped,
+        "credential": r.credential,
     })
 }
 

@@ -201,6 +201,18 @@ fn check_space(ctx: &Context<'_>, space_mrn: &str) -> async_graphql::Result<()> 
     Ok(())
 }
 
+/// A nullable field's value, or null with its error listed: async-graphql leaves a field
+/// that fails out of `data`, where the GraphQL spec (and Mondoo's server) has it null.
+fn or_null<T>(ctx: &Context<'_>, result: async_graphql::Result<T>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
+            None
+        }
+    }
+}
+
 fn encode_cursor(index: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("asset:{index}"))
 }
@@ -222,9 +234,8 @@ impl Query {
 
     /// A space: null with a NOT_FOUND error when unknown, PERMISSION_DENIED when the
     /// credential belongs to another space.
-    async fn space(&self, ctx: &Context<'_>, mrn: String) -> async_graphql::Result<Option<Space>> {
-        check_space(ctx, &mrn)?;
-        Ok(Some(Space { name: last_segment(&mrn).to_string(), mrn }))
+    async fn space(&self, ctx: &Context<'_>, mrn: String) -> Option<Space> {
+        or_null(ctx, check_space(ctx, &mrn).map(|()| Space { name: last_segment(&mrn).to_string(), mrn }))
     }
 
     /// The space's assets in the order they were added, `first` (default 20, at most 100)

@@ -1,5 +1,6 @@
 //! A local Mondoo Platform for tests: a real HTTP(S) server on 127.0.0.1 implementing the
-//! platform side of the client protocol (`shared/docs/platform-protocol.md` sections 3-5).
+//! platform side of the client protocol (`shared/docs/platform-protocol.md` sections 3-5,
+//! and 7: the Platform API, GraphQL at `/query`, in [`graphql`]).
 //!
 //! It mints registration tokens and service-account credentials signed with its platform
 //! key (made fresh at startup, or the fixtures' with [`PlatformOptions::with_fixtures`]),

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use mondoo_platform::{Platform, PlatformOptions};
 
 const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-gzip] [--no-stdin]
+       mondoo-platform --graphql-schema
 
 Starts the local Mondoo test platform on 127.0.0.1 (random port), prints its URL on one
 line and serves until stdin closes (with --no-stdin: until killed or SIGTERM). With
@@ -17,7 +18,8 @@ clients can trust it; it is removed on exit. With --testdata DIR (the repository
 testdata/ layout) the platform key is DIR's and DIR's service accounts are known;
 without it the platform makes a fresh key and knows no account it did not make itself.
 Answers are gzipped for clients that ask (Accept-Encoding: gzip) unless --no-gzip.
-Admin endpoints under /_admin/ (see platform/README.md).";
+Admin endpoints under /_admin/ (see platform/README.md). --graphql-schema prints the
+Platform API's schema (SDL, served at /query) and exits.";
 
 fn main() -> ExitCode {
     let mut options = PlatformOptions::default();
@@ -49,6 +51,10 @@ fn main() -> ExitCode {
             "--api-version" => value("--api-version").map(|v| options.api_version = v),
             "--path-prefix" => value("--path-prefix").map(|v| options.path_prefix = v),
             "--ca-out" => value("--ca-out").map(|v| options.ca_file = Some(PathBuf::from(v))),
+            "--graphql-schema" => {
+                println!("{}", mondoo_platform::graphql::schema_sdl().trim_end());
+                return ExitCode::SUCCESS;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

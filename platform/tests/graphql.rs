@@ -384,3 +384,21 @@ fn readme_lists_the_schema() {
     let end = start + readme[start..].find("```").unwrap();
     assert_eq!(readme[start..end].trim(), sdl.trim(), "update platform/README.md with schema_sdl()'s output");
 }
+
+#[test]
+fn only_post_and_faults_apply_to_graphql_query() {
+    let (platform, signer) = platform();
+    let bearer = signer.api_bearer().unwrap();
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{}/query", platform.url()))
+        .header("Authorization", format!("Bearer {}", bearer.token()))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+
+    platform.inject(mondoo_platform::FaultSpec::new(mondoo_platform::Fault::Aborted).only("GraphQL/query"));
+    let answer = query(&platform, bearer.token(), "{ viewer { mrn } }", json!({}));
+    assert_eq!((answer.status, answer.body["code"].as_u64()), (409, Some(10)), "{}", answer.body);
+    assert!(last_query(&platform).fault.is_some());
+    data(query(&platform, bearer.token(), "{ viewer { mrn } }", json!({})));
+}

@@ -1,4 +1,5 @@
-//! Request signing (protocol section 4): ES384 bearer JWTs bound to the body.
+//! Request signing (protocol section 4): ES384 bearer JWTs bound to the body; and the
+//! Platform API bearer (section 7), the same JWT without `chash`.
 //!
 //! Keys are read from PEM (PKCS#8 or SEC1). The key's type and curve are found by reading
 //! the DER algorithm identifiers ourselves, so every refusal (P-256, RSA, encrypted,

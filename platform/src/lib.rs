@@ -22,6 +22,7 @@ mod certs;
 pub mod fault;
 pub mod graphql;
 pub mod http;
+pub mod latency;
 pub mod proxy;
 mod server;
 pub mod wire;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 pub use fault::{Fault, FaultSpec};
 pub use graphql::{Asset, Credential, CredentialKind};
+pub use latency::LatencyProxy;
 pub use proxy::ConnectProxy;
 
 /// The body of every authentication failure (HTTP 401, code 16).

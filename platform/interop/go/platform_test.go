@@ -12,11 +12,7 @@ package interop
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,13 +23,9 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v3"
-	"github.com/go-jose/go-jose/v3/jwt"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -74,117 +66,6 @@ func TestMain(m *testing.M) {
 	_ = stdin.Close()
 	_ = cmd.Wait()
 	os.Exit(code)
-}
-
-// ---- messages of protocol section 3.1, from descriptors ----
-
-type field struct {
-	name     string
-	number   int32
-	kind     descriptorpb.FieldDescriptorProto_Type
-	typeName string
-	repeated bool
-}
-
-func message(name string, fields ...field) *descriptorpb.DescriptorProto {
-	m := &descriptorpb.DescriptorProto{Name: proto.String(name)}
-	for _, f := range fields {
-		label := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL
-		if f.repeated {
-			label = descriptorpb.FieldDescriptorProto_LABEL_REPEATED
-		}
-		fd := &descriptorpb.FieldDescriptorProto{
-			Name: proto.String(f.name), Number: proto.Int32(f.number), Type: f.kind.Enum(), Label: label.Enum(),
-		}
-		if f.typeName != "" {
-			fd.TypeName = proto.String(f.typeName)
-		}
-		m.Field = append(m.Field, fd)
-	}
-	return m
-}
-
-const (
-	str  = descriptorpb.FieldDescriptorProto_TYPE_STRING
-	enum = descriptorpb.FieldDescriptorProto_TYPE_ENUM
-	msg  = descriptorpb.FieldDescriptorProto_TYPE_MESSAGE
-	up   = ".mondoo.mql.upstream.v1."
-)
-
-var messages = buildMessages()
-
-func buildMessages() map[string]protoreflect.MessageDescriptor {
-	response := message("HealthCheckResponse",
-		field{"status", 1, enum, ".mondoo.cnquery.health.v1.HealthCheckResponse.ServingStatus", false},
-		field{"time", 2, str, "", false}, field{"apiVersion", 3, str, "", false}, field{"build", 4, str, "", false})
-	serving := &descriptorpb.EnumDescriptorProto{Name: proto.String("ServingStatus")}
-	for i, name := range []string{"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"} {
-		serving.Value = append(serving.Value, &descriptorpb.EnumValueDescriptorProto{Name: proto.String(name), Number: proto.Int32(int32(i))})
-	}
-	response.EnumType = append(response.EnumType, serving)
-	health := &descriptorpb.FileDescriptorProto{
-		Name: proto.String("health.proto"), Package: proto.String("mondoo.cnquery.health.v1"), Syntax: proto.String("proto3"),
-		MessageType: []*descriptorpb.DescriptorProto{message("HealthCheckRequest", field{"service", 1, str, "", false}), response},
-	}
-
-	agentInfo := message("AgentInfo",
-		field{"mrn", 1, str, "", false}, field{"version", 2, str, "", false}, field{"build", 3, str, "", false},
-		field{"platform_name", 4, str, "", false}, field{"platform_release", 5, str, "", false},
-		field{"platform_arch", 6, str, "", false}, field{"platform_ip", 7, str, "", false},
-		field{"platform_hostname", 8, str, "", false}, field{"labels", 18, msg, up + "AgentInfo.LabelsEntry", true},
-		field{"platform_id", 20, str, "", false})
-	entry := message("LabelsEntry", field{"key", 1, str, "", false}, field{"value", 2, str, "", false})
-	entry.Options = &descriptorpb.MessageOptions{MapEntry: proto.Bool(true)}
-	agentInfo.NestedType = append(agentInfo.NestedType, entry)
-	upstream := &descriptorpb.FileDescriptorProto{
-		Name: proto.String("upstream.proto"), Package: proto.String("mondoo.mql.upstream.v1"), Syntax: proto.String("proto3"),
-		MessageType: []*descriptorpb.DescriptorProto{
-			agentInfo,
-			message("AgentRegistrationRequest", field{"token", 1, str, "", false}, field{"name", 2, str, "", false},
-				field{"agent_info", 3, msg, up + "AgentInfo", false}),
-			message("ServiceAccountCredentials", field{"mrn", 1, str, "", false}, field{"parent_mrn", 2, str, "", false},
-				field{"private_key", 3, str, "", false}, field{"certificate", 4, str, "", false},
-				field{"api_endpoint", 5, str, "", false}, field{"scope_mrn", 6, str, "", false}),
-			message("AgentRegistrationConfirmation", field{"agent_mrn", 1, str, "", false},
-				field{"credential", 2, msg, up + "ServiceAccountCredentials", false}),
-			message("Mrn", field{"mrn", 1, str, "", false}),
-			message("Confirmation", field{"mrn", 1, str, "", false}),
-			message("Ping"), message("Pong"), message("AgentCheckinResponse"),
-		},
-	}
-	files, err := protodesc.NewFiles(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{health, upstream}})
-	if err != nil {
-		panic(err)
-	}
-	out := map[string]protoreflect.MessageDescriptor{}
-	for _, name := range []string{
-		"mondoo.cnquery.health.v1.HealthCheckRequest", "mondoo.cnquery.health.v1.HealthCheckResponse",
-		"mondoo.mql.upstream.v1.AgentInfo", "mondoo.mql.upstream.v1.AgentRegistrationRequest",
-		"mondoo.mql.upstream.v1.AgentRegistrationConfirmation", "mondoo.mql.upstream.v1.Mrn",
-		"mondoo.mql.upstream.v1.Confirmation", "mondoo.mql.upstream.v1.Ping", "mondoo.mql.upstream.v1.Pong",
-		"mondoo.mql.upstream.v1.AgentCheckinResponse",
-	} {
-		d, err := files.FindDescriptorByName(protoreflect.FullName(name))
-		if err != nil {
-			panic(err)
-		}
-		short := name[strings.LastIndex(name, ".")+1:]
-		out[short] = d.(protoreflect.MessageDescriptor)
-	}
-	return out
-}
-
-// newMessage makes a message and sets its string fields.
-func newMessage(name string, strings map[string]string) *dynamicpb.Message {
-	m := dynamicpb.NewMessage(messages[name])
-	for k, v := range strings {
-		m.Set(messages[name].Fields().ByName(protoreflect.Name(k)), protoreflect.ValueOfString(v))
-	}
-	return m
-}
-
-func get(m *dynamicpb.Message, name string) protoreflect.Value {
-	return m.Get(m.Descriptor().Fields().ByName(protoreflect.Name(name)))
 }
 
 // ---- the client ----
@@ -247,39 +128,19 @@ func staticToken(token string) bearer {
 	return func([]byte) string { return "Bearer " + token }
 }
 
-// signedBy makes the ES384 bearer the Go client's cert plugin sends: kid and sub the
-// service account, iss mondoo/ams, a minute of validity, chash = hex SHA-256 of the body.
+// signedBy is Bearer for a test: a bad key fails the test.
 func signedBy(t *testing.T, mrn, privateKeyPEM string) bearer {
 	t.Helper()
-	block, _ := pem.Decode([]byte(privateKeyPEM))
-	if block == nil {
-		t.Fatal("no PEM private key")
-	}
-	var key *ecdsa.PrivateKey
-	if parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		key = parsed.(*ecdsa.PrivateKey)
-	} else if key, err = x509.ParseECPrivateKey(block.Bytes); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES384, Key: key},
-		(&jose.SignerOptions{}).WithHeader("kid", mrn).WithType("JWT"))
+	sign, err := Bearer(mrn, privateKeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return func(body []byte) string {
-		now := time.Now()
-		claims := jwt.Claims{
-			Subject: mrn, Issuer: "mondoo/ams", IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
-			Expiry: jwt.NewNumericDate(now.Add(60 * time.Second)),
-		}
-		chash := struct {
-			ContentHash string `json:"chash"`
-		}{fmt.Sprintf("%x", sha256.Sum256(body))}
-		token, err := jwt.Signed(signer).Claims(claims).Claims(chash).CompactSerialize()
+		value, err := sign(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return "Bearer " + token
+		return value
 	}
 }
 
@@ -320,29 +181,29 @@ func (r recorded) header(name string) (string, bool) {
 // ---- tests ----
 
 func TestHealthCheck(t *testing.T) {
-	out := dynamicpb.NewMessage(messages["HealthCheckResponse"])
-	if err := call(t, "Health/Check", newMessage("HealthCheckRequest", nil), out, nil); err != nil {
+	out := dynamicpb.NewMessage(Messages["HealthCheckResponse"])
+	if err := call(t, "Health/Check", NewMessage("HealthCheckRequest", nil), out, nil); err != nil {
 		t.Fatal(err)
 	}
-	if status := get(out, "status").Enum(); status != 1 {
+	if status := Get(out, "status").Enum(); status != 1 {
 		t.Errorf("status %d, want SERVING (1)", status)
 	}
-	if _, err := time.Parse(time.RFC3339Nano, get(out, "time").String()); err != nil {
+	if _, err := time.Parse(time.RFC3339Nano, Get(out, "time").String()); err != nil {
 		t.Errorf("time: %v", err)
 	}
-	if v := get(out, "apiVersion").String(); v != "local-test-platform" {
+	if v := Get(out, "apiVersion").String(); v != "local-test-platform" {
 		t.Errorf("apiVersion %q", v)
 	}
 }
 
 func TestErrorsAreStatuses(t *testing.T) {
-	out := dynamicpb.NewMessage(messages["Pong"])
-	err := call(t, "AgentManager/PingPong", newMessage("Ping", nil), out, nil)
+	out := dynamicpb.NewMessage(Messages["Pong"])
+	err := call(t, "AgentManager/PingPong", NewMessage("Ping", nil), out, nil)
 	want := &rpcError{401, 16, "request permission unauthenticated"}
 	if e, ok := err.(*rpcError); !ok || *e != *want {
 		t.Errorf("unsigned PingPong: %v, want %v", err, want)
 	}
-	err = call(t, "AgentManager/NoSuchMethod", newMessage("Ping", nil), out, nil)
+	err = call(t, "AgentManager/NoSuchMethod", NewMessage("Ping", nil), out, nil)
 	want = &rpcError{404, 5, "method not defined"}
 	if e, ok := err.(*rpcError); !ok || *e != *want {
 		t.Errorf("unknown method: %v, want %v", err, want)
@@ -353,20 +214,20 @@ func TestRegisterPingCheckInAndUnregister(t *testing.T) {
 	var token struct{ Token string }
 	admin(t, "POST", "token", map[string]any{"labels": map[string]string{"env": "ci"}}, &token)
 
-	info := newMessage("AgentInfo", map[string]string{
+	info := NewMessage("AgentInfo", map[string]string{
 		"version": "13.0.0", "platform_name": "debian", "platform_hostname": "go.example",
 		"platform_id": "//platformid.api.mondoo.app/hostname/go.example",
 	})
-	labels := info.Mutable(messages["AgentInfo"].Fields().ByName("labels")).Map()
+	labels := info.Mutable(Messages["AgentInfo"].Fields().ByName("labels")).Map()
 	labels.Set(protoreflect.ValueOfString("team").MapKey(), protoreflect.ValueOfString("red"))
-	request := newMessage("AgentRegistrationRequest", map[string]string{"token": token.Token, "name": "go-agent"})
-	request.Set(messages["AgentRegistrationRequest"].Fields().ByName("agent_info"), protoreflect.ValueOfMessage(info))
-	confirmation := dynamicpb.NewMessage(messages["AgentRegistrationConfirmation"])
+	request := NewMessage("AgentRegistrationRequest", map[string]string{"token": token.Token, "name": "go-agent"})
+	request.Set(Messages["AgentRegistrationRequest"].Fields().ByName("agent_info"), protoreflect.ValueOfMessage(info))
+	confirmation := dynamicpb.NewMessage(Messages["AgentRegistrationConfirmation"])
 	if err := call(t, "AgentManager/RegisterAgent", request, confirmation, staticToken(token.Token)); err != nil {
 		t.Fatal(err)
 	}
-	agentMrn := get(confirmation, "agent_mrn").String()
-	credential := get(confirmation, "credential").Message()
+	agentMrn := Get(confirmation, "agent_mrn").String()
+	credential := Get(confirmation, "credential").Message()
 	field := func(name string) string {
 		return credential.Get(credential.Descriptor().Fields().ByName(protoreflect.Name(name))).String()
 	}
@@ -396,21 +257,21 @@ func TestRegisterPingCheckInAndUnregister(t *testing.T) {
 	}
 
 	signed := signedBy(t, field("mrn"), field("private_key"))
-	if err := call(t, "AgentManager/PingPong", newMessage("Ping", nil), dynamicpb.NewMessage(messages["Pong"]), signed); err != nil {
+	if err := call(t, "AgentManager/PingPong", NewMessage("Ping", nil), dynamicpb.NewMessage(Messages["Pong"]), signed); err != nil {
 		t.Fatal(err)
 	}
-	checkIn := newMessage("AgentInfo", map[string]string{"mrn": agentMrn, "platform_hostname": "go.example"})
-	if err := call(t, "AgentManager/HealthCheck", checkIn, dynamicpb.NewMessage(messages["AgentCheckinResponse"]), signed); err != nil {
+	checkIn := NewMessage("AgentInfo", map[string]string{"mrn": agentMrn, "platform_hostname": "go.example"})
+	if err := call(t, "AgentManager/HealthCheck", checkIn, dynamicpb.NewMessage(Messages["AgentCheckinResponse"]), signed); err != nil {
 		t.Fatal(err)
 	}
-	confirmed := dynamicpb.NewMessage(messages["Confirmation"])
-	if err := call(t, "AgentManager/UnRegisterAgent", newMessage("Mrn", map[string]string{"mrn": agentMrn}), confirmed, signed); err != nil {
+	confirmed := dynamicpb.NewMessage(Messages["Confirmation"])
+	if err := call(t, "AgentManager/UnRegisterAgent", NewMessage("Mrn", map[string]string{"mrn": agentMrn}), confirmed, signed); err != nil {
 		t.Fatal(err)
 	}
-	if got := get(confirmed, "mrn").String(); got != agentMrn {
+	if got := Get(confirmed, "mrn").String(); got != agentMrn {
 		t.Errorf("Confirmation.mrn %q, want %q", got, agentMrn)
 	}
-	err := call(t, "AgentManager/PingPong", newMessage("Ping", nil), dynamicpb.NewMessage(messages["Pong"]), signed)
+	err := call(t, "AgentManager/PingPong", NewMessage("Ping", nil), dynamicpb.NewMessage(Messages["Pong"]), signed)
 	if e, ok := err.(*rpcError); !ok || e.code != 16 {
 		t.Errorf("PingPong after unregistering: %v, want code 16", err)
 	}

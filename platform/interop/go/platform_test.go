@@ -301,3 +301,29 @@ func TestRegisterPingCheckInAndUnregister(t *testing.T) {
 		t.Errorf("accepted calls recorded: %v", seen)
 	}
 }
+
+func TestStatusAsTheGoClient(t *testing.T) {
+	var account struct {
+		Mrn        string `json:"mrn"`
+		PrivateKey string `json:"private_key"`
+	}
+	admin(t, "POST", "service-account", map[string]any{}, &account)
+	config := filepath.Join(t.TempDir(), "mondoo.yml")
+	yml := fmt.Sprintf("mrn: %q\nprivate_key: %q\napi_endpoint: %q\nagent_mrn: //agents.api.mondoo.app/go\n",
+		account.Mrn, account.PrivateKey, "http://127.0.0.1:1")
+	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	if err := Status(config, platformURL, &report); err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if !strings.Contains(report.String(), "client authenticated successfully") {
+		t.Errorf("report: %q", report.String())
+	}
+	var revoked struct{}
+	admin(t, "POST", "revoke", map[string]string{"mrn": account.Mrn}, &revoked)
+	if err := Status(config, platformURL, io.Discard); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("status with a revoked account: %v, want HTTP 401", err)
+	}
+}

@@ -38,8 +38,8 @@ use serde::{Deserialize, Serialize};
 
 pub use fault::{Fault, FaultSpec};
 pub use oidc::OidcIssuer;
-pub use sts::ExchangeRecord;
 pub use proxy::ConnectProxy;
+pub use sts::ExchangeRecord;
 
 /// The body of every authentication failure (HTTP 401, code 16).
 pub const UNAUTHENTICATED: &str = "request permission unauthenticated";
@@ -361,7 +361,12 @@ impl Platform {
     /// Bind an SSH public key (OpenSSH format) to the identity `subject_mrn` for
     /// `scope_mrn`: ExchangeSSH claims with that subject and resource, signed by that key,
     /// get a service account in the scope. Returns the key's SHA256 fingerprint.
-    pub fn authorize_ssh_key(&self, subject_mrn: &str, scope_mrn: &str, public_key_openssh: &str) -> io::Result<String> {
+    pub fn authorize_ssh_key(
+        &self,
+        subject_mrn: &str,
+        scope_mrn: &str,
+        public_key_openssh: &str,
+    ) -> io::Result<String> {
         server::lock(&self.shared.sts)
             .authorize_ssh_key(subject_mrn, scope_mrn, public_key_openssh)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))

@@ -272,6 +272,7 @@ impl Shared {
         let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
         // Two ids: 48 random characters, and no dots, so it is never mistaken for a JWT.
         let token = format!("mondoo-static-{}{}", new_id(), new_id());
+        let expires_at = ttl.map(|t| self.now_secs() + t);
         lock(&self.state).accounts.insert(
             mrn.clone(),
             Account {
@@ -280,7 +281,7 @@ impl Shared {
                 token: Some(token.clone()),
                 revoked: false,
                 agent: None,
-                expires_at: ttl.map(|t| self.now_secs() + t),
+                expires_at,
             },
         );
         Ok(json!({
@@ -737,18 +738,18 @@ impl Shared {
             return Err(format!("alg {} is not ES384", header.get("alg").unwrap_or(&Value::Null)));
         }
         let kid = header.get("kid").and_then(Value::as_str).ok_or("bearer has no kid")?.to_string();
+        let now = self.now_secs();
         let certificate = {
             let state = lock(&self.state);
             match state.accounts.get(&kid) {
                 None => return Err(format!("unknown kid {kid}")),
                 Some(a) if a.revoked => return Err(format!("service account {kid} is revoked")),
-                Some(a) if a.expires_at.is_some_and(|e| e < self.now_secs()) => {
+                Some(a) if a.expires_at.is_some_and(|e| e < now) => {
                     return Err(format!("service account {kid} expired (short-lived exchanged credential)"))
                 }
                 Some(a) => a.certificate.clone(),
             }
         };
-        let now = self.now_secs();
         let claims = mondoo::signer::verify(token, &request.body, &certificate, now)
             .map_err(|e| format!("verification failed: {e}"))?;
         // The checks below repeat what `verify` must do, so the platform's verdict does

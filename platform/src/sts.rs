@@ -214,7 +214,9 @@ impl StsState {
         };
         let fingerprint = Some(first.fingerprint.clone());
         match verified_keys.iter().find(|b| b.subject_mrn == claims.subject && b.scope_mrn == claims.resource) {
-            Some(binding) => Ok(Verified { scope_mrn: binding.scope_mrn.clone(), record: record(Some(binding.fingerprint.clone())) }),
+            Some(binding) => {
+                Ok(Verified { scope_mrn: binding.scope_mrn.clone(), record: record(Some(binding.fingerprint.clone())) })
+            }
             None => Err(refuse(
                 7,
                 format!("the signing key is not bound to {} for {}", claims.subject, claims.resource),

@@ -1,6 +1,10 @@
 //! The server: connection loop, fault injection, the services, signed-call verification
 //! and the admin endpoints.
 
+// `Handled` is the whole answer of a call, returned once per request: boxing the error
+// side of every helper would only add allocations.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -456,7 +460,7 @@ struct Handled {
     auth: AuthOutcome,
     subject: Option<String>,
     /// a SecureTokenService exchange: who and with what
-    exchange: Option<ExchangeRecord>,
+    exchange: Option<Box<ExchangeRecord>>,
 }
 
 impl Handled {
@@ -609,7 +613,7 @@ impl Shared {
         }
         record.auth = handled.auth;
         record.subject = handled.subject;
-        record.exchange = handled.exchange;
+        record.exchange = handled.exchange.map(|e| *e);
         record.status = response.status;
         self.record(record);
         http::write_response(conn, &response, close)?;
@@ -979,7 +983,7 @@ impl Shared {
         };
         let subject = record.subject.clone();
         let mut handled = Handled::ok(answer, subject);
-        handled.exchange = Some(record);
+        handled.exchange = Some(Box::new(record));
         handled
     }
 }

@@ -83,11 +83,11 @@ impl Default for StsState {
 pub(crate) struct Refusal {
     pub code: u32,
     pub message: String,
-    pub record: Option<ExchangeRecord>,
+    pub record: Option<Box<ExchangeRecord>>,
 }
 
 fn refuse(code: u32, message: impl Into<String>, record: Option<ExchangeRecord>) -> Refusal {
-    Refusal { code, message: message.into(), record }
+    Refusal { code, message: message.into(), record: record.map(Box::new) }
 }
 
 /// Who an exchange authenticated and for which scope.

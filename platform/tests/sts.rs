@@ -369,3 +369,57 @@ fn external_token_refusals() {
     assert_refused(&exchange_external(&platform, AUDIENCE, &good, ""), 403, 7);
     assert_eq!(exchange_external(&platform, AUDIENCE, &good, "").status, 200);
 }
+
+fn admin(platform: &mondoo_platform::Platform, what: &str, body: Value) -> Value {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/_admin/{what}", platform.url()))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "/_admin/{what}");
+    serde_json::from_slice(&response.bytes().unwrap()).unwrap()
+}
+
+#[test]
+fn admin_routes_drive_both_exchanges() {
+    let platform = start();
+    let info = admin(&platform, "info", json!({}));
+    assert_eq!(info["oidc_issuer"], platform.oidc().issuer());
+    assert_eq!(info["actions_request_url"], platform.oidc().actions_request_url());
+
+    let agent = Agent::start();
+    let public_key = agent.add_key("ed25519");
+    let bound = admin(
+        &platform,
+        "authorize-ssh-key",
+        json!({"subject_mrn": IDENTITY, "scope_mrn": FIXTURE_SPACE, "public_key": public_key}),
+    );
+    let request = signed_request(&agent, IDENTITY, FIXTURE_SPACE, unix_now());
+    assert_eq!(bound["fingerprint"], request.signatures[0].kid.as_str());
+    admin(&platform, "refuse-exchanges", json!({"times": 1}));
+    assert_refused(&exchange_ssh(&platform, &request), 403, 7);
+    admin(&platform, "exchange-ttl", json!({"seconds": 30}));
+    let credential = exchange_ssh(&platform, &request).json();
+    let signer = signer_of(&credential);
+    platform.set_clock_offset(90);
+    signer.set_clock_offset(90);
+    ping(platform.addr(), &signer).assert_status(401, 16);
+    platform.set_clock_offset(0);
+
+    let issuer = admin(
+        &platform,
+        "authorize-workload",
+        json!({"audience": AUDIENCE, "subject": WORKLOAD, "scope_mrn": FIXTURE_SPACE}),
+    );
+    assert_eq!(issuer["issuer"], platform.oidc().issuer());
+    let token = admin(&platform, "oidc-token", json!({"subject": WORKLOAD, "audience": AUDIENCE}));
+    let answer = exchange_external(&platform, AUDIENCE, token["token"].as_str().unwrap(), "TOKEN");
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let requests: Value = serde_json::from_slice(
+        &reqwest::blocking::get(format!("{}/_admin/requests", platform.url())).unwrap().bytes().unwrap(),
+    )
+    .unwrap();
+    let last = requests.as_array().unwrap().last().unwrap();
+    assert_eq!(last["exchange"]["subject"], WORKLOAD);
+    assert_eq!(last["exchange"]["issuer"], platform.oidc().issuer());
+}

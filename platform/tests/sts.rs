@@ -434,3 +434,33 @@ fn admin_routes_drive_both_exchanges() {
     assert_eq!(last["exchange"]["subject"], WORKLOAD);
     assert_eq!(last["exchange"]["issuer"], platform.oidc().issuer());
 }
+
+#[test]
+fn binary_runs_the_oidc_issuer_alone() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mondoo-platform"))
+        .arg("--oidc-only")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let issuer = line.trim();
+    let (status, discovery) = http_get(&format!("{issuer}/.well-known/openid-configuration"), None);
+    assert_eq!(status, 200);
+    assert_eq!(discovery["issuer"], issuer);
+    let minted: Value = serde_json::from_slice(
+        &reqwest::blocking::Client::new()
+            .post(format!("{issuer}/mint"))
+            .body(json!({"subject": WORKLOAD, "audience": AUDIENCE}).to_string())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(minted["token"].as_str().unwrap().split('.').count(), 3);
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}

@@ -15,6 +15,7 @@ pub mod error;
 pub mod flows;
 pub mod rpc;
 pub mod signer;
+pub mod sts;
 pub mod sysinfo;
 pub mod token;
 

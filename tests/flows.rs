@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config, ConfigFormat, LoadOptions};
 use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 

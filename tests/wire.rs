@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mondoo::flows::{Client, ClientOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::ClientOptions;
 use mondoo::sysinfo::SystemInfo;
 use mondoo::{Code, Config};
 use mondoo_platform::{AuthOutcome, Fault, FaultSpec, Platform, PlatformOptions, RecordedRequest};

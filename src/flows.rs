@@ -592,16 +592,23 @@ impl Client {
         };
         // One round trip: Health/Check and the signed PingPong at once, unless the
         // PingPong's bearer must wait for the skew Health/Check measures.
-        let skew_first = self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire);
-        let (health, ping) = if skew_first {
-            let health = self.health_at(&endpoint).await;
-            if let (Ok(Health { clock_skew: Some(skew), .. }), Some(s)) = (&health, &signer) {
+        let correct_skew = |health: &Result<Health>| {
+            if let (true, Ok(Health { clock_skew: Some(skew), .. }), Some(s)) =
+                (self.shared.options.correct_clock_skew, health, &signer)
+            {
                 s.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
                 self.shared.skew_measured.store(true, Ordering::Release);
             }
+        };
+        let skew_first = self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire);
+        let (health, ping) = if skew_first {
+            let health = self.health_at(&endpoint).await;
+            correct_skew(&health);
             (health, ping.await)
         } else {
-            tokio::join!(self.health_at(&endpoint), ping)
+            let (health, ping) = tokio::join!(self.health_at(&endpoint), ping);
+            correct_skew(&health);
+            (health, ping)
         };
         // as if measured before the PingPong: its error carries the skew
         let ping_pong_error =

@@ -385,16 +385,16 @@ impl RpcClient {
             return self.exchange(url, service, method, body, &auth).await;
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::new(Code::Timeout, format!("POST {url}: the caller's deadline has passed")));
-        }
         let shown = redact_userinfo(url.as_str());
+        if left.is_zero() {
+            return Err(Error::new(Code::Timeout, format!("POST {shown}: the operation's deadline has passed")));
+        }
         tokio::time::timeout_at(TokioInstant::from_std(deadline), self.exchange(url, service, method, body, &auth))
             .await
             .unwrap_or_else(|_| {
                 Err(Error::new(
                     Code::Timeout,
-                    format!("POST {shown}: no complete answer within the operation's time ({left:.1?} left)"),
+                    format!("POST {shown}: no complete answer within the operation's time ({left:.1?} were left)"),
                 ))
             })
     }

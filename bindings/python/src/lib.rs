@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mondoo::flows::{self, Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::blocking::Client;
+use mondoo::flows::{self, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
 use mondoo::{Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;

@@ -19,8 +19,8 @@ use mondoo::flows::{self, ClientOptions, Health, LogoutOptions, RegisterOptions,
 use mondoo::{CancelToken, Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::{PyBytes, PyString};
+use pyo3::IntoPyObjectExt;
 
 use crate::errors::py_err;
 
@@ -630,8 +630,7 @@ impl PyClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client()?;
         let payload = call_payload(payload)?;
-        let answer =
-            interruptible(py, &client, move |c| c.call(&service, &method, &payload))?.map_err(py_err)?;
+        let answer = interruptible(py, &client, move |c| c.call(&service, &method, &payload))?.map_err(py_err)?;
         json::to_py(py, &answer)
     }
 

@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
 use mondoo::{Config, LoadOptions};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use mondoo::blocking::Client;
 use mondoo::config::redact_for_display;
-use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
 
 const EXIT_FAILURE: u8 = 1;

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::path::PathBuf;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Config, LoadOptions};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 

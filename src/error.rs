@@ -61,6 +61,8 @@ pub enum Code {
     ResponseTooLarge = 5006,
     ResponseInvalid = 5007,
     InsecureEndpoint = 5008,
+    /// the caller cancelled the operation (its cancel token); not the platform's RPC_CANCELED
+    Canceled = 5009,
 
     // 6000 + gRPC code: an error answered by the platform.
     RpcCanceled = 6001,
@@ -121,6 +123,7 @@ impl Code {
         Code::ResponseTooLarge,
         Code::ResponseInvalid,
         Code::InsecureEndpoint,
+        Code::Canceled,
         Code::RpcCanceled,
         Code::RpcUnknown,
         Code::RpcInvalidArgument,
@@ -189,6 +192,7 @@ impl Code {
             Code::ResponseTooLarge => c"MONDOO_RESULT_RESPONSE_TOO_LARGE",
             Code::ResponseInvalid => c"MONDOO_RESULT_RESPONSE_INVALID",
             Code::InsecureEndpoint => c"MONDOO_RESULT_INSECURE_ENDPOINT",
+            Code::Canceled => c"MONDOO_RESULT_CANCELED",
             Code::RpcCanceled => c"MONDOO_RESULT_RPC_CANCELED",
             Code::RpcUnknown => c"MONDOO_RESULT_RPC_UNKNOWN",
             Code::RpcInvalidArgument => c"MONDOO_RESULT_RPC_INVALID_ARGUMENT",
@@ -279,8 +283,12 @@ pub enum ErrorClass {
     Rpc,
 }
 
+/// The lower-level error behind an [`Error`] (reqwest's, an I/O error), shared so the
+/// error stays cheap to clone.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A libmondoo error: what failed, where, and why.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Error {
     code: Code,
     message: String,
@@ -291,6 +299,22 @@ pub struct Error {
     /// see [`Error::orphaned_credentials`]; shared, never printed, wiped when the last
     /// copy is dropped
     orphaned_credentials: Option<std::sync::Arc<zeroize::Zeroizing<String>>>,
+    /// see [`Error::with_source`]; its text is already part of the message
+    source: Option<Cause>,
+}
+
+/// Equal when everything a caller can read as data is equal; the cause is not compared
+/// (an error rebuilt from a report has none, and causes are not comparable).
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.rpc_code == other.rpc_code
+            && self.http_status == other.http_status
+            && self.path == other.path
+            && self.clock_skew_seconds == other.clock_skew_seconds
+            && self.orphaned_credentials == other.orphaned_credentials
+    }
 }
 
 impl Error {
@@ -303,7 +327,15 @@ impl Error {
             path: None,
             clock_skew_seconds: None,
             orphaned_credentials: None,
+            source: None,
         }
+    }
+
+    /// The underlying cause, returned by [`std::error::Error::source`]. The message keeps
+    /// saying what the cause said; this only lets a caller walk the chain.
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(std::sync::Arc::new(cause));
+        self
     }
 
     /// An error answered by the platform: `rpc_code` from the status body (or mapped from
@@ -421,7 +453,11 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|cause| cause as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T> = std::result::Result<T, Error>;
 

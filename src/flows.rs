@@ -1,7 +1,13 @@
 //! The platform flows (protocol section 5): register, status, logout, check-in and
-//! signed calls, over one [`Client`] that owns the config, the signer and one HTTP pool.
+//! signed calls, over one async [`Client`] that owns the config, the signer and one HTTP
+//! pool ([`crate::blocking::Client`] is the same client for callers without a runtime).
+//!
+//! Cancel safety: dropping an operation's future stops its request (the connection is
+//! closed) and leaves the config as it was, or as the operation wrote it: every config
+//! write happens between two network steps, in one poll, never across an `.await`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +25,7 @@ use crate::rpc::{
 use crate::signer::Signer;
 use crate::sysinfo::SystemInfo;
 use crate::token::RegistrationToken;
+use crate::CancelToken;
 
 /// How a [`Client`] talks to the platform. `Default` is Go's behaviour.
 #[derive(Debug, Clone)]
@@ -29,7 +36,8 @@ pub struct ClientOptions {
     pub api_proxy: Option<String>,
     /// An extra CA bundle (PEM) trusted beside the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Whole-request timeout (default 30 s).
+    /// How long one whole operation may take (default 30 s): connect, headers, body,
+    /// redirects and registration retries together.
     pub timeout: Duration,
     /// TCP connect + TLS handshake timeout (default 10 s).
     pub connect_timeout: Duration,
@@ -101,11 +109,16 @@ pub struct LogoutOptions {
     pub force_offline: bool,
 }
 
-/// A connection to the platform. Thread-safe: share it (`Arc<Client>`) across threads.
+/// A connection to the platform, async. `Send + Sync` and cheap to clone (a clone is a
+/// handle on the same config, signer and connection pool); its calls run on whichever
+/// tokio runtime polls them, and it never starts or stops a runtime itself.
+#[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
     /// this handle's HTTP side: the shared pool, with this handle's deadline if any
     rpc: RpcClient,
+    /// this handle's operations end with `Code::Canceled` once it is cancelled
+    cancel: Option<CancelToken>,
 }
 
 /// What every handle on one client shares (see [`Client::with_deadline`]).
@@ -203,7 +216,7 @@ impl Client {
             skew_measured: AtomicBool::new(false),
             last_skew: Mutex::new(None),
         };
-        Ok(Client { shared: Arc::new(shared), rpc })
+        Ok(Client { shared: Arc::new(shared), rpc, cancel: None })
     }
 
     /// A handle on the same client (config, signer, connection pool) whose operations
@@ -211,12 +224,33 @@ impl Client {
     /// that would pass it is not taken, and a call past it fails with `Code::Timeout`
     /// before anything is sent. For a caller's deadline (Go's `context`) on one operation.
     pub fn with_deadline(&self, deadline: Instant) -> Client {
-        Client { shared: Arc::clone(&self.shared), rpc: self.rpc.with_deadline(deadline) }
+        Client { rpc: self.rpc.with_deadline(deadline), ..self.clone() }
     }
 
     /// [`Client::with_deadline`] `timeout` from now.
     pub fn with_timeout(&self, timeout: Duration) -> Client {
         self.with_deadline(Instant::now() + timeout)
+    }
+
+    /// A handle on the same client whose operations end promptly with `Code::Canceled`
+    /// once `cancel` is cancelled (also when it already is). An operation cancelled
+    /// before its config write does not write it afterwards.
+    pub fn with_cancel(&self, cancel: &CancelToken) -> Client {
+        Client { cancel: Some(cancel.clone()), ..self.clone() }
+    }
+
+    /// Run one operation: every request of it ends by the operation's deadline (the
+    /// client's `timeout` from now, or the caller's deadline if earlier), and it stops
+    /// at once when this handle's cancel token is cancelled (its future is dropped).
+    async fn operation<'a, T, Fut>(&'a self, what: &str, run: impl FnOnce(Client) -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>> + 'a,
+    {
+        let op = Client { rpc: self.rpc.for_operation(), ..self.clone() };
+        match &self.cancel {
+            None => run(op).await,
+            Some(cancel) => cancel.run(what, run(op)).await,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -276,11 +310,11 @@ impl Client {
 
     /// The credential for a call to `endpoint`: a key with the measured clock skew applied
     /// when asked for (a static token is not time-bound).
-    fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
+    async fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
         let credential = self.credential()?;
         if let Credential::Key(signer) = &credential {
             if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
-                if let Ok(health) = self.health_at(endpoint) {
+                if let Ok(health) = self.health_at(endpoint).await {
                     if let Some(skew) = health.clock_skew {
                         signer.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
                     }
@@ -292,15 +326,15 @@ impl Client {
     }
 
     /// `Health/Check`, timed, with the skew between the API's clock and ours.
-    pub fn health(&self) -> Result<Health> {
-        self.health_at(&self.endpoint()?)
+    pub async fn health(&self) -> Result<Health> {
+        self.operation("health", |op| async move { op.health_at(&op.endpoint()?).await }).await
     }
 
-    fn health_at(&self, endpoint: &str) -> Result<Health> {
+    async fn health_at(&self, endpoint: &str) -> Result<Health> {
         let sent = SystemTime::now();
         let started = Instant::now();
         let response: HealthCheckResponse =
-            self.rpc.call(endpoint, "Health", "Check", &HealthCheckRequest::default(), Auth::None)?;
+            self.rpc.call(endpoint, "Health", "Check", &HealthCheckRequest::default(), Auth::None).await?;
         let round_trip = started.elapsed();
         let api_time = response.time.as_deref().and_then(parse_rfc3339);
         let clock_skew = api_time.map(|t| SignedDuration::between(sent, t));
@@ -321,7 +355,7 @@ impl Client {
     /// A call authenticated as the service account, whose error carries the clock skew
     /// last measured against `endpoint`: a caller sees "401, and the platform's clock is
     /// 72 h ahead" without parsing anything.
-    fn account_call<Req: Serialize, Resp: for<'de> serde::Deserialize<'de>>(
+    async fn account_call<Req: Serialize, Resp: for<'de> serde::Deserialize<'de>>(
         &self,
         endpoint: &str,
         service: &str,
@@ -329,24 +363,30 @@ impl Client {
         request: &Req,
         auth: Auth<'_>,
     ) -> Result<Resp> {
-        self.rpc.call(endpoint, service, method, request, auth).map_err(|e| {
-            let skew = self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            match skew {
-                Some(m) if m.endpoint == endpoint && e.clock_skew_seconds().is_none() => e.with_clock_skew(m.seconds),
-                _ => e,
-            }
-        })
+        self.rpc.call(endpoint, service, method, request, auth).await.map_err(|e| self.with_measured_skew(endpoint, e))
     }
 
-    /// Register with a token, or (None) with the service account already configured.
-    pub fn register(&self, token: Option<&str>, options: &RegisterOptions) -> Result<Registration> {
-        match token {
-            Some(token) => self.register_with_token(token, options),
-            None => self.register_with_service_account(options),
+    /// `e` carrying the clock skew last measured against `endpoint`, if any.
+    fn with_measured_skew(&self, endpoint: &str, e: Error) -> Error {
+        let skew = self.shared.last_skew.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match skew {
+            Some(m) if m.endpoint == endpoint && e.clock_skew_seconds().is_none() => e.with_clock_skew(m.seconds),
+            _ => e,
         }
     }
 
-    fn register_with_token(&self, raw_token: &str, options: &RegisterOptions) -> Result<Registration> {
+    /// Register with a token, or (None) with the service account already configured.
+    pub async fn register(&self, token: Option<&str>, options: &RegisterOptions) -> Result<Registration> {
+        self.operation("register", |op| async move {
+            match token {
+                Some(token) => op.register_with_token(token, options).await,
+                None => op.register_with_service_account(options).await,
+            }
+        })
+        .await
+    }
+
+    async fn register_with_token(&self, raw_token: &str, options: &RegisterOptions) -> Result<Registration> {
         // A token login takes its endpoint from the caller's override, else the token.
         let token = RegistrationToken::inspect(raw_token, self.shared.options.api_endpoint.as_deref())?;
         let endpoint = normalize_endpoint(token.api_endpoint());
@@ -358,9 +398,11 @@ impl Client {
             name,
             agent_info: self.system().agent_info("", BTreeMap::new()),
         };
-        let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
-            self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Bearer(token.secret()))
-        })?;
+        let confirmation: AgentRegistrationConfirmation = self
+            .with_retry(|| {
+                self.rpc.call(&endpoint, "AgentManager", "RegisterAgent", &request, Auth::Bearer(token.secret()))
+            })
+            .await?;
         let credential = confirmation.credential.ok_or_else(|| {
             Error::new(Code::ResponseInvalid, "AgentManager/RegisterAgent answered without a credential")
         })?;
@@ -405,11 +447,11 @@ impl Client {
             state.token = None;
         }
         // libmondoo pings the endpoint it wrote: later calls use that one.
-        self.ping_after_registration(&written_endpoint, &Credential::Key(signer), &registration)?;
+        self.ping_after_registration(&written_endpoint, &Credential::Key(signer), &registration).await?;
         Ok(registration)
     }
 
-    fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
+    async fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
         let mut config = self.config();
         let credential = self.credential()?;
         let endpoint = self.endpoint()?;
@@ -428,10 +470,10 @@ impl Client {
                 name: self.client_name(&config, options),
                 agent_info: self.system().agent_info("", config.labels()),
             };
-            let for_call = self.credential_for_call(&endpoint)?;
-            let confirmation: AgentRegistrationConfirmation = self.with_retry(|| {
-                self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, for_call.auth())
-            })?;
+            let for_call = self.credential_for_call(&endpoint).await?;
+            let confirmation: AgentRegistrationConfirmation = self
+                .with_retry(|| self.account_call(&endpoint, "AgentManager", "RegisterAgent", &request, for_call.auth()))
+                .await?;
             if confirmation.agent_mrn.is_empty() {
                 return Err(Error::new(
                     Code::ResponseInvalid,
@@ -445,17 +487,18 @@ impl Client {
             registration.already_registered = false;
             self.lock().config = config;
         }
-        self.ping_after_registration(&endpoint, &credential, &registration)?;
+        self.ping_after_registration(&endpoint, &credential, &registration).await?;
         Ok(registration)
     }
 
-    fn ping_after_registration(
+    async fn ping_after_registration(
         &self,
         endpoint: &str,
         credential: &Credential,
         registration: &Registration,
     ) -> Result<()> {
         self.account_call::<_, Empty>(endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
+            .await
             .map(|_| ())
             .map_err(|e| {
                 let where_ = registration
@@ -479,10 +522,10 @@ impl Client {
 
     /// RegisterAgent's retry on Aborted: one call per delay plus one, sleeping each delay
     /// plus up to `retry_jitter`; any other error fails at once.
-    fn with_retry<T>(&self, mut call: impl FnMut() -> Result<T>) -> Result<T> {
+    async fn with_retry<T, Fut: Future<Output = Result<T>>>(&self, mut call: impl FnMut() -> Fut) -> Result<T> {
         let mut delays = self.shared.options.retry_delays.iter();
         loop {
-            match call() {
+            match call().await {
                 Err(e) if e.code() == Code::RpcAborted => match delays.next() {
                     Some(delay) => {
                         let sleep = *delay + jitter(self.shared.options.retry_jitter);
@@ -491,7 +534,7 @@ impl Client {
                                 "AgentManager/RegisterAgent aborted and the deadline leaves no time to retry",
                             ));
                         }
-                        std::thread::sleep(sleep)
+                        tokio::time::sleep(sleep).await
                     }
                     None => {
                         let attempts = self.shared.options.retry_delays.len() + 1;
@@ -506,7 +549,11 @@ impl Client {
     }
 
     /// `cnspec status`; fails only when the config cannot be used.
-    pub fn status(&self) -> Result<StatusReport> {
+    pub async fn status(&self) -> Result<StatusReport> {
+        self.operation("status", |op| async move { op.status_now().await }).await
+    }
+
+    async fn status_now(&self) -> Result<StatusReport> {
         let (config, signer, credential) = {
             let state = self.lock();
             (state.config.clone(), state.signer.clone(), state.credential())
@@ -531,7 +578,42 @@ impl Client {
                 redact_userinfo(&endpoint)
             ));
         }
-        match self.health_at(&endpoint) {
+        let registered = config.mrn().is_some_and(|m| !m.is_empty());
+        let ping = async {
+            match (&credential, registered) {
+                (Some(credential), true) => Some(
+                    self.rpc
+                        .call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
+                        .await
+                        .map(|_| ()),
+                ),
+                _ => None,
+            }
+        };
+        // One round trip: Health/Check and the signed PingPong at once, unless the
+        // PingPong's bearer must wait for the skew Health/Check measures.
+        let correct_skew = |health: &Result<Health>| {
+            if let (true, Ok(Health { clock_skew: Some(skew), .. }), Some(s)) =
+                (self.shared.options.correct_clock_skew, health, &signer)
+            {
+                s.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
+                self.shared.skew_measured.store(true, Ordering::Release);
+            }
+        };
+        let skew_first = self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire);
+        let (health, ping) = if skew_first {
+            let health = self.health_at(&endpoint).await;
+            correct_skew(&health);
+            (health, ping.await)
+        } else {
+            let (health, ping) = tokio::join!(self.health_at(&endpoint), ping);
+            correct_skew(&health);
+            (health, ping)
+        };
+        // as if measured before the PingPong: its error carries the skew
+        let ping_pong_error =
+            ping.and_then(Result::err).map(|e| ErrorReport::from(&self.with_measured_skew(&endpoint, e)));
+        match health {
             Ok(health) => {
                 // the server's words, made safe to print
                 let shown = |field: &Option<String>| field.as_deref().map(server_text);
@@ -546,12 +628,6 @@ impl Client {
                         if skew.duration > Duration::from_secs(30) {
                             warnings.push(format!("possible clock skew detected: {}", skew.go_string()));
                         }
-                        if self.shared.options.correct_clock_skew {
-                            if let Some(s) = &signer {
-                                s.set_clock_offset(skew.as_secs_f64().round() as i64 * skew.sign());
-                                self.shared.skew_measured.store(true, Ordering::Release);
-                            }
-                        }
                     }
                     None => warnings.push("cannot run clock skew check".to_string()),
                 }
@@ -561,14 +637,6 @@ impl Client {
             }
             Err(e) => api.error = Some(ErrorReport::from(&e)),
         }
-        let registered = config.mrn().is_some_and(|m| !m.is_empty());
-        let ping_pong_error = match (&credential, registered) {
-            (Some(credential), true) => self
-                .account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())
-                .err()
-                .map(|e| ErrorReport::from(&e)),
-            _ => None,
-        };
         Ok(StatusReport {
             config_source: config.source().as_str().to_string(),
             config_path: config.path().map(|p| p.display().to_string()),
@@ -606,7 +674,11 @@ impl Client {
     }
 
     /// Unregister and remove the credentials (protocol 5.3, the libmondoo rule).
-    pub fn logout(&self, options: &LogoutOptions) -> Result<()> {
+    pub async fn logout(&self, options: &LogoutOptions) -> Result<()> {
+        self.operation("logout", |op| async move { op.logout_now(options).await }).await
+    }
+
+    async fn logout_now(&self, options: &LogoutOptions) -> Result<()> {
         let mut config = self.config();
         ensure_writable(&config)?;
         let (signer, token) = {
@@ -616,9 +688,9 @@ impl Client {
         };
         let endpoint = self.endpoint()?;
         let agent_mrn = config.agent_mrn().unwrap_or_default();
-        let unregistered = (|| -> Result<()> {
-            let credential = self.credential_for_call(&endpoint)?;
-            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth())?;
+        let unregistered = async {
+            let credential = self.credential_for_call(&endpoint).await?;
+            self.account_call::<_, Empty>(&endpoint, "AgentManager", "PingPong", &Empty {}, credential.auth()).await?;
             if !agent_mrn.is_empty() {
                 self.account_call::<_, Mrn>(
                     &endpoint,
@@ -626,10 +698,12 @@ impl Client {
                     "UnRegisterAgent",
                     &Mrn { mrn: agent_mrn.clone() },
                     credential.auth(),
-                )?;
+                )
+                .await?;
             }
-            Ok(())
-        })();
+            Ok::<(), Error>(())
+        }
+        .await;
         if let Err(e) = unregistered {
             if !options.force_offline {
                 return Err(e.context("could not unregister from the platform; the config was left unchanged"));
@@ -655,7 +729,11 @@ impl Client {
     }
 
     /// The agent check-in (`AgentManager/HealthCheck` with this agent's info).
-    pub fn checkin(&self) -> Result<()> {
+    pub async fn checkin(&self) -> Result<()> {
+        self.operation("checkin", |op| async move { op.checkin_now().await }).await
+    }
+
+    async fn checkin_now(&self) -> Result<()> {
         let config = self.config();
         let agent_mrn = config.agent_mrn().filter(|m| !m.is_empty()).ok_or_else(|| {
             let from = config.error_path().map(|p| format!(" in {}", p.display())).unwrap_or_default();
@@ -663,18 +741,31 @@ impl Client {
             config.locate(Error::new(Code::NotRegistered, message))
         })?;
         let endpoint = self.endpoint()?;
-        let credential = self.credential_for_call(&endpoint)?;
+        let credential = self.credential_for_call(&endpoint).await?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
-        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth())?;
+        self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth()).await?;
         Ok(())
     }
 
     /// A call to any platform service as the service account, `POST
     /// {endpoint}/{service}/{method}`: signed with its key, or with its static token.
-    pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
-        let endpoint = self.endpoint()?;
-        let credential = self.credential_for_call(&endpoint)?;
-        self.account_call(&endpoint, service, method, payload, credential.auth())
+    pub async fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
+        self.call_typed(service, method, payload).await
+    }
+
+    /// [`Client::call`] with typed messages: `request` serialized to JSON, the answer
+    /// parsed as `Resp` (missing fields default when `Resp` says so).
+    pub async fn call_typed<Req, Resp>(&self, service: &str, method: &str, request: &Req) -> Result<Resp>
+    where
+        Req: Serialize + Sync,
+        Resp: for<'de> serde::Deserialize<'de>,
+    {
+        self.operation("call", |op| async move {
+            let endpoint = op.endpoint()?;
+            let credential = op.credential_for_call(&endpoint).await?;
+            op.account_call(&endpoint, service, method, request, credential.auth()).await
+        })
+        .await
     }
 
     /// A bearer for these body bytes, signed with the configured service account's key

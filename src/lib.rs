@@ -6,20 +6,25 @@
 //! ([`flows`]). The C ABI (the `mondoo-capi` crate, `libmondoo.so`) is a thin layer over
 //! this API.
 //!
-//! Rust callers inside a tokio runtime: the HTTP client is reqwest's blocking client,
-//! which runs its own runtime thread; create and drop a [`flows::Client`] outside async
-//! contexts (or in `spawn_blocking`), as dropping it inside a runtime panics.
+//! [`Client`] is async (tokio; use it from any runtime, multi-thread or current-thread);
+//! [`blocking::Client`] is the same client for callers without a runtime, on a small
+//! runtime of its own. [`CancelToken`] cancels either's operations.
 
+pub mod blocking;
+mod cancel;
 pub mod config;
 pub mod error;
 pub mod flows;
 pub mod rpc;
 pub mod signer;
+pub mod sts;
 pub mod sysinfo;
 pub mod token;
 
+pub use cancel::CancelToken;
 pub use config::{Config, ConfigFormat, ConfigSource, LoadOptions};
 pub use error::{Code, Error, ErrorClass, Result};
+pub use flows::Client;
 pub use signer::Signer;
 pub use token::RegistrationToken;
 

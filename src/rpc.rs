@@ -3,10 +3,12 @@
 //! platform's error mapping, and where the proxy comes from (section 1.3).
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use tokio::time::Instant as TokioInstant;
 
 use base64::Engine;
 use reqwest::header::{HeaderValue, CONTENT_ENCODING, LOCATION};
@@ -246,16 +248,17 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static(""))
 }
 
-/// One pooled HTTP client speaking ranger-rpc. Cheap to share across threads.
+/// One pooled HTTP client speaking ranger-rpc. Cheap to share across threads; async, on
+/// whichever tokio runtime polls its calls.
 #[derive(Clone)]
 pub struct RpcClient {
-    http: reqwest::blocking::Client,
+    http: reqwest::Client,
     proxy: Arc<ProxySettings>,
     request_id: String,
     identity: Arc<ClientIdentity>,
-    /// every request ends by then (the caller's deadline), if set
+    /// every request ends by then (the caller's deadline, or the current operation's), if set
     deadline: Option<Instant>,
-    /// the whole-request timeout the pool was built with
+    /// how long one whole operation may take (see [`RpcClient::for_operation`])
     timeout: Duration,
     /// see [`HttpOptions::require_tls`]
     require_tls: bool,
@@ -281,8 +284,8 @@ impl RpcClient {
         }
         let proxy = Arc::new(options.proxy.clone());
         let chooser = Arc::clone(&proxy);
-        let mut builder = reqwest::blocking::Client::builder()
-            .timeout(options.timeout)
+        // No per-request timeout here: the whole operation is bounded instead (`for_operation`).
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .http1_only()
             // Redirects are followed by `call_raw` (same origin only, bearer signed afresh),
@@ -307,9 +310,9 @@ impl RpcClient {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::new(Code::Tls, format!("cannot build the HTTP client: {}", error_chain(&e))))?;
+        let http = builder.build().map_err(|e| {
+            Error::new(Code::Tls, format!("cannot build the HTTP client: {}", error_chain(&e))).with_source(e)
+        })?;
         Ok(RpcClient {
             http,
             proxy,
@@ -323,6 +326,14 @@ impl RpcClient {
 
     /// The same pool, with every request ending by `deadline`.
     pub fn with_deadline(&self, deadline: Instant) -> RpcClient {
+        RpcClient { deadline: Some(deadline), ..self.clone() }
+    }
+
+    /// This handle for one operation: every request of it (redirects, retries included)
+    /// ends by the earlier of the caller's deadline and `timeout` from now.
+    pub fn for_operation(&self) -> RpcClient {
+        let operation_end = Instant::now() + self.timeout;
+        let deadline = self.deadline.map_or(operation_end, |d| d.min(operation_end));
         RpcClient { deadline: Some(deadline), ..self.clone() }
     }
 
@@ -347,7 +358,10 @@ impl RpcClient {
     /// body on 200 (gzip decoded), else the platform's error. A 307/308 to the same
     /// origin is followed with the same body and a bearer signed afresh, at most
     /// [`MAX_REDIRECTS`] times; any other redirect is an error.
-    pub fn call_raw(
+    ///
+    /// The whole exchange (connect, headers, body, redirects) ends by the deadline, with
+    /// `Code::Timeout`; dropping the future closes the connection.
+    pub async fn call_raw(
         &self,
         endpoint: &str,
         service: &str,
@@ -355,7 +369,7 @@ impl RpcClient {
         body: &[u8],
         auth: Auth<'_>,
     ) -> Result<Vec<u8>> {
-        let mut url = join_url(endpoint, service, method)?;
+        let url = join_url(endpoint, service, method)?;
         if self.require_tls && sends_in_clear_text(&url) {
             // redirects stay on this origin, so checking the first URL covers them
             return Err(Error::new(
@@ -367,19 +381,46 @@ impl RpcClient {
                 ),
             ));
         }
+        let Some(deadline) = self.deadline else {
+            return self.exchange(url, service, method, body, &auth).await;
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let shown = redact_userinfo(url.as_str());
+        if left.is_zero() {
+            return Err(Error::new(Code::Timeout, format!("POST {shown}: the operation's deadline has passed")));
+        }
+        tokio::time::timeout_at(TokioInstant::from_std(deadline), self.exchange(url, service, method, body, &auth))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    Code::Timeout,
+                    format!("POST {shown}: no complete answer within the operation's time ({left:.1?} were left)"),
+                ))
+            })
+    }
+
+    /// [`RpcClient::call_raw`] without the deadline: the request and its redirects.
+    async fn exchange(
+        &self,
+        mut url: reqwest::Url,
+        service: &str,
+        method: &str,
+        body: &[u8],
+        auth: &Auth<'_>,
+    ) -> Result<Vec<u8>> {
         let mut redirects = 0;
         loop {
-            let response = self.send(&url, body, &auth)?;
+            let response = self.send(&url, body, auth).await?;
             let status = response.status().as_u16();
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let bytes = read_answer(response, &url, service, method)?;
+                let bytes = read_answer(response, &url, service, method).await?;
                 if status != 200 {
                     return Err(status_error(status, &bytes));
                 }
                 return Ok(bytes);
             }
             let next = redirect_target(&response, &url)?;
-            drain(response);
+            drain(response).await;
             let refuse = |why: String| {
                 Err(Error::new(Code::ResponseInvalid, format!("POST {url}: HTTP {status} redirect to {next}: {why}"))
                     .with_http_status(status))
@@ -400,16 +441,8 @@ impl RpcClient {
     }
 
     /// One POST of `body` to `url`, with every header of section 3 and a fresh bearer.
-    fn send(&self, url: &reqwest::Url, body: &[u8], auth: &Auth<'_>) -> Result<reqwest::blocking::Response> {
-        let mut request = self.http.post(url.clone());
-        if let Some(deadline) = self.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::new(Code::Timeout, format!("POST {url}: the caller's deadline has passed")));
-            }
-            // A per-request timeout replaces the pool's: keep the shorter of the two.
-            request = request.timeout(left.min(self.timeout));
-        }
+    async fn send(&self, url: &reqwest::Url, body: &[u8], auth: &Auth<'_>) -> Result<reqwest::Response> {
+        let request = self.http.post(url.clone());
         let identity = self.identity.headers();
         let mut request = request
             .header("Content-Type", "application/json")
@@ -425,11 +458,11 @@ impl RpcClient {
             Auth::Bearer(token) => request = request.header("Authorization", bearer_header(token)?),
             Auth::Signed(signer) => request = request.header("Authorization", format!("Bearer {}", signer.sign(body)?)),
         }
-        request.send().map_err(|e| transport_error(e, url, &self.proxy))
+        request.send().await.map_err(|e| transport_error(e, url, &self.proxy))
     }
 
     /// A JSON call: serialize `request`, parse the answer (missing fields default).
-    pub fn call<Req: Serialize, Resp: for<'de> Deserialize<'de>>(
+    pub async fn call<Req: Serialize, Resp: for<'de> Deserialize<'de>>(
         &self,
         endpoint: &str,
         service: &str,
@@ -439,14 +472,15 @@ impl RpcClient {
     ) -> Result<Resp> {
         let body = serde_json::to_vec(request)
             .map_err(|e| Error::new(Code::InvalidArgument, format!("cannot encode {service}/{method} request: {e}")))?;
-        let answer = self.call_raw(endpoint, service, method, &body, auth)?;
+        let answer = self.call_raw(endpoint, service, method, &body, auth).await?;
         decode_response(service, method, &answer)
     }
 }
 
 /// The answer's body, gzip decoded, refused above [`MAX_RESPONSE_BYTES`] once decoded.
-fn read_answer(
-    response: reqwest::blocking::Response,
+/// Read chunk by chunk, so neither a huge body nor a gzip bomb is ever held whole.
+async fn read_answer(
+    mut response: reqwest::Response,
     url: &reqwest::Url,
     service: &str,
     method: &str,
@@ -457,10 +491,27 @@ fn read_answer(
         .get(CONTENT_ENCODING)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty() && v != "identity");
-    let (reader, gzipped): (Box<dyn Read>, bool) = match encoding.as_deref() {
-        None => (Box::new(response), false),
-        // Several members in a row are one body, as Go's gzip reader reads them.
-        Some("gzip" | "x-gzip") => (Box::new(flate2::read::MultiGzDecoder::new(response)), true),
+    let too_large = |gzipped: bool| {
+        let decoded = if gzipped { " once gzip-decoded" } else { "" };
+        Error::new(
+            Code::ResponseTooLarge,
+            format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes{decoded} refused"),
+        )
+        .with_http_status(status)
+    };
+    // A gzip stream that does not decode is a bad answer; a body that stops early is the
+    // transport's failure.
+    let gzip_error = |e: std::io::Error| {
+        if matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput) {
+            Error::new(Code::ResponseInvalid, format!("{service}/{method}: the gzip answer does not decode: {e}"))
+                .with_http_status(status)
+        } else {
+            reading_failed(e, url)
+        }
+    };
+    let gzipped = match encoding.as_deref() {
+        None => false,
+        Some("gzip" | "x-gzip") => true,
         Some(other) => {
             return Err(Error::new(
                 Code::ResponseInvalid,
@@ -469,28 +520,52 @@ fn read_answer(
             .with_http_status(status))
         }
     };
-    let mut bytes = Vec::new();
-    reader.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| {
-        if gzipped && matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput) {
-            Error::new(Code::ResponseInvalid, format!("{service}/{method}: the gzip answer does not decode: {e}"))
-                .with_http_status(status)
-        } else {
-            transport_io_error(&e, url)
+    // Several gzip members in a row are one body, as Go's gzip reader reads them.
+    let mut gunzip = flate2::write::MultiGzDecoder::new(BoundedBuffer::default());
+    let mut plain = BoundedBuffer::default();
+    while let Some(chunk) = response.chunk().await.map_err(|e| reading_failed(e.without_url(), url))? {
+        let written = if gzipped { gunzip.write_all(&chunk) } else { plain.write_all(&chunk) };
+        match written {
+            Ok(()) => {}
+            Err(_) if gunzip.get_ref().overflowed || plain.overflowed => return Err(too_large(gzipped)),
+            Err(e) => return Err(gzip_error(e)),
         }
-    })?;
-    if bytes.len() as u64 > MAX_RESPONSE_BYTES {
-        let decoded = if gzipped { " once gzip-decoded" } else { "" };
-        return Err(Error::new(
-            Code::ResponseTooLarge,
-            format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes{decoded} refused"),
-        )
-        .with_http_status(status));
     }
-    Ok(bytes)
+    if !gzipped {
+        return Ok(plain.bytes);
+    }
+    match gunzip.try_finish() {
+        Ok(()) => Ok(std::mem::take(&mut gunzip.get_mut().bytes)),
+        Err(_) if gunzip.get_ref().overflowed => Err(too_large(true)),
+        Err(e) => Err(gzip_error(e)),
+    }
+}
+
+/// A body buffer that refuses to grow past [`MAX_RESPONSE_BYTES`] (the write fails and
+/// `overflowed` says why).
+#[derive(Default)]
+struct BoundedBuffer {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl Write for BoundedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if (self.bytes.len() + data.len()) as u64 > MAX_RESPONSE_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("answer too large"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where a redirect points: its `Location`, resolved against the URL it answered.
-fn redirect_target(response: &reqwest::blocking::Response, url: &reqwest::Url) -> Result<reqwest::Url> {
+fn redirect_target(response: &reqwest::Response, url: &reqwest::Url) -> Result<reqwest::Url> {
     let status = response.status().as_u16();
     let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
     if location.is_empty() {
@@ -507,8 +582,14 @@ fn redirect_target(response: &reqwest::blocking::Response, url: &reqwest::Url) -
 }
 
 /// Read a little of a redirect's body so the connection goes back to the pool.
-fn drain(response: reqwest::blocking::Response) {
-    let _ = std::io::copy(&mut response.take(REDIRECT_BODY_LIMIT), &mut std::io::sink());
+async fn drain(mut response: reqwest::Response) {
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len() as u64;
+        if read >= REDIRECT_BODY_LIMIT {
+            break;
+        }
+    }
 }
 
 /// Parse a 200 answer; an empty body is the empty message.
@@ -640,7 +721,7 @@ fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings)
     let via = via
         .map(|(p, source)| format!(" via proxy {} (from {})", redact_userinfo(p.as_str()), source.as_str()))
         .unwrap_or_default();
-    Error::new(code, format!("POST {}{via}: {chain}", redact_userinfo(url.as_str())))
+    Error::new(code, format!("POST {}{via}: {chain}", redact_userinfo(url.as_str()))).with_source(e)
 }
 
 /// The URL with any user name and password replaced by `redacted`.
@@ -655,10 +736,12 @@ pub(crate) fn redact_userinfo(url: &str) -> String {
     }
 }
 
-fn transport_io_error(e: &std::io::Error, url: &reqwest::Url) -> Error {
-    let chain = error_chain(e);
+/// The body of an answer stopped arriving (or stopped making sense to the transport).
+fn reading_failed(e: impl std::error::Error + Send + Sync + 'static, url: &reqwest::Url) -> Error {
+    let chain = error_chain(&e);
     let code = if chain.to_ascii_lowercase().contains("timed out") { Code::Timeout } else { Code::Network };
     Error::new(code, format!("POST {}: reading the answer failed: {chain}", redact_userinfo(url.as_str())))
+        .with_source(e)
 }
 
 /// A random UUID v4, one per client (`X-Request-ID`).

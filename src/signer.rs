@@ -349,7 +349,7 @@ fn verify_inner(bearer: &str, body: &[u8], point: &[u8], now: i64, cert_mrns: &[
 // ---------------------------------------------------------------------------------------
 // Small writers for the hand-made claims.
 
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(HEX[(b >> 4) as usize]);

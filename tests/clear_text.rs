@@ -2,7 +2,8 @@
 //! item 9): status warns about it, in text and JSON, and `require_tls` refuses it before
 //! any request with `Code::InsecureEndpoint`. Loopback http stays allowed, with no warning.
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
 use mondoo::{Code, Config};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 

@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mondoo::flows::{Client, ClientOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::ClientOptions;
 use mondoo::signer;
 use mondoo::Config;
 use mondoo_platform::{AuthOutcome, Platform, PlatformOptions};

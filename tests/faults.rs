@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config, Error};
 use mondoo_platform::{ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 

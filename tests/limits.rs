@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
 use mondoo::rpc::MAX_RESPONSE_BYTES;
 use mondoo::token::MAX_TOKEN_BYTES;
 use mondoo::{Code, Config, LoadOptions, RegistrationToken};

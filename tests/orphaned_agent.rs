@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mondoo::flows::{config_for_registration, Client, LogoutOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 

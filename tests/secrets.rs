@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
 use mondoo::{Code, Config, Error, LoadOptions, RegistrationToken, Signer};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 

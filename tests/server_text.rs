@@ -3,7 +3,7 @@
 //! control characters escaped and are cut to 2 KiB, in errors, in the status text and in
 //! its JSON.
 
-use mondoo::flows::Client;
+use mondoo::blocking::Client;
 use mondoo::Config;
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions};
 

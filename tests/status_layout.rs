@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use mondoo::flows::{Client, ClientOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::ClientOptions;
 use mondoo::Config;
 use mondoo_platform::{Platform, PlatformOptions};
 

@@ -63,6 +63,7 @@ const (
 	CodeResponseTooLarge        Code = C.MONDOO_RESULT_RESPONSE_TOO_LARGE
 	CodeResponseInvalid         Code = C.MONDOO_RESULT_RESPONSE_INVALID
 	CodeInsecureEndpoint        Code = C.MONDOO_RESULT_INSECURE_ENDPOINT
+	CodeCanceled                Code = C.MONDOO_RESULT_CANCELED
 	CodeRPCCanceled             Code = C.MONDOO_RESULT_RPC_CANCELED
 	CodeRPCUnknown              Code = C.MONDOO_RESULT_RPC_UNKNOWN
 	CodeRPCInvalidArgument      Code = C.MONDOO_RESULT_RPC_INVALID_ARGUMENT

@@ -82,6 +82,10 @@ enum mondoo_result
     MONDOO_RESULT_RESPONSE_TOO_LARGE = 5006,
     MONDOO_RESULT_RESPONSE_INVALID = 5007,
     MONDOO_RESULT_INSECURE_ENDPOINT = 5008,
+    /**
+     * the caller cancelled the operation (its cancel token); not the platform's RPC_CANCELED
+     */
+    MONDOO_RESULT_CANCELED = 5009,
     MONDOO_RESULT_RPC_CANCELED = 6001,
     MONDOO_RESULT_RPC_UNKNOWN = 6002,
     MONDOO_RESULT_RPC_INVALID_ARGUMENT = 6003,

@@ -11,9 +11,10 @@ use crate::boundary::{bytes_arg, c_string, guard, guard_value, json_string, opt_
 use crate::config::mondoo_config;
 use crate::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
 use crate::registration::{mondoo_registration, registration_json};
+use mondoo::blocking::Client;
 use mondoo::config::Config;
 use mondoo::error::{Code, Error, Result};
-use mondoo::flows::{Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::flows::{ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
 
 /// Options of a client (a builder): endpoint, proxy, extra CA, timeouts, the retry
 /// schedule of registration and clock-skew correction. Defaults are the Go client's.

@@ -97,8 +97,9 @@ impl AccountIssuer {
         Ok(AccountIssuer { issuer: Issuer::new(params, key) })
     }
 
-    /// A fresh P-384 key (PKCS#8 PEM) and its certificate (PEM) naming `mrn` as a URI SAN.
-    pub fn issue(&self, mrn: &str) -> io::Result<(String, String)> {
+    /// A fresh P-384 key (PKCS#8 PEM) and its certificate (PEM) naming `mrn` as a URI SAN,
+    /// valid for `valid_for_seconds` (None: ten years, a console-made account).
+    pub fn issue(&self, mrn: &str, valid_for_seconds: Option<i64>) -> io::Result<(String, String)> {
         let key =
             KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).map_err(|e| err("generating a P-384 key", e))?;
         let mut params = CertificateParams::default();
@@ -109,8 +110,16 @@ impl AccountIssuer {
         params.subject_alt_names =
             vec![SanType::URI(uri.try_into().map_err(|e| err("service-account MRN as URI", e))?)];
         let now = OffsetDateTime::now_utc();
-        params.not_before = now - Duration::days(1);
-        params.not_after = now + Duration::days(365 * 10);
+        match valid_for_seconds {
+            Some(seconds) => {
+                params.not_before = now - Duration::minutes(1);
+                params.not_after = now + Duration::seconds(seconds);
+            }
+            None => {
+                params.not_before = now - Duration::days(1);
+                params.not_after = now + Duration::days(365 * 10);
+            }
+        }
         let cert = params.signed_by(&key, &self.issuer).map_err(|e| err("issuing a service-account certificate", e))?;
         Ok((key.serialize_pem(), cert.pem()))
     }

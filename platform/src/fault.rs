@@ -36,6 +36,9 @@ pub enum Fault {
     /// 200 with `Content-Encoding: gzip` whose body inflates to `decoded_bytes` bytes of
     /// JSON (a few KiB on the wire for megabytes decoded): a gzip bomb.
     GzipBomb { decoded_bytes: usize },
+    /// 200 with its headers at once, then a JSON body of `bytes` bytes written one byte
+    /// every `interval_millis` (a stalled or throttled link), then the connection closes.
+    SlowDrip { bytes: usize, interval_millis: u64 },
 }
 
 impl Fault {
@@ -139,7 +142,11 @@ impl Fault {
             | Fault::Redirect { http_status, .. } => *http_status,
             Fault::Html502 => 502,
             Fault::Empty500 => 500,
-            Fault::HugeBody { .. } | Fault::TruncatedJson | Fault::Reset | Fault::GzipBomb { .. } => 200,
+            Fault::HugeBody { .. }
+            | Fault::TruncatedJson
+            | Fault::Reset
+            | Fault::GzipBomb { .. }
+            | Fault::SlowDrip { .. } => 200,
             Fault::Slow { .. } => 0,
         }
     }
@@ -197,6 +204,19 @@ pub fn write_fault(conn: &mut Conn, fault: &Fault, encoding: Encoding, close: bo
             http::write_response(conn, &Response::new(200, Some("application/json"), huge_json(*bytes)), close)?;
             Ok(Outcome::Answered)
         }
+        Fault::SlowDrip { bytes, interval_millis } => {
+            let body = huge_json(*bytes);
+            conn.write_all(&http::head(200, Some("application/json"), body.len(), true))?;
+            conn.flush()?;
+            for byte in body {
+                std::thread::sleep(std::time::Duration::from_millis(*interval_millis));
+                // a client that gave up closed the connection: the write fails, we stop
+                conn.write_all(&[byte])?;
+                conn.flush()?;
+            }
+            conn.cut();
+            Ok(Outcome::Closed)
+        }
         Fault::Reset => {
             let partial = br#"{"status":"SERV"#;
             let mut bytes = http::head(200, Some("application/json"), 4096, false);
@@ -244,5 +264,7 @@ mod tests {
         assert_eq!(spec.times, 6);
         let spec: FaultSpec = serde_json::from_str(r#"{"kind":"gzip_bomb","decoded_bytes":9437184}"#).unwrap();
         assert_eq!(spec.fault, Fault::GzipBomb { decoded_bytes: 9 * 1024 * 1024 });
+        let spec: FaultSpec = serde_json::from_str(r#"{"kind":"slow_drip","bytes":60,"interval_millis":500}"#).unwrap();
+        assert_eq!(spec.fault, Fault::SlowDrip { bytes: 60, interval_millis: 500 });
     }
 }

@@ -23,8 +23,10 @@ pub mod fault;
 pub mod graphql;
 pub mod http;
 pub mod latency;
+pub mod oidc;
 pub mod proxy;
 mod server;
+pub mod sts;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -40,7 +42,9 @@ use serde::{Deserialize, Serialize};
 pub use fault::{Fault, FaultSpec};
 pub use graphql::{Asset, Credential, CredentialKind};
 pub use latency::LatencyProxy;
+pub use oidc::OidcIssuer;
 pub use proxy::ConnectProxy;
+pub use sts::ExchangeRecord;
 
 /// The body of every authentication failure (HTTP 401, code 16).
 pub const UNAUTHENTICATED: &str = "request permission unauthenticated";
@@ -187,6 +191,8 @@ pub struct RecordedRequest {
     pub gzipped: bool,
     /// the credential of an accepted Platform API (`/query`) request
     pub credential: Option<Credential>,
+    /// a SecureTokenService exchange: the subject, the SSH key or issuer, the account made
+    pub exchange: Option<ExchangeRecord>,
 }
 
 impl RecordedRequest {
@@ -218,6 +224,7 @@ pub struct Platform {
     addr: SocketAddr,
     accept: Option<JoinHandle<()>>,
     proxy: Option<ConnectProxy>,
+    oidc: OidcIssuer,
 }
 
 impl Platform {
@@ -234,7 +241,11 @@ impl Platform {
         if let Some(p) = &proxy {
             *server::lock(&shared.proxy_url) = Some(p.url());
         }
-        let platform = Platform { shared, addr, accept: Some(accept), proxy };
+        // The local identity provider, trusted by the SecureTokenService from the start.
+        let oidc = OidcIssuer::start()?;
+        server::lock(&shared.sts).trust_issuer(oidc.issuer(), oidc.jwks().clone());
+        *server::lock(&shared.oidc) = Some(oidc.inner());
+        let platform = Platform { shared, addr, accept: Some(accept), proxy, oidc };
         Ok(platform)
     }
 
@@ -372,6 +383,47 @@ impl Platform {
         self.shared.reset()
     }
 
+    /// The local OIDC issuer (started with the platform, trusted by ExchangeExternalToken).
+    pub fn oidc(&self) -> &OidcIssuer {
+        &self.oidc
+    }
+
+    /// Bind an SSH public key (OpenSSH format) to the identity `subject_mrn` for
+    /// `scope_mrn`: ExchangeSSH claims with that subject and resource, signed by that key,
+    /// get a service account in the scope. Returns the key's SHA256 fingerprint.
+    pub fn authorize_ssh_key(
+        &self,
+        subject_mrn: &str,
+        scope_mrn: &str,
+        public_key_openssh: &str,
+    ) -> io::Result<String> {
+        server::lock(&self.shared.sts)
+            .authorize_ssh_key(subject_mrn, scope_mrn, public_key_openssh)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    }
+
+    /// Bind the workload `subject` of `issuer`'s tokens for `audience` to `scope_mrn`
+    /// (ExchangeExternalToken).
+    pub fn authorize_workload(&self, issuer: &str, audience: &str, subject: &str, scope_mrn: &str) {
+        server::lock(&self.shared.sts).authorize_workload(issuer, audience, subject, scope_mrn);
+    }
+
+    /// Trust another identity provider's tokens (its JWKS) besides the local issuer.
+    pub fn trust_issuer(&self, issuer: &str, jwks: serde_json::Value) {
+        server::lock(&self.shared.sts).trust_issuer(issuer, jwks);
+    }
+
+    /// Refuse the next `times` exchanges (7 PermissionDenied "exchange refused").
+    pub fn refuse_exchanges(&self, times: u32) {
+        server::lock(&self.shared.sts).refuse_next(times);
+    }
+
+    /// Validity of the certificates (and static tokens) of exchanged credentials; default
+    /// [`sts::DEFAULT_EXCHANGE_TTL_SECONDS`]. Calls with one are refused after it.
+    pub fn set_exchange_ttl(&self, seconds: i64) {
+        server::lock(&self.shared.sts).credential_ttl_seconds = seconds;
+    }
+
     /// Stop serving and close every connection (also done on drop).
     pub fn shutdown(&mut self) {
         if !http::stop_accept_loop(&self.shared.shutdown, self.addr, &mut self.accept) {
@@ -383,6 +435,7 @@ impl Platform {
         if let Some(p) = self.proxy.as_mut() {
             p.shutdown();
         }
+        self.oidc.shutdown();
         if let Some(file) = &self.shared.ca_file {
             let _ = std::fs::remove_file(file);
         }

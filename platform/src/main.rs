@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mondoo_platform::{Platform, PlatformOptions};
+use mondoo_platform::{OidcIssuer, Platform, PlatformOptions};
 
-const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-gzip] [--no-stdin]
+const USAGE: &str = "usage: mondoo-platform [--tls] [--proxy] [--testdata DIR] [--api-version V] [--path-prefix P] [--ca-out FILE] [--no-gzip] [--no-stdin] [--oidc-only]
        mondoo-platform --graphql-schema
 
 Starts the local Mondoo test platform on 127.0.0.1 (random port), prints its URL on one
@@ -19,11 +19,14 @@ testdata/ layout) the platform key is DIR's and DIR's service accounts are known
 without it the platform makes a fresh key and knows no account it did not make itself.
 Answers are gzipped for clients that ask (Accept-Encoding: gzip) unless --no-gzip.
 Admin endpoints under /_admin/ (see platform/README.md). --graphql-schema prints the
-Platform API's schema (SDL, served at /query) and exits.";
+Platform API's schema (SDL, served at /query) and exits. With --oidc-only, only the local
+OIDC issuer runs and its issuer URL is printed (discovery, JWKS, GitHub Actions token and
+/mint endpoints; see platform/README.md).";
 
 fn main() -> ExitCode {
     let mut options = PlatformOptions::default();
     let mut wait_for_stdin = true;
+    let mut oidc_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| match args.next() {
@@ -47,6 +50,10 @@ fn main() -> ExitCode {
                 wait_for_stdin = false;
                 Ok(())
             }
+            "--oidc-only" => {
+                oidc_only = true;
+                Ok(())
+            }
             "--testdata" => value("--testdata").map(|v| options.testdata = Some(PathBuf::from(v))),
             "--api-version" => value("--api-version").map(|v| options.api_version = v),
             "--path-prefix" => value("--path-prefix").map(|v| options.path_prefix = v),
@@ -67,6 +74,23 @@ fn main() -> ExitCode {
         }
     }
 
+    if oidc_only {
+        let issuer = match OidcIssuer::start() {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("mondoo-platform: cannot start the OIDC issuer: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut stdout = std::io::stdout();
+        if writeln!(stdout, "{}", issuer.issuer()).and_then(|_| stdout.flush()).is_err() {
+            return ExitCode::FAILURE;
+        }
+        wait_for_exit(wait_for_stdin);
+        drop(issuer);
+        return ExitCode::SUCCESS;
+    }
+
     let platform = match Platform::start(options) {
         Ok(p) => p,
         Err(e) => {
@@ -83,6 +107,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    wait_for_exit(wait_for_stdin);
+    drop(platform);
+    ExitCode::SUCCESS
+}
+
+/// Until stdin closes, or forever (SIGTERM ends the process).
+fn wait_for_exit(wait_for_stdin: bool) {
     if wait_for_stdin {
         // Parent gone or done: stdin reaches EOF and the platform stops.
         let mut sink = [0u8; 256];
@@ -100,8 +131,6 @@ fn main() -> ExitCode {
             std::thread::park();
         }
     }
-    drop(platform);
-    ExitCode::SUCCESS
 }
 
 /// On SIGTERM, remove the CA temp file and exit (unlink and _exit are async-signal-safe).

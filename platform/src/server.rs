@@ -1,6 +1,10 @@
 //! The server: connection loop, fault injection, the services, signed-call verification
 //! and the admin endpoints.
 
+// `Handled` is the whole answer of a call, returned once per request: boxing the error
+// side of every helper would only add allocations.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,6 +20,7 @@ use crate::certs::{self, AccountIssuer, TestTls};
 use crate::fault::{self, Fault, FaultSpec, Outcome};
 use crate::graphql;
 use crate::http::{self, Conn, ReadError, Request, Response};
+use crate::sts::{ExchangeRecord, StsState};
 use crate::wire::{self, Call, Encoding};
 use crate::{
     Agent, AuthOutcome, PlatformOptions, RecordedRequest, TokenSpec, LEEWAY_SECONDS, PLATFORM_MRN, UNAUTHENTICATED,
@@ -38,6 +43,8 @@ struct Account {
     revoked: bool,
     /// the agent this account was made for by a token registration
     agent: Option<String>,
+    /// platform time after which it is refused (a short-lived exchanged account)
+    expires_at: Option<i64>,
 }
 
 struct MintedToken {
@@ -74,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) proxy_url: Mutex<Option<String>>,
     /// the Platform API (GraphQL at `/query`) and its assets and API tokens
     pub(crate) graphql: graphql::Endpoint,
+    pub(crate) sts: Mutex<StsState>,
+    /// the local OIDC issuer, for the admin routes
+    pub(crate) oidc: Mutex<Option<Arc<crate::oidc::Inner>>>,
 }
 
 fn read_fixture(dir: &Path, rel: &str) -> io::Result<String> {
@@ -124,6 +134,8 @@ impl Shared {
             next_conn: AtomicU64::new(0),
             proxy_url: Mutex::new(None),
             graphql: graphql::Endpoint::new(),
+            sts: Mutex::new(StsState::default()),
+            oidc: Mutex::new(None),
         };
         shared.reset()?;
         Ok(shared)
@@ -151,9 +163,11 @@ impl Shared {
                     token: None,
                     revoked: false,
                     agent: None,
+                    expires_at: None,
                 });
             }
         }
+        lock(&self.sts).reset();
         let mut state = lock(&self.state);
         *state = State { accounts, ..State::default() };
         self.graphql.reset();
@@ -205,22 +219,41 @@ impl Shared {
         Ok(token)
     }
 
-    /// New account in `space_mrn`; returns (mrn, private key PEM, certificate PEM).
-    fn new_account(&self, space_mrn: &str, agent: Option<String>) -> io::Result<(String, String, String)> {
+    /// New account in `space_mrn`, valid for `ttl` seconds (None: no end); returns (mrn,
+    /// private key PEM, certificate PEM).
+    fn new_account(
+        &self,
+        space_mrn: &str,
+        agent: Option<String>,
+        ttl: Option<i64>,
+    ) -> io::Result<(String, String, String)> {
         let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
-        let (key, cert) = self.issuer.issue(&mrn)?;
+        let (key, cert) = self.issuer.issue(&mrn, ttl)?;
+        let expires_at = ttl.map(|t| self.now_secs() + t);
         lock(&self.state).accounts.insert(
             mrn.clone(),
-            Account { space_mrn: space_mrn.to_string(), certificate: cert.clone(), token: None, revoked: false, agent },
+            Account {
+                space_mrn: space_mrn.to_string(),
+                certificate: cert.clone(),
+                token: None,
+                revoked: false,
+                agent,
+                expires_at,
+            },
         );
         Ok((mrn, key, cert))
     }
 
     pub(crate) fn create_service_account(&self, space_mrn: &str) -> io::Result<Value> {
+        self.create_service_account_for(space_mrn, None)
+    }
+
+    /// A service account as the console's credentials JSON, valid for `ttl` seconds.
+    pub(crate) fn create_service_account_for(&self, space_mrn: &str, ttl: Option<i64>) -> io::Result<Value> {
         if space_mrn.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "create_service_account: space_mrn is empty"));
         }
-        let (mrn, key, cert) = self.new_account(space_mrn, None)?;
+        let (mrn, key, cert) = self.new_account(space_mrn, None, ttl)?;
         Ok(json!({
             "mrn": mrn,
             "space_mrn": space_mrn,
@@ -234,6 +267,11 @@ impl Shared {
     /// as a token-type exchange answers it (protocol section 8): mrn, space_mrn, token,
     /// api_endpoint.
     pub(crate) fn create_token_service_account(&self, space_mrn: &str) -> io::Result<Value> {
+        self.create_token_service_account_for(space_mrn, None)
+    }
+
+    /// A static-token service account, valid for `ttl` seconds (None: no end).
+    pub(crate) fn create_token_service_account_for(&self, space_mrn: &str, ttl: Option<i64>) -> io::Result<Value> {
         if space_mrn.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -243,6 +281,7 @@ impl Shared {
         let mrn = format!("//agents.api.mondoo.app/spaces/{}/serviceaccounts/{}", last_segment(space_mrn), new_id());
         // Two ids: 48 random characters, and no dots, so it is never mistaken for a JWT.
         let token = format!("mondoo-static-{}{}", new_id(), new_id());
+        let expires_at = ttl.map(|t| self.now_secs() + t);
         lock(&self.state).accounts.insert(
             mrn.clone(),
             Account {
@@ -251,6 +290,7 @@ impl Shared {
                 token: Some(token.clone()),
                 revoked: false,
                 agent: None,
+                expires_at,
             },
         );
         Ok(json!({
@@ -424,6 +464,8 @@ struct Handled {
     answer: Answer,
     auth: AuthOutcome,
     subject: Option<String>,
+    /// a SecureTokenService exchange: who and with what
+    exchange: Option<Box<ExchangeRecord>>,
 }
 
 impl Handled {
@@ -435,6 +477,7 @@ impl Handled {
             answer: Answer::Status { http_status, code, message: message.to_string() },
             auth: AuthOutcome::NotChecked,
             subject: None,
+            exchange: None,
         }
     }
     fn rejected(reason: String) -> Handled {
@@ -442,10 +485,15 @@ impl Handled {
     }
     /// 200 for a call that needs no authentication.
     fn unauthenticated(value: Value) -> Handled {
-        Handled { answer: Answer::Message(value), auth: AuthOutcome::NotChecked, subject: None }
+        Handled { answer: Answer::Message(value), auth: AuthOutcome::NotChecked, subject: None, exchange: None }
     }
     fn ok(value: Value, subject: String) -> Handled {
-        Handled { answer: Answer::Message(omit_zero(value)), auth: AuthOutcome::Accepted, subject: Some(subject) }
+        Handled {
+            answer: Answer::Message(omit_zero(value)),
+            auth: AuthOutcome::Accepted,
+            subject: Some(subject),
+            exchange: None,
+        }
     }
 }
 
@@ -485,6 +533,8 @@ const SERVICES: &[(&str, &str)] = &[
     ("AgentManager", "PingPong"),
     ("AgentManager", "HealthCheck"),
     ("AgentManager", "UnRegisterAgent"),
+    ("SecureTokenService", "ExchangeSSH"),
+    ("SecureTokenService", "ExchangeExternalToken"),
     ("Echo", "Say"),
 ];
 
@@ -535,6 +585,7 @@ impl Shared {
             peer,
             gzipped: false,
             credential: None,
+            exchange: None,
         };
         // Go's ServeMux sends an unclean path (`//x`, `/a/../x`) to its clean form first.
         let clean = http::clean_path(path);
@@ -568,6 +619,7 @@ impl Shared {
             (served.response, served.auth, served.subject)
         } else {
             let handled = self.dispatch(request, service, method);
+            record.exchange = handled.exchange.map(|e| *e);
             (self.encode(handled.answer, Call::of(service, method), answer_encoding), handled.auth, handled.subject)
         };
         if self.options.gzip && !response.body.is_empty() && http::accepts_gzip(request.header("accept-encoding")) {
@@ -625,6 +677,9 @@ impl Shared {
         if call == Some(Call::RegisterAgent) {
             return self.register_agent(&incoming);
         }
+        if service == "SecureTokenService" {
+            return self.secure_token_service(&incoming, method);
+        }
         let (subject, body) = match self.signed_body(&incoming) {
             Ok(signed) => signed,
             Err(handled) => return handled,
@@ -640,6 +695,7 @@ impl Shared {
                     answer: Answer::Message(Value::Object(map)),
                     auth: AuthOutcome::Accepted,
                     subject: Some(subject),
+                    exchange: None,
                 }
             }
             _ => Handled::status(5, "method not defined"),
@@ -674,10 +730,14 @@ impl Shared {
 
     /// The account a static token authenticates (Ok(None): not a static token).
     fn static_token_subject(&self, token: &str) -> Result<Option<String>, String> {
+        let now = self.now_secs();
         let state = lock(&self.state);
         match state.accounts.iter().find(|(_, a)| a.token.as_deref() == Some(token)) {
             None => Ok(None),
             Some((mrn, a)) if a.revoked => Err(format!("service account {mrn} (static token) is revoked")),
+            Some((mrn, a)) if a.expires_at.is_some_and(|e| e < now) => {
+                Err(format!("service account {mrn} (static token) expired"))
+            }
             Some((mrn, _)) => Ok(Some(mrn.clone())),
         }
     }
@@ -696,15 +756,18 @@ impl Shared {
             return Err(format!("alg {} is not ES384", header.get("alg").unwrap_or(&Value::Null)));
         }
         let kid = header.get("kid").and_then(Value::as_str).ok_or("bearer has no kid")?.to_string();
+        let now = self.now_secs();
         let certificate = {
             let state = lock(&self.state);
             match state.accounts.get(&kid) {
                 None => return Err(format!("unknown kid {kid}")),
                 Some(a) if a.revoked => return Err(format!("service account {kid} is revoked")),
+                Some(a) if a.expires_at.is_some_and(|e| e < now) => {
+                    return Err(format!("service account {kid} expired (short-lived exchanged credential)"))
+                }
                 Some(a) => a.certificate.clone(),
             }
         };
-        let now = self.now_secs();
         let claims = mondoo::signer::verify(token, &request.body, &certificate, now)
             .map_err(|e| format!("verification failed: {e}"))?;
         // The checks below repeat what `verify` must do, so the platform's verdict does
@@ -772,7 +835,7 @@ impl Shared {
             Err(h) => return with_subject(h, space),
         };
         let agent_mrn = format!("//agents.api.mondoo.app/spaces/{}/agents/{}", last_segment(&space), new_id());
-        let (account_mrn, key, cert) = match self.new_account(&space, Some(agent_mrn.clone())) {
+        let (account_mrn, key, cert) = match self.new_account(&space, Some(agent_mrn.clone()), None) {
             Ok(a) => a,
             Err(e) => return Handled::status(13, &format!("issuing agent credentials: {e}")),
         };
@@ -891,6 +954,66 @@ impl graphql::ServiceAccounts for Shared {
     }
 }
 
+impl Shared {
+    /// ExchangeSSH / ExchangeExternalToken (unauthenticated calls; the proof is the body).
+    fn secure_token_service(&self, incoming: &Incoming<'_>, method: &str) -> Handled {
+        let body = match parse_body(incoming) {
+            Ok(body) => body,
+            Err(h) => return h,
+        };
+        let now = self.now_secs();
+        let ((verified, wants_token), ttl) = {
+            let mut sts = lock(&self.sts);
+            let verified = match method {
+                "ExchangeSSH" => sts.verify_ssh(&body, now).map(|v| (v, false)),
+                _ => sts.verify_external(&body, now),
+            };
+            match verified {
+                Ok(v) => (v, sts.credential_ttl_seconds),
+                Err(refusal) => {
+                    let subject = refusal.record.as_ref().map(|r| r.subject.clone()).filter(|s| !s.is_empty());
+                    let mut handled = if refusal.code == 16 {
+                        Handled::rejected(refusal.message)
+                    } else {
+                        Handled::status(refusal.code, &refusal.message)
+                    };
+                    handled.subject = subject;
+                    handled.exchange = refusal.record;
+                    return handled;
+                }
+            }
+        };
+        let scope = verified.scope_mrn.clone();
+        let made = if wants_token {
+            self.create_token_service_account_for(&scope, Some(ttl))
+        } else {
+            self.create_service_account_for(&scope, Some(ttl))
+        };
+        let mut account = match made {
+            Ok(account) => account,
+            Err(e) => return Handled::status(13, &format!("creating the service account: {e}")),
+        };
+        let mut record = verified.record;
+        record.account_mrn = account.get("mrn").and_then(Value::as_str).map(str::to_string);
+        let answer = if method == "ExchangeSSH" {
+            // ExchangeSSHKeyResponse: the scope goes as parent_mrn.
+            if let Some(map) = account.as_object_mut() {
+                if let Some(space) = map.remove("space_mrn") {
+                    map.insert("parent_mrn".into(), space);
+                }
+            }
+            account
+        } else {
+            let text = serde_json::to_vec(&account).unwrap_or_default();
+            json!({"base64_credential": base64::engine::general_purpose::STANDARD.encode(text)})
+        };
+        let subject = record.subject.clone();
+        let mut handled = Handled::ok(answer, subject);
+        handled.exchange = Some(Box::new(record));
+        handled
+    }
+}
+
 /// An authenticated call answered with an error keeps its accepted auth in the record.
 fn with_subject(mut handled: Handled, subject: String) -> Handled {
     handled.auth = AuthOutcome::Accepted;
@@ -988,6 +1111,44 @@ impl Shared {
                 agents.sort_by(|a, b| a.mrn.cmp(&b.mrn));
                 serde_json::to_value(agents).map_err(|e| (500, e.to_string()))
             }
+            "authorize-ssh-key" => {
+                let body = body()?;
+                let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let fingerprint = lock(&self.sts)
+                    .authorize_ssh_key(&field("subject_mrn"), &field("scope_mrn"), &field("public_key"))
+                    .map_err(|e| (400, e))?;
+                Ok(json!({"fingerprint": fingerprint}))
+            }
+            "authorize-workload" => {
+                let body = body()?;
+                let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let issuer = match field("issuer") {
+                    i if i.is_empty() => lock(&self.oidc).as_ref().map(|o| o.issuer().to_string()).unwrap_or_default(),
+                    i => i,
+                };
+                lock(&self.sts).authorize_workload(&issuer, &field("audience"), &field("subject"), &field("scope_mrn"));
+                Ok(json!({"issuer": issuer}))
+            }
+            "oidc-token" => {
+                let body = body()?;
+                let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let ttl = body.get("ttl_seconds").and_then(Value::as_i64).unwrap_or(300);
+                let oidc = lock(&self.oidc).clone().ok_or((500, "no OIDC issuer".to_string()))?;
+                Ok(json!({"token": oidc.mint(&field("subject"), &field("audience"), ttl).map_err(internal)?}))
+            }
+            "refuse-exchanges" => {
+                let times = body()?.get("times").and_then(Value::as_u64).unwrap_or(1);
+                lock(&self.sts).refuse_next(times as u32);
+                Ok(json!({}))
+            }
+            "exchange-ttl" => {
+                let seconds = body()?
+                    .get("seconds")
+                    .and_then(Value::as_i64)
+                    .ok_or((400, "expected {\"seconds\": N}".to_string()))?;
+                lock(&self.sts).credential_ttl_seconds = seconds;
+                Ok(json!({}))
+            }
             "reset" => {
                 self.reset().map_err(internal)?;
                 Ok(json!({}))
@@ -1001,6 +1162,9 @@ impl Shared {
                 "platform_certificate": self.platform_cert_pem,
                 "testdata": self.testdata.as_ref().map(|p| p.display().to_string()),
                 "fixture_space": crate::FIXTURE_SPACE,
+                "oidc_issuer": lock(&self.oidc).as_ref().map(|o| o.issuer().to_string()),
+                "actions_request_url": lock(&self.oidc).as_ref().map(|o| o.actions_request_url()),
+                "actions_request_token": lock(&self.oidc).as_ref().map(|o| o.actions_request_token().to_string()),
             })),
             other => match self.graphql.admin(other, &body()?) {
                 Some(answer) => answer,
@@ -1032,6 +1196,7 @@ fn request_json(r: &RecordedRequest) -> Value {
         "peer": r.peer.map(|p| p.to_string()),
         "gzipped": r.gzipped,
         "credential": r.credential,
+        "exchange": r.exchange,
     })
 }
 

@@ -220,6 +220,79 @@ pub struct Confirmation {
     pub mrn: String,
 }
 
+// SecureTokenService (same package). Field numbers from mondoohq/mql
+// providers-sdk/v1/upstream/upstream.proto (`service SecureTokenService`);
+// `response_type` = 4 is the field newer Go clients add to ExchangeExternalTokenRequest
+// (not in that proto revision: the next free number, an assumption to check).
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Claims {
+    #[prost(string, tag = "1")]
+    pub subject: String,
+    #[prost(string, tag = "2")]
+    pub exp: String,
+    #[prost(string, tag = "3")]
+    pub iat: String,
+    #[prost(string, tag = "4")]
+    pub resource: String,
+}
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SshSignature {
+    #[prost(string, tag = "1")]
+    pub alg: String,
+    #[prost(string, tag = "2")]
+    pub kid: String,
+    #[prost(string, tag = "3")]
+    pub sig: String,
+}
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExchangeSshKeyRequest {
+    #[prost(message, optional, tag = "1")]
+    pub claims: Option<Claims>,
+    #[prost(message, repeated, tag = "2")]
+    pub signatures: Vec<SshSignature>,
+}
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExchangeSshKeyResponse {
+    #[prost(string, tag = "1")]
+    pub mrn: String,
+    #[prost(string, tag = "2")]
+    pub parent_mrn: String,
+    #[prost(string, tag = "3")]
+    pub private_key: String,
+    #[prost(string, tag = "4")]
+    pub certificate: String,
+    #[prost(string, tag = "5")]
+    pub api_endpoint: String,
+}
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExchangeExternalTokenRequest {
+    #[prost(string, tag = "1")]
+    pub issuer_uri: String,
+    #[prost(string, tag = "2")]
+    pub audience: String,
+    #[prost(string, tag = "3")]
+    pub jwt_token: String,
+    #[prost(string, tag = "4")]
+    pub response_type: String,
+}
+
+#[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExchangeExternalTokenResponse {
+    #[prost(string, tag = "1")]
+    pub base64_credential: String,
+}
+
 /// `Ping`, `Pong` and `AgentCheckinResponse`: no fields.
 #[derive(Clone, PartialEq, Message, Serialize, Deserialize)]
 pub struct Empty {}
@@ -273,6 +346,8 @@ pub enum Call {
     PingPong,
     AgentHealthCheck,
     UnRegisterAgent,
+    ExchangeSsh,
+    ExchangeExternalToken,
 }
 
 impl Call {
@@ -283,6 +358,8 @@ impl Call {
             ("AgentManager", "PingPong") => Some(Call::PingPong),
             ("AgentManager", "HealthCheck") => Some(Call::AgentHealthCheck),
             ("AgentManager", "UnRegisterAgent") => Some(Call::UnRegisterAgent),
+            ("SecureTokenService", "ExchangeSSH") => Some(Call::ExchangeSsh),
+            ("SecureTokenService", "ExchangeExternalToken") => Some(Call::ExchangeExternalToken),
             _ => None,
         }
     }
@@ -295,6 +372,8 @@ impl Call {
             Call::PingPong => to_json::<Empty>(bytes),
             Call::AgentHealthCheck => to_json::<AgentInfo>(bytes),
             Call::UnRegisterAgent => to_json::<Mrn>(bytes),
+            Call::ExchangeSsh => to_json::<ExchangeSshKeyRequest>(bytes),
+            Call::ExchangeExternalToken => to_json::<ExchangeExternalTokenRequest>(bytes),
         }
     }
 
@@ -305,6 +384,8 @@ impl Call {
             Call::RegisterAgent => from_json::<AgentRegistrationConfirmation>(value),
             Call::PingPong | Call::AgentHealthCheck => from_json::<Empty>(value),
             Call::UnRegisterAgent => from_json::<Confirmation>(value),
+            Call::ExchangeSsh => from_json::<ExchangeSshKeyResponse>(value),
+            Call::ExchangeExternalToken => from_json::<ExchangeExternalTokenResponse>(value),
         }
     }
 }

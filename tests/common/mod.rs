@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mondoo::flows::{config_for_registration, Client, ClientOptions, RegisterOptions};
+use mondoo::blocking::Client;
+use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
 use mondoo::LoadOptions;
 use mondoo_platform::{Platform, TokenSpec};
 

@@ -25,11 +25,12 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
 
 /// The class for one error: its class's, or a subclass of it for the codes Python code
 /// catches on their own (a missing config file; a timeout, which is also a builtin
-/// `TimeoutError`).
+/// `TimeoutError`; a cancelled operation).
 pub(crate) fn exception_name_for(e: &Error) -> &'static str {
     match e.code() {
         Code::ConfigNotFound => "ConfigNotFoundError",
         Code::Timeout => "NetworkTimeoutError",
+        Code::Canceled => "CanceledError",
         _ => exception_name(e.class()),
     }
 }

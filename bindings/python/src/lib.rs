@@ -9,52 +9,120 @@ mod json;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mondoo::flows::{self, Client, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
-use mondoo::{Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
+use mondoo::blocking::Client;
+use mondoo::flows::{self, ClientOptions, Health, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::{CancelToken, Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
+use pyo3::IntoPyObjectExt;
 
 use crate::errors::py_err;
 
 /// How long a blocking call waits for its worker before checking for signals again.
 const SIGNAL_CHECK_SLICE: Duration = Duration::from_millis(50);
 
-/// Run a call that talks to the platform on a worker thread and wait for it with the GIL
-/// released, in slices, running Python's signal handlers between them: Ctrl-C (SIGINT)
-/// raises KeyboardInterrupt within a slice instead of after the request's timeout. The
-/// interrupted call's worker is not stopped: it finishes on its own in the background,
-/// bounded by the client's timeout, and its result (a config write included) stands.
-fn interruptible<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> T + Send + 'static) -> PyResult<T> {
-    use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+/// Run one call of `client` that talks to the platform on a worker thread and wait for it
+/// with the GIL released, in slices, running Python's signal handlers between them: Ctrl-C
+/// (SIGINT) raises KeyboardInterrupt within a slice instead of after the request's timeout.
+/// The exception a handler raises cancels the call first (its request's connection closed;
+/// a register or logout not yet written writes nothing afterwards): it is raised once the
+/// worker has stopped, so nothing of the call runs on behind the caller's back.
+fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    client: &Client,
+    work: impl FnOnce(&Client) -> T + Send + 'static,
+) -> PyResult<T> {
+    use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+    let cancel = CancelToken::new();
+    let client = client.with_cancel(&cancel);
     let (done, result) = sync_channel(1);
     std::thread::Builder::new()
         .name("mondoo-call".into())
         .spawn(move || {
             // the caller may have gone (interrupted): then nobody wants the result
-            let _ = done.send(work());
+            let _ = done.send(work(&client));
         })
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the call's worker thread: {e}")))?;
+    // the receiver moves through the GIL-free closures: it is Send, not Sync
+    let wait_slice = move |result: Receiver<T>| {
+        let received = result.recv_timeout(SIGNAL_CHECK_SLICE);
+        (result, received)
+    };
     let mut result = result;
     loop {
-        // the receiver moves through the GIL-free closure: it is Send, not Sync
-        let (receiver, received) = py.detach(move || {
-            let received = result.recv_timeout(SIGNAL_CHECK_SLICE);
-            (result, received)
-        });
+        let (receiver, received) = py.detach(move || wait_slice(result));
         result = receiver;
         match received {
             Ok(value) => return Ok(value),
-            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(raised) = py.check_signals() {
+                    cancel.cancel();
+                    // prompt: the cancelled operation is dropped at its next await
+                    py.detach(move || drop(result.recv()));
+                    return Err(raised);
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(PyRuntimeError::new_err("libmondoo's call panicked on its worker thread"))
             }
         }
     }
+}
+
+/// What an awaitable of the asyncio API gives: the core's result, turned into the value or
+/// the library's exception where pyo3-async-runtimes hands it to the event loop (holding
+/// the GIL there, not on a tokio worker).
+struct Awaited<T>(mondoo::Result<T>);
+
+impl<'py, T> IntoPyObject<'py> for Awaited<T>
+where
+    T: IntoPyObject<'py>,
+    T::Error: Into<PyErr>,
+{
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.0 {
+            Ok(value) => value.into_bound_py_any(py),
+            Err(e) => Err(errors::to_py_err(py, &e)),
+        }
+    }
+}
+
+/// A JSON answer of `call`, converted to Python objects with the GIL.
+struct JsonAnswer(serde_json::Value);
+
+impl<'py> IntoPyObject<'py> for JsonAnswer {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::to_py(py, &self.0)
+    }
+}
+
+/// `operation` as an asyncio awaitable of the running loop, run on the module's tokio
+/// runtime. Cancelling the awaitable (task.cancel(), asyncio.wait_for's timeout) drops the
+/// operation where it stands: its request's connection is closed and nothing after that
+/// point (a config write) happens.
+fn awaitable<'py, T>(
+    py: Python<'py>,
+    operation: impl Future<Output = mondoo::Result<T>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+    for<'a> <T as IntoPyObject<'a>>::Error: Into<PyErr>,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(Awaited(operation.await)) })
 }
 
 /// Body bytes of a request to sign: `bytes` as is, `str` as UTF-8.
@@ -306,10 +374,10 @@ impl PySigner {
 
 /// A connection to the Mondoo Platform. Thread-safe; a context manager.
 ///
-/// The calls that talk to the platform (register, status, logout, checkin, call) run on a
-/// worker thread and can be interrupted: Ctrl-C raises KeyboardInterrupt at once (within
-/// about 50 ms). The interrupted request is not cancelled: it finishes in the background,
-/// within the client's timeout, and what it did (a registration, a config write) stands.
+/// The calls that talk to the platform (register, status, logout, checkin, health, call)
+/// run on a worker thread and can be interrupted: Ctrl-C raises KeyboardInterrupt at once
+/// (within about 50 ms), after cancelling the request: its connection is closed and a
+/// register or logout that had not written the config yet does not write it.
 #[pyclass(module = "mondoo._native", name = "Client", frozen)]
 pub struct PyClient {
     /// None once closed. Calls clone the Arc, so close() while another thread is in a
@@ -324,6 +392,11 @@ impl PyClient {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| Python::attach(errors::closed_client_error))
+    }
+
+    /// The async core behind the client (same config, signer and pool), for the asyncio API.
+    fn async_client(&self) -> PyResult<mondoo::Client> {
+        Ok(self.client()?.as_async().clone())
     }
 }
 
@@ -514,9 +587,8 @@ impl PyClient {
         annotations: Option<BTreeMap<String, String>>,
     ) -> PyResult<PyRegistration> {
         let client = self.client()?;
-        let options = RegisterOptions { name, annotations: annotations.unwrap_or_default() };
-        let token = token.map(SecretString);
-        interruptible(py, move || client.register(token.as_ref().map(|t| t.0.as_str()), &options))?
+        let (token, options) = register_arguments(token, name, annotations);
+        interruptible(py, &client, move |c| c.register(token.as_ref().map(SecretString::as_str), &options))?
             .map(|inner| PyRegistration { inner })
             .map_err(py_err)
     }
@@ -524,7 +596,7 @@ impl PyClient {
     /// `cnspec status`: raises only when the config cannot be used; str() is the text.
     fn status(&self, py: Python<'_>) -> PyResult<PyStatus> {
         let client = self.client()?;
-        interruptible(py, move || client.status())?.map(|inner| PyStatus { inner }).map_err(py_err)
+        interruptible(py, &client, Client::status)?.map(|inner| PyStatus { inner }).map_err(py_err)
     }
 
     /// Unregister and remove the credentials from the config file.
@@ -532,13 +604,19 @@ impl PyClient {
     fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
         let client = self.client()?;
         let options = LogoutOptions { keep_service_account, force_offline };
-        interruptible(py, move || client.logout(&options))?.map_err(py_err)
+        interruptible(py, &client, move |c| c.logout(&options))?.map_err(py_err)
     }
 
     /// The agent check-in.
     fn checkin(&self, py: Python<'_>) -> PyResult<()> {
         let client = self.client()?;
-        interruptible(py, move || client.checkin())?.map_err(py_err)
+        interruptible(py, &client, Client::checkin)?.map_err(py_err)
+    }
+
+    /// The platform's Health/Check, timed, with the clock skew.
+    fn health(&self, py: Python<'_>) -> PyResult<PyHealth> {
+        let client = self.client()?;
+        interruptible(py, &client, Client::health)?.map(|inner| PyHealth { inner }).map_err(py_err)
     }
 
     /// A signed call: POST {api_endpoint}/{service}/{method} with `payload` as JSON.
@@ -546,18 +624,73 @@ impl PyClient {
     fn call<'py>(
         &self,
         py: Python<'py>,
-        service: &str,
-        method: &str,
+        service: String,
+        method: String,
         payload: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client()?;
-        let payload = match payload {
-            Some(p) => json::from_py(p)?,
-            None => serde_json::Value::Object(Default::default()),
-        };
-        let (service, method) = (service.to_string(), method.to_string());
-        let answer = interruptible(py, move || client.call(&service, &method, &payload))?.map_err(py_err)?;
+        let payload = call_payload(payload)?;
+        let answer = interruptible(py, &client, move |c| c.call(&service, &method, &payload))?.map_err(py_err)?;
         json::to_py(py, &answer)
+    }
+
+    // The asyncio API (`mondoo.aio.Client` awaits these): the same calls on the async core,
+    // on the module's tokio runtime; each returns an asyncio future of the running loop.
+
+    #[pyo3(signature = (token=None, *, name=None, annotations=None))]
+    fn _register_async<'py>(
+        &self,
+        py: Python<'py>,
+        token: Option<String>,
+        name: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        let (token, options) = register_arguments(token, name, annotations);
+        awaitable(py, async move {
+            let registration = client.register(token.as_ref().map(SecretString::as_str), &options).await;
+            registration.map(|inner| PyRegistration { inner })
+        })
+    }
+
+    fn _status_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        awaitable(py, async move { client.status().await.map(|inner| PyStatus { inner }) })
+    }
+
+    #[pyo3(signature = (*, keep_service_account=false, force_offline=false))]
+    fn _logout_async<'py>(
+        &self,
+        py: Python<'py>,
+        keep_service_account: bool,
+        force_offline: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        let options = LogoutOptions { keep_service_account, force_offline };
+        awaitable(py, async move { client.logout(&options).await })
+    }
+
+    fn _checkin_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        awaitable(py, async move { client.checkin().await })
+    }
+
+    fn _health_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        awaitable(py, async move { client.health().await.map(|inner| PyHealth { inner }) })
+    }
+
+    #[pyo3(signature = (service, method, payload=None))]
+    fn _call_async<'py>(
+        &self,
+        py: Python<'py>,
+        service: String,
+        method: String,
+        payload: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        let payload = call_payload(payload)?;
+        awaitable(py, async move { client.call(&service, &method, &payload).await.map(JsonAnswer) })
     }
 
     /// A bearer for these body bytes, signed as the configured service account.
@@ -609,10 +742,32 @@ impl PyClient {
 
 /// A registration token, wiped from memory when dropped.
 struct SecretString(String);
+impl SecretString {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 impl Drop for SecretString {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.0.zeroize();
+    }
+}
+
+/// The arguments of `register` (sync and async) as the core takes them.
+fn register_arguments(
+    token: Option<String>,
+    name: Option<String>,
+    annotations: Option<BTreeMap<String, String>>,
+) -> (Option<SecretString>, RegisterOptions) {
+    (token.map(SecretString), RegisterOptions { name, annotations: annotations.unwrap_or_default() })
+}
+
+/// The JSON body of `call` (sync and async): `payload`, or `{}` for None.
+fn call_payload(payload: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match payload {
+        Some(p) => json::from_py(p),
+        None => Ok(serde_json::Value::Object(Default::default())),
     }
 }
 
@@ -670,6 +825,67 @@ impl PyRegistration {
             if self.inner.already_registered { "True" } else { "False" }
         )
     }
+}
+
+/// The platform's Health/Check as the client measured it.
+#[pyclass(module = "mondoo._native", name = "Health", frozen)]
+pub struct PyHealth {
+    inner: Health,
+}
+
+#[pymethods]
+impl PyHealth {
+    /// The serving status, e.g. "SERVING"; "UNKNOWN" when the platform named none.
+    #[getter]
+    fn status(&self) -> String {
+        shown(&self.inner.response.status).unwrap_or_else(|| "UNKNOWN".into())
+    }
+    /// The API's version, or None.
+    #[getter]
+    fn api_version(&self) -> Option<String> {
+        shown(&self.inner.response.api_version)
+    }
+    /// The API's build, or None.
+    #[getter]
+    fn build(&self) -> Option<String> {
+        shown(&self.inner.response.build)
+    }
+    /// The platform's time as it sent it (RFC 3339), or None.
+    #[getter]
+    fn time(&self) -> Option<String> {
+        shown(&self.inner.response.time)
+    }
+    /// The call's round trip in milliseconds.
+    #[getter]
+    fn round_trip_ms(&self) -> f64 {
+        self.inner.round_trip.as_secs_f64() * 1000.0
+    }
+    /// Platform time minus local time, seconds (as Status.clock_skew_seconds); None when
+    /// the platform's time did not parse.
+    #[getter]
+    fn clock_skew_seconds(&self) -> Option<f64> {
+        self.inner.clock_skew.map(|skew| skew.seconds())
+    }
+    /// status, api_version, build, time, round_trip_ms, clock_skew_seconds.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = serde_json::json!({
+            "status": self.status(),
+            "api_version": self.api_version(),
+            "build": self.build(),
+            "time": self.time(),
+            "round_trip_ms": self.round_trip_ms(),
+            "clock_skew_seconds": self.clock_skew_seconds(),
+        });
+        json::to_py(py, &value)
+    }
+    fn __repr__(&self) -> String {
+        format!("<Health status={:?} round_trip_ms={:.1}>", self.status(), self.round_trip_ms())
+    }
+}
+
+/// A text the platform sent, safe to show (control characters escaped, length capped).
+fn shown(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(mondoo::error::server_text)
 }
 
 /// `cnspec status` as data; str() gives the seeds' text, to_dict() Go's JSON shape.
@@ -840,6 +1056,11 @@ fn _bench_sign_rust(py: Python<'_>, signer: &PySigner, n: u64, body: &Bound<'_, 
 /// libmondoo's native module; use the `mondoo` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The asyncio API's runtime, started on its first call (a process that never awaits
+    // has no thread of it, and can fork): one worker is plenty for network waits.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(1).thread_name("mondoo-aio").enable_all();
+    pyo3_async_runtimes::tokio::init(runtime);
     m.add("VERSION", mondoo::VERSION)?;
     m.add_class::<PyConfig>()?;
     m.add_class::<PyToken>()?;
@@ -847,6 +1068,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyClient>()?;
     m.add_class::<PyRegistration>()?;
     m.add_class::<PyStatus>()?;
+    m.add_class::<PyHealth>()?;
     m.add_function(wrap_pyfunction!(inspect_token, m)?)?;
     m.add_function(wrap_pyfunction!(all_codes, m)?)?;
     m.add_function(wrap_pyfunction!(_error_for_code, m)?)?;

@@ -1,14 +1,18 @@
 """Fixtures: the local test platform (one process per test module; `tls_platform`: one
-with --tls and its CONNECT proxy), the repository's test data, and an environment with no
-MONDOO_* variable or proxy of the machine leaking in."""
+with --tls and its CONNECT proxy), a server that never answers (`silent_server`), the
+repository's test data, and an environment with no MONDOO_* variable or proxy of the
+machine leaking in."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import socket
 import ssl
 import subprocess
+import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -165,3 +169,67 @@ def fixture_config(testdata: Path, tmp_path: Path) -> Path:
     path = tmp_path / "credentials.json"
     path.write_text((testdata / "service-account" / "credentials.json").read_text())
     return path
+
+
+class SilentServer:
+    """A TCP server on loopback that reads what clients send and never answers: a request
+    to it runs until the client gives up on it, and the server sees when the client closes
+    the connection (what a cancelled request must do at once)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open = 0
+        self._accepted = 0
+        self._changed = threading.Condition(self._lock)
+        #: time.monotonic() when the last open connection was closed by the client
+        self.last_closed_at: Optional[float] = None
+        threading.Thread(target=self._accept, name="silent-server", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            with self._changed:
+                self._open += 1
+                self._accepted += 1
+                self._changed.notify_all()
+            threading.Thread(target=self._drain, args=(connection,), daemon=True).start()
+
+    def _drain(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                while connection.recv(65536):
+                    pass
+            except OSError:
+                pass  # a reset is a close too
+        with self._changed:
+            self._open -= 1
+            self.last_closed_at = time.monotonic()
+            self._changed.notify_all()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """True once a client has connected."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._accepted > 0, timeout)
+
+    def wait_all_closed(self, timeout: float) -> bool:
+        """True once a client connected and every connection is closed again."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._accepted > 0 and self._open == 0, timeout)
+
+    def close(self) -> None:
+        # shutdown wakes the thread blocked in accept() (close alone does not on Linux)
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()

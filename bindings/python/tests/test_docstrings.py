@@ -9,13 +9,14 @@ import inspect
 from pathlib import Path
 
 import mondoo
+import mondoo.aio
 from mondoo import _native
 
 STUB = Path(_native.__file__).with_name("_native.pyi") if _native.__file__ else None
 
 # Dunder methods a user calls or that a stub documents for hover; others (__repr__, ...) are
 # Python's protocol and need no words.
-DOCUMENTED_DUNDERS = {"__new__", "__init__", "__enter__", "__exit__"}
+DOCUMENTED_DUNDERS = {"__new__", "__init__", "__enter__", "__exit__", "__aenter__", "__aexit__"}
 
 
 def public(name: str) -> bool:
@@ -24,7 +25,7 @@ def public(name: str) -> bool:
 
 def test_every_public_name_has_a_docstring_at_run_time() -> None:
     missing = []
-    for module in (mondoo, _native):
+    for module in (mondoo, mondoo.aio, _native):
         names = [n for n in module.__all__ if not n.startswith("_")]
         assert names, f"{module.__name__} exports nothing: the check is broken"
         for name in names:

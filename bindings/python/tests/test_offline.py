@@ -59,11 +59,22 @@ def test_every_code_maps_to_exactly_one_class() -> None:
         (4007, mondoo.KeyMaterialError),
         (5001, mondoo.NetworkError),
         (5002, mondoo.NetworkTimeoutError),
+        (5009, mondoo.CanceledError),
         (6016, mondoo.RpcError),
     ],
 )
 def test_codes_map_to_their_area(value: int, cls: type) -> None:
     assert type(_native._error_for_code(value)) is cls
+
+
+def test_a_canceled_error_is_a_network_error_not_asyncios_cancellation() -> None:
+    import asyncio
+
+    canceled = _native._error_for_code(5009, "register: cancelled by the caller")
+    assert isinstance(canceled, mondoo.NetworkError) and isinstance(canceled, Exception)
+    # asyncio's CancelledError is a BaseException that `except Exception` lets through
+    assert not isinstance(canceled, asyncio.CancelledError)
+    assert canceled.code_name == "MONDOO_RESULT_CANCELED"
 
 
 def test_exception_fields() -> None:

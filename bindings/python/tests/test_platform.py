@@ -420,6 +420,20 @@ def test_call_checkin_and_sign(platform: Platform, tmp_path: Path) -> None:
         client.call("Echo", "Say", {1: "non-str key"})  # type: ignore[dict-item]
 
 
+def test_health_needs_no_credentials_and_measures_the_skew(platform: Platform, tmp_path: Path) -> None:
+    platform.set_clock_offset(3600)
+    with registration_client_for(tmp_path / "mondoo.yml", platform) as client:
+        health = client.health()
+        status = client.status()
+    assert (health.status, health.api_version) == ("SERVING", status.api_version)
+    assert health.time is not None and health.build is not None
+    assert health.round_trip_ms > 0
+    # platform time minus local time: positive, the platform's clock being an hour ahead
+    assert health.clock_skew_seconds is not None and 3590 < health.clock_skew_seconds < 3610
+    assert set(health.to_dict()) == {"status", "api_version", "build", "time", "round_trip_ms", "clock_skew_seconds"}
+    assert {r["service"] for r in platform.requests()} == {"Health"}
+
+
 def test_closed_client(platform: Platform, tmp_path: Path) -> None:
     with registration_client_for(tmp_path / "mondoo.yml", platform) as client:
         assert not client.closed

@@ -7,12 +7,18 @@ defines the exceptions. Start with :class:`Client`::
 
     with mondoo.Client() as client:
         print(client.status())
+
+The same calls for asyncio are in :mod:`mondoo.aio`::
+
+    async with mondoo.aio.Client() as client:
+        print(await client.status())
 """
 
 from mondoo._native import (
     VERSION,
     Client,
     Config,
+    Health,
     Registration,
     Signer,
     Status,
@@ -20,6 +26,7 @@ from mondoo._native import (
     inspect_token,
 )
 from mondoo.errors import (
+    CanceledError,
     ClientClosedError,
     ConfigError,
     ConfigNotFoundError,
@@ -32,11 +39,13 @@ from mondoo.errors import (
     RpcError,
     TokenError,
 )
+from mondoo import aio
 
 __version__ = VERSION
 
 __all__ = [
     "VERSION",
+    "CanceledError",
     "Client",
     "ClientClosedError",
     "Config",
@@ -44,6 +53,7 @@ __all__ = [
     "ConfigNotFoundError",
     "InternalError",
     "KeyMaterialError",
+    "Health",
     "MondooError",
     "NetworkError",
     "NetworkTimeoutError",
@@ -54,5 +64,6 @@ __all__ = [
     "Status",
     "Token",
     "TokenError",
+    "aio",
     "inspect_token",
 ]

@@ -1,7 +1,7 @@
 """The native module of libmondoo; use the ``mondoo`` package."""
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Optional, Union, final
 
@@ -15,6 +15,7 @@ __all__ = [
     "Client",
     "Registration",
     "Status",
+    "Health",
     "inspect_token",
     "all_codes",
     "_error_for_code",
@@ -239,12 +240,45 @@ class Status:
         ``config_path``, ``proxy`` and the measurements."""
 
 @final
+class Health:
+    """The platform's ``Health/Check`` as the client measured it. Made by
+    :meth:`Client.health`."""
+
+    @property
+    def status(self) -> str:
+        """The serving status, e.g. ``"SERVING"``; ``"UNKNOWN"`` when the platform named none."""
+    @property
+    def api_version(self) -> Optional[str]:
+        """The API's version, or None."""
+    @property
+    def build(self) -> Optional[str]:
+        """The API's build, or None."""
+    @property
+    def time(self) -> Optional[str]:
+        """The platform's time as it sent it (RFC 3339), or None."""
+    @property
+    def round_trip_ms(self) -> float:
+        """The call's round trip in milliseconds."""
+    @property
+    def clock_skew_seconds(self) -> Optional[float]:
+        """The platform's time minus the local time, in seconds (as
+        :attr:`Status.clock_skew_seconds`); None when the platform's time did not parse."""
+    def to_dict(self) -> dict[str, Any]:
+        """``status``, ``api_version``, ``build``, ``time``, ``round_trip_ms``,
+        ``clock_skew_seconds``."""
+
+@final
 class Client:
     """A connection to the Mondoo Platform: the config, the signer and one connection pool.
 
     Thread-safe (share one across threads; the GIL is released during network calls and
     signing) and a context manager: leaving the ``with`` block closes it, and a closed
     client raises :class:`~mondoo.errors.ClientClosedError`.
+
+    The calls that talk to the platform can be interrupted: Ctrl-C raises
+    ``KeyboardInterrupt`` within about 50 ms, after cancelling the request (its connection
+    closed; a register or logout that had not written the config yet writes nothing).
+    For asyncio use :class:`mondoo.aio.Client`.
     """
 
     def __new__(
@@ -328,11 +362,28 @@ class Client:
         ``force_offline`` rewrites the file even when the platform cannot be reached."""
     def checkin(self) -> None:
         """The agent check-in (``AgentManager/HealthCheck``), as a running agent sends it."""
+    def health(self) -> Health:
+        """The platform's ``Health/Check`` (no credentials needed), timed, with the clock skew."""
     def call(self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
         """A signed call to any platform service: ``POST {api_endpoint}/{service}/{method}``
         with ``payload`` as JSON (None: ``{}``); returns the answer."""
     def sign(self, body: _Body) -> str:
         """A bearer for these body bytes, signed as the configured service account."""
+    # The asyncio API's calls (mondoo.aio.Client awaits them): futures of the running loop.
+    def _register_async(
+        self,
+        token: Optional[str] = None,
+        *,
+        name: Optional[str] = None,
+        annotations: Optional[Mapping[str, str]] = None,
+    ) -> Awaitable[Registration]: ...
+    def _status_async(self) -> Awaitable[Status]: ...
+    def _logout_async(self, *, keep_service_account: bool = False, force_offline: bool = False) -> Awaitable[None]: ...
+    def _checkin_async(self) -> Awaitable[None]: ...
+    def _health_async(self) -> Awaitable[Health]: ...
+    def _call_async(
+        self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None
+    ) -> Awaitable[dict[str, Any]]: ...
     def close(self) -> None:
         """Drop the client and its connection pool; later calls raise
         :class:`~mondoo.errors.ClientClosedError`. Closing twice is fine."""

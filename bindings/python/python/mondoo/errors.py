@@ -22,6 +22,7 @@ __all__ = [
     "KeyMaterialError",
     "NetworkError",
     "NetworkTimeoutError",
+    "CanceledError",
     "RpcError",
     "InternalError",
     "ClientClosedError",
@@ -135,6 +136,18 @@ class NetworkError(MondooError):
 
 class NetworkTimeoutError(NetworkError, TimeoutError):
     """A request ran out of time (``MONDOO_RESULT_TIMEOUT``); also a builtin :class:`TimeoutError`."""
+
+
+class CanceledError(NetworkError):
+    """The operation was cancelled through libmondoo's cancel token
+    (``MONDOO_RESULT_CANCELED``) before it finished.
+
+    A Python caller meets cancellation as Python's own exceptions instead: the sync API
+    raises the signal's exception (``KeyboardInterrupt``) after cancelling the request, and
+    the asyncio API's cancelled task raises :class:`asyncio.CancelledError`. Not a
+    subclass of ``asyncio.CancelledError``: that one is a ``BaseException`` which
+    ``except Exception`` must not catch, and asyncio reserves it for its own tasks.
+    """
 
 
 class RpcError(MondooError):

@@ -1,0 +1,40 @@
+//! Cancellation of a running operation from anywhere (another thread, a signal handler's
+//! helper, a binding's cancel call): the core primitive behind `with_cancel`.
+
+use std::future::Future;
+
+use crate::error::{Code, Error, Result};
+
+/// A token that cancels every operation of the clients it was given to
+/// ([`crate::Client::with_cancel`], [`crate::blocking::Client::with_cancel`]): they end
+/// promptly with `Code::Canceled`. Clones share the cancellation; once cancelled it stays
+/// so (make a new token for later operations).
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(tokio_util::sync::CancellationToken);
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Cancel every operation using this token, now and later.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    /// `operation` unless the token is (or gets) cancelled first: then `operation` is
+    /// dropped where it stands (its request's connection closed) and `what` fails with
+    /// `Code::Canceled`.
+    pub(crate) async fn run<T>(&self, what: &str, operation: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            // cancellation first: an operation started on a cancelled token never sends
+            biased;
+            _ = self.0.cancelled() => Err(Error::new(Code::Canceled, format!("{what}: cancelled by the caller"))),
+            result = operation => result,
+        }
+    }
+}

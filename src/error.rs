@@ -270,17 +270,19 @@ impl Code {
     }
 }
 
-/// Areas of failure; each binding maps one exception class or sentinel to each.
+/// Areas of failure; each binding maps one exception class or sentinel to each. The
+/// values are stable: the C ABI hands them out (`mondoo_result_class`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
 pub enum ErrorClass {
-    Ok,
-    Internal,
-    Config,
-    NotRegistered,
-    Token,
-    Key,
-    Network,
-    Rpc,
+    Ok = 0,
+    Internal = 1,
+    Config = 2,
+    NotRegistered = 3,
+    Token = 4,
+    Key = 5,
+    Network = 6,
+    Rpc = 7,
 }
 
 /// The lower-level error behind an [`Error`] (reqwest's, an I/O error), shared so the

@@ -4,14 +4,13 @@ package mondoo
 
 /*
 #include <stdlib.h>
-#include "mondoo.h"
+#include "mondoo_go.h"
 */
 import "C"
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -94,14 +93,17 @@ func millis(d time.Duration) C.uint64_t {
 // It is safe for concurrent use by many goroutines. Close frees it; a finalizer does so
 // when it is garbage collected unclosed.
 //
-// Contexts: a context's deadline is the call's deadline inside libmondoo (requests are
-// cut to the time left, registration retries that would pass it are skipped), so the
-// call has really ended when it returns: an error matching ErrTimeout and
-// context.DeadlineExceeded, or the outcome reached just in time. A cancellation (without
-// the deadline passing) cannot reach into libmondoo: the call returns an error wrapping
-// context.Canceled at once, while the request runs on in the background until it ends,
-// the context's deadline passes or WithTimeout expires; a Register or Logout may still
-// rewrite the config file then. Close waits for such requests.
+// Contexts: every call that takes a context stops when it ends. A context's deadline is
+// the call's deadline inside libmondoo (requests are cut to the time left, registration
+// retries that would pass it are skipped), and a cancellation (or the deadline passing)
+// cancels the call inside libmondoo through a cancel handle: its request's connection is
+// closed and the call returns promptly. Either way the call has really ended when it
+// returns: with the outcome reached in time, or with an error matching ErrTimeout and
+// context.DeadlineExceeded, or ErrCanceled and context.Canceled. A Register or Logout
+// that returned such an error never rewrites the config file afterwards, and Close waits
+// only for calls to end, which a cancel makes prompt. Status returns the context's error
+// when the context ended while it ran (its report would only show the cut-short
+// requests).
 type Client struct {
 	mu      sync.RWMutex // read: a call is using handle; write: Close
 	handle  *C.mondoo_client
@@ -120,46 +122,46 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	var options *C.mondoo_client_options
-	if err := callC(op, func() C.mondoo_result { return C.mondoo_client_options_new(&options) }); err != nil {
+	if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_options_new(&options, e) }); err != nil {
 		return nil, err
 	}
 	defer C.mondoo_client_options_free(options)
 
-	setString := func(value string, set func(*C.char) C.mondoo_result) error {
+	setString := func(value string, set func(*C.char, **C.mondoo_error) C.mondoo_result) error {
 		if value == "" {
 			return nil
 		}
 		s := C.CString(value)
 		defer freeCString(s)
-		return callC(op, func() C.mondoo_result { return set(s) })
+		return callC(op, func(e **C.mondoo_error) C.mondoo_result { return set(s, e) })
 	}
 	steps := []func() error{
 		func() error {
-			return setString(o.apiEndpoint, func(s *C.char) C.mondoo_result {
-				return C.mondoo_client_options_set_api_endpoint(options, s)
+			return setString(o.apiEndpoint, func(s *C.char, e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_api_endpoint(options, s, e)
 			})
 		},
 		func() error {
-			return setString(o.apiProxy, func(s *C.char) C.mondoo_result {
-				return C.mondoo_client_options_set_api_proxy(options, s)
+			return setString(o.apiProxy, func(s *C.char, e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_api_proxy(options, s, e)
 			})
 		},
 		func() error {
-			return setString(o.caFile, func(s *C.char) C.mondoo_result {
-				return C.mondoo_client_options_set_ca_file(options, s)
+			return setString(o.caFile, func(s *C.char, e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_ca_file(options, s, e)
 			})
 		},
 		func() error {
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_timeout_ms(options, millis(o.timeout))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_timeout_ms(options, millis(o.timeout), e)
 			})
 		},
 		func() error {
 			if o.connectTimeout == 0 {
 				return nil
 			}
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_connect_timeout_ms(options, millis(o.connectTimeout))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_connect_timeout_ms(options, millis(o.connectTimeout), e)
 			})
 		},
 		func() error {
@@ -176,26 +178,26 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 					unsafe.Slice(delays, n)[i] = C.uint64_t(d / time.Millisecond)
 				}
 			}
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_retry_delays_ms(options, delays, C.size_t(n))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_retry_delays_ms(options, delays, C.size_t(n), e)
 			})
 		},
 		func() error {
 			if !o.retryJitterSet {
 				return nil
 			}
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_retry_jitter_ms(options, C.uint64_t(o.retryJitter/time.Millisecond))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_retry_jitter_ms(options, C.uint64_t(o.retryJitter/time.Millisecond), e)
 			})
 		},
 		func() error {
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_correct_clock_skew(options, C.bool(o.correctClockSkew))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_correct_clock_skew(options, C.bool(o.correctClockSkew), e)
 			})
 		},
 		func() error {
-			return callC(op, func() C.mondoo_result {
-				return C.mondoo_client_options_set_require_tls(options, C.bool(o.requireTLS))
+			return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_require_tls(options, C.bool(o.requireTLS), e)
 			})
 		},
 	}
@@ -208,9 +210,11 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 	var h *C.mondoo_client
 	var err error
 	if cfg == nil {
-		err = callC(op, func() C.mondoo_result { return C.mondoo_client_new(nil, options, &h) })
+		err = callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_new(nil, options, &h, e) })
 	} else {
-		err = cfg.use(op, func(ch *C.mondoo_config) C.mondoo_result { return C.mondoo_client_new(ch, options, &h) })
+		err = cfg.use(op, func(ch *C.mondoo_config, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_new(ch, options, &h, e)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -235,66 +239,87 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// do runs f, one or more C calls on the handle, holding the handle open meanwhile.
-// With a deadline in ctx, f gets a derived handle whose operations end by it, and do
-// waits for f; a cancellation returns at once (see Client).
+// do runs f, one or more C calls on a handle derived for ctx, holding the client open
+// meanwhile: with a deadline, a handle whose operations end by it; with a context that
+// can be cancelled, a handle under a libmondoo cancel handle that a watcher goroutine
+// cancels when ctx is done. f runs on the calling goroutine, so do returns when libmondoo
+// does: a cancelled call has really stopped (see Client).
 func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) error) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(op, err)
 	}
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if c.handle == nil {
-		c.mu.RUnlock()
 		return ErrClosed
 	}
 	h := c.handle
-	deadline, hasDeadline := ctx.Deadline()
-	if hasDeadline {
+	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
 		if left <= 0 {
-			c.mu.RUnlock()
 			return contextError(op, context.DeadlineExceeded)
 		}
-		var derived *C.mondoo_client
 		// millis rounds up: at least 1 ms, and never before the context's own deadline.
-		err := callC(op, func() C.mondoo_result { return C.mondoo_client_with_timeout(c.handle, millis(left), &derived) })
+		derived, err := derive(op, func(out **C.mondoo_client, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_with_timeout(h, millis(left), out, e)
+		})
 		if err != nil {
-			c.mu.RUnlock()
 			return err
 		}
-		liveHandles.Add(1)
+		defer freeDerived(derived)
 		h = derived
 	}
-	run := func() error {
-		defer c.mu.RUnlock()
-		if h != c.handle {
-			defer func() {
-				C.mondoo_client_free(h)
-				liveHandles.Add(-1)
-			}()
+	if ctx.Done() != nil {
+		var cancel *C.mondoo_cancel
+		if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_cancel_new(&cancel, e) }); err != nil {
+			return err
 		}
-		err := f(h)
-		runtime.KeepAlive(c)
-		if hasDeadline {
-			err = withDeadlineCause(err, deadline)
+		// Deferred first, so run last: after the watcher below has exited, no
+		// mondoo_cancel_cancel can reach the freed handle.
+		defer C.mondoo_cancel_free(cancel)
+		parent := h
+		derived, err := derive(op, func(out **C.mondoo_client, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_with_cancel(parent, cancel, out, e)
+		})
+		if err != nil {
+			return err
 		}
-		return err
+		defer freeDerived(derived)
+		h = derived
+		finished, watcherDone := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(watcherDone)
+			select {
+			case <-ctx.Done():
+				var e *C.mondoo_error
+				C.go_mondoo_cancel_cancel(cancel, &e)
+				C.mondoo_error_free(e) // NULL: it cannot fail on a live handle
+			case <-finished:
+			}
+		}()
+		defer func() {
+			close(finished)
+			<-watcherDone
+		}()
 	}
-	if ctx.Done() == nil {
-		return run()
+	err := f(h)
+	runtime.KeepAlive(c)
+	return withContextCause(err, ctx)
+}
+
+// derive makes a per-call client handle (counted in liveHandles; free it with freeDerived).
+func derive(op string, newHandle func(out **C.mondoo_client, e **C.mondoo_error) C.mondoo_result) (*C.mondoo_client, error) {
+	var derived *C.mondoo_client
+	if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return newHandle(&derived, e) }); err != nil {
+		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- run() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && hasDeadline {
-			// libmondoo ends the call by this deadline: wait for what really happened.
-			return <-done
-		}
-		return contextError(op, ctx.Err())
-	}
+	liveHandles.Add(1)
+	return derived, nil
+}
+
+func freeDerived(h *C.mondoo_client) {
+	C.mondoo_client_free(h)
+	liveHandles.Add(-1)
 }
 
 // Registration is the outcome of Register.
@@ -354,8 +379,8 @@ func (c *Client) Register(ctx context.Context, token string, opts ...RegisterOpt
 		cAnnotations := cString(annotations, true)
 		defer freeCString(cAnnotations)
 		var s *C.char
-		err := callC(op, func() C.mondoo_result {
-			return C.mondoo_client_register(h, cToken, cName, cAnnotations, &s)
+		err := callC(op, func(e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_register(h, cToken, cName, cAnnotations, &s, e)
 		})
 		out = goString(s)
 		return err
@@ -395,8 +420,8 @@ func (c *Client) Logout(ctx context.Context, opts ...LogoutOption) error {
 		opt(&o)
 	}
 	return c.do(ctx, op, func(h *C.mondoo_client) error {
-		return callC(op, func() C.mondoo_result {
-			return C.mondoo_client_logout(h, C.bool(o.keepServiceAccount), C.bool(o.forceOffline))
+		return callC(op, func(e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_logout(h, C.bool(o.keepServiceAccount), C.bool(o.forceOffline), e)
 		})
 	})
 }
@@ -405,7 +430,7 @@ func (c *Client) Logout(ctx context.Context, opts ...LogoutOption) error {
 func (c *Client) CheckIn(ctx context.Context) error {
 	const op = "Client.CheckIn"
 	return c.do(ctx, op, func(h *C.mondoo_client) error {
-		return callC(op, func() C.mondoo_result { return C.mondoo_client_checkin(h) })
+		return callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_checkin(h, e) })
 	})
 }
 
@@ -438,8 +463,8 @@ func (c *Client) Call(ctx context.Context, service, method string, in, out any) 
 			body = (*C.uint8_t)(unsafe.Pointer(&request[0]))
 		}
 		var s *C.char
-		err := callC(op, func() C.mondoo_result {
-			return C.mondoo_client_call(h, cService, cMethod, body, C.size_t(len(request)), &s)
+		err := callC(op, func(e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_client_call(h, cService, cMethod, body, C.size_t(len(request)), &s, e)
 		})
 		runtime.KeepAlive(request)
 		response = goString(s)
@@ -469,13 +494,9 @@ func (c *Client) Sign(body []byte) (string, error) {
 		ptr = (*C.uint8_t)(unsafe.Pointer(&body[0]))
 	}
 	var s *C.char
-	runtime.LockOSThread()
-	r := C.mondoo_client_sign(c.handle, ptr, C.size_t(len(body)), &s)
-	var err error
-	if r != C.MONDOO_RESULT_OK {
-		err = takeError(op, r)
-	}
-	runtime.UnlockOSThread()
+	err := callC(op, func(e **C.mondoo_error) C.mondoo_result {
+		return C.go_mondoo_client_sign(c.handle, ptr, C.size_t(len(body)), &s, e)
+	})
 	runtime.KeepAlive(body)
 	runtime.KeepAlive(c)
 	if err != nil {
@@ -491,7 +512,7 @@ func (c *Client) ConfigJSON() (string, error) {
 	var out string
 	err := c.do(context.Background(), op, func(h *C.mondoo_client) error {
 		var s *C.char
-		err := callC(op, func() C.mondoo_result { return C.mondoo_client_config_json(h, &s) })
+		err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_config_json(h, &s, e) })
 		out = goString(s)
 		return err
 	})

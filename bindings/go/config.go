@@ -4,7 +4,7 @@ package mondoo
 
 /*
 #include <stdlib.h>
-#include "mondoo.h"
+#include "mondoo_go.h"
 */
 import "C"
 
@@ -35,8 +35,8 @@ type Config struct {
 // Config; an explicit path must exist (to register into a new file, use
 // LoadConfigForRegistration).
 func LoadConfig(path string) (*Config, error) {
-	return loadConfig("LoadConfig", path, func(p *C.char, out **C.mondoo_config) C.mondoo_result {
-		return C.mondoo_config_load(p, out)
+	return loadConfig("LoadConfig", path, func(p *C.char, out **C.mondoo_config, e **C.mondoo_error) C.mondoo_result {
+		return C.go_mondoo_config_load(p, out, e)
 	})
 }
 
@@ -46,20 +46,20 @@ func LoadConfig(path string) (*Config, error) {
 // will write it, creating the file 0600 and missing directories 0700. With
 // $MONDOO_CONFIG_BASE64 set and a path given, registration writes to path.
 func LoadConfigForRegistration(path string) (*Config, error) {
-	return loadConfig("LoadConfigForRegistration", path, func(p *C.char, out **C.mondoo_config) C.mondoo_result {
-		return C.mondoo_config_load_for_registration(p, out)
+	return loadConfig("LoadConfigForRegistration", path, func(p *C.char, out **C.mondoo_config, e **C.mondoo_error) C.mondoo_result {
+		return C.go_mondoo_config_load_for_registration(p, out, e)
 	})
 }
 
 // loadConfig runs one of libmondoo's loaders and copies the config's fields.
-func loadConfig(op, path string, load func(*C.char, **C.mondoo_config) C.mondoo_result) (*Config, error) {
+func loadConfig(op, path string, load func(*C.char, **C.mondoo_config, **C.mondoo_error) C.mondoo_result) (*Config, error) {
 	if err := checkText(op, "path", path); err != nil {
 		return nil, err
 	}
 	cPath := cString(path, true)
 	defer freeCString(cPath)
 	var h *C.mondoo_config
-	if err := callC(op, func() C.mondoo_result { return load(cPath, &h) }); err != nil {
+	if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return load(cPath, &h, e) }); err != nil {
 		return nil, err
 	}
 	liveHandles.Add(1)
@@ -67,25 +67,37 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config) C.mondoo_
 	runtime.SetFinalizer(cfg, (*Config).Close)
 	fields := []struct {
 		dst *string
-		get func(*C.mondoo_config, **C.char) C.mondoo_result
+		get func(*C.mondoo_config, **C.char, **C.mondoo_error) C.mondoo_result
 	}{
-		{&cfg.MRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_mrn(h, out) }},
-		{&cfg.AgentMRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_agent_mrn(h, out) }},
-		{&cfg.APIEndpoint, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_api_endpoint(h, out) }},
-		{&cfg.ScopeMRN, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_scope_mrn(h, out) }},
-		{&cfg.Source, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_source(h, out) }},
-		{&cfg.Path, func(h *C.mondoo_config, out **C.char) C.mondoo_result { return C.mondoo_config_path(h, out) }},
+		{&cfg.MRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_mrn(h, out, e)
+		}},
+		{&cfg.AgentMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_agent_mrn(h, out, e)
+		}},
+		{&cfg.APIEndpoint, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_api_endpoint(h, out, e)
+		}},
+		{&cfg.ScopeMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_scope_mrn(h, out, e)
+		}},
+		{&cfg.Source, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_source(h, out, e)
+		}},
+		{&cfg.Path, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_path(h, out, e)
+		}},
 	}
 	for _, f := range fields {
 		var s *C.char
-		if err := callC(op, func() C.mondoo_result { return f.get(h, &s) }); err != nil {
+		if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return f.get(h, &s, e) }); err != nil {
 			cfg.Close()
 			return nil, err
 		}
 		*f.dst = goString(s)
 	}
 	var registered C.bool
-	if err := callC(op, func() C.mondoo_result { return C.mondoo_config_is_registered(h, &registered) }); err != nil {
+	if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_config_is_registered(h, &registered, e) }); err != nil {
 		cfg.Close()
 		return nil, err
 	}
@@ -102,7 +114,9 @@ func (c *Config) Get(key string) (value string, ok bool, err error) {
 	cKey := C.CString(key)
 	defer freeCString(cKey)
 	var s *C.char
-	err = c.use("Config.Get", func(h *C.mondoo_config) C.mondoo_result { return C.mondoo_config_get(h, cKey, &s) })
+	err = c.use("Config.Get", func(h *C.mondoo_config, e **C.mondoo_error) C.mondoo_result {
+		return C.go_mondoo_config_get(h, cKey, &s, e)
+	})
 	if err != nil || s == nil {
 		return "", false, err
 	}
@@ -112,18 +126,20 @@ func (c *Config) Get(key string) (value string, ok bool, err error) {
 // JSON is the whole config as a JSON object with the private key and a static token redacted.
 func (c *Config) JSON() (string, error) {
 	var s *C.char
-	err := c.use("Config.JSON", func(h *C.mondoo_config) C.mondoo_result { return C.mondoo_config_to_json(h, &s) })
+	err := c.use("Config.JSON", func(h *C.mondoo_config, e **C.mondoo_error) C.mondoo_result {
+		return C.go_mondoo_config_to_json(h, &s, e)
+	})
 	return goString(s), err
 }
 
 // use runs one C call on the handle, holding it open for the call's duration.
-func (c *Config) use(op string, f func(*C.mondoo_config) C.mondoo_result) error {
+func (c *Config) use(op string, f func(*C.mondoo_config, **C.mondoo_error) C.mondoo_result) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.handle == nil {
 		return ErrClosed
 	}
-	err := callC(op, func() C.mondoo_result { return f(c.handle) })
+	err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return f(c.handle, e) })
 	runtime.KeepAlive(c)
 	return err
 }

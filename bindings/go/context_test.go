@@ -78,28 +78,155 @@ func TestContextDeadlineEndsTheCallInLibmondoo(t *testing.T) {
 	}
 }
 
-// A cancellation returns at once with context.Canceled (not a timeout); the request
-// itself runs on until it ends, which Close waits for.
+// A cancellation stops the call inside libmondoo: it returns promptly with
+// context.Canceled and ErrCanceled (not a timeout), and Close does not wait for the slow
+// answer.
 func TestContextCancel(t *testing.T) {
 	p := newPlatform(t)
-	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": 1000, "only": "Echo/Say"}, nil)
+	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": 3000, "only": "Echo/Say"}, nil)
 	client := clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(p.URL))
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := time.AfterFunc(100*time.Millisecond, cancel)
 	defer stop.Stop()
 	err := client.Call(ctx, "Echo", "Say", nil, nil)
-	if !errors.Is(err, context.Canceled) || errors.Is(err, mondoo.ErrTimeout) {
+	checkError(t, err, mondoo.CodeCanceled, "ErrNetwork", "ErrCanceled")
+	if !errors.Is(err, context.Canceled) || errors.Is(err, mondoo.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("canceled call: %v", err)
 	}
 	// A context canceled before the call makes none.
-	if err := client.CheckIn(ctx); !errors.Is(err, context.Canceled) {
+	err = client.CheckIn(ctx)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, mondoo.ErrCanceled) {
 		t.Errorf("canceled context: %v", err)
 	}
 	if n := countRequests(t, p, "AgentManager", "HealthCheck"); n != 0 {
 		t.Errorf("%d check-ins sent with a canceled context", n)
 	}
+	closing := time.Now()
 	if err := client.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// bounded, generously: the slow answer is 3 s away
+	if took := time.Since(closing); took > time.Second {
+		t.Errorf("Close took %v after a canceled call", took)
+	}
+}
+
+// cancelDuring runs call under a context canceled 200 ms in, while the platform delays
+// the answer of method by slow; it returns call's error and how long after the cancel
+// the call returned.
+func cancelDuring(t *testing.T, p *platform, method string, slow time.Duration, call func(ctx context.Context) error) (error, time.Duration) {
+	t.Helper()
+	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": slow.Milliseconds(), "only": method}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelledAt time.Time
+	timer := time.AfterFunc(200*time.Millisecond, func() {
+		cancelledAt = time.Now()
+		cancel()
+	})
+	defer timer.Stop()
+	err := call(ctx)
+	returned := time.Now()
+	<-ctx.Done()
+	return err, returned.Sub(cancelledAt)
+}
+
+// checkCanceledPromptly checks a call that cancelDuring canceled.
+func checkCanceledPromptly(t *testing.T, err error, afterCancel time.Duration) {
+	t.Helper()
+	t.Logf("returned %v after the cancel", afterCancel)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, mondoo.ErrCanceled) {
+		t.Errorf("not context.Canceled and ErrCanceled: %v", err)
+	}
+	if afterCancel > time.Second {
+		t.Errorf("returned %v after the cancel (bound 1 s)", afterCancel)
+	}
+}
+
+// A Register canceled while RegisterAgent is slow returns promptly and never writes the
+// config, not even once the platform's answer was due.
+func TestContextCancelStopsASlowRegister(t *testing.T) {
+	p := newPlatform(t)
+	path, _ := serviceAccountFile(t, p)
+	before := readFile(t, path)
+	client := clientFor(t, path, mondoo.WithAPIEndpoint(p.URL))
+	const slow = 2 * time.Second
+	err, afterCancel := cancelDuring(t, p, "AgentManager/RegisterAgent", slow, func(ctx context.Context) error {
+		_, err := client.Register(ctx, "")
+		return err
+	})
+	checkCanceledPromptly(t, err, afterCancel)
+	if after := readFile(t, path); after != before {
+		t.Errorf("config changed by a canceled Register:\n%s\n---\n%s", before, after)
+	}
+	time.Sleep(slow + 500*time.Millisecond)
+	if after := readFile(t, path); after != before {
+		t.Errorf("config changed after the canceled Register returned:\n%s\n---\n%s", before, after)
+	}
+	configJSON, err := client.ConfigJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(configJSON, "agent_mrn") {
+		t.Errorf("the client's config has an agent after the canceled Register: %s", configJSON)
+	}
+}
+
+// A Logout canceled while UnRegisterAgent is slow leaves the config as it was.
+func TestContextCancelStopsASlowLogout(t *testing.T) {
+	p := newPlatform(t)
+	client, path, reg := login(t, p)
+	before := readFile(t, path)
+	const slow = 2 * time.Second
+	err, afterCancel := cancelDuring(t, p, "AgentManager/UnRegisterAgent", slow, func(ctx context.Context) error {
+		return client.Logout(ctx)
+	})
+	checkCanceledPromptly(t, err, afterCancel)
+	time.Sleep(slow + 500*time.Millisecond)
+	if after := readFile(t, path); after != before {
+		t.Errorf("config changed by a canceled Logout:\n%s\n---\n%s", before, after)
+	}
+	cfg, err := mondoo.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	if cfg.AgentMRN != reg.AgentMRN {
+		t.Errorf("agent after the canceled Logout: %q, want %q", cfg.AgentMRN, reg.AgentMRN)
+	}
+}
+
+// Status whose deadline passes while the platform is slow is an error (the report would
+// only show cut-short requests), matching context.DeadlineExceeded and ErrTimeout.
+func TestStatusDeadline(t *testing.T) {
+	p := newPlatform(t)
+	client, _, _ := login(t, p)
+	p.admin(t, "fault", []map[string]any{
+		{"kind": "slow", "millis": 3000, "only": "Health/Check"},
+		{"kind": "slow", "millis": 3000, "only": "AgentManager/PingPong"},
+	}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	started := time.Now()
+	status, err := client.Status(ctx)
+	t.Logf("Status returned after %v", time.Since(started))
+	if status != nil || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, mondoo.ErrTimeout) {
+		t.Errorf("Status past its deadline: %+v, %v", status, err)
+	}
+}
+
+// The package takes each call's error object from the call itself: no OS thread is
+// locked anywhere (the needle is split so this file does not match itself).
+func TestNoOSThreadLocking(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files: %v", err)
+	}
+	needle := "Lock" + "OSThread"
+	for _, f := range files {
+		if strings.Contains(readFile(t, f), needle) {
+			t.Errorf("%s calls runtime.%s", f, needle)
+		}
 	}
 }
 

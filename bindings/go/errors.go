@@ -5,16 +5,14 @@ package mondoo
 /*
 #include <stdlib.h>
 #include <string.h>
-#include "mondoo.h"
+#include "mondoo_go.h"
 */
 import "C"
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -90,38 +88,22 @@ func (c Code) String() string {
 // Class is the area a code belongs to; each has a sentinel error.
 type Class int
 
+// The classes are libmondoo's (mondoo_error_class).
 const (
-	ClassOK            Class = iota
-	ClassInternal            // bad arguments, I/O, a panic inside libmondoo (1xxx)
-	ClassConfig              // the configuration (2xxx except NotRegistered)
-	ClassNotRegistered       // no service account where one is needed
-	ClassToken               // a registration token (3xxx)
-	ClassKey                 // keys, certificates, signing (4xxx)
-	ClassNetwork             // transport: connect, TLS, proxy, timeouts, bad answers (5xxx)
-	ClassRPC                 // an error answered by the platform (6xxx)
+	ClassOK            Class = C.MONDOO_ERROR_CLASS_OK
+	ClassInternal      Class = C.MONDOO_ERROR_CLASS_INTERNAL       // bad arguments, I/O, a panic inside libmondoo
+	ClassConfig        Class = C.MONDOO_ERROR_CLASS_CONFIG         // the configuration
+	ClassNotRegistered Class = C.MONDOO_ERROR_CLASS_NOT_REGISTERED // no service account where one is needed
+	ClassToken         Class = C.MONDOO_ERROR_CLASS_TOKEN          // a registration token
+	ClassKey           Class = C.MONDOO_ERROR_CLASS_KEY            // keys, certificates, signing
+	ClassNetwork       Class = C.MONDOO_ERROR_CLASS_NETWORK        // transport: connect, TLS, proxy, timeouts, cancels, bad answers
+	ClassRPC           Class = C.MONDOO_ERROR_CLASS_RPC            // an error answered by the platform
 )
 
-// Class follows the header's grouping of codes by thousands.
+// Class is libmondoo's class of the code (mondoo_result_class): one table for every
+// binding.
 func (c Code) Class() Class {
-	switch c / 1000 {
-	case 0:
-		return ClassOK
-	case 1:
-		return ClassInternal
-	case 2:
-		if c == CodeNotRegistered {
-			return ClassNotRegistered
-		}
-		return ClassConfig
-	case 3:
-		return ClassToken
-	case 4:
-		return ClassKey
-	case 5:
-		return ClassNetwork
-	default:
-		return ClassRPC
-	}
+	return Class(C.mondoo_result_class(C.uint32_t(c)))
 }
 
 // Sentinel errors, matched with errors.Is against any *Error of their class or code.
@@ -134,6 +116,7 @@ var (
 	ErrKey              = errors.New("mondoo: key or certificate error")
 	ErrNetwork          = errors.New("mondoo: network error")
 	ErrTimeout          = errors.New("mondoo: timeout")
+	ErrCanceled         = errors.New("mondoo: canceled")
 	ErrRPC              = errors.New("mondoo: platform error")
 	ErrUnauthenticated  = errors.New("mondoo: unauthenticated")
 	ErrPermissionDenied = errors.New("mondoo: permission denied")
@@ -154,6 +137,7 @@ var classSentinels = map[error]Class{
 var codeSentinels = map[error]Code{
 	ErrTokenExpired:     CodeTokenExpired,
 	ErrTimeout:          CodeTimeout,
+	ErrCanceled:         CodeCanceled,
 	ErrUnauthenticated:  CodeRPCUnauthenticated,
 	ErrPermissionDenied: CodeRPCPermissionDenied,
 }
@@ -219,26 +203,24 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// Unwrap gives the context error (context.DeadlineExceeded) when the caller's context
-// ended the call.
+// Unwrap gives the context error (context.DeadlineExceeded or context.Canceled) when
+// the caller's context ended the call.
 func (e *Error) Unwrap() error { return e.cause }
 
-// callC runs one fallible C call and, when it fails, takes the error on the same OS
-// thread: libmondoo's last error is per thread, and a goroutine may otherwise move
-// between the two calls.
-func callC(op string, f func() C.mondoo_result) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if r := f(); r != C.MONDOO_RESULT_OK {
-		return takeError(op, r)
+// callC runs one fallible C call, a go_ function of mondoo_go.h that hands back the
+// call's own error object (taken inside the same C call, so no OS thread needs locking),
+// and turns that error into an *Error.
+func callC(op string, f func(errorOut **C.mondoo_error) C.mondoo_result) error {
+	var e *C.mondoo_error
+	if r := f(&e); r != C.MONDOO_RESULT_OK {
+		return takeError(op, r, e)
 	}
 	return nil
 }
 
-// takeError turns the calling thread's last error into an *Error and frees it. The
-// caller must have locked the OS thread since the failing call.
-func takeError(op string, r C.mondoo_result) error {
-	e := C.mondoo_error_last()
+// takeError turns a call's error object into an *Error and frees it; a NULL object (an
+// internal failure to make one) gives the code's name.
+func takeError(op string, r C.mondoo_result, e *C.mondoo_error) error {
 	if e == nil {
 		return &Error{Op: op, Code: Code(r), Message: Code(r).String()}
 	}
@@ -269,24 +251,40 @@ func takeError(op string, r C.mondoo_result) error {
 }
 
 // contextError is what a call returns when the caller's context ended before libmondoo
-// was called or while a cancellation left it running: a timeout (errors.Is ErrTimeout and
-// context.DeadlineExceeded) or the cancellation itself.
+// was called (or, for Status, while it ran): a timeout (errors.Is ErrTimeout and
+// context.DeadlineExceeded) or a cancellation (errors.Is ErrCanceled and
+// context.Canceled).
 func contextError(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed before libmondoo was called", cause: err}
+		return &Error{Op: op, Code: CodeTimeout, Message: "the context's deadline passed", cause: err}
 	}
-	return fmt.Errorf("mondoo: %s: %w", op, err)
+	return &Error{Op: op, Code: CodeCanceled, Message: "the context was cancelled", cause: err}
 }
 
-// withDeadlineCause marks libmondoo's timeout as the context's deadline
-// (context.DeadlineExceeded) when that deadline is what ended the call, rather than
-// WithTimeout or WithConnectTimeout ending it earlier. libmondoo's deadline is never
-// before the context's (rounded up to whole ms); the slack only absorbs timer rounding.
-func withDeadlineCause(err error, deadline time.Time) error {
-	const slack = time.Millisecond
+// withContextCause ties libmondoo's CANCELED or TIMEOUT to the caller's context when
+// that context is what ended the call: its error becomes the cause (errors.Is
+// context.Canceled / context.DeadlineExceeded), and a cancel fired by the context's
+// deadline reads as the timeout it is. libmondoo's own deadline is never before the
+// context's (rounded up to whole ms); the slack only absorbs timer rounding when it
+// fires a hair before Go's timer.
+func withContextCause(err error, ctx context.Context) error {
 	var e *Error
-	if errors.As(err, &e) && e.Code == CodeTimeout && e.cause == nil && time.Until(deadline) <= slack {
-		e.cause = context.DeadlineExceeded
+	if !errors.As(err, &e) || e.cause != nil {
+		return err
+	}
+	const slack = time.Millisecond
+	ctxErr := ctx.Err()
+	if ctxErr == nil {
+		if deadline, ok := ctx.Deadline(); ok && e.Code == CodeTimeout && time.Until(deadline) <= slack {
+			e.cause = context.DeadlineExceeded
+		}
+		return err
+	}
+	switch {
+	case e.Code == CodeCanceled && errors.Is(ctxErr, context.DeadlineExceeded):
+		e.Code, e.Message, e.cause = CodeTimeout, "the context's deadline passed: "+e.Message, ctxErr
+	case e.Code == CodeCanceled, e.Code == CodeTimeout && errors.Is(ctxErr, context.DeadlineExceeded):
+		e.cause = ctxErr
 	}
 	return err
 }

@@ -4,7 +4,7 @@ package mondoo
 
 /*
 #include <stdlib.h>
-#include "mondoo.h"
+#include "mondoo_go.h"
 */
 import "C"
 
@@ -89,32 +89,40 @@ type statusJSON struct {
 }
 
 // Status asks the platform for its health and whether it accepts the credentials.
-// Errors are only for a config that cannot be used at all (ErrConfig, ErrKey).
+// Errors are only for a config that cannot be used at all (ErrConfig, ErrKey) and for a
+// context that ended before the report was complete (ErrTimeout and
+// context.DeadlineExceeded, or ErrCanceled and context.Canceled).
 func (c *Client) Status(ctx context.Context) (*Status, error) {
 	const op = "Client.Status"
 	var text, js string
 	var exit C.int32_t
 	err := c.do(ctx, op, func(h *C.mondoo_client) error {
 		var report *C.mondoo_status
-		if err := callC(op, func() C.mondoo_result { return C.mondoo_client_status_report(h, &report) }); err != nil {
+		if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_status_report(h, &report, e) }); err != nil {
 			return err
 		}
 		defer C.mondoo_status_free(report)
 		var t, j *C.char
-		err := callC(op, func() C.mondoo_result {
-			if r := C.mondoo_status_to_text(report, &t); r != C.MONDOO_RESULT_OK {
-				return r
+		steps := []func(e **C.mondoo_error) C.mondoo_result{
+			func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_status_to_text(report, &t, e) },
+			func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_status_to_json(report, &j, e) },
+			func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_status_exit_code(report, &exit, e) },
+		}
+		var err error
+		for _, step := range steps {
+			if err = callC(op, step); err != nil {
+				break
 			}
-			if r := C.mondoo_status_to_json(report, &j); r != C.MONDOO_RESULT_OK {
-				return r
-			}
-			return C.mondoo_status_exit_code(report, &exit)
-		})
+		}
 		text, js = goString(t), goString(j)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// The report was made of requests the context cut short: not an answer.
+		return nil, contextError(op, ctxErr)
 	}
 	var raw statusJSON
 	if err := json.Unmarshal([]byte(js), &raw); err != nil {

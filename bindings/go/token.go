@@ -4,7 +4,7 @@ package mondoo
 
 /*
 #include <stdlib.h>
-#include "mondoo.h"
+#include "mondoo_go.h"
 */
 import "C"
 
@@ -59,7 +59,7 @@ func InspectTokenWithEndpoint(token, endpoint string) (*TokenClaims, error) {
 	cEndpoint := cString(endpoint, true)
 	defer freeCString(cEndpoint)
 	var s *C.char
-	if err := callC(op, func() C.mondoo_result { return C.mondoo_token_inspect(cToken, cEndpoint, &s) }); err != nil {
+	if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_token_inspect(cToken, cEndpoint, &s, e) }); err != nil {
 		return nil, err
 	}
 	var claims TokenClaims

@@ -37,6 +37,32 @@
 
 
 /**
+ * Areas of failure; each binding maps one exception class or sentinel to each. The
+ * values are stable: the C ABI hands them out (`mondoo_result_class`).
+ */
+enum mondoo_error_class
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    MONDOO_ERROR_CLASS_OK = 0,
+    MONDOO_ERROR_CLASS_INTERNAL = 1,
+    MONDOO_ERROR_CLASS_CONFIG = 2,
+    MONDOO_ERROR_CLASS_NOT_REGISTERED = 3,
+    MONDOO_ERROR_CLASS_TOKEN = 4,
+    MONDOO_ERROR_CLASS_KEY = 5,
+    MONDOO_ERROR_CLASS_NETWORK = 6,
+    MONDOO_ERROR_CLASS_RPC = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mondoo_error_class mondoo_error_class;
+#else
+typedef uint32_t mondoo_error_class;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Result codes, grouped by area in blocks of a thousand. Values are stable and never
  * reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
  */
@@ -110,6 +136,17 @@ typedef enum mondoo_result mondoo_result;
 typedef uint32_t mondoo_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A cancel handle: `mondoo_cancel_cancel` ends every call made through the client
+ * handles derived from it with `mondoo_client_with_cancel`, promptly, with
+ * `MONDOO_RESULT_CANCELED`; calls started afterwards fail the same way before anything is
+ * sent. Once cancelled it stays so: make a new one for later calls.
+ *
+ * Made by `mondoo_cancel_new`, freed by `mondoo_cancel_free`. Thread-safe: any thread
+ * may cancel it while others run calls under it.
+ */
+typedef struct mondoo_cancel mondoo_cancel;
 
 /**
  * A connection to the platform: the config, the signer and one HTTP connection pool,
@@ -204,6 +241,18 @@ const char *mondoo_version(void);
  * Thread safety: safe from any thread.
  */
 const char *mondoo_result_name(uint32_t result);
+
+/**
+ * The area a result code belongs to (`MONDOO_ERROR_CLASS_CONFIG`, `_NETWORK`, ...): the
+ * one table (the core's) every binding maps its exception classes or sentinel errors
+ * from. A value that is no code (a header newer than the library) gives
+ * `MONDOO_ERROR_CLASS_INTERNAL`.
+ *
+ * Ownership: nothing is passed by pointer.
+ * Errors: none: it cannot fail and leaves the last error alone.
+ * Thread safety: safe from any thread.
+ */
+mondoo_error_class mondoo_result_class(uint32_t result);
 
 /**
  * Free a string returned by libmondoo (a bearer, a JSON text, a config field). NULL is
@@ -1128,6 +1177,71 @@ mondoo_result mondoo_client_sign(const mondoo_client *client,
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_config_json(const mondoo_client *client, char **json_out);
+
+/**
+ * A new cancel handle, not cancelled.
+ *
+ * Ownership: on success `*cancel_out` is a new handle owned by the caller, freed with
+ * `mondoo_cancel_free`.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `cancel_out` is NULL (not written; last
+ * error set).
+ * Thread safety: safe to call from any thread.
+ */
+mondoo_result mondoo_cancel_new(mondoo_cancel **cancel_out);
+
+/**
+ * Cancel: every call running through a client handle made with this cancel handle ends
+ * promptly with `MONDOO_RESULT_CANCELED` (its request's connection is closed; a register
+ * or logout cancelled before its config write never writes the config afterwards), and
+ * later calls through such handles fail with it before sending anything. Cancelling
+ * twice is fine.
+ *
+ * Ownership: `cancel` is borrowed for the call.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `cancel` is NULL (last error set).
+ * Thread safety: safe from any thread, also while other threads run calls under it.
+ */
+mondoo_result mondoo_cancel_cancel(const mondoo_cancel *cancel);
+
+/**
+ * Whether `mondoo_cancel_cancel` was called on this handle.
+ *
+ * Ownership: `cancel` is borrowed for the call.
+ * Errors: none: returns false when `cancel` is NULL; the last error is left alone.
+ * Thread safety: safe from any thread.
+ */
+bool mondoo_cancel_is_cancelled(const mondoo_cancel *cancel);
+
+/**
+ * Free a cancel handle. Client handles made with it keep their own reference, so they
+ * stay valid (and can no longer be cancelled by anyone but a copy). NULL is a no-op;
+ * freeing twice is undefined behaviour.
+ *
+ * Ownership: takes `cancel`; it must not be used after this call.
+ * Errors: none: returns nothing and leaves the last error alone.
+ * Thread safety: no other thread may use `cancel` during or after this call (a thread
+ * about to call `mondoo_cancel_cancel` must be done before it is freed).
+ */
+void mondoo_cancel_free(mondoo_cancel *cancel);
+
+/**
+ * A handle on the same client (config, signer, connection pool, and any deadline of
+ * `client`) whose calls end promptly with `MONDOO_RESULT_CANCELED` once `cancel` is
+ * cancelled, from any thread. Combine with `mondoo_client_with_timeout` (either order)
+ * for a caller's context with both a deadline and a cancel (Go's `context`). A register
+ * or logout through it changes the config every handle sees; one cancelled before it
+ * wrote the config never writes it afterwards.
+ *
+ * Ownership: `client` and `cancel` are borrowed for the call; the new handle keeps its
+ * own reference to the cancellation, so `cancel` may be freed before it. On success
+ * `*client_out` is a new handle owned by the caller, freed with `mondoo_client_free`,
+ * independently of `client`.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`, `cancel` or `client_out`.
+ * On error `*client_out` is not written and the last error is set.
+ * Thread safety: safe to call from any thread, on a client shared by many.
+ */
+mondoo_result mondoo_client_with_cancel(const mondoo_client *client,
+                                        const mondoo_cancel *cancel,
+                                        mondoo_client **client_out);
 
 /**
  * Whether the config holds a service account (`client.registered` of the JSON).

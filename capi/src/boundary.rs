@@ -67,6 +67,16 @@ impl PanicValue for f64 {
         f64::NAN
     }
 }
+impl PanicValue for bool {
+    fn panic_value() -> Self {
+        false
+    }
+}
+impl PanicValue for mondoo::error::ErrorClass {
+    fn panic_value() -> Self {
+        mondoo::error::ErrorClass::Internal
+    }
+}
 impl PanicValue for Code {
     fn panic_value() -> Self {
         Code::Panic

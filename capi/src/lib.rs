@@ -5,7 +5,8 @@
 //!
 //! * **Results.** Every fallible function returns a `mondoo_result` (`crate::Code`:
 //!   stable values grouped by area in blocks of a thousand). `MONDOO_RESULT_OK` is 0.
-//!   Only frees, `mondoo_version`, `mondoo_error_last` and the accessors of a
+//!   Only frees, `mondoo_version`, `mondoo_result_name`, `mondoo_result_class`,
+//!   `mondoo_cancel_is_cancelled`, `mondoo_error_last` and the accessors of a
 //!   `mondoo_error` return something else.
 //! * **Fields, not JSON.** What a C caller reads has an accessor: a `_report` variant
 //!   (`mondoo_client_status_report`, `mondoo_client_register_report`,
@@ -31,7 +32,8 @@
 //!   freed, NUL-terminated strings, buffers of at least the given length. A dangling
 //!   pointer cannot be detected; NULL always can.
 //! * **Threads.** `mondoo_config`, `mondoo_signer`, `mondoo_client`, `mondoo_status`,
-//!   `mondoo_registration` and `mondoo_token_info` may be used by many threads at once;
+//!   `mondoo_registration`, `mondoo_token_info` and `mondoo_cancel` may be used by many
+//!   threads at once (`mondoo_cancel_cancel` from any thread while calls run);
 //!   `mondoo_client_options` is a single-thread builder.
 
 // The handle types carry their C names (`mondoo_config`), which cbindgen copies as is.
@@ -57,10 +59,13 @@ mod signer;
 
 mod client;
 
+mod cancel;
+
 mod status;
 
 mod registration;
 
+pub use cancel::mondoo_cancel;
 pub use client::{mondoo_client, mondoo_client_options, mondoo_status};
 pub use config::mondoo_config;
 pub use last_error::mondoo_error;
@@ -69,7 +74,7 @@ pub use signer::mondoo_signer;
 pub use token::mondoo_token_info;
 
 use boundary::guard_value;
-use mondoo::error::Code;
+use mondoo::error::{Code, ErrorClass};
 
 /// The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
 /// it was built with.
@@ -96,6 +101,19 @@ pub extern "C" fn mondoo_result_name(result: u32) -> *const c_char {
     guard_value("mondoo_result_name", || {
         Code::from_value(result).map_or(c"MONDOO_RESULT_UNKNOWN", Code::c_name).as_ptr()
     })
+}
+
+/// The area a result code belongs to (`MONDOO_ERROR_CLASS_CONFIG`, `_NETWORK`, ...): the
+/// one table (the core's) every binding maps its exception classes or sentinel errors
+/// from. A value that is no code (a header newer than the library) gives
+/// `MONDOO_ERROR_CLASS_INTERNAL`.
+///
+/// Ownership: nothing is passed by pointer.
+/// Errors: none: it cannot fail and leaves the last error alone.
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn mondoo_result_class(result: u32) -> ErrorClass {
+    guard_value("mondoo_result_class", || Code::from_value(result).map_or(ErrorClass::Internal, Code::class))
 }
 
 /// Free a string returned by libmondoo (a bearer, a JSON text, a config field). NULL is

@@ -31,6 +31,8 @@ type mondoo_registration = std::ffi::c_void;
 #[allow(non_camel_case_types)]
 type mondoo_token_info = std::ffi::c_void;
 #[allow(non_camel_case_types)]
+type mondoo_cancel = std::ffi::c_void;
+#[allow(non_camel_case_types)]
 type mondoo_result = u32;
 
 mod raw {
@@ -130,6 +132,16 @@ mod raw {
         pub fn mondoo_token_info_to_json(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_info_expires_at(i: *const mondoo_token_info, out: *mut i64) -> mondoo_result;
         pub fn mondoo_token_info_free(i: *mut mondoo_token_info);
+        pub fn mondoo_cancel_new(out: *mut *mut mondoo_cancel) -> mondoo_result;
+        pub fn mondoo_cancel_cancel(c: *const mondoo_cancel) -> mondoo_result;
+        pub fn mondoo_cancel_is_cancelled(c: *const mondoo_cancel) -> bool;
+        pub fn mondoo_cancel_free(c: *mut mondoo_cancel);
+        pub fn mondoo_client_with_cancel(
+            c: *const mondoo_client,
+            cancel: *const mondoo_cancel,
+            out: *mut *mut mondoo_client,
+        ) -> mondoo_result;
+        pub fn mondoo_result_class(result: u32) -> u32;
     }
 }
 
@@ -677,4 +689,98 @@ fn the_report_handles_read_their_fields_and_refuse_null() {
 
         mondoo_client_free(client);
     }
+}
+
+/// A cancel handle crossing to another thread (documented as safe from any thread).
+#[derive(Clone, Copy)]
+struct SendCancel(*mut mondoo_cancel);
+// SAFETY: mondoo_cancel_cancel is documented as safe from any thread.
+unsafe impl Send for SendCancel {}
+
+/// A cancel handle cancelled from other threads while a call waits on a slow answer:
+/// the call ends with CANCELED well before the answer, later calls through the handle
+/// send nothing, and the client without it works on. Cancelling from many threads at
+/// once is fine.
+#[test]
+fn a_cancel_from_other_threads_ends_a_call_in_flight() {
+    use mondoo_platform::{Fault, FaultSpec};
+    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::with_fixtures()).unwrap();
+    let client = service_account_client(platform.url());
+    platform.inject(FaultSpec::new(Fault::Slow { millis: 3000 }).only("Echo/Say"));
+    let (svc, method) = (cstr("Echo"), cstr("Say"));
+    // SAFETY: live handles, valid out pointers, C strings; each handle freed once, the
+    // cancel handle only after every thread using it was joined.
+    unsafe {
+        let mut cancel = null_mut();
+        assert_eq!(code(raw::mondoo_cancel_new(&mut cancel)), Code::Ok);
+        let mut derived = null_mut();
+        assert_eq!(code(raw::mondoo_client_with_cancel(client, cancel, &mut derived)), Code::Ok);
+        let shared = SendCancel(cancel);
+        let cancellers: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let shared = shared;
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    let at = std::time::Instant::now();
+                    assert_eq!(code(raw::mondoo_cancel_cancel(shared.0)), Code::Ok);
+                    at
+                })
+            })
+            .collect();
+        let mut out = sentinel::<c_char>();
+        let result = code(raw::mondoo_client_call(derived, svc.as_ptr(), method.as_ptr(), null(), 0, &mut out));
+        let returned = std::time::Instant::now();
+        let first_cancel = cancellers.into_iter().map(|t| t.join().unwrap()).min().unwrap();
+        let after = returned.saturating_duration_since(first_cancel);
+        println!("call returned {after:?} after the cancel");
+        assert_eq!(result, Code::Canceled);
+        assert_eq!(out, sentinel::<c_char>(), "output untouched");
+        assert!(after < std::time::Duration::from_secs(1), "returned {after:?} after the cancel");
+        assert_eq!(last_error().0, Code::Canceled);
+        assert!(raw::mondoo_cancel_is_cancelled(cancel));
+
+        let sent = platform.requests().len();
+        assert_eq!(code(raw::mondoo_client_checkin(derived)), Code::Canceled);
+        assert_eq!(platform.requests().len(), sent, "a call on a cancelled handle sends nothing");
+        raw::mondoo_cancel_free(cancel);
+        assert_eq!(code(raw::mondoo_client_checkin(derived)), Code::Canceled, "the handle keeps the cancel");
+        mondoo_client_free(derived);
+
+        let mut answer = null_mut();
+        assert_eq!(
+            code(raw::mondoo_client_call(client, svc.as_ptr(), method.as_ptr(), null(), 0, &mut answer)),
+            Code::Ok
+        );
+        assert!(take_string(answer).is_some());
+        mondoo_client_free(client);
+    }
+}
+
+#[test]
+fn cancel_handles_refuse_null() {
+    // SAFETY: NULL and valid out pointers only.
+    unsafe {
+        expect_error(code(raw::mondoo_cancel_new(null_mut())), Code::NullParameter, "cancel_out");
+        expect_error(code(raw::mondoo_cancel_cancel(null())), Code::NullParameter, "cancel");
+        assert!(!raw::mondoo_cancel_is_cancelled(null()));
+        raw::mondoo_cancel_free(null_mut());
+        let mut cancel = null_mut();
+        assert_eq!(code(raw::mondoo_cancel_new(&mut cancel)), Code::Ok);
+        let mut out = sentinel::<mondoo_client>();
+        expect_error(code(raw::mondoo_client_with_cancel(null(), cancel, &mut out)), Code::NullParameter, "client");
+        assert_eq!(out, sentinel::<mondoo_client>());
+        raw::mondoo_cancel_free(cancel);
+    }
+}
+
+/// The class of every code is the core's (one table for all bindings).
+#[test]
+fn result_class_is_the_cores() {
+    for code in Code::ALL {
+        // SAFETY: a plain value call.
+        let class = unsafe { raw::mondoo_result_class(code.value()) };
+        assert_eq!(class, code.class() as u32, "{code:?}");
+    }
+    // SAFETY: as above.
+    assert_eq!(unsafe { raw::mondoo_result_class(77) }, mondoo::error::ErrorClass::Internal as u32);
 }

@@ -796,6 +796,127 @@ static void test_api_proxy(void) {
     platform_stop(&px);
 }
 
+static double monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+struct cancel_job {
+    const mondoo_cancel *cancel;
+    unsigned delay_ms;
+    double cancelled_at_ms;
+};
+
+/* Cancels from another thread once the call is under way. */
+static void *cancel_later(void *arg) {
+    struct cancel_job *job = arg;
+    struct timespec pause = {job->delay_ms / 1000, (long)(job->delay_ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+    job->cancelled_at_ms = monotonic_ms();
+    mondoo_cancel_cancel(job->cancel);
+    return NULL;
+}
+
+static int same_file(const char *path, const char *expected) {
+    char *now = read_file(path, NULL);
+    int same = now && strcmp(now, expected) == 0;
+    free(now);
+    return same;
+}
+
+static void test_cancel(const char *dir) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/cancel.yml", dir);
+    char original[800];
+    snprintf(original, sizeof original, "api_endpoint: %s\nkept_key: kept value\n", platform.url);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "write %s", path);
+    if (!f) return;
+    fputs(original, f);
+    fclose(f);
+    char *token = mint_token("{}");
+    if (!token) return;
+    mondoo_client *client = client_for(path);
+
+    /* NULL parameters are refused; a NULL handle is never cancelled. */
+    EXPECT_RESULT(mondoo_cancel_new(NULL), MONDOO_RESULT_NULL_PARAMETER);
+    EXPECT_RESULT(mondoo_cancel_cancel(NULL), MONDOO_RESULT_NULL_PARAMETER);
+    CHECK(!mondoo_cancel_is_cancelled(NULL), "NULL is not cancelled");
+    mondoo_cancel_free(NULL);
+    mondoo_cancel *cancel = NULL;
+    EXPECT_OK(mondoo_cancel_new(&cancel));
+    CHECK(!mondoo_cancel_is_cancelled(cancel), "a new handle is not cancelled");
+    mondoo_client *derived = (mondoo_client *)SENTINEL;
+    EXPECT_RESULT(mondoo_client_with_cancel(NULL, cancel, &derived), MONDOO_RESULT_NULL_PARAMETER);
+    EXPECT_RESULT(mondoo_client_with_cancel(client, NULL, &derived), MONDOO_RESULT_NULL_PARAMETER);
+    EXPECT_RESULT(mondoo_client_with_cancel(client, cancel, NULL), MONDOO_RESULT_NULL_PARAMETER);
+    CHECK(derived == (mondoo_client *)SENTINEL, "client_out untouched on error");
+
+    /* Cancelled before the call: CANCELED, and nothing reaches the platform. */
+    EXPECT_OK(mondoo_client_with_cancel(client, cancel, &derived));
+    EXPECT_OK(mondoo_cancel_cancel(cancel));
+    EXPECT_OK(mondoo_cancel_cancel(cancel)); /* twice is fine */
+    CHECK(mondoo_cancel_is_cancelled(cancel), "cancelled");
+    char *before = platform_admin(&platform, "requests", "", NULL);
+    char *out = SENTINEL;
+    EXPECT_RESULT(mondoo_client_register(derived, token, NULL, NULL, &out), MONDOO_RESULT_CANCELED);
+    CHECK(out == SENTINEL, "registration_json_out untouched");
+    mondoo_error *err = mondoo_error_last();
+    CHECK(err && mondoo_error_code(err) == MONDOO_RESULT_CANCELED, "the error object says CANCELED");
+    mondoo_error_free(err);
+    EXPECT_RESULT(mondoo_client_checkin(derived), MONDOO_RESULT_CANCELED);
+    char *after = platform_admin(&platform, "requests", "", NULL);
+    CHECK(before && after && strcmp(before, after) == 0, "no request reached the platform");
+    free(before);
+    free(after);
+    CHECK(same_file(path, original), "config unchanged");
+    /* the derived handle keeps the cancellation after the cancel handle is gone */
+    mondoo_cancel_free(cancel);
+    EXPECT_RESULT(mondoo_client_checkin(derived), MONDOO_RESULT_CANCELED);
+    mondoo_client_free(derived);
+
+    /* Cancelled from another thread while RegisterAgent is slow: CANCELED promptly, and
+     * the config is never written, not even after the platform's answer was due. */
+    const unsigned slow_ms = 2000;
+    char fault[200];
+    snprintf(fault, sizeof fault, "{\"kind\":\"slow\",\"millis\":%u,\"only\":\"AgentManager/RegisterAgent\"}",
+             slow_ms);
+    int http = 0;
+    char *ok = platform_admin(&platform, "fault", fault, &http);
+    CHECK(http == 200, "inject slow RegisterAgent: HTTP %d", http);
+    free(ok);
+    EXPECT_OK(mondoo_cancel_new(&cancel));
+    EXPECT_OK(mondoo_client_with_cancel(client, cancel, &derived));
+    struct cancel_job job = {cancel, 300, 0};
+    pthread_t canceller;
+    CHECK(pthread_create(&canceller, NULL, cancel_later, &job) == 0, "pthread_create");
+    double started = monotonic_ms();
+    out = SENTINEL;
+    EXPECT_RESULT(mondoo_client_register(derived, token, NULL, NULL, &out), MONDOO_RESULT_CANCELED);
+    double returned = monotonic_ms();
+    pthread_join(canceller, NULL);
+    double after_cancel = returned - job.cancelled_at_ms;
+    printf("test_client: register cancelled during a %u ms RegisterAgent returned %.1f ms after the cancel "
+           "(%.1f ms after the call started)\n",
+           slow_ms, after_cancel, returned - started);
+    CHECK(after_cancel < 1000.0, "returned %.1f ms after the cancel (bound 1000 ms)", after_cancel);
+    CHECK(out == SENTINEL, "registration_json_out untouched");
+    CHECK(same_file(path, original), "config unchanged right after the cancel");
+    struct timespec past_the_fault = {slow_ms / 1000 + 1, 0};
+    nanosleep(&past_the_fault, NULL);
+    CHECK(same_file(path, original), "config still unchanged after the platform's answer was due");
+    mondoo_client_free(derived);
+    mondoo_cancel_free(cancel);
+
+    /* the client without the cancel still works */
+    EXPECT_OK(mondoo_client_register(client, token, NULL, NULL, &out));
+    mondoo_string_free(out);
+    CHECK(!same_file(path, original), "an uncancelled register writes the config");
+    mondoo_client_free(client);
+    free(token);
+}
+
 int main(void) {
     /* Registration writes HOME-independent: everything goes to a temporary directory. */
     char dir[] = "/tmp/mondoo-c-test-XXXXXX";
@@ -818,6 +939,7 @@ int main(void) {
     test_not_registered_names_the_config_file(dir);
     test_require_tls();
     test_orphaned_agent_credentials(dir);
+    test_cancel(dir);
 
     platform_stop(&platform);
 

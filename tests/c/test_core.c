@@ -128,6 +128,17 @@ static void test_version(void) {
     CHECK(strcmp(mondoo_result_name(MONDOO_RESULT_TOKEN_EXPIRED), "MONDOO_RESULT_TOKEN_EXPIRED") == 0,
           "%s", mondoo_result_name(MONDOO_RESULT_TOKEN_EXPIRED));
     CHECK(strcmp(mondoo_result_name(77), "MONDOO_RESULT_UNKNOWN") == 0, "%s", mondoo_result_name(77));
+    /* The class of a code comes from the library's one table. */
+    CHECK(mondoo_result_class(MONDOO_RESULT_OK) == MONDOO_ERROR_CLASS_OK, "class of OK");
+    CHECK(mondoo_result_class(MONDOO_RESULT_CONFIG_PARSE) == MONDOO_ERROR_CLASS_CONFIG, "class of CONFIG_PARSE");
+    CHECK(mondoo_result_class(MONDOO_RESULT_NOT_REGISTERED) == MONDOO_ERROR_CLASS_NOT_REGISTERED,
+          "class of NOT_REGISTERED");
+    CHECK(mondoo_result_class(MONDOO_RESULT_TOKEN_EXPIRED) == MONDOO_ERROR_CLASS_TOKEN, "class of TOKEN_EXPIRED");
+    CHECK(mondoo_result_class(MONDOO_RESULT_KEY_ENCRYPTED) == MONDOO_ERROR_CLASS_KEY, "class of KEY_ENCRYPTED");
+    CHECK(mondoo_result_class(MONDOO_RESULT_CANCELED) == MONDOO_ERROR_CLASS_NETWORK, "class of CANCELED");
+    CHECK(mondoo_result_class(MONDOO_RESULT_RPC_UNAUTHENTICATED) == MONDOO_ERROR_CLASS_RPC, "class of RPC_*");
+    CHECK(mondoo_result_class(MONDOO_RESULT_PANIC) == MONDOO_ERROR_CLASS_INTERNAL, "class of PANIC");
+    CHECK(mondoo_result_class(77) == MONDOO_ERROR_CLASS_INTERNAL, "a value that is no code");
 }
 
 static void test_config_fields(void) {

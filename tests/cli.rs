@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
+use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 fn cli() -> PathBuf {
     // target/debug/deps/cli-HASH -> target/debug/examples/mondoo
@@ -179,6 +179,17 @@ fn login_status_checkin_logout_against_the_local_platform() {
     let out = run(home.path(), &["call", "Echo", "Say", "{\"ping\":true}", "--config", cfg], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("\"ping\": true"));
+
+    // --timeout bounds the whole command: a slow-drip answer (headers at once, then a byte
+    // every 500 ms for 30 s) ends as a timeout at 1 s.
+    platform.inject(FaultSpec::new(Fault::SlowDrip { bytes: 60, interval_millis: 500 }).only("Echo/Say"));
+    let started = std::time::Instant::now();
+    let out = run(home.path(), &["call", "Echo", "Say", "--config", cfg, "--timeout", "1"], None);
+    let elapsed = started.elapsed();
+    println!("slow-drip answer with --timeout 1: the command ended after {elapsed:?}");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no complete answer within"), "{}", text(&out.stderr));
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
 
     let out = run(home.path(), &["logout", "--config", cfg], None);
     assert_eq!(out.status.code(), Some(64), "logout needs --force, a usage error");

@@ -176,6 +176,17 @@ func TestErrorNetwork(t *testing.T) {
 	p.admin(t, "fault", map[string]any{"kind": "slow", "millis": 3000, "only": "Echo/Say"}, nil)
 	client = clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(p.URL), mondoo.WithTimeout(300*time.Millisecond))
 	checkError(t, client.Call(context.Background(), "Echo", "Say", nil, nil), mondoo.CodeTimeout, "ErrNetwork", "ErrTimeout")
+
+	// The timeout bounds the whole call: headers at once, then a byte every 500 ms for 30 s.
+	p.admin(t, "fault", map[string]any{"kind": "slow_drip", "bytes": 60, "interval_millis": 500, "only": "Echo/Say"}, nil)
+	client = clientFor(t, testdata(t, "service-account/credentials.json"), mondoo.WithAPIEndpoint(p.URL), mondoo.WithTimeout(time.Second))
+	started := time.Now()
+	checkError(t, client.Call(context.Background(), "Echo", "Say", nil, nil), mondoo.CodeTimeout, "ErrNetwork", "ErrTimeout")
+	elapsed := time.Since(started)
+	t.Logf("slow-drip answer with a 1 s timeout: timed out after %v", elapsed.Round(time.Millisecond))
+	if elapsed > 10*time.Second {
+		t.Errorf("the timeout did not bound the whole call: %v", elapsed)
+	}
 }
 
 func TestErrorRPC(t *testing.T) {

@@ -15,6 +15,7 @@
 #include "platform.h"
 
 static char sentinel_storage;
+static double monotonic_ms(void);
 #define SENTINEL ((char *)&sentinel_storage)
 
 static int contains(const char *haystack, const char *needle) {
@@ -336,6 +337,22 @@ static void test_login_status_calls_logout(void) {
     EXPECT_OK(mondoo_client_with_timeout(client, 200, &scoped));
     char *slow_answer = SENTINEL;
     EXPECT_RESULT(call_json(scoped, "Echo", "Say", "{}", &slow_answer), MONDOO_RESULT_TIMEOUT);
+    CHECK(slow_answer == SENTINEL, "answer untouched on timeout");
+    mondoo_client_free(scoped);
+
+    /* The timeout bounds the whole call: headers at once, then a byte every 500 ms for 30 s
+     * (a slow-drip answer) still ends as a timeout at the client's 1 s bound. */
+    ok = platform_admin(&platform, "fault",
+                        "{\"kind\":\"slow_drip\",\"bytes\":60,\"interval_millis\":500,\"only\":\"Echo/Say\"}", &http);
+    CHECK(http == 200, "slow-drip fault injected: %d %s", http, ok ? ok : "");
+    free(ok);
+    EXPECT_OK(mondoo_client_with_timeout(client, 1000, &scoped));
+    double drip_start = monotonic_ms();
+    slow_answer = SENTINEL;
+    EXPECT_RESULT(call_json(scoped, "Echo", "Say", "{}", &slow_answer), MONDOO_RESULT_TIMEOUT);
+    double drip_ms = monotonic_ms() - drip_start;
+    printf("slow-drip answer with a 1 s timeout: timed out after %.0f ms\n", drip_ms);
+    CHECK(drip_ms < 10000, "the timeout bounds the whole call, not each read: %.0f ms", drip_ms);
     CHECK(slow_answer == SENTINEL, "answer untouched on timeout");
     mondoo_client_free(scoped);
 

@@ -375,6 +375,16 @@ def test_network_errors(platform: Platform, fixture_config: Path) -> None:
     assert isinstance(timed_out.value, mondoo.NetworkTimeoutError)
     assert timed_out.value.timeout and timed_out.value.code_name == "MONDOO_RESULT_TIMEOUT"
 
+    # The timeout bounds the whole call: headers at once, then a byte every 500 ms for 30 s.
+    dripping = client_for(mondoo.Config.load(fixture_config), platform, timeout=1.0)
+    platform.fault(kind="slow_drip", bytes=60, interval_millis=500, only="Echo/Say")
+    started = time.monotonic()
+    with pytest.raises(mondoo.NetworkTimeoutError):
+        dripping.call("Echo", "Say", {})
+    elapsed = time.monotonic() - started
+    print(f"slow-drip answer with a 1 s timeout: timed out after {elapsed * 1000:.0f} ms")
+    assert elapsed < 10, elapsed
+
 
 def test_require_tls_refuses_a_remote_http_endpoint_and_allows_loopback(platform: Platform, fixture_config: Path) -> None:
     remote = "http://api.mondoo.invalid:8080"

@@ -13,6 +13,7 @@ use crate::error::{Code, Error, Result};
 pub struct CancelToken(tokio_util::sync::CancellationToken);
 
 impl CancelToken {
+    /// A token not yet cancelled.
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
@@ -22,6 +23,7 @@ impl CancelToken {
         self.0.cancel();
     }
 
+    /// Whether [`CancelToken::cancel`] was called (on this token or a clone).
     pub fn is_cancelled(&self) -> bool {
         self.0.is_cancelled()
     }

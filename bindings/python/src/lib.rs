@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mondoo::blocking::Client;
-use mondoo::flows::{self, ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
-use mondoo::{Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::{Code, Config, LoadOptions, RegistrationToken, Signer};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -101,7 +101,8 @@ impl PyConfig {
     #[staticmethod]
     #[pyo3(signature = (path=None))]
     fn load(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
-        let options = LoadOptions { path, ..Default::default() };
+        let mut options = LoadOptions::new();
+        options.path = path;
         let inner = py.detach(|| Config::load_with(&options)).map_err(py_err)?;
         Ok(PyConfig { inner })
     }
@@ -111,8 +112,9 @@ impl PyConfig {
     #[staticmethod]
     #[pyo3(signature = (path=None))]
     fn for_registration(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
-        let options = LoadOptions { path, ..Default::default() };
-        let inner = py.detach(|| flows::config_for_registration(&options)).map_err(py_err)?;
+        let mut options = LoadOptions::new();
+        options.path = path;
+        let inner = py.detach(|| Config::for_registration(&options)).map_err(py_err)?;
         Ok(PyConfig { inner })
     }
 
@@ -130,10 +132,7 @@ impl PyConfig {
     /// "yaml" or "json".
     #[getter]
     fn format(&self) -> &'static str {
-        match self.inner.format() {
-            ConfigFormat::Yaml => "yaml",
-            ConfigFormat::Json => "json",
-        }
+        self.inner.format().as_str()
     }
     /// A service account is configured: mrn with a private_key or a static token.
     #[getter]
@@ -342,28 +341,23 @@ fn client_options(
     env: Option<BTreeMap<String, String>>,
     require_tls: bool,
 ) -> PyResult<ClientOptions> {
-    let defaults = ClientOptions::default();
-    Ok(ClientOptions {
-        api_endpoint,
-        api_proxy,
-        ca_file,
-        timeout: seconds(timeout, "timeout", false)?,
-        connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
-        retry_delays: match retry_delays {
-            Some(delays) => delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?,
-            None => defaults.retry_delays,
-        },
-        retry_jitter: match retry_jitter {
-            Some(j) => seconds(j, "retry_jitter", true)?,
-            None => defaults.retry_jitter,
-        },
-        correct_clock_skew,
-        env,
-        require_tls,
-        // Not taken from Python (yet): no feature flags, the machine gathered on first use.
-        feature_flags: defaults.feature_flags,
-        system_info: defaults.system_info,
-    })
+    // Unset arguments keep the defaults (no feature flags, the machine gathered on first use).
+    let mut options = ClientOptions::new()
+        .with_timeout(seconds(timeout, "timeout", false)?)
+        .with_connect_timeout(seconds(connect_timeout, "connect_timeout", false)?)
+        .with_correct_clock_skew(correct_clock_skew)
+        .with_require_tls(require_tls);
+    options.api_endpoint = api_endpoint;
+    options.api_proxy = api_proxy;
+    options.ca_file = ca_file;
+    options.env = env;
+    if let Some(delays) = retry_delays {
+        options.retry_delays = delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?;
+    }
+    if let Some(jitter) = retry_jitter {
+        options.retry_jitter = seconds(jitter, "retry_jitter", true)?;
+    }
+    Ok(options)
 }
 
 /// Where a client's config comes from.
@@ -382,12 +376,10 @@ impl PyClient {
             .detach(move || {
                 let config = match source {
                     ConfigSource::Given(c) => c,
-                    ConfigSource::Path(path) => {
-                        Config::load_with(&LoadOptions { path: Some(path), ..Default::default() })?
-                    }
-                    ConfigSource::ForRegistration(path) => {
-                        flows::config_for_registration(&LoadOptions { path, ..Default::default() })?
-                    }
+                    ConfigSource::Path(path) => Config::load_with(&LoadOptions::new().with_path(path))?,
+                    ConfigSource::ForRegistration(path) => Config::for_registration(
+                        &path.map_or_else(LoadOptions::new, |p| LoadOptions::new().with_path(p)),
+                    )?,
                     ConfigSource::Search => Config::load(None)?,
                 };
                 Client::new(config, options)
@@ -515,7 +507,8 @@ impl PyClient {
         annotations: Option<BTreeMap<String, String>>,
     ) -> PyResult<PyRegistration> {
         let client = self.client()?;
-        let options = RegisterOptions { name, annotations: annotations.unwrap_or_default() };
+        let mut options = RegisterOptions::new().with_annotations(annotations.unwrap_or_default());
+        options.name = name;
         let token = token.map(SecretString);
         interruptible(py, move || client.register(token.as_ref().map(|t| t.0.as_str()), &options))?
             .map(|inner| PyRegistration { inner })
@@ -532,7 +525,8 @@ impl PyClient {
     #[pyo3(signature = (*, keep_service_account=false, force_offline=false))]
     fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
         let client = self.client()?;
-        let options = LogoutOptions { keep_service_account, force_offline };
+        let options =
+            LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
         interruptible(py, move || client.logout(&options))?.map_err(py_err)
     }
 
@@ -795,7 +789,7 @@ impl PyStatus {
 }
 
 impl PyStatus {
-    fn error_dict<'py>(&self, py: Python<'py>, e: Option<&flows::ErrorReport>) -> PyResult<Bound<'py, PyAny>> {
+    fn error_dict<'py>(&self, py: Python<'py>, e: Option<&mondoo::ErrorReport>) -> PyResult<Bound<'py, PyAny>> {
         match e {
             Some(e) => {
                 let value = serde_json::to_value(e).map_err(|e| PyValueError::new_err(e.to_string()))?;

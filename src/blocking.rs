@@ -17,6 +17,17 @@ use crate::CancelToken;
 ///
 /// It must not be called from inside a tokio runtime (blocking there would stall the
 /// runtime): such a call fails with `Code::InvalidArgument`; use [`crate::Client`] there.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # fn run() -> mondoo::Result<()> {
+/// let config = mondoo::Config::load(None)?;
+/// let client = mondoo::blocking::Client::new(config, mondoo::ClientOptions::new())?;
+/// let report = client.with_timeout(Duration::from_secs(20)).status()?;
+/// print!("{report}");
+/// std::process::exit(report.exit_code());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: crate::Client,

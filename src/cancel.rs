@@ -9,6 +9,21 @@ use crate::error::{Code, Error, Result};
 /// ([`crate::Client::with_cancel`], [`crate::blocking::Client::with_cancel`]): they end
 /// promptly with `Code::Canceled`. Clones share the cancellation; once cancelled it stays
 /// so (make a new token for later operations).
+///
+/// ```no_run
+/// # fn run() -> mondoo::Result<()> {
+/// let client = mondoo::blocking::Client::new(mondoo::Config::load(None)?, mondoo::ClientOptions::new())?;
+/// let cancel = mondoo::CancelToken::new();
+/// let cancellable = client.with_cancel(&cancel);
+/// let worker = std::thread::spawn(move || cancellable.status());
+/// cancel.cancel(); // e.g. on Ctrl-C: the status ends with Code::Canceled
+/// match worker.join().unwrap() {
+///     Err(e) if e.code() == mondoo::Code::Canceled => println!("cancelled"),
+///     other => println!("{:?}", other.map(|r| r.exit_code())),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(tokio_util::sync::CancellationToken);
 

@@ -230,7 +230,20 @@ impl Drop for Config {
 }
 
 impl Config {
-    /// Load with the full precedence, from the process environment.
+    /// Load with the full precedence, from the process environment: `explicit` (as
+    /// `--config`), else `MONDOO_CONFIG_BASE64`, `MONDOO_CONFIG_PATH`, the home and the
+    /// system file; no file at all is an unregistered config, not an error.
+    ///
+    /// ```no_run
+    /// # fn run() -> mondoo::Result<()> {
+    /// let config = mondoo::Config::load(None)?;
+    /// println!("{} from {}", config.api_endpoint(), config.source().as_str());
+    /// if !config.is_registered() {
+    ///     println!("not registered yet");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         Config::load_with(&LoadOptions { path: explicit.map(Path::to_path_buf), ..LoadOptions::default() })
     }
@@ -478,8 +491,10 @@ impl Config {
     }
 
     /// Read one key (case-insensitive), env override applied; scalars as strings.
-    /// The override `MONDOO_<KEY>` (set and non-empty) applies to every key in
-    /// [`KNOWN_KEYS`] and to any key present in the document. Maps, lists and null
+    /// The override `MONDOO_<KEY>` (set and non-empty) applies to every key libmondoo
+    /// reads (`mrn`, `private_key`, `token`, `certificate`, `api_endpoint`, `scope_mrn`,
+    /// `space_mrn`, `parent_mrn`, `agent_mrn`, `api_proxy`, `name`) and to any key
+    /// present in the document. Maps, lists and null
     /// read as `None`.
     pub fn get(&self, key: &str) -> Option<String> {
         if is_secret(key) {

@@ -334,6 +334,16 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client over `config`; a registered config's key (and static token) is checked
     /// now (a bad one is a configuration error naming the file).
+    ///
+    /// ```no_run
+    /// # async fn run() -> mondoo::Result<()> {
+    /// let config = mondoo::Config::load(None)?;
+    /// let client = mondoo::Client::new(config, mondoo::ClientOptions::new())?;
+    /// let report = client.status().await?;
+    /// print!("{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
         let env = options.env.clone().unwrap_or_else(crate::process_env);
         let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
@@ -893,6 +903,17 @@ impl Client {
 
     /// [`Client::call`] with typed messages: `request` serialized to JSON, the answer
     /// parsed as `Resp` (missing fields default when `Resp` says so).
+    ///
+    /// ```no_run
+    /// #[derive(serde::Serialize)]
+    /// struct Ping {}
+    /// #[derive(serde::Deserialize)]
+    /// struct Pong {}
+    /// # async fn run(client: mondoo::Client) -> mondoo::Result<()> {
+    /// let _pong: Pong = client.call_typed("AgentManager", "PingPong", &Ping {}).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call_typed<Req, Resp>(&self, service: &str, method: &str, request: &Req) -> Result<Resp>
     where
         Req: Serialize + Sync,

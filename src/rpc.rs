@@ -603,7 +603,7 @@ pub fn decode_response<Resp: for<'de> Deserialize<'de>>(service: &str, method: &
 
 /// The platform's error for a non-200 answer: the status body's code when there is one,
 /// else the HTTP status mapped (section 3). Never success. The server's text is kept only
-/// as [`server_text`] makes it: escaped and cut to 2 KiB.
+/// as `server_text` makes it: escaped and cut to 2 KiB.
 pub fn status_error(http_status: u16, body: &[u8]) -> Error {
     #[derive(Deserialize)]
     struct StatusBody {

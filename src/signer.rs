@@ -133,6 +133,17 @@ impl Signer {
     }
 
     /// A fresh bearer for exactly these body bytes, at now (+ the clock offset).
+    ///
+    /// ```no_run
+    /// # fn run() -> mondoo::Result<()> {
+    /// let signer = mondoo::Signer::from_config(&mondoo::Config::load(None)?)?;
+    /// let body = br#"{"mrn":"//agents.api.mondoo.app/spaces/s/agents/a"}"#;
+    /// let bearer = signer.sign(body)?;
+    /// // sent as `Authorization: Bearer <bearer>` with exactly these body bytes
+    /// # let _ = bearer;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         let now = crate::unix_now().saturating_add(self.clock_offset.load(Ordering::Relaxed));
         self.sign_at(body, now)

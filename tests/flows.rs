@@ -77,7 +77,9 @@ fn status_unregistered() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::empty_at(dir.path().join("mondoo.yml"), mondoo::ConfigSource::None);
     let report = Client::new(config, options_for(&platform)).unwrap().status().unwrap();
-    let text = report.to_text();
+    // Display is the text report
+    let text = report.to_string();
+    assert_eq!(text, report.to_text());
     assert!(text.starts_with("→ no configuration found; a registration writes to "), "{text}");
     assert!(text.contains("→ API Status:\t\tSERVING"), "{text}");
     assert!(text.contains("x client is not registered"), "{text}");

@@ -11,12 +11,6 @@ use std::path::{Path, PathBuf};
 
 /// Result codes, grouped by area in blocks of a thousand. Values are stable and never
 /// reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
-///
-/// ```
-/// let e = mondoo::Error::new(mondoo::Code::NotRegistered, "no credentials");
-/// assert_eq!(e.code().value(), 2008);
-/// assert_eq!(e.class(), mondoo::ErrorClass::NotRegistered);
-/// ```
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -359,6 +353,13 @@ pub enum ErrorClass {
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A libmondoo error: what failed, where, and why.
+///
+/// ```
+/// let e = mondoo::Error::new(mondoo::Code::NotRegistered, "no credentials");
+/// assert_eq!(e.code().value(), 2008);
+/// assert_eq!(e.class(), mondoo::ErrorClass::NotRegistered);
+/// assert!(std::error::Error::source(&e).is_none());
+/// ```
 #[derive(Clone)]
 pub struct Error {
     code: Code,

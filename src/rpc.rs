@@ -762,14 +762,19 @@ pub struct HealthCheckRequest {
     pub service: String,
 }
 
+/// What `Health/Check` answers (public as [`crate::Health::response`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct HealthCheckResponse {
     /// SERVING, NOT_SERVING, SERVICE_UNKNOWN; missing = UNKNOWN
     pub status: Option<String>,
+    /// the platform's time (RFC 3339)
     pub time: Option<String>,
+    /// the platform's API version
     #[serde(rename = "apiVersion")]
     pub api_version: Option<String>,
+    /// the platform's build
     pub build: Option<String>,
 }
 

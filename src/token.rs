@@ -34,6 +34,7 @@ const B64URL_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
 
 /// The claims libmondoo uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TokenClaims {
     /// Expiry (Unix seconds).
     pub exp: Option<i64>,

@@ -23,10 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mondoo::__private::config::redact_for_display;
 use mondoo::blocking::Client;
+use mondoo::{redact_for_display, Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
 use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
-use mondoo::{Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
 
 const EXIT_FAILURE: u8 = 1;
 /// sysexits.h: the command was used incorrectly.

@@ -162,6 +162,10 @@ pub const KNOWN_KEYS: &[&str] = &[
 /// A config value as it may be shown (`config show`): a value that looks like a PEM
 /// private key or a JWT-like token becomes `<redacted>`, the userinfo of a URL in it
 /// (`http://user:password@proxy`) becomes `redacted`.
+///
+/// ```
+/// assert_eq!(mondoo::redact_for_display("http://user:secret@proxy:3128"), "http://redacted@proxy:3128/");
+/// ```
 pub fn redact_for_display(value: &str) -> String {
     redact::value_for_display(value)
 }

@@ -44,7 +44,7 @@ mod sysinfo;
 mod token;
 
 pub use cancel::CancelToken;
-pub use config::{Config, ConfigFormat, ConfigSource, LoadOptions};
+pub use config::{redact_for_display, Config, ConfigFormat, ConfigSource, LoadOptions};
 pub use error::{Code, Error, ErrorClass, Result};
 pub use flows::{
     ApiStatus, Client, ClientOptions, ClientStatus, ErrorReport, Health, LogoutOptions, PlatformInfo, ProxyReport,
@@ -66,7 +66,7 @@ pub mod __private {
     pub mod config {
         pub use crate::config::json_text;
         pub use crate::config::structure;
-        pub use crate::config::{redact_for_display, write_atomic, MAX_CONFIG_BYTES};
+        pub use crate::config::{write_atomic, MAX_CONFIG_BYTES};
     }
     /// The ranger-rpc wire: message types, decoding and limits.
     pub mod rpc {

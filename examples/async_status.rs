@@ -3,13 +3,14 @@
 //!
 //! `cargo run --example async_status [CONFIG]`
 
-use mondoo::flows::ClientOptions;
+use mondoo::ClientOptions;
 use mondoo::{Client, Config, LoadOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args_os().nth(1).map(std::path::PathBuf::from);
-    let config = Config::load_with(&LoadOptions { path, ..Default::default() })?;
+    let mut options = LoadOptions::new();
+    options.path = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    let config = Config::load_with(&options)?;
     let client = Client::new(config, ClientOptions::default())?;
     // A clone shares the connection pool; both calls run at once on this runtime.
     let health = tokio::spawn({

@@ -8,12 +8,12 @@
 use std::time::{Duration, Instant};
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
+use mondoo::{ClientOptions, RegisterOptions};
 use mondoo::{Config, LoadOptions};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 
 fn options() -> ClientOptions {
-    ClientOptions { env: Some(Default::default()), ..ClientOptions::default() }
+    ClientOptions::new().with_env(Default::default())
 }
 
 /// Run `op` for at least `min_time` (and at least `min_ops` times), after a warm-up.
@@ -38,13 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile_dir()?;
 
     let warm_path = dir.join("warm.yml");
-    let load = |path: &std::path::Path| LoadOptions {
-        path: Some(path.to_path_buf()),
-        env: Some(Default::default()),
-        ..Default::default()
-    };
+    let load = |path: &std::path::Path| LoadOptions::new().with_path(path.to_path_buf()).with_env(Default::default());
     let token = platform.mint_token(&TokenSpec::default())?;
-    Client::new(config_for_registration(&load(&warm_path))?, options())?
+    Client::new(Config::for_registration(&load(&warm_path))?, options())?
         .register(Some(&token), &RegisterOptions::default())?;
     let client = Client::new(Config::load_with(&load(&warm_path))?, options())?;
     measure("flows.status_warm_client", 20, min_time, || {
@@ -58,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         i += 1;
         let path = dir.join(format!("login-{i}.yml"));
         let token = platform.mint_token(&TokenSpec::default()).expect("token");
-        let client = Client::new(config_for_registration(&load(&path)).expect("config"), options()).expect("client");
+        let client = Client::new(Config::for_registration(&load(&path)).expect("config"), options()).expect("client");
         client.register(Some(&token), &RegisterOptions::default()).expect("login");
         platform.clear_requests();
     });

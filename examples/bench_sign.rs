@@ -94,7 +94,9 @@ fn main() {
     figures.push((
         "verify_bearer_1KiB".into(),
         Box::new(|| {
-            black_box(mondoo::signer::verify_with_public_key(&bearer_1k, &bodies[0].1, &public, NOW).unwrap());
+            black_box(
+                mondoo::__private::signer::verify_with_public_key(&bearer_1k, &bodies[0].1, &public, NOW).unwrap(),
+            );
         }),
     ));
     figures.push((

@@ -24,9 +24,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mondoo::blocking::Client;
-use mondoo::config::redact_for_display;
-use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
-use mondoo::{Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
+use mondoo::{redact_for_display, Config, Error, ErrorClass, LoadOptions, RegistrationToken, Signer};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
 
 const EXIT_FAILURE: u8 = 1;
 /// sysexits.h: the command was used incorrectly.
@@ -400,7 +399,9 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn load_options(args: &Args) -> LoadOptions {
-    LoadOptions { path: args.get("--config").map(PathBuf::from), ..Default::default() }
+    let mut options = LoadOptions::new();
+    options.path = args.get("--config").map(PathBuf::from);
+    options
 }
 
 fn load_config(args: &Args) -> Result<Config, Failure> {
@@ -408,12 +409,10 @@ fn load_config(args: &Args) -> Result<Config, Failure> {
 }
 
 fn client(args: &Args, config: Config) -> Result<Client, Failure> {
-    let mut options = ClientOptions {
-        api_endpoint: args.get("--api-endpoint").map(String::from),
-        api_proxy: args.get("--api-proxy").map(String::from),
-        ca_file: args.get("--ca-file").map(PathBuf::from),
-        ..ClientOptions::default()
-    };
+    let mut options = ClientOptions::new();
+    options.api_endpoint = args.get("--api-endpoint").map(String::from);
+    options.api_proxy = args.get("--api-proxy").map(String::from);
+    options.ca_file = args.get("--ca-file").map(PathBuf::from);
     if let Some(t) = args.get("--timeout") {
         let secs = t
             .parse::<f64>()
@@ -531,8 +530,9 @@ fn login(args: &Args, command: &'static Command, positional: Option<&str>) -> Re
         annotations.insert(k.to_string(), v.to_string());
     }
     let token = token_from(args, command, positional)?;
-    let config = config_for_registration(&load_options(args))?;
-    let options = RegisterOptions { name: args.get("--name").map(String::from), annotations };
+    let config = Config::for_registration(&load_options(args))?;
+    let mut options = RegisterOptions::new().with_annotations(annotations);
+    options.name = args.get("--name").map(String::from);
     let registration = client(args, config)?.register(token.as_deref(), &options).map_err(|e| {
         match (e.orphaned_credentials(), args.get("--save-credentials-on-failure")) {
             (Some(credentials), Some(path)) => save_orphaned_credentials(&credentials, path, e),
@@ -586,10 +586,9 @@ fn logout(args: &Args, command: &'static Command) -> Result<(), Failure> {
     if !args.has("--force") {
         return Err(command.usage("logout unregisters this client and removes its credentials: confirm with --force"));
     }
-    let options = LogoutOptions {
-        keep_service_account: args.has("--keep-service-account"),
-        force_offline: args.has("--offline"),
-    };
+    let options = LogoutOptions::new()
+        .with_keep_service_account(args.has("--keep-service-account"))
+        .with_force_offline(args.has("--offline"));
     let client = client(args, load_config(args)?)?;
     client.logout(&options)?;
     println!("client has been unregistered; credentials removed from the config");

@@ -14,7 +14,7 @@ use std::error::Error as StdError;
 use std::path::PathBuf;
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Config, LoadOptions};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 
@@ -27,14 +27,12 @@ fn main() -> Result<(), Box<dyn StdError>> {
     let config_path: PathBuf = dir.join("mondoo.yml");
     // An empty environment: MONDOO_API_ENDPOINT, MONDOO_API_PROXY and the like of the
     // caller's shell must not send the quickstart anywhere but the local platform.
-    let no_env = || Some(BTreeMap::new());
-    let load = LoadOptions { path: Some(config_path.clone()), env: no_env(), ..Default::default() };
-    let options = || ClientOptions { env: no_env(), ..Default::default() };
+    let load = LoadOptions::new().with_path(config_path.clone()).with_env(BTreeMap::new());
+    let options = || ClientOptions::new().with_env(BTreeMap::new());
 
     println!("\n# 1. register with a registration token");
-    let client = Client::new(config_for_registration(&load)?, options())?;
-    let registration =
-        client.register(Some(&token), &RegisterOptions { name: Some("quickstart".into()), ..Default::default() })?;
+    let client = Client::new(Config::for_registration(&load)?, options())?;
+    let registration = client.register(Some(&token), &RegisterOptions::new().with_name("quickstart"))?;
     println!("registered agent {}", registration.agent_mrn);
     println!("config written to {} (mode 0600)", config_path.display());
 

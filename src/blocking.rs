@@ -17,6 +17,17 @@ use crate::CancelToken;
 ///
 /// It must not be called from inside a tokio runtime (blocking there would stall the
 /// runtime): such a call fails with `Code::InvalidArgument`; use [`crate::Client`] there.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # fn run() -> mondoo::Result<()> {
+/// let config = mondoo::Config::load(None)?;
+/// let client = mondoo::blocking::Client::new(config, mondoo::ClientOptions::new())?;
+/// let report = client.with_timeout(Duration::from_secs(20)).status()?;
+/// print!("{report}");
+/// std::process::exit(report.exit_code());
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: crate::Client,
@@ -94,42 +105,52 @@ impl Client {
         self.with_inner(self.inner.with_cancel(cancel))
     }
 
+    /// A copy of the config as it is now (a registration or logout changes it).
     pub fn config(&self) -> Config {
         self.inner.config()
     }
 
+    /// The endpoint the client talks to.
     pub fn api_endpoint(&self) -> String {
         self.inner.api_endpoint()
     }
 
+    /// The clock skew the last `Health/Check` measured (platform minus local, seconds).
     pub fn last_clock_skew_seconds(&self) -> Option<f64> {
         self.inner.last_clock_skew_seconds()
     }
 
+    /// A bearer for `body`, as [`crate::Client::sign`].
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         self.inner.sign(body)
     }
 
+    /// `Health/Check`, as [`crate::Client::health`].
     pub fn health(&self) -> Result<Health> {
         self.block_on("health", self.inner.health())
     }
 
+    /// Register this machine, as [`crate::Client::register`].
     pub fn register(&self, token: Option<&str>, options: &RegisterOptions) -> Result<Registration> {
         self.block_on("register", self.inner.register(token, options))
     }
 
+    /// `cnspec status`, as [`crate::Client::status`].
     pub fn status(&self) -> Result<StatusReport> {
         self.block_on("status", self.inner.status())
     }
 
+    /// Unregister, as [`crate::Client::logout`].
     pub fn logout(&self, options: &LogoutOptions) -> Result<()> {
         self.block_on("logout", self.inner.logout(options))
     }
 
+    /// The agent check-in, as [`crate::Client::checkin`].
     pub fn checkin(&self) -> Result<()> {
         self.block_on("checkin", self.inner.checkin())
     }
 
+    /// A signed JSON call, as [`crate::Client::call`].
     pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
         self.block_on("call", self.inner.call(service, method, payload))
     }

@@ -9,10 +9,26 @@ use crate::error::{Code, Error, Result};
 /// ([`crate::Client::with_cancel`], [`crate::blocking::Client::with_cancel`]): they end
 /// promptly with `Code::Canceled`. Clones share the cancellation; once cancelled it stays
 /// so (make a new token for later operations).
+///
+/// ```no_run
+/// # fn run() -> mondoo::Result<()> {
+/// let client = mondoo::blocking::Client::new(mondoo::Config::load(None)?, mondoo::ClientOptions::new())?;
+/// let cancel = mondoo::CancelToken::new();
+/// let cancellable = client.with_cancel(&cancel);
+/// let worker = std::thread::spawn(move || cancellable.status());
+/// cancel.cancel(); // e.g. on Ctrl-C: the status ends with Code::Canceled
+/// match worker.join().unwrap() {
+///     Err(e) if e.code() == mondoo::Code::Canceled => println!("cancelled"),
+///     other => println!("{:?}", other.map(|r| r.exit_code())),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(tokio_util::sync::CancellationToken);
 
 impl CancelToken {
+    /// A token not yet cancelled.
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
@@ -22,6 +38,7 @@ impl CancelToken {
         self.0.cancel();
     }
 
+    /// Whether [`CancelToken::cancel`] was called (on this token or a clone).
     pub fn is_cancelled(&self) -> bool {
         self.0.is_cancelled()
     }

@@ -28,6 +28,7 @@ mod write_checks;
 
 /// Where a loaded config came from; `as_str` is what status prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigSource {
     /// `MONDOO_CONFIG_BASE64`
     Base64Env,
@@ -42,6 +43,7 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
+    /// How status names the source: `--config`, `$MONDOO_CONFIG_PATH`, `default`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             ConfigSource::Base64Env => "$MONDOO_CONFIG_BASE64",
@@ -53,13 +55,24 @@ impl ConfigSource {
     }
 }
 
+/// The syntax of a config document; a save writes the format it was read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigFormat {
+    /// YAML (what cnspec writes)
     Yaml,
+    /// JSON
     Json,
 }
 
 impl ConfigFormat {
+    /// `"yaml"` or `"json"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigFormat::Yaml => "yaml",
+            ConfigFormat::Json => "json",
+        }
+    }
     /// The format a new file at `path` is written in: JSON for a `.json` name, else YAML.
     pub fn for_path(path: &Path) -> ConfigFormat {
         match path.extension().and_then(|e| e.to_str()) {
@@ -70,7 +83,17 @@ impl ConfigFormat {
 }
 
 /// Inputs of the config search, injectable so tests need not touch the process env.
+/// [`LoadOptions::new`] (= `Default`) searches as cnspec does; the `with_*` methods
+/// change one input (the struct may grow, so it cannot be built from a literal outside
+/// this crate).
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let options = mondoo::LoadOptions::new().with_path("mondoo.yml").with_env(BTreeMap::new());
+/// assert_eq!(options.path.as_deref(), Some(std::path::Path::new("mondoo.yml")));
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// explicit path (`--config`); an empty path is an error (`InvalidArgument`), never
     /// the default search
@@ -81,6 +104,33 @@ pub struct LoadOptions {
     pub home: Option<PathBuf>,
     /// system config path; `None` = the OS default
     pub system_path: Option<PathBuf>,
+}
+
+impl LoadOptions {
+    /// The search cnspec does, in the process environment.
+    pub fn new() -> LoadOptions {
+        LoadOptions::default()
+    }
+    /// Sets [`path`](Self::path).
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+    /// Sets [`env`](Self::env): the variables consulted instead of the process's.
+    pub fn with_env(mut self, env: BTreeMap<String, String>) -> Self {
+        self.env = Some(env);
+        self
+    }
+    /// Sets [`home`](Self::home).
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
+    }
+    /// Sets [`system_path`](Self::system_path).
+    pub fn with_system_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.system_path = Some(path.into());
+        self
+    }
 }
 
 /// Name of the base64 variable; also what messages say instead of a file name.
@@ -112,6 +162,10 @@ pub const KNOWN_KEYS: &[&str] = &[
 /// A config value as it may be shown (`config show`): a value that looks like a PEM
 /// private key or a JWT-like token becomes `<redacted>`, the userinfo of a URL in it
 /// (`http://user:password@proxy`) becomes `redacted`.
+///
+/// ```
+/// assert_eq!(mondoo::redact_for_display("http://user:secret@proxy:3128"), "http://redacted@proxy:3128/");
+/// ```
 pub fn redact_for_display(value: &str) -> String {
     redact::value_for_display(value)
 }
@@ -180,9 +234,22 @@ impl Drop for Config {
 }
 
 impl Config {
-    /// Load with the full precedence, from the process environment.
+    /// Load with the full precedence, from the process environment: `explicit` (as
+    /// `--config`), else `MONDOO_CONFIG_BASE64`, `MONDOO_CONFIG_PATH`, the home and the
+    /// system file; no file at all is an unregistered config, not an error.
+    ///
+    /// ```no_run
+    /// # fn run() -> mondoo::Result<()> {
+    /// let config = mondoo::Config::load(None)?;
+    /// println!("{} from {}", config.api_endpoint(), config.source().as_str());
+    /// if !config.is_registered() {
+    ///     println!("not registered yet");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
-        Config::load_with(&LoadOptions { path: explicit.map(Path::to_path_buf), ..Default::default() })
+        Config::load_with(&LoadOptions { path: explicit.map(Path::to_path_buf), ..LoadOptions::default() })
     }
 
     /// Load with the full precedence (protocol 1.2) and check the document
@@ -191,6 +258,40 @@ impl Config {
         let config = Config::load_document(opts)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The config a registration starts from: like [`Config::load_with`], but a missing
+    /// explicit or `$MONDOO_CONFIG_PATH` file is created by the registration, a config from
+    /// `MONDOO_CONFIG_BASE64` is written to the explicit path when one is given, and an
+    /// unsupported `auth` section does not stop a token login (it is replaced).
+    ///
+    /// ```no_run
+    /// # fn run() -> mondoo::Result<()> {
+    /// let options = mondoo::LoadOptions::new().with_path("/etc/opt/mondoo/mondoo.yml");
+    /// let config = mondoo::Config::for_registration(&options)?;
+    /// let client = mondoo::blocking::Client::new(config, mondoo::ClientOptions::new())?;
+    /// client.register(Some("<registration token>"), &mondoo::RegisterOptions::new())?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn for_registration(options: &LoadOptions) -> Result<Config> {
+        let env = options.env.clone().unwrap_or_else(crate::process_env);
+        match Config::load_document(options) {
+            Ok(mut config) => {
+                if config.source() == ConfigSource::Base64Env {
+                    if let Some(path) = options.path.clone().filter(|p| !p.as_os_str().is_empty()) {
+                        config.set_path(path);
+                    }
+                }
+                Ok(config)
+            }
+            Err(e) if e.code() == Code::ConfigNotFound => {
+                let path = e.path().map(|p| p.to_path_buf()).ok_or(e.clone())?;
+                let source = if options.path.is_some() { ConfigSource::Explicit } else { ConfigSource::EnvPath };
+                Ok(Config::empty_at(path, source).with_env(&env))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Find and parse the config like [`Config::load_with`], without the checks of
@@ -370,11 +471,13 @@ impl Config {
 
     /// The file errors about this config name: the file read (or the one a registration
     /// writes); none for `MONDOO_CONFIG_BASE64`, whose content is in no file.
-    pub fn error_path(&self) -> Option<&Path> {
+    pub(crate) fn error_path(&self) -> Option<&Path> {
         self.path.as_deref().filter(|_| self.source != ConfigSource::Base64Env)
     }
 
-    /// `e` with [`Config::error_path`] as its path, unless it names a file already.
+    /// `e` with the config's file as its path, unless it names a file already (the C
+    /// ABI's field readers).
+    #[doc(hidden)]
     pub fn locate(&self, e: Error) -> Error {
         match self.error_path() {
             Some(p) if e.path().is_none() => e.with_path(p),
@@ -392,8 +495,10 @@ impl Config {
     }
 
     /// Read one key (case-insensitive), env override applied; scalars as strings.
-    /// The override `MONDOO_<KEY>` (set and non-empty) applies to every key in
-    /// [`KNOWN_KEYS`] and to any key present in the document. Maps, lists and null
+    /// The override `MONDOO_<KEY>` (set and non-empty) applies to every key libmondoo
+    /// reads (`mrn`, `private_key`, `token`, `certificate`, `api_endpoint`, `scope_mrn`,
+    /// `space_mrn`, `parent_mrn`, `agent_mrn`, `api_proxy`, `name`) and to any key
+    /// present in the document. Maps, lists and null
     /// read as `None`.
     pub fn get(&self, key: &str) -> Option<String> {
         if is_secret(key) {
@@ -450,12 +555,15 @@ impl Config {
         self.get(key).filter(|v| !v.trim().is_empty())
     }
 
+    /// The service account's MRN (`mrn`).
     pub fn mrn(&self) -> Option<String> {
         self.get_nonempty("mrn")
     }
+    /// The agent's MRN (`agent_mrn`), set by a registration.
     pub fn agent_mrn(&self) -> Option<String> {
         self.get_nonempty("agent_mrn")
     }
+    /// The service account's certificate (PEM).
     pub fn certificate(&self) -> Option<String> {
         self.get_nonempty("certificate")
     }
@@ -480,15 +588,19 @@ impl Config {
     pub fn scope_mrn(&self) -> Option<String> {
         ["scope_mrn", "space_mrn", "parent_mrn"].iter().find_map(|k| self.get_nonempty(k))
     }
+    /// The proxy the config names (`api_proxy`).
     pub fn api_proxy(&self) -> Option<String> {
         self.get_nonempty("api_proxy")
     }
+    /// The agent's name (`name`).
     pub fn name(&self) -> Option<String> {
         self.get_nonempty("name")
     }
+    /// The agent's labels (`labels`).
     pub fn labels(&self) -> BTreeMap<String, String> {
         self.string_map("labels")
     }
+    /// The annotations a registration wrote (`annotations`).
     pub fn annotations(&self) -> BTreeMap<String, String> {
         self.string_map("annotations")
     }
@@ -524,6 +636,7 @@ impl Config {
     pub fn is_registered(&self) -> bool {
         self.mrn().is_some() && (self.private_key().is_some() || self.token().is_some())
     }
+    /// Where the config came from.
     pub fn source(&self) -> ConfigSource {
         self.source
     }
@@ -531,6 +644,7 @@ impl Config {
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+    /// The format `save` writes (the one read, or the path's).
     pub fn format(&self) -> ConfigFormat {
         self.format
     }
@@ -611,7 +725,7 @@ impl Config {
     /// temporary file of the expected size is written, synced and removed beside it, so
     /// a read-only or full file system, a file that cannot be replaced or a link that
     /// leads nowhere usable fails here. For a registration: check before registering.
-    pub fn check_writable(&self, extra: usize) -> Result<()> {
+    pub(crate) fn check_writable(&self, extra: usize) -> Result<()> {
         let Some(path) = &self.path else { return self.save() };
         let expected = self.to_bytes()?.len() + extra;
         let filler = vec![b'#'; expected];

@@ -13,73 +13,127 @@ use std::path::{Path, PathBuf};
 /// reused: a retired code stays reserved. `Code` is also the C ABI's `mondoo_result`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Code {
+    /// Success (the C ABI's `MONDOO_OK`).
     Ok = 0,
 
     // 1000: caller and internal errors.
+    /// A required pointer argument was null (C ABI).
     NullParameter = 1001,
+    /// A string argument was not valid UTF-8.
     InvalidUtf8 = 1002,
+    /// A bug: the library panicked; the call was stopped at the boundary.
     Panic = 1003,
+    /// An argument is out of range or malformed.
     InvalidArgument = 1004,
+    /// Reading or writing a file failed.
     Io = 1005,
 
     // 2000: configuration.
+    /// The config file that was asked for does not exist.
     ConfigNotFound = 2001,
+    /// The config document does not parse (YAML or JSON).
     ConfigParse = 2002,
+    /// The config parses but a value is wrong or missing.
     ConfigInvalid = 2003,
+    /// The config's `auth` method is one libmondoo does not support.
     ConfigUnsupportedAuth = 2004,
+    /// The config source is one libmondoo does not support (e.g. AWS SSM).
     ConfigUnsupportedSource = 2005,
+    /// The config cannot be written where it has to be.
     ConfigNotWritable = 2006,
+    /// The config document is larger than the limit.
     ConfigTooLarge = 2007,
+    /// The config holds no credentials.
     NotRegistered = 2008,
 
     // 3000: registration tokens.
+    /// The registration token is not a JWT.
     TokenMalformed = 3001,
+    /// The registration token has expired.
     TokenExpired = 3002,
+    /// The registration token is not valid yet.
     TokenNotYetValid = 3003,
+    /// The registration token names no space.
     TokenNoSpace = 3004,
+    /// Neither the token nor the caller names an API endpoint.
     TokenNoEndpoint = 3005,
+    /// A claim of the registration token has the wrong type or value.
     TokenInvalidClaim = 3006,
+    /// The registration token is larger than the limit.
     TokenTooLarge = 3007,
 
     // 4000: keys, certificates, signing.
+    /// The private key does not parse.
     KeyInvalid = 4001,
+    /// The private key is on a curve the platform does not accept.
     KeyWrongCurve = 4002,
+    /// The private key is of a type the platform does not accept.
     KeyUnsupportedType = 4003,
+    /// The private key is encrypted.
     KeyEncrypted = 4004,
+    /// The certificate is not the private key's.
     KeyCertificateMismatch = 4005,
+    /// The certificate does not parse.
     CertificateInvalid = 4006,
+    /// Signing failed.
     SigningFailed = 4007,
+    /// A bearer token does not verify.
     BearerInvalid = 4008,
 
     // 5000: network, TLS, proxy.
+    /// The connection failed or broke.
     Network = 5001,
+    /// The operation ran out of time.
     Timeout = 5002,
+    /// The TLS handshake or certificate check failed.
     Tls = 5003,
+    /// The proxy is malformed or refused the connection.
     Proxy = 5004,
+    /// The host name does not resolve.
     Dns = 5005,
+    /// The response is larger than the limit.
     ResponseTooLarge = 5006,
+    /// The response is not what the protocol says.
     ResponseInvalid = 5007,
+    /// The endpoint is `http://` and not loopback while TLS is required.
     InsecureEndpoint = 5008,
     /// the caller cancelled the operation (its cancel token); not the platform's RPC_CANCELED
     Canceled = 5009,
 
     // 6000 + gRPC code: an error answered by the platform.
+    /// The platform answered gRPC `CANCELED`.
     RpcCanceled = 6001,
+    /// The platform answered gRPC `UNKNOWN`.
     RpcUnknown = 6002,
+    /// The platform answered gRPC `INVALID_ARGUMENT`.
     RpcInvalidArgument = 6003,
+    /// The platform answered gRPC `DEADLINE_EXCEEDED`.
     RpcDeadlineExceeded = 6004,
+    /// The platform answered gRPC `NOT_FOUND`.
     RpcNotFound = 6005,
+    /// The platform answered gRPC `ALREADY_EXISTS`.
     RpcAlreadyExists = 6006,
+    /// The platform answered gRPC `PERMISSION_DENIED`.
     RpcPermissionDenied = 6007,
+    /// The platform answered gRPC `RESOURCE_EXHAUSTED`.
     RpcResourceExhausted = 6008,
+    /// The platform answered gRPC `FAILED_PRECONDITION`.
     RpcFailedPrecondition = 6009,
+    /// The platform answered gRPC `ABORTED`.
     RpcAborted = 6010,
+    /// The platform answered gRPC `OUT_OF_RANGE`.
     RpcOutOfRange = 6011,
+    /// The platform answered gRPC `UNIMPLEMENTED`.
     RpcUnimplemented = 6012,
+    /// The platform answered gRPC `INTERNAL`.
     RpcInternal = 6013,
+    /// The platform answered gRPC `UNAVAILABLE`.
     RpcUnavailable = 6014,
+    /// The platform answered gRPC `DATA_LOSS`.
     RpcDataLoss = 6015,
+    /// The platform answered gRPC `UNAUTHENTICATED`.
     RpcUnauthenticated = 6016,
 }
 
@@ -142,10 +196,12 @@ impl Code {
         Code::RpcUnauthenticated,
     ];
 
+    /// The stable number (the C ABI's `mondoo_result`).
     pub fn value(self) -> u32 {
         self as u32
     }
 
+    /// The code with this number; `None` for an unknown one.
     pub fn from_value(value: u32) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| c.value() == value)
     }
@@ -274,14 +330,23 @@ impl Code {
 /// values are stable: the C ABI hands them out (`mondoo_result_class`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ErrorClass {
+    /// Success.
     Ok = 0,
+    /// A caller mistake or a bug (`Code` 1000s).
     Internal = 1,
+    /// The configuration (2000s).
     Config = 2,
+    /// No credentials (`Code::NotRegistered`).
     NotRegistered = 3,
+    /// The registration token (3000s).
     Token = 4,
+    /// Keys, certificates and signing (4000s).
     Key = 5,
+    /// The network, TLS or proxy (5000s).
     Network = 6,
+    /// An error the platform answered (6000s).
     Rpc = 7,
 }
 
@@ -290,6 +355,13 @@ pub enum ErrorClass {
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A libmondoo error: what failed, where, and why.
+///
+/// ```
+/// let e = mondoo::Error::new(mondoo::Code::NotRegistered, "no credentials");
+/// assert_eq!(e.code().value(), 2008);
+/// assert_eq!(e.class(), mondoo::ErrorClass::NotRegistered);
+/// assert!(std::error::Error::source(&e).is_none());
+/// ```
 #[derive(Clone)]
 pub struct Error {
     code: Code,
@@ -320,6 +392,7 @@ impl PartialEq for Error {
 }
 
 impl Error {
+    /// An error with a code and a message (which must not contain secrets).
     pub fn new(code: Code, message: impl Into<String>) -> Error {
         Error {
             code,
@@ -356,6 +429,7 @@ impl Error {
         self
     }
 
+    /// The error with the HTTP status of the failed response.
     pub fn with_http_status(mut self, status: u16) -> Error {
         self.http_status = Some(status);
         self
@@ -391,18 +465,23 @@ impl Error {
         self
     }
 
+    /// What failed.
     pub fn code(&self) -> Code {
         self.code
     }
+    /// The area of the failure.
     pub fn class(&self) -> ErrorClass {
         self.code.class()
     }
+    /// The message, without the code.
     pub fn message(&self) -> &str {
         &self.message
     }
+    /// The gRPC status code the platform answered with, if any.
     pub fn rpc_code(&self) -> Option<i32> {
         self.rpc_code
     }
+    /// The HTTP status of the failed response, if any.
     pub fn http_status(&self) -> Option<u16> {
         self.http_status
     }
@@ -461,6 +540,7 @@ impl std::error::Error for Error {
     }
 }
 
+/// The library's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// How much of one server-supplied text a message keeps, in bytes once escaped.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::{Config, ConfigSource, LoadOptions};
+use crate::config::Config;
 use crate::error::{server_text, Code, Error, Result};
 use crate::rpc::{
     redact_userinfo, AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty,
@@ -27,8 +27,19 @@ use crate::sysinfo::SystemInfo;
 use crate::token::RegistrationToken;
 use crate::CancelToken;
 
-/// How a [`Client`] talks to the platform. `Default` is Go's behaviour.
+/// How a [`Client`] talks to the platform. [`ClientOptions::new`] (= `Default`) is Go's
+/// behaviour; change it with the `with_*` methods (the struct may grow, so it cannot be
+/// built from a literal outside this crate).
+///
+/// ```
+/// use std::time::Duration;
+/// let options = mondoo::ClientOptions::new()
+///     .with_api_endpoint("https://eu.api.mondoo.com")
+///     .with_timeout(Duration::from_secs(60));
+/// assert_eq!(options.timeout, Duration::from_secs(60));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Overrides the config's `api_endpoint` (and, for a token login, the token's).
     pub api_endpoint: Option<String>,
@@ -59,7 +70,75 @@ pub struct ClientOptions {
     pub require_tls: bool,
     /// The machine as the client reports it (AgentInfo, `User-Agent`,
     /// `Mondoo-PlatformID`); `None` = gathered on first use.
-    pub system_info: Option<SystemInfo>,
+    pub(crate) system_info: Option<SystemInfo>,
+}
+
+impl ClientOptions {
+    /// Go's behaviour (the same as `Default`).
+    pub fn new() -> ClientOptions {
+        ClientOptions::default()
+    }
+    /// Sets [`api_endpoint`](Self::api_endpoint).
+    pub fn with_api_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.api_endpoint = Some(endpoint.into());
+        self
+    }
+    /// Sets [`api_proxy`](Self::api_proxy).
+    pub fn with_api_proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.api_proxy = Some(proxy.into());
+        self
+    }
+    /// Sets [`ca_file`](Self::ca_file).
+    pub fn with_ca_file(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(ca_file.into());
+        self
+    }
+    /// Sets [`timeout`](Self::timeout).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Sets [`retry_delays`](Self::retry_delays).
+    pub fn with_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.retry_delays = delays;
+        self
+    }
+    /// Sets [`retry_jitter`](Self::retry_jitter).
+    pub fn with_retry_jitter(mut self, jitter: Duration) -> Self {
+        self.retry_jitter = jitter;
+        self
+    }
+    /// Sets [`correct_clock_skew`](Self::correct_clock_skew).
+    pub fn with_correct_clock_skew(mut self, correct: bool) -> Self {
+        self.correct_clock_skew = correct;
+        self
+    }
+    /// Sets [`env`](Self::env): the environment consulted instead of the process's.
+    pub fn with_env(mut self, env: BTreeMap<String, String>) -> Self {
+        self.env = Some(env);
+        self
+    }
+    /// Sets [`feature_flags`](Self::feature_flags).
+    pub fn with_feature_flags(mut self, flags: Vec<u8>) -> Self {
+        self.feature_flags = flags;
+        self
+    }
+    /// Sets [`require_tls`](Self::require_tls).
+    pub fn with_require_tls(mut self, require: bool) -> Self {
+        self.require_tls = require;
+        self
+    }
+    /// The machine as reported, instead of gathering it (the workspace's wire tests).
+    #[doc(hidden)]
+    pub fn with_system_info(mut self, system: SystemInfo) -> Self {
+        self.system_info = Some(system);
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -82,31 +161,90 @@ impl Default for ClientOptions {
 }
 
 /// What a registration may add (`cnspec login --name --annotation`).
+///
+/// ```
+/// let options = mondoo::RegisterOptions::new().with_name("web-1").with_annotation("team", "ops");
+/// assert_eq!(options.name.as_deref(), Some("web-1"));
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RegisterOptions {
+    /// The agent's name (default: the hostname).
     pub name: Option<String>,
+    /// Annotations written into the config beside the credentials.
     pub annotations: BTreeMap<String, String>,
+}
+
+impl RegisterOptions {
+    /// No name, no annotations.
+    pub fn new() -> RegisterOptions {
+        RegisterOptions::default()
+    }
+    /// Sets [`name`](Self::name).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Adds one annotation.
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+    /// Sets [`annotations`](Self::annotations) (replacing any added before).
+    pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.annotations = annotations;
+        self
+    }
 }
 
 /// Outcome of a registration.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct Registration {
+    /// The agent's MRN.
     pub agent_mrn: String,
+    /// The MRN of the service account the agent signs with.
     pub service_account_mrn: String,
+    /// The space the agent belongs to, when known.
     pub space_mrn: Option<String>,
+    /// The endpoint written into the config.
     pub api_endpoint: String,
+    /// The config file the credentials were written to.
     pub config_path: Option<PathBuf>,
     /// true when the config already had an agent_mrn (nothing was registered)
     pub already_registered: bool,
 }
 
 /// What logout keeps.
+///
+/// ```
+/// let options = mondoo::LogoutOptions::new().with_keep_service_account(true);
+/// assert!(options.keep_service_account && !options.force_offline);
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LogoutOptions {
     /// keep `mrn`, `private_key`, `certificate` (remove only `agent_mrn`)
     pub keep_service_account: bool,
     /// rewrite the config even when the platform cannot be reached or refuses
     pub force_offline: bool,
+}
+
+impl LogoutOptions {
+    /// Remove all credentials, and only after the platform agreed.
+    pub fn new() -> LogoutOptions {
+        LogoutOptions::default()
+    }
+    /// Sets [`keep_service_account`](Self::keep_service_account).
+    pub fn with_keep_service_account(mut self, keep: bool) -> Self {
+        self.keep_service_account = keep;
+        self
+    }
+    /// Sets [`force_offline`](Self::force_offline).
+    pub fn with_force_offline(mut self, force: bool) -> Self {
+        self.force_offline = force;
+        self
+    }
 }
 
 /// A connection to the platform, async. `Send + Sync` and cheap to clone (a clone is a
@@ -196,6 +334,16 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client over `config`; a registered config's key (and static token) is checked
     /// now (a bad one is a configuration error naming the file).
+    ///
+    /// ```no_run
+    /// # async fn run() -> mondoo::Result<()> {
+    /// let config = mondoo::Config::load(None)?;
+    /// let client = mondoo::Client::new(config, mondoo::ClientOptions::new())?;
+    /// let report = client.status().await?;
+    /// print!("{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(config: Config, options: ClientOptions) -> Result<Client> {
         let env = options.env.clone().unwrap_or_else(crate::process_env);
         let proxy = ProxySettings::from_env(&env, options.api_proxy.clone(), config.api_proxy());
@@ -755,6 +903,17 @@ impl Client {
 
     /// [`Client::call`] with typed messages: `request` serialized to JSON, the answer
     /// parsed as `Resp` (missing fields default when `Resp` says so).
+    ///
+    /// ```no_run
+    /// #[derive(serde::Serialize)]
+    /// struct Ping {}
+    /// #[derive(serde::Deserialize)]
+    /// struct Pong {}
+    /// # async fn run(client: mondoo::Client) -> mondoo::Result<()> {
+    /// let _pong: Pong = client.call_typed("AgentManager", "PingPong", &Ping {}).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call_typed<Req, Resp>(&self, service: &str, method: &str, request: &Req) -> Result<Resp>
     where
         Req: Serialize + Sync,
@@ -772,30 +931,6 @@ impl Client {
     /// (`NotRegistered` for a service account with a static token only).
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         self.signer()?.sign(body)
-    }
-}
-
-/// The config a registration starts from: like [`Config::load_with`], but a missing
-/// explicit or `$MONDOO_CONFIG_PATH` file is created by the registration, a config from
-/// `MONDOO_CONFIG_BASE64` is written to the explicit path when one is given, and an
-/// unsupported `auth` section does not stop a token login (it is replaced).
-pub fn config_for_registration(options: &LoadOptions) -> Result<Config> {
-    let env = options.env.clone().unwrap_or_else(crate::process_env);
-    match Config::load_document(options) {
-        Ok(mut config) => {
-            if config.source() == ConfigSource::Base64Env {
-                if let Some(path) = options.path.clone().filter(|p| !p.as_os_str().is_empty()) {
-                    config.set_path(path);
-                }
-            }
-            Ok(config)
-        }
-        Err(e) if e.code() == Code::ConfigNotFound => {
-            let path = e.path().map(|p| p.to_path_buf()).ok_or(e.clone())?;
-            let source = if options.path.is_some() { ConfigSource::Explicit } else { ConfigSource::EnvPath };
-            Ok(Config::empty_at(path, source).with_env(&env))
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -953,8 +1088,11 @@ fn now_rfc3339_local() -> String {
 /// A duration with a sign: API time minus local time (positive: the platform's clock is
 /// ahead of the local one).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct SignedDuration {
+    /// The magnitude.
     pub duration: Duration,
+    /// true when the platform's clock is behind the local one.
     pub negative: bool,
 }
 
@@ -1031,8 +1169,11 @@ fn trim_fraction(whole: u128, frac: u128, scale: u128) -> String {
 
 /// `Health/Check` as measured by the client.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Health {
+    /// What the platform answered.
     pub response: HealthCheckResponse,
+    /// From sending the request to the whole response.
     pub round_trip: Duration,
     /// API time minus local send time; None when the API time does not parse
     pub clock_skew: Option<SignedDuration>,
@@ -1040,16 +1181,20 @@ pub struct Health {
 
 /// An error as reports carry it: code, rpc code, HTTP status and message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ErrorReport {
     /// the library's result code
     pub code: u32,
     /// gRPC name of the rpc code, e.g. `Unauthenticated`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc_status: Option<String>,
+    /// the gRPC status code the platform answered with, if any
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc_code: Option<i32>,
+    /// the HTTP status of the failed response, if any
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// the error's message, without the code
     pub message: String,
     /// the whole error as printed, e.g. `rpc error: code = Unauthenticated desc = ...`
     pub error: String,
@@ -1093,44 +1238,69 @@ impl ErrorReport {
     }
 }
 
+/// The machine's OS as status reports it.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct PlatformInfo {
+    /// OS name, e.g. `ubuntu`
     pub name: String,
+    /// OS release, e.g. `22.04`
     pub release: String,
+    /// CPU architecture, e.g. `x86_64`
     pub arch: String,
 }
 
 /// The `client` object of Go's status JSON, plus `authenticated`.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ClientStatus {
+    /// local time of the report (RFC 3339)
     pub timestamp: String,
+    /// the agent's MRN (or "no managed client" for a service account without one)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mrn: Option<String>,
+    /// the service account's MRN
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// the owner (space or organization) of the service account
     #[serde(rename = "parentMrn", skip_serializing_if = "Option::is_none")]
     pub parent_mrn: Option<String>,
+    /// the library's version
     pub version: String,
+    /// the library's build id, if it was built with one
     #[serde(skip_serializing_if = "String::is_empty")]
     pub build: String,
+    /// the agent's labels
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// the machine's OS
     pub platform: PlatformInfo,
+    /// the machine's IP address
     pub ip: String,
+    /// the machine's hostname
     pub hostname: String,
+    /// the config holds credentials
     pub registered: bool,
+    /// the platform accepted the credentials (`AgentManager/PingPong`)
     pub authenticated: bool,
     /// Go loses this (`{}`); libmondoo keeps its code and message.
     #[serde(rename = "pingPongError", skip_serializing_if = "Option::is_none")]
     pub ping_pong_error: Option<ErrorReport>,
 }
 
+/// The `upstream.api` object of Go's status JSON: what `Health/Check` answered.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct ApiStatus {
+    /// the API endpoint asked
     pub endpoint: String,
+    /// the health status, e.g. `SERVING`
     pub status: String,
+    /// the platform's time
     pub timestamp: String,
+    /// the platform's API version
     pub version: String,
+    /// the platform's build
     #[serde(skip_serializing_if = "String::is_empty")]
     pub build: String,
     /// why `Health/Check` failed
@@ -1140,16 +1310,23 @@ pub struct ApiStatus {
 
 /// The `upstream` object of Go's status JSON.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct UpstreamStatus {
+    /// the API's health
     pub api: ApiStatus,
+    /// what the user should know (clock skew, a clear-text endpoint, ...)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
+/// The proxy the client uses for the API, and where that choice came from.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ProxyReport {
+    /// the proxy's URL (credentials redacted); none for a direct connection
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// where the proxy came from, e.g. `config api_proxy`, or `none`
     pub source: String,
 }
 
@@ -1165,14 +1342,22 @@ fn unregistered_hint(config_path: Option<&str>) -> String {
 /// What status shows as the client of a service account that has no agent (`agent_mrn`).
 const NO_MANAGED_CLIENT: &str = "no managed client";
 
-/// `cnspec status` as data; `to_text` gives the seeds' layout, `to_json` Go's shape.
+/// `cnspec status` as data; `Display` (and `to_text`) gives the seeds' layout, `to_json`
+/// Go's shape.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct StatusReport {
+    /// this machine and its credentials
     pub client: ClientStatus,
+    /// the platform
     pub upstream: UpstreamStatus,
+    /// where the config came from ([`crate::ConfigSource::as_str`])
     pub config_source: String,
+    /// the config file, if any
     pub config_path: Option<String>,
+    /// the proxy used
     pub proxy: ProxyReport,
+    /// `Health/Check`'s round trip, when it answered
     pub round_trip_ms: Option<f64>,
     /// Platform (API) time minus local time, in seconds: positive when the platform's
     /// clock is ahead of the local one (the local clock is behind). Errors carry the same
@@ -1257,6 +1442,13 @@ impl StatusReport {
     }
 }
 
+/// The text `cnspec status` prints (the same as [`StatusReport::to_text`]).
+impl std::fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
 impl StatusReport {
     /// The agent's MRN; None when unregistered or when the service account has no agent
     /// (which the text and JSON show as "no managed client").
@@ -1268,6 +1460,7 @@ impl StatusReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigSource;
 
     #[test]
     fn go_duration_strings() {

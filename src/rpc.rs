@@ -603,7 +603,7 @@ pub fn decode_response<Resp: for<'de> Deserialize<'de>>(service: &str, method: &
 
 /// The platform's error for a non-200 answer: the status body's code when there is one,
 /// else the HTTP status mapped (section 3). Never success. The server's text is kept only
-/// as [`server_text`] makes it: escaped and cut to 2 KiB.
+/// as `server_text` makes it: escaped and cut to 2 KiB.
 pub fn status_error(http_status: u16, body: &[u8]) -> Error {
     #[derive(Deserialize)]
     struct StatusBody {
@@ -762,14 +762,19 @@ pub struct HealthCheckRequest {
     pub service: String,
 }
 
+/// What `Health/Check` answers (public as [`crate::Health::response`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct HealthCheckResponse {
     /// SERVING, NOT_SERVING, SERVICE_UNKNOWN; missing = UNKNOWN
     pub status: Option<String>,
+    /// the platform's time (RFC 3339)
     pub time: Option<String>,
+    /// the platform's API version
     #[serde(rename = "apiVersion")]
     pub api_version: Option<String>,
+    /// the platform's build
     pub build: Option<String>,
 }
 

@@ -22,10 +22,9 @@ use crate::config::Config;
 use crate::error::{Code, Error, Result};
 use crate::token::{numeric_date, rfc3339};
 
-/// `iss` of every request bearer.
-pub const BEARER_ISSUER: &str = "mondoo/ams";
 /// A bearer's lifetime, and the platform's leeway on `exp`, `nbf` and a future `iat`.
 pub const BEARER_LIFETIME_SECONDS: i64 = 60;
+/// The platform's leeway on `exp`, `nbf` and a future `iat`.
 pub const BEARER_LEEWAY_SECONDS: i64 = 60;
 /// Length of a raw `r||s` P-384 signature.
 const SIGNATURE_LEN: usize = 96;
@@ -35,11 +34,17 @@ const P384_POINT_LEN: usize = 97;
 /// Claims of a verified bearer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BearerClaims {
+    /// SHA-256 of the signed body (base64url).
     pub chash: Option<String>,
+    /// Expiry (Unix seconds).
     pub exp: i64,
+    /// Issued at (Unix seconds).
     pub iat: i64,
+    /// Issuer.
     pub iss: String,
+    /// Not before (Unix seconds).
     pub nbf: i64,
+    /// Subject (the token's service account or client).
     pub sub: String,
 }
 
@@ -122,11 +127,23 @@ impl Signer {
         })
     }
 
+    /// The service account's MRN (the bearer's `sub`).
     pub fn mrn(&self) -> &str {
         &self.mrn
     }
 
     /// A fresh bearer for exactly these body bytes, at now (+ the clock offset).
+    ///
+    /// ```no_run
+    /// # fn run() -> mondoo::Result<()> {
+    /// let signer = mondoo::Signer::from_config(&mondoo::Config::load(None)?)?;
+    /// let body = br#"{"mrn":"//agents.api.mondoo.app/spaces/s/agents/a"}"#;
+    /// let bearer = signer.sign(body)?;
+    /// // sent as `Authorization: Bearer <bearer>` with exactly these body bytes
+    /// # let _ = bearer;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sign(&self, body: &[u8]) -> Result<String> {
         let now = crate::unix_now().saturating_add(self.clock_offset.load(Ordering::Relaxed));
         self.sign_at(body, now)

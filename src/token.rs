@@ -34,17 +34,29 @@ const B64URL_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
 
 /// The claims libmondoo uses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct TokenClaims {
+    /// Expiry (Unix seconds).
     pub exp: Option<i64>,
+    /// Not before (Unix seconds).
     pub nbf: Option<i64>,
+    /// Issued at (Unix seconds).
     pub iat: Option<i64>,
+    /// Issuer.
     pub iss: Option<String>,
+    /// Subject (the token's service account or client).
     pub sub: Option<String>,
+    /// The space the agent joins.
     pub space: Option<String>,
+    /// The description given when the token was made.
     pub desc: Option<String>,
+    /// The API endpoint to register at.
     pub api_endpoint: Option<String>,
+    /// Labels the agent gets.
     pub labels: BTreeMap<String, String>,
+    /// Who made the token.
     pub owner: Option<String>,
+    /// How long the issued certificate is valid.
     pub cert_valid_until: Option<String>,
 }
 
@@ -145,6 +157,7 @@ impl RegistrationToken {
         Ok(RegistrationToken { secret: Zeroizing::new(token.to_string()), alg, claims, warnings, api_endpoint })
     }
 
+    /// The token's claims.
     pub fn claims(&self) -> &TokenClaims {
         &self.claims
     }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{load_at, options};
-use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{CancelToken, Client, Code, Config};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 /// A slow answer: far longer than any bound the tests below allow.
@@ -19,7 +19,7 @@ const PROMPT: Duration = Duration::from_secs(2);
 
 async fn token_login(platform: &Platform, path: &Path) -> Client {
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(path)).unwrap(), options()).unwrap();
     client.register(Some(&token), &RegisterOptions::default()).await.unwrap();
     client
 }
@@ -106,7 +106,7 @@ async fn a_dropped_token_login_writes_no_config() {
     let path = dir.path().join("mondoo.yml");
     platform.inject(FaultSpec::new(SLOW).only("AgentManager/RegisterAgent"));
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let register_options = RegisterOptions::default();
     let registering = client.register(Some(&token), &register_options);
     tokio::select! {
@@ -179,12 +179,10 @@ fn a_cancel_token_stops_a_blocking_call_in_every_phase() {
 fn a_cancel_token_stops_a_blocking_call_while_connecting() {
     // TCP connects (the kernel accepts), but no TLS handshake ever answers.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let opts = ClientOptions {
-        api_endpoint: Some(format!("https://{}", listener.local_addr().unwrap())),
-        connect_timeout: Duration::from_secs(30),
-        timeout: Duration::from_secs(30),
-        ..options()
-    };
+    let opts = options()
+        .with_api_endpoint(format!("https://{}", listener.local_addr().unwrap()))
+        .with_connect_timeout(Duration::from_secs(30))
+        .with_timeout(Duration::from_secs(30));
     let config = Config::load_with(&load_at(&common::testdata("service-account/credentials.json"))).unwrap();
     let client = mondoo::blocking::Client::new(config, opts).unwrap();
     let (err, took) = cancelled_call(&client, Duration::from_millis(300));
@@ -211,7 +209,7 @@ fn a_cancelled_registration_or_logout_leaves_the_config_untouched() {
     let fresh = dir.path().join("fresh.yml");
     platform.inject(FaultSpec::new(SLOW).only("AgentManager/RegisterAgent"));
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = mondoo::blocking::Client::new(config_for_registration(&load_at(&fresh)).unwrap(), options()).unwrap();
+    let client = mondoo::blocking::Client::new(Config::for_registration(&load_at(&fresh)).unwrap(), options()).unwrap();
     let err = client.with_cancel(&cancel_soon()).register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(err.code(), Code::Canceled, "{err:?}");
     // the platform's late answer must not be written either
@@ -232,7 +230,7 @@ fn a_cancelled_registration_or_logout_leaves_the_config_untouched() {
 fn the_timeout_bounds_the_whole_call_even_when_the_body_trickles() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let two_seconds = ClientOptions { timeout: Duration::from_secs(2), ..options() };
+    let two_seconds = options().with_timeout(Duration::from_secs(2));
     let client = registered_blocking_client(&platform, dir.path(), two_seconds);
     // headers at once, then one byte every 500 ms for 30 s: no single read ever waits long
     platform.inject(FaultSpec::new(Fault::SlowDrip { bytes: 60, interval_millis: 500 }).only("Echo/Say"));
@@ -267,7 +265,7 @@ fn a_blocking_client_made_outside_a_runtime_errs_and_drops_inside_one() {
 async fn a_transport_error_keeps_its_cause() {
     // a port nothing listens on
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let opts = ClientOptions { api_endpoint: Some(format!("http://127.0.0.1:{port}")), ..options() };
+    let opts = options().with_api_endpoint(format!("http://127.0.0.1:{port}"));
     let config = Config::empty_at(tempfile::tempdir().unwrap().path().join("m.yml"), mondoo::ConfigSource::None);
     let err = Client::new(config, opts).unwrap().health().await.unwrap_err();
     assert_eq!(err.code(), Code::Network, "{err:?}");

@@ -3,7 +3,7 @@
 //! any request with `Code::InsecureEndpoint`. Loopback http stays allowed, with no warning.
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
+use mondoo::RegisterOptions;
 use mondoo::{Code, Config};
 use mondoo_platform::{Platform, PlatformOptions, TokenSpec};
 
@@ -28,7 +28,7 @@ fn status_warns_about_a_remote_http_endpoint_in_text_and_json() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = registered_config(&platform, dir.path());
-    let remote = ClientOptions { api_endpoint: Some(REMOTE_HTTP.into()), ..options() };
+    let remote = options().with_api_endpoint(REMOTE_HTTP);
     let report = Client::new(config, remote).unwrap().status().unwrap();
     let text = report.to_text();
     assert!(text.contains(CLEAR_TEXT_WARNING), "{text}");
@@ -44,7 +44,7 @@ fn loopback_http_is_allowed_with_require_tls_and_gets_no_warning() {
     assert!(platform.url().starts_with("http://127.0.0.1:"), "{}", platform.url());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
-    let strict = ClientOptions { require_tls: true, ..options() };
+    let strict = options().with_require_tls(true);
     token_login(&platform, &path, strict.clone());
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), strict.clone()).unwrap();
     let report = client.status().unwrap();
@@ -53,7 +53,7 @@ fn loopback_http_is_allowed_with_require_tls_and_gets_no_warning() {
     client.checkin().unwrap();
     // `localhost` is loopback too
     let port = platform.addr().port();
-    let by_name = ClientOptions { api_endpoint: Some(format!("http://localhost:{port}")), ..strict };
+    let by_name = strict.with_api_endpoint(format!("http://localhost:{port}"));
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), by_name).unwrap();
     client.checkin().unwrap();
 }
@@ -63,7 +63,7 @@ fn require_tls_refuses_a_remote_http_endpoint_before_any_request() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = registered_config(&platform, dir.path());
-    let strict = ClientOptions { api_endpoint: Some(REMOTE_HTTP.into()), require_tls: true, ..options() };
+    let strict = options().with_api_endpoint(REMOTE_HTTP).with_require_tls(true);
     let client = Client::new(config, strict.clone()).unwrap();
     // an unresolvable host would be a DNS error if anything were sent
     for (what, e) in [
@@ -83,8 +83,8 @@ fn require_tls_refuses_a_remote_http_endpoint_before_any_request() {
     // a token whose endpoint is remote http: refused before RegisterAgent is sent
     let token = platform.mint_token(&TokenSpec { api_endpoint: Some(REMOTE_HTTP.into()), ..Default::default() });
     let fresh = dir.path().join("fresh.yml");
-    let strict = ClientOptions { require_tls: true, ..options() };
-    let client = Client::new(config_for_registration(&load_at(&fresh)).unwrap(), strict).unwrap();
+    let strict = options().with_require_tls(true);
+    let client = Client::new(Config::for_registration(&load_at(&fresh)).unwrap(), strict).unwrap();
     let e = client.register(Some(&token.unwrap()), &RegisterOptions::default()).unwrap_err();
     assert_eq!(e.code(), Code::InsecureEndpoint, "{e:?}");
     assert!(e.message().contains(REMOTE_HTTP), "{}", e.message());

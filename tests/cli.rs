@@ -133,9 +133,13 @@ fn sign_prints_the_bearer_alone() {
     assert_eq!(bearer.split('.').count(), 3);
     assert!(!bearer.contains(char::is_whitespace));
     let cert: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&creds).unwrap()).unwrap();
-    let claims =
-        mondoo::signer::verify(bearer, b"{\"a\":1}\0binary", cert["certificate"].as_str().unwrap(), mondoo_now())
-            .unwrap();
+    let claims = mondoo::__private::signer::verify(
+        bearer,
+        b"{\"a\":1}\0binary",
+        cert["certificate"].as_str().unwrap(),
+        mondoo_now(),
+    )
+    .unwrap();
     assert_eq!(claims.sub, cert["mrn"]);
 }
 
@@ -287,14 +291,11 @@ fn login_token_file_sign_body_file_and_the_exit_codes_of_status_and_checkin() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bearer = text(&out.stdout);
     assert_eq!(bearer.trim_end().matches('.').count(), 2, "{bearer}");
-    let written = mondoo::Config::load_with(&mondoo::LoadOptions {
-        path: Some(config.clone()),
-        env: Some(Default::default()),
-        ..Default::default()
-    })
-    .unwrap();
+    let written =
+        mondoo::Config::load_with(&mondoo::LoadOptions::new().with_path(config.clone()).with_env(Default::default()))
+            .unwrap();
     let certificate = written.get("certificate").unwrap();
-    mondoo::signer::verify(bearer.trim_end(), b"binary\0body", &certificate, mondoo_now()).unwrap();
+    mondoo::__private::signer::verify(bearer.trim_end(), b"binary\0body", &certificate, mondoo_now()).unwrap();
 
     // registered but rejected: status exits 1
     assert!(platform.revoke(&written.get("mrn").unwrap()));

@@ -9,9 +9,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mondoo::__private::signer;
 use mondoo::blocking::Client;
-use mondoo::flows::ClientOptions;
-use mondoo::signer;
+use mondoo::ClientOptions;
 use mondoo::Config;
 use mondoo_platform::{AuthOutcome, Platform, PlatformOptions};
 
@@ -25,7 +25,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// The shared options with room for a loaded machine.
 fn options() -> ClientOptions {
-    ClientOptions { timeout: Duration::from_secs(20), ..common::options() }
+    common::options().with_timeout(Duration::from_secs(20))
 }
 
 fn registered(platform: &Platform, dir: &Path, opts: ClientOptions) -> Arc<Client> {
@@ -123,7 +123,7 @@ fn eight_threads_race_the_clock_skew_correction() {
     // thread's first call races to measure the skew; none may sign with a stale offset.
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let client = registered(&platform, dir.path(), ClientOptions { correct_clock_skew: true, ..options() });
+    let client = registered(&platform, dir.path(), options().with_correct_clock_skew(true));
     platform.set_clock_offset(2 * 3600);
     platform.clear_requests();
 
@@ -151,7 +151,7 @@ fn status_and_logout_racing_calls_never_deadlock() {
     run_threads(move |t| {
         for i in 0..10 {
             match t {
-                0 if i == 5 => c.logout(&mondoo::flows::LogoutOptions::default()).unwrap(),
+                0 if i == 5 => c.logout(&mondoo::LogoutOptions::default()).unwrap(),
                 1 | 2 => {
                     let report = c.status().unwrap();
                     let _ = report.to_text();

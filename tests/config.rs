@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mondoo::config::{write_atomic, Config, ConfigFormat, ConfigSource, LoadOptions};
+use mondoo::__private::config::write_atomic;
 use mondoo::Code;
+use mondoo::{Config, ConfigFormat, ConfigSource, LoadOptions};
 use serde_yaml_ng::Value;
 
 fn fixture(rel: &str) -> PathBuf {
@@ -47,7 +48,11 @@ impl Sandbox {
         std::fs::write(path, text).unwrap();
     }
     fn opts(&self, explicit: Option<PathBuf>, env: BTreeMap<String, String>) -> LoadOptions {
-        LoadOptions { path: explicit, env: Some(env), home: Some(self.home()), system_path: Some(self.system()) }
+        {
+            let mut o = LoadOptions::new().with_env(env).with_home(self.home()).with_system_path(self.system());
+            o.path = explicit;
+            o
+        }
     }
     fn load(&self, explicit: Option<PathBuf>, env: BTreeMap<String, String>) -> mondoo::Result<Config> {
         Config::load_with(&self.opts(explicit, env))
@@ -150,11 +155,7 @@ fn empty_env_values_do_not_select_a_source() {
 fn home_comes_from_the_env_map_when_not_given() {
     let sb = Sandbox::new();
     sb.write(&sb.home_config(), "name: home\n");
-    let opts = LoadOptions {
-        env: Some(env(&[("HOME", sb.home().to_str().unwrap())])),
-        system_path: Some(sb.system()),
-        ..Default::default()
-    };
+    let opts = LoadOptions::new().with_env(env(&[("HOME", sb.home().to_str().unwrap())])).with_system_path(sb.system());
     let c = Config::load_with(&opts).unwrap();
     assert_eq!(c.path(), Some(sb.home_config().as_path()));
 }
@@ -638,12 +639,8 @@ fn debug_and_redacted_json_hide_the_private_key() {
 fn public_readers_never_return_the_private_key() {
     let env: BTreeMap<String, String> =
         [("MONDOO_PRIVATE_KEY".to_string(), "-----BEGIN PRIVATE KEY-----\nenv\n".to_string())].into();
-    let c = Config::load_with(&LoadOptions {
-        path: Some(fixture("service-account/credentials.json")),
-        env: Some(env),
-        ..Default::default()
-    })
-    .unwrap();
+    let c = Config::load_with(&LoadOptions::new().with_path(fixture("service-account/credentials.json")).with_env(env))
+        .unwrap();
     assert!(c.is_registered(), "the signer still sees the key");
     for key in ["private_key", "PRIVATE_KEY", "Private_Key"] {
         assert_eq!(c.get(key), None);

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mondoo::config::{Config, ConfigFormat, LoadOptions, MAX_CONFIG_BYTES};
-use mondoo::flows::config_for_registration;
+use mondoo::__private::config::MAX_CONFIG_BYTES;
 use mondoo::Code;
+use mondoo::{Config, ConfigFormat, LoadOptions};
 
 fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
+    LoadOptions::new().with_path(path.to_path_buf()).with_env(BTreeMap::new())
 }
 
 fn load_file(dir: &Path, name: &str, text: &str) -> (PathBuf, mondoo::Result<Config>) {
@@ -27,10 +27,10 @@ fn load_base64(text: &str) -> mondoo::Result<Config> {
     let encoded = base64::engine::general_purpose::STANDARD.encode(text);
     let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), encoded)].into();
     let home = tempfile::tempdir().unwrap();
-    Config::load_with(&LoadOptions { env: Some(env), home: Some(home.path().to_path_buf()), ..Default::default() })
+    Config::load_with(&LoadOptions::new().with_env(env).with_home(home.path().to_path_buf()))
 }
 
-const MAX: usize = mondoo::config::structure::MAX_NESTING;
+const MAX: usize = mondoo::__private::config::structure::MAX_NESTING;
 
 /// A YAML mapping whose value `x` is `depth - 1` nested lists (the mapping is level 1).
 fn nested_yaml(depth: usize) -> String {
@@ -72,7 +72,7 @@ fn a_1_mib_maximally_nested_config_is_refused() {
         let expected = format!("{}:{at}: nested deeper than {MAX} levels", path.display());
         assert!(e.message().starts_with(&expected), "{name}: {}", e.message());
         // registration reads the same file the same way
-        assert_eq!(config_for_registration(&load_at(&path)).unwrap_err().code(), Code::ConfigTooLarge);
+        assert_eq!(Config::for_registration(&load_at(&path)).unwrap_err().code(), Code::ConfigTooLarge);
     }
 
     for (what, text) in [("yaml", &yaml), ("json", &json), ("closed", &closed)] {
@@ -225,15 +225,20 @@ fn an_empty_config_path_is_an_error_not_the_default_search() {
     std::fs::create_dir_all(default.parent().unwrap()).unwrap();
     std::fs::write(&default, "name: the-default\n").unwrap();
     let env: BTreeMap<String, String> = [("HOME".to_string(), home.path().display().to_string())].into();
-    let options = LoadOptions { path: Some(PathBuf::new()), env: Some(env.clone()), ..Default::default() };
+    let options = LoadOptions::new().with_path(PathBuf::new()).with_env(env.clone());
     // the default file exists and would be found: an empty path must not fall back to it
-    let found = Config::load_with(&LoadOptions { path: None, ..options.clone() }).unwrap();
+    let found = Config::load_with(&{
+        let mut o = options.clone();
+        o.path = None;
+        o
+    })
+    .unwrap();
     assert_eq!(found.name().as_deref(), Some("the-default"));
 
     for e in [
         Config::load_with(&options).unwrap_err(),
         Config::load_document(&options).unwrap_err(),
-        config_for_registration(&options).unwrap_err(),
+        Config::for_registration(&options).unwrap_err(),
         Config::load(Some(Path::new(""))).unwrap_err(),
     ] {
         assert_eq!(e.code(), Code::InvalidArgument, "{e}");

@@ -50,7 +50,7 @@ fn document(which: char) -> String {
 }
 
 fn load_at(path: &Path) -> LoadOptions {
-    LoadOptions { path: Some(path.to_path_buf()), env: Some(BTreeMap::new()), ..Default::default() }
+    LoadOptions::new().with_path(path.to_path_buf()).with_env(BTreeMap::new())
 }
 
 /// The bytes `Config::save` writes for `text` (its canonical form).
@@ -97,7 +97,7 @@ fn crash_child_writer() {
     let b = document('B');
     let mut first = true;
     loop {
-        mondoo::config::write_atomic(&path, saved_b(&b)).unwrap();
+        mondoo::__private::config::write_atomic(&path, saved_b(&b)).unwrap();
         if first {
             println!("ready");
             first = false;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mondoo::blocking::Client;
-use mondoo::flows::{ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config, Error};
 use mondoo_platform::{ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
@@ -21,7 +21,7 @@ const EVERY_CALL: u32 = 1000;
 
 /// The shared options, with a short connect timeout for the unreachable rows.
 fn options() -> ClientOptions {
-    ClientOptions { connect_timeout: Duration::from_secs(5), ..common::options() }
+    common::options().with_connect_timeout(Duration::from_secs(5))
 }
 
 /// The typed error a row expects: the code, and (when the platform answered) its rpc
@@ -51,7 +51,11 @@ impl Expect {
 /// A registered config at `dir/mondoo.yml`, made through a healthy platform.
 fn registered(platform: &Platform, dir: &Path, ca_file: Option<PathBuf>) -> PathBuf {
     let path = dir.join("mondoo.yml");
-    token_login(platform, &path, ClientOptions { ca_file, ..options() });
+    token_login(platform, &path, {
+        let mut o = options();
+        o.ca_file = ca_file;
+        o
+    });
     assert!(path.exists());
     path
 }
@@ -67,7 +71,7 @@ fn every_flow_fails(client: &Client, token: &str, path: &Path, expect: Expect) {
     expect.check("service-account login", &e);
     let e = client.logout(&LogoutOptions::default()).unwrap_err();
     expect.check("logout", &e);
-    let e = client.logout(&LogoutOptions { keep_service_account: true, force_offline: false }).unwrap_err();
+    let e = client.logout(&LogoutOptions::new().with_keep_service_account(true).with_force_offline(false)).unwrap_err();
     expect.check("logout keeping the service account", &e);
     let e = client.checkin().unwrap_err();
     expect.check("check-in", &e);
@@ -192,7 +196,12 @@ fn truncated_json_body_in_a_complete_answer() {
 
 #[test]
 fn body_of_10_mib() {
-    const { assert!(mondoo::rpc::MAX_RESPONSE_BYTES < 10 * 1024 * 1024, "the limit must be below the fault's size") };
+    const {
+        assert!(
+            mondoo::__private::rpc::MAX_RESPONSE_BYTES < 10 * 1024 * 1024,
+            "the limit must be below the fault's size"
+        )
+    };
     let expect = Expect { code: Code::ResponseTooLarge, rpc_code: None, http_status: Some(200) };
     injected_row(Fault::HugeBody { bytes: 10 * 1024 * 1024 }, expect, |o| o);
 }
@@ -204,9 +213,8 @@ fn connection_reset_mid_answer() {
 
 #[test]
 fn answer_slower_than_the_timeout() {
-    injected_row(Fault::Slow { millis: 5_000 }, Expect::local(Code::Timeout), |o| ClientOptions {
-        timeout: Duration::from_millis(300),
-        ..o
+    injected_row(Fault::Slow { millis: 5_000 }, Expect::local(Code::Timeout), |o| {
+        o.with_timeout(Duration::from_millis(300))
     });
 }
 
@@ -216,7 +224,7 @@ fn dns_failure() {
     let dir = tempfile::tempdir().unwrap();
     let path = registered(&platform, dir.path(), None);
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let opts = ClientOptions { api_endpoint: Some("https://nonexistent.invalid".into()), ..options() };
+    let opts = options().with_api_endpoint("https://nonexistent.invalid");
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap();
     platform.clear_requests();
     every_flow_fails(&client, &token, &path, Expect::local(Code::Dns));
@@ -231,7 +239,11 @@ fn proxy_that_refuses_connect() {
     let path = registered(&platform, dir.path(), ca.clone());
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     let proxy = ConnectProxy::start(true).unwrap();
-    let opts = ClientOptions { api_proxy: Some(proxy.url()), ca_file: ca, ..options() };
+    let opts = {
+        let mut o = options().with_api_proxy(proxy.url());
+        o.ca_file = ca;
+        o
+    };
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap();
     platform.clear_requests();
     every_flow_fails(&client, &token, &path, Expect::local(Code::Proxy));
@@ -249,7 +261,7 @@ fn proxy_that_is_down() {
     // a port that was just free: nothing listens there
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let proxy = format!("http://sre:proxy-secret@127.0.0.1:{port}");
-    let opts = ClientOptions { api_proxy: Some(proxy), ..options() };
+    let opts = options().with_api_proxy(proxy);
     let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), opts).unwrap();
     platform.clear_requests();
     every_flow_fails(&client, &token, &path, Expect::local(Code::Proxy));

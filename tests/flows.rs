@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, LogoutOptions, RegisterOptions};
+use mondoo::{ClientOptions, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config, ConfigFormat, LoadOptions};
 use mondoo_platform::{AuthOutcome, ConnectProxy, Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
@@ -14,7 +14,7 @@ mod common;
 use common::{load_at, options, testdata, token_login};
 
 fn options_for(platform: &Platform) -> ClientOptions {
-    ClientOptions { api_endpoint: Some(platform.url().to_string()), ..options() }
+    options().with_api_endpoint(platform.url().to_string())
 }
 
 /// A fresh login into `dir/mondoo.yml`; returns the client and the config path.
@@ -33,7 +33,7 @@ fn platform_without_testdata_makes_its_own_key_and_registers_a_client() {
     // key and self-signed certificate, so it runs from a bare checkout.
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     assert_eq!(platform.testdata(), None);
-    let public_key = |pem: &str| mondoo::signer::certificate_public_key(pem).expect("a P-384 certificate");
+    let public_key = |pem: &str| mondoo::__private::signer::certificate_public_key(pem).expect("a P-384 certificate");
     let own = public_key(platform.platform_certificate());
     let fixtures = std::fs::read_to_string(testdata("platform/platform-cert.pem")).unwrap();
     assert_ne!(own, public_key(&fixtures), "not the fixtures' key");
@@ -42,13 +42,14 @@ fn platform_without_testdata_makes_its_own_key_and_registers_a_client() {
 
     // Its tokens are signed with that key.
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    mondoo::signer::verify_with_public_key(&token, b"", &own, platform.now()).expect("signed by the platform key");
+    mondoo::__private::signer::verify_with_public_key(&token, b"", &own, platform.now())
+        .expect("signed by the platform key");
 
     // A client registers end to end: token login writes the config, then a signed
     // status round trip, a signed call, a check-in and logout.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
     let agents: Vec<String> = platform.agents().into_iter().map(|a| a.mrn).collect();
     assert_eq!(agents, [registration.agent_mrn.as_str()]);
@@ -76,7 +77,9 @@ fn status_unregistered() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::empty_at(dir.path().join("mondoo.yml"), mondoo::ConfigSource::None);
     let report = Client::new(config, options_for(&platform)).unwrap().status().unwrap();
-    let text = report.to_text();
+    // Display is the text report
+    let text = report.to_string();
+    assert_eq!(text, report.to_text());
     assert!(text.starts_with("→ no configuration found; a registration writes to "), "{text}");
     assert!(text.contains("→ API Status:\t\tSERVING"), "{text}");
     assert!(text.contains("x client is not registered"), "{text}");
@@ -147,11 +150,8 @@ fn status_warns_about_a_clock_72h_off() {
     assert!(text.contains("x could not connect to mondoo platform"), "{text}");
 
     // Opt-in skew correction makes the signed calls work again.
-    let corrected = Client::new(
-        Config::load_with(&load_at(&path)).unwrap(),
-        ClientOptions { correct_clock_skew: true, ..options() },
-    )
-    .unwrap();
+    let corrected =
+        Client::new(Config::load_with(&load_at(&path)).unwrap(), options().with_correct_clock_skew(true)).unwrap();
     assert!(corrected.call("Echo", "Say", &serde_json::json!({"x": 1})).is_ok());
     let report = corrected.status().unwrap();
     assert!(report.to_text().contains("→ client authenticated successfully"));
@@ -211,7 +211,7 @@ fn a_skew_measured_against_one_endpoint_is_not_pinned_on_another() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, format!("api_endpoint: {}\n", skewed.url())).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     assert!(client.health().unwrap().clock_skew.unwrap().seconds() > 71.0 * 3600.0);
     other.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
     let token = other.mint_token(&TokenSpec::default()).unwrap();
@@ -220,11 +220,9 @@ fn a_skew_measured_against_one_endpoint_is_not_pinned_on_another() {
     assert_eq!(e.clock_skew_seconds(), None, "{e:?}");
     // Against the measured endpoint the same client's refusals do carry it.
     skewed.inject(FaultSpec::new(Fault::unauthenticated()).only("AgentManager/PingPong"));
-    let client = Client::new(
-        Config::load_with(&load_at(&path)).unwrap(),
-        ClientOptions { api_endpoint: Some(skewed.url().to_string()), ..options() },
-    )
-    .unwrap();
+    let client =
+        Client::new(Config::load_with(&load_at(&path)).unwrap(), options().with_api_endpoint(skewed.url().to_string()))
+            .unwrap();
     client.health().unwrap();
     let e = client.call("AgentManager", "PingPong", &serde_json::json!({})).unwrap_err();
     assert!(e.clock_skew_seconds().unwrap() > 71.0 * 3600.0, "{e:?}");
@@ -270,7 +268,7 @@ fn not_registered_and_config_errors_carry_the_config_path() {
     // The same endpoint given by the caller is not the config's fault: no path.
     let client = Client::new(
         Config::load_with(&load_at(&unregistered)).unwrap(),
-        ClientOptions { api_endpoint: Some("ftp://api.example.com".into()), ..options() },
+        options().with_api_endpoint("ftp://api.example.com"),
     )
     .unwrap();
     let e = client.health().unwrap_err();
@@ -278,7 +276,7 @@ fn not_registered_and_config_errors_carry_the_config_path() {
 
     // A config from MONDOO_CONFIG_BASE64 is in no file: no path.
     let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), "bmFtZTogeA==".to_string())].into();
-    let from_env = Config::load_with(&LoadOptions { env: Some(env), ..Default::default() }).unwrap();
+    let from_env = Config::load_with(&LoadOptions::new().with_env(env)).unwrap();
     let e = Client::new(from_env, options_for(&platform)).unwrap().sign(b"{}").unwrap_err();
     assert_eq!((e.code(), e.path()), (Code::NotRegistered, None), "{e:?}");
 }
@@ -289,7 +287,7 @@ fn expired_token_fails_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     let token = platform.mint_token(&TokenSpec { ttl_seconds: -3600, ..Default::default() }).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(err.code(), Code::TokenExpired);
     assert!(platform.requests().is_empty());
@@ -315,7 +313,7 @@ fn register_gives_up_after_four_aborted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(err.code(), Code::RpcAborted);
     assert!(err.message().contains("4 attempts"), "{}", err.message());
@@ -349,8 +347,8 @@ fn login_keeps_unknown_keys_and_json_stays_json() {
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     // The fixture's api_proxy points nowhere; the caller's explicit proxy wins over it.
     let proxy = ConnectProxy::start(false).unwrap();
-    let via_proxy = ClientOptions { api_proxy: Some(proxy.url()), ..options() };
-    let client = Client::new(config_for_registration(&load_at(&yml)).unwrap(), via_proxy.clone()).unwrap();
+    let via_proxy = options().with_api_proxy(proxy.url());
+    let client = Client::new(Config::for_registration(&load_at(&yml)).unwrap(), via_proxy.clone()).unwrap();
     let reg = client.register(Some(&token), &RegisterOptions::default()).unwrap();
     let after = parsed(&yml);
     for key in ["scan_interval", "updates_url", "features", "annotations", "api_proxy"] {
@@ -369,7 +367,7 @@ fn login_keeps_unknown_keys_and_json_stays_json() {
     creds["api_endpoint"] = serde_json::json!(platform.url());
     creds["custom_tool_key"] = serde_json::json!({"nested": [1, 2]});
     std::fs::write(&json_path, serde_json::to_string_pretty(&creds).unwrap()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&json_path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&json_path)).unwrap(), options()).unwrap();
     client.register(Some(&platform.mint_token(&TokenSpec::default()).unwrap()), &RegisterOptions::default()).unwrap();
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).expect("still JSON");
@@ -387,7 +385,7 @@ fn login_from_base64_without_a_path_fails_clearly() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let b64 = std::fs::read_to_string(testdata("service-account/credentials.json.b64")).unwrap();
     let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), b64)].into();
-    let config = config_for_registration(&LoadOptions { env: Some(env), ..Default::default() }).unwrap();
+    let config = Config::for_registration(&LoadOptions::new().with_env(env)).unwrap();
     let client = Client::new(config, options_for(&platform)).unwrap();
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
@@ -428,8 +426,8 @@ fn logout_removes_credentials_and_keeps_other_keys() {
     std::fs::copy(testdata("configs/mondoo.yml"), &yml).unwrap();
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     let proxy = ConnectProxy::start(false).unwrap();
-    let via_proxy = ClientOptions { api_proxy: Some(proxy.url()), ..options() };
-    let client = Client::new(config_for_registration(&load_at(&yml)).unwrap(), via_proxy).unwrap();
+    let via_proxy = options().with_api_proxy(proxy.url());
+    let client = Client::new(Config::for_registration(&load_at(&yml)).unwrap(), via_proxy).unwrap();
     let reg = client.register(Some(&token), &RegisterOptions::default()).unwrap();
     client.logout(&LogoutOptions::default()).unwrap();
     let after = parsed(&yml);
@@ -456,7 +454,7 @@ fn logout_fails_when_unregistering_fails_and_leaves_the_file() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     // Forced offline, the credentials go anyway; keeping the service account keeps them.
     platform.inject(FaultSpec::new(Fault::status(14, "maintenance")).only("AgentManager/UnRegisterAgent"));
-    client.logout(&LogoutOptions { force_offline: true, keep_service_account: true }).unwrap();
+    client.logout(&LogoutOptions::new().with_force_offline(true).with_keep_service_account(true)).unwrap();
     let after = parsed(&path);
     assert!(after.get("agent_mrn").is_none());
     assert!(after.get("mrn").is_some());
@@ -490,7 +488,11 @@ fn https_with_the_test_ca_as_extra_ca() {
     // Without the CA, the handshake fails as a TLS error.
     let err = Client::new(config.clone(), options_for(&platform)).unwrap().health().unwrap_err();
     assert_eq!(err.code(), Code::Tls, "{err:?}");
-    let with_ca = ClientOptions { ca_file: platform.ca_file().map(Path::to_path_buf), ..options_for(&platform) };
+    let with_ca = {
+        let mut o = options_for(&platform);
+        o.ca_file = platform.ca_file().map(Path::to_path_buf);
+        o
+    };
     let health = Client::new(config, with_ca).unwrap().health().unwrap();
     assert_eq!(health.response.status.as_deref(), Some("SERVING"));
 }
@@ -504,9 +506,12 @@ fn api_proxy_carries_the_traffic_and_mondoo_api_proxy_wins() {
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, format!("api_proxy: {}\napi_endpoint: {}\n", config_proxy.url(), platform.url())).unwrap();
     let ca = platform.ca_file().map(Path::to_path_buf);
-    let client =
-        Client::new(Config::load_with(&load_at(&path)).unwrap(), ClientOptions { ca_file: ca.clone(), ..options() })
-            .unwrap();
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), {
+        let mut o = options();
+        o.ca_file = ca.clone();
+        o
+    })
+    .unwrap();
     let report = client.status().unwrap();
     assert_eq!(report.upstream.api.status, "SERVING");
     assert_eq!(report.proxy.source, "config api_proxy");
@@ -514,10 +519,11 @@ fn api_proxy_carries_the_traffic_and_mondoo_api_proxy_wins() {
 
     let env: BTreeMap<String, String> = [("MONDOO_API_PROXY".to_string(), env_proxy.url())].into();
     let before = config_proxy.tunnels();
-    let client = Client::new(
-        Config::load_with(&load_at(&path)).unwrap(),
-        ClientOptions { ca_file: ca, env: Some(env), ..options() },
-    )
+    let client = Client::new(Config::load_with(&load_at(&path)).unwrap(), {
+        let mut o = options().with_env(env);
+        o.ca_file = ca;
+        o
+    })
     .unwrap();
     let report = client.status().unwrap();
     assert_eq!(report.upstream.api.status, "SERVING");
@@ -569,8 +575,8 @@ fn a_deadline_stops_registration_retries() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let slow_retries = ClientOptions { retry_delays: vec![Duration::from_secs(5); 3], ..options() };
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), slow_retries).unwrap();
+    let slow_retries = options().with_retry_delays(vec![Duration::from_secs(5); 3]);
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), slow_retries).unwrap();
     let err =
         client.with_timeout(Duration::from_secs(2)).register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(err.code(), Code::RpcAborted);
@@ -626,7 +632,7 @@ fn token_login_replaces_an_old_scope_and_keeps_other_keys() {
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, "scope_mrn: //captain.api.mondoo.app/spaces/old-space\nfeatures:\n  - a\n").unwrap();
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
     let written = Config::load_with(&load_at(&path)).unwrap();
     assert_eq!(written.get("scope_mrn"), None, "an old scope would win over the new space");
@@ -653,7 +659,7 @@ fn token_login_writes_the_registering_endpoint_when_the_credential_has_none() {
     let body = answer.to_string();
     platform.inject(FaultSpec::new(Fault::Body { http_status: 200, body }).only("AgentManager/RegisterAgent"));
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options_for(&platform)).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options_for(&platform)).unwrap();
     let registration = client.register(Some(&token), &RegisterOptions::default()).unwrap();
     // written with a trailing `/`: the endpoint has a path prefix, which cnspec keeps only so
     let written = format!("{}/", platform.url());
@@ -672,7 +678,7 @@ fn token_login_reports_a_failed_ping_and_keeps_the_written_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let err = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!((err.code(), err.rpc_code(), err.http_status()), (Code::RpcUnauthenticated, Some(16), Some(401)));
     assert!(err.message().contains("but the signed PingPong failed"), "{}", err.message());

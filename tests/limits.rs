@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
+use mondoo::__private::rpc::MAX_RESPONSE_BYTES;
+use mondoo::__private::token::MAX_TOKEN_BYTES;
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
-use mondoo::rpc::MAX_RESPONSE_BYTES;
-use mondoo::token::MAX_TOKEN_BYTES;
+use mondoo::{ClientOptions, RegisterOptions};
 use mondoo::{Code, Config, LoadOptions, RegistrationToken};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
@@ -31,7 +31,7 @@ fn registered_client(platform: &Platform, dir: &Path, opts: ClientOptions) -> Cl
 fn every_call_is_bounded_by_the_timeout() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let short = ClientOptions { timeout: Duration::from_millis(300), ..options() };
+    let short = options().with_timeout(Duration::from_millis(300));
     let client = registered_client(&platform, dir.path(), short);
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
     // Each answer is 20 s late; a call that waited for it would still get an answer
@@ -67,12 +67,10 @@ fn a_server_that_never_accepts_is_bounded() {
             Err(_) => break,
         }
     }
-    let opts = ClientOptions {
-        api_endpoint: Some(format!("http://{addr}")),
-        connect_timeout: Duration::from_millis(300),
-        timeout: Duration::from_millis(600),
-        ..options()
-    };
+    let opts = options()
+        .with_api_endpoint(format!("http://{addr}"))
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_timeout(Duration::from_millis(600));
     let config = Config::empty_at(tempfile::tempdir().unwrap().path().join("m.yml"), mondoo::ConfigSource::None);
     let e = Client::new(config, opts).unwrap().health().unwrap_err();
     assert_eq!(e.code(), Code::Timeout, "{e:?}");
@@ -104,7 +102,7 @@ fn oversized_error_bodies_are_refused_too() {
     // The limit applies before the status is looked at: a 64 MiB error page is not read whole.
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let config = Config::empty_at(tempfile::tempdir().unwrap().path().join("m.yml"), mondoo::ConfigSource::None);
-    let client = Client::new(config, ClientOptions { api_endpoint: Some(platform.url().into()), ..options() }).unwrap();
+    let client = Client::new(config, options().with_api_endpoint(platform.url())).unwrap();
     platform.inject(Fault::HugeBody { bytes: 64 * 1024 * 1024 });
     let e = client.health().unwrap_err();
     assert_eq!(e.code(), Code::ResponseTooLarge, "{e:?}");
@@ -113,7 +111,7 @@ fn oversized_error_bodies_are_refused_too() {
 #[test]
 fn status_error_keeps_at_most_2_kib_of_a_body() {
     let page = format!("<html>{}</html>", "é".repeat(5000));
-    let e = mondoo::rpc::status_error(502, page.as_bytes());
+    let e = mondoo::__private::rpc::status_error(502, page.as_bytes());
     assert_eq!(e.code(), Code::RpcUnknown);
     assert!(e.message().len() < 2048 + 64, "{} bytes", e.message().len());
     // cut on a character boundary: still valid text, no replacement character
@@ -146,7 +144,7 @@ fn an_oversized_token_never_reaches_the_platform() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let token = "a".repeat(MAX_TOKEN_BYTES + 1);
     let e = client.register(Some(&token), &RegisterOptions::default()).unwrap_err();
     assert_eq!(e.code(), Code::TokenTooLarge);
@@ -166,7 +164,7 @@ fn big_yaml(bytes: usize) -> String {
 
 #[test]
 fn configs_above_1_mib_are_refused() {
-    let max = mondoo::config::MAX_CONFIG_BYTES as usize;
+    let max = mondoo::__private::config::MAX_CONFIG_BYTES as usize;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
 
@@ -180,19 +178,19 @@ fn configs_above_1_mib_are_refused() {
     assert!(e.message().contains(&path.display().to_string()), "{}", e.message());
 
     // the same through the registration path and MONDOO_CONFIG_PATH
-    assert_eq!(config_for_registration(&load_at(&path)).unwrap_err().code(), Code::ConfigTooLarge);
+    assert_eq!(Config::for_registration(&load_at(&path)).unwrap_err().code(), Code::ConfigTooLarge);
     let env: BTreeMap<String, String> = [("MONDOO_CONFIG_PATH".to_string(), path.display().to_string())].into();
-    let e = Config::load_with(&LoadOptions { env: Some(env), ..Default::default() }).unwrap_err();
+    let e = Config::load_with(&LoadOptions::new().with_env(env)).unwrap_err();
     assert_eq!(e.code(), Code::ConfigTooLarge);
 }
 
 #[test]
 fn base64_configs_above_1_mib_are_refused() {
-    let max = mondoo::config::MAX_CONFIG_BYTES as usize;
+    let max = mondoo::__private::config::MAX_CONFIG_BYTES as usize;
     let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
     let load = |value: String| {
         let env: BTreeMap<String, String> = [("MONDOO_CONFIG_BASE64".to_string(), value)].into();
-        Config::load_with(&LoadOptions { env: Some(env), ..Default::default() })
+        Config::load_with(&LoadOptions::new().with_env(env))
     };
     load(b64(big_yaml(max))).expect("exactly 1 MiB is accepted");
     let e = load(b64(big_yaml(max + 1))).unwrap_err();
@@ -217,7 +215,7 @@ fn a_config_file_that_is_a_device_or_endless_is_bounded() {
 
 #[test]
 fn config_text_given_directly_is_limited_too() {
-    let limit = mondoo::config::MAX_CONFIG_BYTES as usize;
+    let limit = mondoo::__private::config::MAX_CONFIG_BYTES as usize;
     let at_limit = format!("name: x\npad: \"{}\"\n", "a".repeat(limit - 16));
     assert_eq!(at_limit.len(), limit);
     assert!(Config::parse(&at_limit).is_ok());

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, LogoutOptions, RegisterOptions};
 use mondoo::{Code, Config};
+use mondoo::{LogoutOptions, RegisterOptions};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
 mod common;
@@ -18,9 +18,9 @@ fn register_agent_requests(platform: &Platform) -> usize {
     platform.requests().iter().filter(|r| r.service == "AgentManager" && r.method == "RegisterAgent").count()
 }
 
-fn token_login_at(platform: &Platform, path: &Path) -> mondoo::Result<mondoo::flows::Registration> {
+fn token_login_at(platform: &Platform, path: &Path) -> mondoo::Result<mondoo::Registration> {
     let token = platform.mint_token(&TokenSpec::default()).unwrap();
-    let client = Client::new(config_for_registration(&load_at(path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(path)).unwrap(), options()).unwrap();
     client.register(Some(&token), &RegisterOptions::default())
 }
 

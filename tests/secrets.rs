@@ -13,7 +13,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
+use mondoo::{ClientOptions, RegisterOptions};
 use mondoo::{Code, Config, Error, LoadOptions, RegistrationToken, Signer};
 use mondoo_platform::{Fault, FaultSpec, Platform, PlatformOptions, TokenSpec};
 
@@ -75,7 +75,7 @@ impl Secret {
 fn error_texts(e: &Error) -> Vec<String> {
     let mut texts = vec![e.to_string(), format!("{e:?}"), e.message().to_string()];
     texts.extend(e.go_rpc_string());
-    texts.push(serde_json::to_string(&mondoo::flows::ErrorReport::from(e)).unwrap());
+    texts.push(serde_json::to_string(&mondoo::ErrorReport::from(e)).unwrap());
     texts
 }
 
@@ -202,7 +202,7 @@ fn broken_documents_holding_a_key_are_reported_without_it() {
         // the same document from MONDOO_CONFIG_BASE64
         let env: BTreeMap<String, String> =
             [("MONDOO_CONFIG_BASE64".to_string(), base64::engine::general_purpose::STANDARD.encode(doc))].into();
-        if let Err(e) = Config::load_with(&LoadOptions { env: Some(env), ..Default::default() }) {
+        if let Err(e) = Config::load_with(&LoadOptions::new().with_env(env)) {
             assert_error_clean(&format!("base64 config #{i}"), &e, &[&key]);
         }
     }
@@ -228,7 +228,7 @@ fn config_signer_and_client_never_show_the_key() {
         std::fs::read_to_string(testdata("service-account/credentials.json.b64")).unwrap(),
     )]
     .into();
-    let from_b64 = Config::load_with(&LoadOptions { env: Some(b64_env), ..Default::default() }).unwrap();
+    let from_b64 = Config::load_with(&LoadOptions::new().with_env(b64_env)).unwrap();
 
     let shown = [
         ("Config Debug", format!("{config:?}")),
@@ -255,7 +255,7 @@ fn status_and_registration_never_show_the_key_or_token() {
     let path = dir.path().join("mondoo.yml");
     let token_text = platform.mint_token(&TokenSpec::default()).unwrap();
     let token = Secret::token("registration token", &token_text);
-    let client = Client::new(config_for_registration(&load_at(&path)).unwrap(), options()).unwrap();
+    let client = Client::new(Config::for_registration(&load_at(&path)).unwrap(), options()).unwrap();
     let registration = client.register(Some(&token_text), &RegisterOptions::default()).unwrap();
     // the key the platform issued, as written to the config
     let written: serde_yaml_value::Doc = serde_yaml_value::read(&path);
@@ -383,7 +383,7 @@ fn registration_errors_never_show_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     let new_client =
-        |opts: ClientOptions| Client::new(config_for_registration(&load_at(&path)).unwrap(), opts).unwrap();
+        |opts: ClientOptions| Client::new(Config::for_registration(&load_at(&path)).unwrap(), opts).unwrap();
     let token_text = platform.mint_token(&TokenSpec::default()).unwrap();
     let token = Secret::token("registration token", &token_text);
     let register = |client: &Client, t: &str| client.register(Some(t), &RegisterOptions::default()).unwrap_err();
@@ -407,7 +407,7 @@ fn registration_errors_never_show_the_token() {
     assert_eq!(e.code(), Code::RpcUnauthenticated, "{e:?}");
     assert_error_clean("tampered token", &e, &[&token, &tampered_secret]);
     // no network at all
-    let dns = ClientOptions { api_endpoint: Some("https://nonexistent.invalid".into()), ..options() };
+    let dns = options().with_api_endpoint("https://nonexistent.invalid");
     errors.push(("DNS", register(&new_client(dns), &token_text)));
     for (what, e) in &errors {
         assert_error_clean(what, e, &[&token]);
@@ -491,7 +491,15 @@ fn the_library_prints_nothing() {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap();
+        // doc comments' examples are the caller's code, not the library's
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("///") && !line.trim_start().starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for bad in ["println!", "eprintln!", "print!(", "eprint!(", "dbg!(", "log::", "tracing::"] {
             assert!(!code.contains(bad), "{} uses {bad}", p.display());
         }
@@ -817,9 +825,9 @@ fn keys_tokens_and_url_passwords_in_any_field_are_never_shown() {
     let bad_proxy = "http://alice:hunter2-proxy-password@[::1";
     let env: BTreeMap<String, String> = [("MONDOO_API_PROXY".to_string(), bad_proxy.to_string())].into();
     for options in [
-        ClientOptions { env: Some(env), ..options() },
-        ClientOptions { api_proxy: Some(bad_proxy.to_string()), ..options() },
-        ClientOptions { api_proxy: Some("alice:hunter2-proxy-password@proxy:x".to_string()), ..options() },
+        options().with_env(env),
+        options().with_api_proxy(bad_proxy.to_string()),
+        options().with_api_proxy("alice:hunter2-proxy-password@proxy:x".to_string()),
     ] {
         let e = Client::new(Config::parse("{}").unwrap(), options).unwrap_err();
         assert_eq!(e.code(), Code::Proxy, "{e}");
@@ -827,10 +835,8 @@ fn keys_tokens_and_url_passwords_in_any_field_are_never_shown() {
         shown.extend(error_texts(&e).into_iter().map(|t| ("invalid proxy error", t)));
     }
     // an endpoint that is not http(s), with a password
-    let client = Client::new(
-        Config::parse("{}").unwrap(),
-        ClientOptions { api_endpoint: Some("ftp://bob:hunter2-endpoint-password@x".into()), ..options() },
-    );
+    let client =
+        Client::new(Config::parse("{}").unwrap(), options().with_api_endpoint("ftp://bob:hunter2-endpoint-password@x"));
     match client {
         Ok(client) => {
             let e = client.health().unwrap_err();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use mondoo::signer::{self, chash, verify, verify_with_public_key, BearerClaims};
+use mondoo::__private::signer::{self, chash, verify, verify_with_public_key, BearerClaims};
 use mondoo::{Code, Config, LoadOptions, Signer};
 use serde_json::{json, Value};
 
@@ -441,7 +441,7 @@ fn config_file(doc: &Value) -> (tempfile::TempDir, PathBuf, Config) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mondoo.yml");
     std::fs::write(&path, serde_json::to_string_pretty(doc).unwrap()).unwrap();
-    let opts = LoadOptions { path: Some(path.clone()), env: Some(Default::default()), ..Default::default() };
+    let opts = LoadOptions::new().with_path(path.clone()).with_env(Default::default());
     let config = Config::load_with(&opts).unwrap();
     (dir, path, config)
 }

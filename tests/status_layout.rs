@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use mondoo::blocking::Client;
-use mondoo::flows::ClientOptions;
+use mondoo::ClientOptions;
 use mondoo::Config;
 use mondoo_platform::{Platform, PlatformOptions};
 
@@ -174,7 +174,7 @@ fn status_text_follows_the_seeds_in_every_state() {
 
     // The seed's clock-skew state still authenticated: with skew correction, so do we.
     platform.set_clock_offset(72 * 3600 + 6);
-    let corrected = ClientOptions { correct_clock_skew: true, ..options() };
+    let corrected = options().with_correct_clock_skew(true);
     assert_layout("No current system time (clock skew detected)", &status_text(&path, corrected));
     platform.set_clock_offset(0);
 

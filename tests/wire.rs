@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mondoo::__private::sysinfo::SystemInfo;
 use mondoo::blocking::Client;
-use mondoo::flows::ClientOptions;
-use mondoo::sysinfo::SystemInfo;
 use mondoo::{Code, Config};
 use mondoo_platform::{AuthOutcome, Fault, FaultSpec, Platform, PlatformOptions, RecordedRequest};
 use serde_json::json;
@@ -20,7 +19,7 @@ fn registered_client(platform: &Platform, dir: &Path, endpoint: &str) -> (Client
     let path = dir.join("mondoo.yml");
     token_login(platform, &path, options());
     let config = Config::load_with(&load_at(&path)).unwrap();
-    let client = Client::new(config, ClientOptions { api_endpoint: Some(endpoint.to_string()), ..options() }).unwrap();
+    let client = Client::new(config, options().with_api_endpoint(endpoint.to_string())).unwrap();
     (client, path)
 }
 
@@ -44,7 +43,7 @@ fn every_call_carries_the_headers_of_section_3() {
         ip: "192.0.2.10".into(),
     };
     let path = dir.path().join("mondoo.yml");
-    let opts = ClientOptions { feature_flags: vec![1, 2, 13], system_info: Some(system.clone()), ..options() };
+    let opts = options().with_feature_flags(vec![1, 2, 13]).with_system_info(system.clone());
     let client = token_login(&platform, &path, opts);
     client.status().unwrap();
     client.checkin().unwrap();
@@ -63,7 +62,7 @@ fn every_call_carries_the_headers_of_section_3() {
     let user_agent = format!(
         "libmondoo/{} HN/build-box.example IP/192.0.2.10 PA/x86_64 PN/Windows-Server PR/2022-R2 build/{}",
         mondoo::VERSION,
-        mondoo::sysinfo::BUILD
+        mondoo::__private::sysinfo::BUILD
     );
     let request_id = recorded[0].header("x-request-id").unwrap().to_string();
     for r in &recorded {

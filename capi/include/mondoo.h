@@ -71,62 +71,221 @@ enum mondoo_result
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+    /**
+     * Success (the C ABI's `MONDOO_OK`).
+     */
     MONDOO_RESULT_OK = 0,
+    /**
+     * A required pointer argument was null (C ABI).
+     */
     MONDOO_RESULT_NULL_PARAMETER = 1001,
+    /**
+     * A string argument was not valid UTF-8.
+     */
     MONDOO_RESULT_INVALID_UTF8 = 1002,
+    /**
+     * A bug: the library panicked; the call was stopped at the boundary.
+     */
     MONDOO_RESULT_PANIC = 1003,
+    /**
+     * An argument is out of range or malformed.
+     */
     MONDOO_RESULT_INVALID_ARGUMENT = 1004,
+    /**
+     * Reading or writing a file failed.
+     */
     MONDOO_RESULT_IO = 1005,
+    /**
+     * The config file that was asked for does not exist.
+     */
     MONDOO_RESULT_CONFIG_NOT_FOUND = 2001,
+    /**
+     * The config document does not parse (YAML or JSON).
+     */
     MONDOO_RESULT_CONFIG_PARSE = 2002,
+    /**
+     * The config parses but a value is wrong or missing.
+     */
     MONDOO_RESULT_CONFIG_INVALID = 2003,
+    /**
+     * The config's `auth` method is one libmondoo does not support.
+     */
     MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH = 2004,
+    /**
+     * The config source is one libmondoo does not support (e.g. AWS SSM).
+     */
     MONDOO_RESULT_CONFIG_UNSUPPORTED_SOURCE = 2005,
+    /**
+     * The config cannot be written where it has to be.
+     */
     MONDOO_RESULT_CONFIG_NOT_WRITABLE = 2006,
+    /**
+     * The config document is larger than the limit.
+     */
     MONDOO_RESULT_CONFIG_TOO_LARGE = 2007,
+    /**
+     * The config holds no credentials.
+     */
     MONDOO_RESULT_NOT_REGISTERED = 2008,
+    /**
+     * The registration token is not a JWT.
+     */
     MONDOO_RESULT_TOKEN_MALFORMED = 3001,
+    /**
+     * The registration token has expired.
+     */
     MONDOO_RESULT_TOKEN_EXPIRED = 3002,
+    /**
+     * The registration token is not valid yet.
+     */
     MONDOO_RESULT_TOKEN_NOT_YET_VALID = 3003,
+    /**
+     * The registration token names no space.
+     */
     MONDOO_RESULT_TOKEN_NO_SPACE = 3004,
+    /**
+     * Neither the token nor the caller names an API endpoint.
+     */
     MONDOO_RESULT_TOKEN_NO_ENDPOINT = 3005,
+    /**
+     * A claim of the registration token has the wrong type or value.
+     */
     MONDOO_RESULT_TOKEN_INVALID_CLAIM = 3006,
+    /**
+     * The registration token is larger than the limit.
+     */
     MONDOO_RESULT_TOKEN_TOO_LARGE = 3007,
+    /**
+     * The private key does not parse.
+     */
     MONDOO_RESULT_KEY_INVALID = 4001,
+    /**
+     * The private key is on a curve the platform does not accept.
+     */
     MONDOO_RESULT_KEY_WRONG_CURVE = 4002,
+    /**
+     * The private key is of a type the platform does not accept.
+     */
     MONDOO_RESULT_KEY_UNSUPPORTED_TYPE = 4003,
+    /**
+     * The private key is encrypted.
+     */
     MONDOO_RESULT_KEY_ENCRYPTED = 4004,
+    /**
+     * The certificate is not the private key's.
+     */
     MONDOO_RESULT_KEY_CERTIFICATE_MISMATCH = 4005,
+    /**
+     * The certificate does not parse.
+     */
     MONDOO_RESULT_CERTIFICATE_INVALID = 4006,
+    /**
+     * Signing failed.
+     */
     MONDOO_RESULT_SIGNING_FAILED = 4007,
+    /**
+     * A bearer token does not verify.
+     */
     MONDOO_RESULT_BEARER_INVALID = 4008,
+    /**
+     * The connection failed or broke.
+     */
     MONDOO_RESULT_NETWORK = 5001,
+    /**
+     * The operation ran out of time.
+     */
     MONDOO_RESULT_TIMEOUT = 5002,
+    /**
+     * The TLS handshake or certificate check failed.
+     */
     MONDOO_RESULT_TLS = 5003,
+    /**
+     * The proxy is malformed or refused the connection.
+     */
     MONDOO_RESULT_PROXY = 5004,
+    /**
+     * The host name does not resolve.
+     */
     MONDOO_RESULT_DNS = 5005,
+    /**
+     * The response is larger than the limit.
+     */
     MONDOO_RESULT_RESPONSE_TOO_LARGE = 5006,
+    /**
+     * The response is not what the protocol says.
+     */
     MONDOO_RESULT_RESPONSE_INVALID = 5007,
+    /**
+     * The endpoint is `http://` and not loopback while TLS is required.
+     */
     MONDOO_RESULT_INSECURE_ENDPOINT = 5008,
     /**
      * the caller cancelled the operation (its cancel token); not the platform's RPC_CANCELED
      */
     MONDOO_RESULT_CANCELED = 5009,
+    /**
+     * The platform answered gRPC `CANCELED`.
+     */
     MONDOO_RESULT_RPC_CANCELED = 6001,
+    /**
+     * The platform answered gRPC `UNKNOWN`.
+     */
     MONDOO_RESULT_RPC_UNKNOWN = 6002,
+    /**
+     * The platform answered gRPC `INVALID_ARGUMENT`.
+     */
     MONDOO_RESULT_RPC_INVALID_ARGUMENT = 6003,
+    /**
+     * The platform answered gRPC `DEADLINE_EXCEEDED`.
+     */
     MONDOO_RESULT_RPC_DEADLINE_EXCEEDED = 6004,
+    /**
+     * The platform answered gRPC `NOT_FOUND`.
+     */
     MONDOO_RESULT_RPC_NOT_FOUND = 6005,
+    /**
+     * The platform answered gRPC `ALREADY_EXISTS`.
+     */
     MONDOO_RESULT_RPC_ALREADY_EXISTS = 6006,
+    /**
+     * The platform answered gRPC `PERMISSION_DENIED`.
+     */
     MONDOO_RESULT_RPC_PERMISSION_DENIED = 6007,
+    /**
+     * The platform answered gRPC `RESOURCE_EXHAUSTED`.
+     */
     MONDOO_RESULT_RPC_RESOURCE_EXHAUSTED = 6008,
+    /**
+     * The platform answered gRPC `FAILED_PRECONDITION`.
+     */
     MONDOO_RESULT_RPC_FAILED_PRECONDITION = 6009,
+    /**
+     * The platform answered gRPC `ABORTED`.
+     */
     MONDOO_RESULT_RPC_ABORTED = 6010,
+    /**
+     * The platform answered gRPC `OUT_OF_RANGE`.
+     */
     MONDOO_RESULT_RPC_OUT_OF_RANGE = 6011,
+    /**
+     * The platform answered gRPC `UNIMPLEMENTED`.
+     */
     MONDOO_RESULT_RPC_UNIMPLEMENTED = 6012,
+    /**
+     * The platform answered gRPC `INTERNAL`.
+     */
     MONDOO_RESULT_RPC_INTERNAL = 6013,
+    /**
+     * The platform answered gRPC `UNAVAILABLE`.
+     */
     MONDOO_RESULT_RPC_UNAVAILABLE = 6014,
+    /**
+     * The platform answered gRPC `DATA_LOSS`.
+     */
     MONDOO_RESULT_RPC_DATA_LOSS = 6015,
+    /**
+     * The platform answered gRPC `UNAUTHENTICATED`.
+     */
     MONDOO_RESULT_RPC_UNAUTHENTICATED = 6016,
 };
 #ifndef __cplusplus

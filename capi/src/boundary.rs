@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use crate::last_error;
-use mondoo::error::{Code, Error, Result};
+use mondoo::{Code, Error, Result};
 
 /// Run a fallible export: clear the thread's last error, run `body`, and turn its error
 /// or panic into a result code with the last error set. `name` is the export's name,
@@ -72,9 +72,9 @@ impl PanicValue for bool {
         false
     }
 }
-impl PanicValue for mondoo::error::ErrorClass {
+impl PanicValue for mondoo::ErrorClass {
     fn panic_value() -> Self {
-        mondoo::error::ErrorClass::Internal
+        mondoo::ErrorClass::Internal
     }
 }
 impl PanicValue for Code {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::boundary::{guard, guard_value, Out};
 use crate::client::mondoo_client;
 use crate::handle::{as_ref, ArcHandle, Handle};
-use mondoo::error::Code;
+use mondoo::Code;
 use mondoo::CancelToken;
 
 /// A cancel handle: `mondoo_cancel_cancel` ends every call made through the client

@@ -12,9 +12,7 @@ use crate::config::mondoo_config;
 use crate::handle::{as_mut, as_ref, ArcHandle, BoxHandle, Handle};
 use crate::registration::{mondoo_registration, registration_json};
 use mondoo::blocking::Client;
-use mondoo::config::Config;
-use mondoo::error::{Code, Error, Result};
-use mondoo::flows::{ClientOptions, LogoutOptions, RegisterOptions, Registration, StatusReport};
+use mondoo::{ClientOptions, Code, Config, Error, LogoutOptions, RegisterOptions, Registration, Result, StatusReport};
 
 /// Options of a client (a builder): endpoint, proxy, extra CA, timeouts, the retry
 /// schedule of registration and clock-skew correction. Defaults are the Go client's.
@@ -393,7 +391,8 @@ unsafe fn register(
             )
         })?,
     };
-    let options = RegisterOptions { name: name.map(str::to_owned), annotations };
+    let mut options = RegisterOptions::new().with_annotations(annotations);
+    options.name = name.map(str::to_owned);
     client.register(token, &options)
 }
 
@@ -608,7 +607,9 @@ pub unsafe extern "C" fn mondoo_client_logout(
     force_offline: bool,
 ) -> Code {
     guard("mondoo_client_logout", || {
-        as_ref(client, "client")?.logout(&LogoutOptions { keep_service_account, force_offline })
+        as_ref(client, "client")?.logout(
+            &LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline),
+        )
     })
 }
 

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::boundary::{c_string, guard, guard_value, json_string, opt_str_arg, path_string, str_arg, Out};
 use crate::handle::{as_ref, BoxHandle, Handle};
-use mondoo::config::{Config, LoadOptions};
-use mondoo::error::{Code, Error};
-use mondoo::flows::config_for_registration;
+use mondoo::{Code, Config, Error, LoadOptions};
 
 /// A loaded configuration (a service account's credentials or an agent config).
 ///
@@ -72,8 +70,9 @@ pub unsafe extern "C" fn mondoo_config_load_for_registration(
     guard("mondoo_config_load_for_registration", || {
         let out = Out::new(config_out, "config_out")?;
         let path = opt_str_arg(path, "path")?;
-        let options = LoadOptions { path: path.map(PathBuf::from), ..LoadOptions::default() };
-        let config = config_for_registration(&options)?;
+        let mut options = LoadOptions::new();
+        options.path = path.map(PathBuf::from);
+        let config = Config::for_registration(&options)?;
         out.write(mondoo_config::into_raw(config));
         Ok(())
     })

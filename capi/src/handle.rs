@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::boundary::null_parameter;
-use mondoo::error::Result;
+use mondoo::Result;
 
 /// A C handle type standing for `Self::Target`.
 pub(crate) trait Handle: Sized {

@@ -8,7 +8,7 @@ use std::ffi::{c_char, CString};
 
 use crate::boundary::{c_string, guard_value, path_string, Out};
 use crate::handle::{as_ref, BoxHandle, Handle};
-use mondoo::error::{Code, Error, Result};
+use mondoo::{Code, Error, Result};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };

@@ -74,7 +74,7 @@ pub use signer::mondoo_signer;
 pub use token::mondoo_token_info;
 
 use boundary::guard_value;
-use mondoo::error::{Code, ErrorClass};
+use mondoo::{Code, ErrorClass};
 
 /// The library version, e.g. `"0.1.0"`; equal to `MONDOO_VERSION_STRING` of the header
 /// it was built with.

@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use crate::boundary::{c_string, guard, guard_value, json_string, path_string, Out};
 use crate::handle::{as_ref, BoxHandle, Handle};
-use mondoo::error::{Code, Error, Result};
-use mondoo::flows::Registration;
+use mondoo::Registration;
+use mondoo::{Code, Error, Result};
 
 /// The outcome of a registration: the agent and service account it made, the space, the
 /// endpoint and the config file written.

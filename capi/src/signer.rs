@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::boundary::{bytes_arg, c_string, guard, guard_value, Out};
 use crate::config::mondoo_config;
 use crate::handle::{as_ref, ArcHandle, Handle};
-use mondoo::error::Code;
-use mondoo::signer::Signer;
+use mondoo::Code;
+use mondoo::Signer;
 
 /// A service account's signing key (ES384). The key never leaves it: no function reads
 /// it back, and it is wiped from memory when the signer is freed.

@@ -7,8 +7,8 @@ use crate::boundary::{c_string, guard, Out};
 use crate::client::mondoo_status;
 use crate::handle::{as_ref, BoxHandle};
 use crate::last_error::{mondoo_error, ErrorObject};
-use mondoo::error::{Code, Result};
-use mondoo::flows::{ErrorReport, StatusReport};
+use mondoo::{Code, Result};
+use mondoo::{ErrorReport, StatusReport};
 
 /// One field of a report into `*out`: read from a live report, written on success only.
 unsafe fn status_field<T>(

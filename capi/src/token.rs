@@ -4,8 +4,8 @@ use std::ffi::c_char;
 
 use crate::boundary::{c_string, guard, guard_value, json_string, opt_str_arg, str_arg, Out};
 use crate::handle::{as_ref, BoxHandle, Handle};
-use mondoo::error::{Code, Result};
-use mondoo::token::{RegistrationToken, TokenClaims};
+use mondoo::{Code, Result};
+use mondoo::{RegistrationToken, TokenClaims};
 
 /// What an inspected token says (its claims and the endpoint a registration would use);
 /// never the token itself.

@@ -336,7 +336,7 @@ fn empty_zero_length_and_100_mib_bodies() {
         let text = unsafe { CStr::from_ptr(bearer) }.to_str().unwrap().to_string();
         unsafe { mondoo_string_free(bearer) };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        mondoo::signer::verify(&text, body, &cert, now).unwrap();
+        mondoo::__private::signer::verify(&text, body, &cert, now).unwrap();
     };
     // SAFETY: valid handles and buffers of the stated length.
     unsafe {

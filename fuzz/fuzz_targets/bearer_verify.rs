@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mondoo::signer;
+use mondoo::__private::signer;
 use mondoo::Code;
 
 /// The instant the fixture bearer was made for (2100-01-01).

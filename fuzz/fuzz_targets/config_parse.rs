@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mondoo::config::structure::{self, Finding, MAX_NESTING};
+use mondoo::__private::config::structure::{self, Finding, MAX_NESTING};
 use mondoo::{Code, Config, ErrorClass};
 
 fn json_depth(v: &serde_json::Value) -> usize {
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let deeper = format!("x: {}{text}", "[".repeat(MAX_NESTING));
     assert!(Config::parse(&deeper).is_err(), "one level more than the limit was accepted");
-    match (mondoo::config::json_text::parse(text), serde_json::from_str::<serde_json::Value>(text)) {
+    match (mondoo::__private::config::json_text::parse(text), serde_json::from_str::<serde_json::Value>(text)) {
         (Ok(ours), Ok(theirs)) => {
             assert_eq!(ours, theirs);
             assert_eq!(ours.to_string(), theirs.to_string(), "key order");

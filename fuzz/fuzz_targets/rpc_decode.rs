@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mondoo::rpc::{self, AgentRegistrationConfirmation, Empty, HealthCheckResponse, Mrn};
+use mondoo::__private::rpc::{self, AgentRegistrationConfirmation, Empty, HealthCheckResponse, Mrn};
 use mondoo::{Code, ErrorClass};
 
 fuzz_target!(|data: &[u8]| {

@@ -364,7 +364,7 @@ impl Endpoint {
         let value = request.header("authorization").ok_or("no Authorization header")?;
         let bearer = value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
         let bearer = bearer.ok_or("Authorization is not `Bearer <token>`")?;
-        let bearer_sha256 = mondoo::signer::chash(bearer.as_bytes());
+        let bearer_sha256 = mondoo::__private::signer::chash(bearer.as_bytes());
         let api_token =
             lock(&self.store).api_tokens.get(bearer).map(|t| (t.mrn.clone(), t.space_mrn.clone(), t.revoked));
         let (kind, mrn, space_mrn, issued_at) = match api_token {

@@ -768,7 +768,7 @@ impl Shared {
                 Some(a) => a.certificate.clone(),
             }
         };
-        let claims = mondoo::signer::verify(token, &request.body, &certificate, now)
+        let claims = mondoo::__private::signer::verify(token, &request.body, &certificate, now)
             .map_err(|e| format!("verification failed: {e}"))?;
         // The checks below repeat what `verify` must do, so the platform's verdict does
         // not rest on the library under test alone.

@@ -16,7 +16,7 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
-use mondoo::sts::{claims_message, SshClaims, SshSignature, RESPONSE_TYPE_TOKEN, SSH_SIGNATURE_ALG};
+use mondoo::__private::sts::{claims_message, SshClaims, SshSignature, RESPONSE_TYPE_TOKEN, SSH_SIGNATURE_ALG};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use signature::Verifier;

@@ -111,7 +111,7 @@ fn service_account_bearer_reads_viewer_space_and_assets_with_variables() {
     assert_eq!(credential.kind, CredentialKind::ServiceAccount);
     assert_eq!(credential.subject, signer.mrn());
     assert_eq!(credential.issued_at, Some(bearer.expires_at() - 60));
-    assert_eq!(credential.bearer_sha256, mondoo::signer::chash(bearer.token().as_bytes()));
+    assert_eq!(credential.bearer_sha256, mondoo::__private::signer::chash(bearer.token().as_bytes()));
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn api_token_authenticates_until_revoked() {
         (credential.kind, credential.subject.as_str(), credential.issued_at),
         (CredentialKind::ApiToken, token_mrn.as_str(), None)
     );
-    assert_eq!(credential.bearer_sha256, mondoo::signer::chash(token.as_bytes()));
+    assert_eq!(credential.bearer_sha256, mondoo::__private::signer::chash(token.as_bytes()));
 
     assert!(platform.revoke_api_token(&token));
     assert_unauthenticated(&platform, Some(&token), "revoked");
@@ -247,7 +247,7 @@ fn paging_walks_every_asset_once_in_order() {
 }
 
 /// The cursor of the space's last asset.
-fn after_last(platform: &Platform, bearer: &mondoo::signer::ApiBearer) -> Value {
+fn after_last(platform: &Platform, bearer: &mondoo::ApiBearer) -> Value {
     let got = data(query(platform, bearer.token(), ASSETS_QUERY, json!({"space": SPACE, "first": 100})));
     got["assets"]["pageInfo"]["endCursor"].clone()
 }
@@ -362,7 +362,7 @@ fn admin_routes_seed_assets_mint_tokens_and_list_credentials() {
     assert_eq!((last["service"].as_str(), last["method"].as_str()), (Some("GraphQL"), Some("query")));
     assert_eq!(last["credential"]["kind"], "api-token");
     assert_eq!(last["credential"]["subject"], minted["mrn"]);
-    assert_eq!(last["credential"]["bearer_sha256"], mondoo::signer::chash(token.as_bytes()));
+    assert_eq!(last["credential"]["bearer_sha256"], mondoo::__private::signer::chash(token.as_bytes()));
 
     let (status, _) = admin("revoke-api-token", json!({"mrn": minted["mrn"]}));
     assert_eq!(status, 200);

@@ -176,7 +176,7 @@ fn revoked_accounts_are_refused() {
     assert!(credentials["private_key"].as_str().unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
     let signer = signer_of(&credentials);
     assert_eq!(
-        mondoo::signer::certificate_public_key(credentials["certificate"].as_str().unwrap()).unwrap(),
+        mondoo::__private::signer::certificate_public_key(credentials["certificate"].as_str().unwrap()).unwrap(),
         signer.public_key()
     );
 
@@ -247,8 +247,9 @@ fn token_registration_round_trip() {
     assert_eq!(claims["labels"], json!({"env": "test"}));
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
     // Signed by the platform key: it verifies with the platform certificate's public key.
-    let point = mondoo::signer::certificate_public_key(platform.platform_certificate()).unwrap();
-    mondoo::signer::verify_with_public_key(&token, b"", &point, unix_now()).expect("token signed by the platform key");
+    let point = mondoo::__private::signer::certificate_public_key(platform.platform_certificate()).unwrap();
+    mondoo::__private::signer::verify_with_public_key(&token, b"", &point, unix_now())
+        .expect("token signed by the platform key");
 
     let body = register_body();
     let answer = call(addr, "AgentManager/RegisterAgent", Some(&token), &body);

@@ -1,5 +1,5 @@
 //! SecureTokenService and the local OIDC issuer, with real parts: an OpenSSH ssh-agent
-//! with keys made by ssh-keygen, signing through `mondoo::sts`, and identity tokens from
+//! with keys made by ssh-keygen, signing through `mondoo::__private::sts`, and identity tokens from
 //! the platform's own OIDC issuer.
 
 mod common;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{call, exchange, ping, signer_of, start, unix_now, Answer};
-use mondoo::sts::{self, ExchangeSshRequest, ExchangedCredential, SshClaims};
+use mondoo::__private::sts::{self, ExchangeSshRequest, ExchangedCredential, SshClaims};
 use mondoo_platform::wire;
 use mondoo_platform::{AuthOutcome, FIXTURE_SPACE, UNAUTHENTICATED};
 use prost::Message;

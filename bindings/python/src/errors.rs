@@ -20,6 +20,8 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
         ErrorClass::Key => "KeyMaterialError",
         ErrorClass::Network => "NetworkError",
         ErrorClass::Rpc => "RpcError",
+        // a class a newer core added and this module does not know yet
+        _ => "MondooError",
     }
 }
 

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mondoo::blocking::Client;
-use mondoo::flows::{self, ClientOptions, Health, LogoutOptions, RegisterOptions, Registration, StatusReport};
-use mondoo::{CancelToken, Code, Config, ConfigFormat, LoadOptions, RegistrationToken, Signer};
+use mondoo::{CancelToken, Code, Config, LoadOptions, RegistrationToken, Signer};
+use mondoo::{ClientOptions, Health, LogoutOptions, RegisterOptions, Registration, StatusReport};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -168,7 +168,8 @@ impl PyConfig {
     #[staticmethod]
     #[pyo3(signature = (path=None))]
     fn load(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
-        let options = LoadOptions { path, ..Default::default() };
+        let mut options = LoadOptions::new();
+        options.path = path;
         let inner = py.detach(|| Config::load_with(&options)).map_err(py_err)?;
         Ok(PyConfig { inner })
     }
@@ -178,8 +179,9 @@ impl PyConfig {
     #[staticmethod]
     #[pyo3(signature = (path=None))]
     fn for_registration(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Self> {
-        let options = LoadOptions { path, ..Default::default() };
-        let inner = py.detach(|| flows::config_for_registration(&options)).map_err(py_err)?;
+        let mut options = LoadOptions::new();
+        options.path = path;
+        let inner = py.detach(|| Config::for_registration(&options)).map_err(py_err)?;
         Ok(PyConfig { inner })
     }
 
@@ -197,10 +199,7 @@ impl PyConfig {
     /// "yaml" or "json".
     #[getter]
     fn format(&self) -> &'static str {
-        match self.inner.format() {
-            ConfigFormat::Yaml => "yaml",
-            ConfigFormat::Json => "json",
-        }
+        self.inner.format().as_str()
     }
     /// A service account is configured: mrn with a private_key or a static token.
     #[getter]
@@ -414,28 +413,23 @@ fn client_options(
     env: Option<BTreeMap<String, String>>,
     require_tls: bool,
 ) -> PyResult<ClientOptions> {
-    let defaults = ClientOptions::default();
-    Ok(ClientOptions {
-        api_endpoint,
-        api_proxy,
-        ca_file,
-        timeout: seconds(timeout, "timeout", false)?,
-        connect_timeout: seconds(connect_timeout, "connect_timeout", false)?,
-        retry_delays: match retry_delays {
-            Some(delays) => delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?,
-            None => defaults.retry_delays,
-        },
-        retry_jitter: match retry_jitter {
-            Some(j) => seconds(j, "retry_jitter", true)?,
-            None => defaults.retry_jitter,
-        },
-        correct_clock_skew,
-        env,
-        require_tls,
-        // Not taken from Python (yet): no feature flags, the machine gathered on first use.
-        feature_flags: defaults.feature_flags,
-        system_info: defaults.system_info,
-    })
+    // Unset arguments keep the defaults (no feature flags, the machine gathered on first use).
+    let mut options = ClientOptions::new()
+        .with_timeout(seconds(timeout, "timeout", false)?)
+        .with_connect_timeout(seconds(connect_timeout, "connect_timeout", false)?)
+        .with_correct_clock_skew(correct_clock_skew)
+        .with_require_tls(require_tls);
+    options.api_endpoint = api_endpoint;
+    options.api_proxy = api_proxy;
+    options.ca_file = ca_file;
+    options.env = env;
+    if let Some(delays) = retry_delays {
+        options.retry_delays = delays.into_iter().map(|d| seconds(d, "retry_delays", true)).collect::<PyResult<_>>()?;
+    }
+    if let Some(jitter) = retry_jitter {
+        options.retry_jitter = seconds(jitter, "retry_jitter", true)?;
+    }
+    Ok(options)
 }
 
 /// Where a client's config comes from.
@@ -454,12 +448,10 @@ impl PyClient {
             .detach(move || {
                 let config = match source {
                     ConfigSource::Given(c) => c,
-                    ConfigSource::Path(path) => {
-                        Config::load_with(&LoadOptions { path: Some(path), ..Default::default() })?
-                    }
-                    ConfigSource::ForRegistration(path) => {
-                        flows::config_for_registration(&LoadOptions { path, ..Default::default() })?
-                    }
+                    ConfigSource::Path(path) => Config::load_with(&LoadOptions::new().with_path(path))?,
+                    ConfigSource::ForRegistration(path) => Config::for_registration(
+                        &path.map_or_else(LoadOptions::new, |p| LoadOptions::new().with_path(p)),
+                    )?,
                     ConfigSource::Search => Config::load(None)?,
                 };
                 Client::new(config, options)
@@ -603,7 +595,7 @@ impl PyClient {
     #[pyo3(signature = (*, keep_service_account=false, force_offline=false))]
     fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
         let client = self.client()?;
-        let options = LogoutOptions { keep_service_account, force_offline };
+        let options = LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
         interruptible(py, &client, move |c| c.logout(&options))?.map_err(py_err)
     }
 
@@ -666,7 +658,7 @@ impl PyClient {
         force_offline: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.async_client()?;
-        let options = LogoutOptions { keep_service_account, force_offline };
+        let options = LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
         awaitable(py, async move { client.logout(&options).await })
     }
 
@@ -760,7 +752,9 @@ fn register_arguments(
     name: Option<String>,
     annotations: Option<BTreeMap<String, String>>,
 ) -> (Option<SecretString>, RegisterOptions) {
-    (token.map(SecretString), RegisterOptions { name, annotations: annotations.unwrap_or_default() })
+    let mut options = RegisterOptions::new().with_annotations(annotations.unwrap_or_default());
+    options.name = name;
+    (token.map(SecretString), options)
 }
 
 /// The JSON body of `call` (sync and async): `payload`, or `{}` for None.
@@ -885,7 +879,7 @@ impl PyHealth {
 
 /// A text the platform sent, safe to show (control characters escaped, length capped).
 fn shown(text: &Option<String>) -> Option<String> {
-    text.as_deref().map(mondoo::error::server_text)
+    text.as_deref().map(mondoo::server_text)
 }
 
 /// `cnspec status` as data; str() gives the seeds' text, to_dict() Go's JSON shape.
@@ -1010,7 +1004,7 @@ impl PyStatus {
 }
 
 impl PyStatus {
-    fn error_dict<'py>(&self, py: Python<'py>, e: Option<&flows::ErrorReport>) -> PyResult<Bound<'py, PyAny>> {
+    fn error_dict<'py>(&self, py: Python<'py>, e: Option<&mondoo::ErrorReport>) -> PyResult<Bound<'py, PyAny>> {
         match e {
             Some(e) => {
                 let value = serde_json::to_value(e).map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mondoo::blocking::Client;
-use mondoo::flows::{config_for_registration, ClientOptions, RegisterOptions};
+use mondoo::{ClientOptions, RegisterOptions};
 use mondoo::{Config, LoadOptions};
 use mondoo_platform::{LatencyProxy, Platform, PlatformOptions, TokenSpec};
 
@@ -122,10 +122,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let home = std::env::temp_dir().join(format!("libmondoo-bench-latency-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
     let config = home.join("mondoo.yml");
-    let load = LoadOptions { path: Some(config.clone()), env: Some(Default::default()), ..Default::default() };
-    let options = ClientOptions { env: Some(Default::default()), ..ClientOptions::default() };
+    let load = LoadOptions::new().with_path(config.clone()).with_env(Default::default());
+    let options = ClientOptions::new().with_env(Default::default());
     let token = platform.mint_token(&TokenSpec::default())?;
-    Client::new(config_for_registration(&load)?, options.clone())?
+    Client::new(Config::for_registration(&load)?, options.clone())?
         .register(Some(&token), &RegisterOptions::default())?;
 
     let one_way = args.rtt / 2;
@@ -161,7 +161,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Warm: one libmondoo client, its connection open, status after status over the link.
-    let client = Client::new(Config::load_with(&load)?, ClientOptions { api_endpoint: Some(proxy.url()), ..options })?;
+    let client = Client::new(Config::load_with(&load)?, options.with_api_endpoint(proxy.url()))?;
     let mut walls = Vec::new();
     for i in 0..=runs {
         let started = Instant::now();

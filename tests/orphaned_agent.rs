@@ -155,3 +155,37 @@ fn the_cli_saves_orphaned_credentials_to_a_new_0600_file() {
     let client = Client::new(Config::load_with(&load_at(&saved)).unwrap(), options()).unwrap();
     client.checkin().unwrap();
 }
+
+/// A full filesystem (issue 14 F5): the CLI logs in to a config on a 64 KiB tmpfs that is
+/// already full, in a mount namespace of its own (`unshare`, as root or through a user
+/// namespace), and fails at the check, before `RegisterAgent`.
+#[test]
+fn a_full_filesystem_fails_login_before_register_agent() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mount_point = dir.path().join("full");
+    std::fs::create_dir(&mount_point).unwrap();
+    let token = platform.mint_token(&TokenSpec::default()).unwrap();
+    // `unshare -r` maps the caller to root in a new user namespace, which may mount a tmpfs
+    let script = r#"mount -t tmpfs -o size=64k tmpfs "$1" || exit 90
+head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null
+[ "$(df --output=avail "$1" | tail -1)" -eq 0 ] || exit 91
+exec "$2" login --config "$1/mondoo.yml" --token "$3""#;
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--user", "--map-root-user", "sh", "-c", script, "sh"])
+        .arg(&mount_point)
+        .arg(cli())
+        .arg(&token)
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(90), "could not mount a tmpfs in a new namespace: {stderr}");
+    assert_ne!(out.status.code(), Some(91), "the tmpfs did not fill up: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("checked before contacting the platform"), "{stderr}");
+    assert_eq!(register_agent_requests(&platform), 0, "RegisterAgent was sent");
+    assert!(platform.agents().is_empty());
+}

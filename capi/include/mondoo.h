@@ -45,13 +45,37 @@ enum mondoo_error_class
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+    /**
+     * Success.
+     */
     MONDOO_ERROR_CLASS_OK = 0,
+    /**
+     * A caller mistake or a bug (`Code` 1000s).
+     */
     MONDOO_ERROR_CLASS_INTERNAL = 1,
+    /**
+     * The configuration (2000s).
+     */
     MONDOO_ERROR_CLASS_CONFIG = 2,
+    /**
+     * No credentials (`Code::NotRegistered`).
+     */
     MONDOO_ERROR_CLASS_NOT_REGISTERED = 3,
+    /**
+     * The registration token (3000s).
+     */
     MONDOO_ERROR_CLASS_TOKEN = 4,
+    /**
+     * Keys, certificates and signing (4000s).
+     */
     MONDOO_ERROR_CLASS_KEY = 5,
+    /**
+     * The network, TLS or proxy (5000s).
+     */
     MONDOO_ERROR_CLASS_NETWORK = 6,
+    /**
+     * An error the platform answered (6000s).
+     */
     MONDOO_ERROR_CLASS_RPC = 7,
 };
 #ifndef __cplusplus

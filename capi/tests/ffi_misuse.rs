@@ -782,5 +782,5 @@ fn result_class_is_the_cores() {
         assert_eq!(class, code.class() as u32, "{code:?}");
     }
     // SAFETY: as above.
-    assert_eq!(unsafe { raw::mondoo_result_class(77) }, mondoo::error::ErrorClass::Internal as u32);
+    assert_eq!(unsafe { raw::mondoo_result_class(77) }, mondoo::ErrorClass::Internal as u32);
 }

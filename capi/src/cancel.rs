@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::boundary::{guard, guard_value, Out};
 use crate::client::mondoo_client;
 use crate::handle::{as_ref, ArcHandle, Handle};
-use mondoo::Code;
 use mondoo::CancelToken;
+use mondoo::Code;
 
 /// A cancel handle: `mondoo_cancel_cancel` ends every call made through the client
 /// handles derived from it with `mondoo_client_with_cancel`, promptly, with

@@ -595,7 +595,8 @@ impl PyClient {
     #[pyo3(signature = (*, keep_service_account=false, force_offline=false))]
     fn logout(&self, py: Python<'_>, keep_service_account: bool, force_offline: bool) -> PyResult<()> {
         let client = self.client()?;
-        let options = LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
+        let options =
+            LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
         interruptible(py, &client, move |c| c.logout(&options))?.map_err(py_err)
     }
 
@@ -658,7 +659,8 @@ impl PyClient {
         force_offline: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let client = self.async_client()?;
-        let options = LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
+        let options =
+            LogoutOptions::new().with_keep_service_account(keep_service_account).with_force_offline(force_offline);
         awaitable(py, async move { client.logout(&options).await })
     }
 

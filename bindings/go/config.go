@@ -21,9 +21,9 @@ type Config struct {
 	AgentMRN          string // the agent (`agent_mrn`); "" when not registered as an agent
 	APIEndpoint       string // normalized; https://us.api.mondoo.com when the config names none
 	SpaceMRN          string // the space or organization: scope_mrn, else space_mrn, else parent_mrn
-	Source      string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
-	Path        string // the file read (or that registration would write); "" when none
-	Registered  bool   // holds a service account (mrn with private_key or a static token)
+	Source            string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
+	Path              string // the file read (or that registration would write); "" when none
+	Registered        bool   // holds a service account (mrn with private_key or a static token)
 
 	mu     sync.RWMutex
 	handle *C.mondoo_config

@@ -120,6 +120,7 @@ mod raw {
         pub fn mondoo_status_api_endpoint(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_status_agent_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_status_service_account_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_status_space_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_inspect_report(
             t: *const c_char,
             endpoint: *const c_char,
@@ -630,6 +631,7 @@ fn the_report_handles_read_their_fields_and_refuse_null() {
             (raw::mondoo_status_api_endpoint as StatusText, platform.url()),
             (raw::mondoo_status_agent_mrn, agent_mrn.as_str()),
             (raw::mondoo_status_service_account_mrn, sa_mrn.as_str()),
+            (raw::mondoo_status_space_mrn, mondoo_platform::FIXTURE_SPACE),
         ] {
             let mut s: *mut c_char = sentinel();
             expect_error(code(f(null(), &mut s)), Code::NullParameter, "status");

@@ -70,7 +70,7 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config, **C.mondo
 		get func(*C.mondoo_config, **C.char, **C.mondoo_error) C.mondoo_result
 	}{
 		{&cfg.ServiceAccountMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
-			return C.go_mondoo_config_mrn(h, out, e)
+			return C.go_mondoo_config_service_account_mrn(h, out, e)
 		}},
 		{&cfg.AgentMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_config_agent_mrn(h, out, e)
@@ -79,7 +79,7 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config, **C.mondo
 			return C.go_mondoo_config_api_endpoint(h, out, e)
 		}},
 		{&cfg.SpaceMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
-			return C.go_mondoo_config_scope_mrn(h, out, e)
+			return C.go_mondoo_config_space_mrn(h, out, e)
 		}},
 		{&cfg.Source, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_config_source(h, out, e)

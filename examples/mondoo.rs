@@ -453,14 +453,14 @@ fn config_show(args: &Args) -> Result<(), Failure> {
         // pasted into the wrong field
         let shown = |v: Option<String>| v.map(|v| redact_for_display(&v)).unwrap_or_default();
         let path = config.path().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
-        println!("source:       {}", config.source().as_str());
-        println!("path:         {path}");
-        println!("registered:   {}", config.is_registered());
-        println!("api_endpoint: {}", shown(Some(config.api_endpoint())));
-        println!("api_proxy:    {}", shown(config.api_proxy()));
-        println!("scope:        {}", shown(config.scope_mrn()));
-        println!("mrn:          {}", shown(config.mrn()));
-        println!("agent_mrn:    {}", shown(config.agent_mrn()));
+        println!("source:              {}", config.source().as_str());
+        println!("path:                {path}");
+        println!("registered:          {}", config.is_registered());
+        println!("api_endpoint:        {}", shown(Some(config.api_endpoint())));
+        println!("api_proxy:           {}", shown(config.api_proxy()));
+        println!("space_mrn:           {}", shown(config.space_mrn()));
+        println!("service_account_mrn: {}", shown(config.service_account_mrn()));
+        println!("agent_mrn:           {}", shown(config.agent_mrn()));
     }
     Ok(())
 }

@@ -215,7 +215,7 @@ impl fmt::Debug for Config {
             .field("source", &self.source)
             .field("path", &self.path)
             .field("format", &self.format)
-            .field("mrn", &self.mrn().map(|m| redact::value_for_display(&m)))
+            .field("mrn", &self.service_account_mrn().map(|m| redact::value_for_display(&m)))
             .field("registered", &self.is_registered())
             .finish_non_exhaustive()
     }
@@ -460,7 +460,7 @@ impl Config {
                 }
             }
         }
-        if self.mrn().is_some() && self.private_key().is_none() && self.token().is_none() {
+        if self.service_account_mrn().is_some() && self.private_key().is_none() && self.token().is_none() {
             return Err(with_path(Error::new(
                 Code::ConfigInvalid,
                 format!("{at}: key `mrn` is set but `private_key` (or `token`) is missing or empty"),
@@ -555,8 +555,8 @@ impl Config {
         self.get(key).filter(|v| !v.trim().is_empty())
     }
 
-    /// The service account's MRN (`mrn`).
-    pub fn mrn(&self) -> Option<String> {
+    /// The service account's MRN (the key `mrn`).
+    pub fn service_account_mrn(&self) -> Option<String> {
         self.get_nonempty("mrn")
     }
     /// The agent's MRN (`agent_mrn`), set by a registration.
@@ -584,8 +584,9 @@ impl Config {
             None => DEFAULT_API_ENDPOINT.to_string(),
         }
     }
-    /// `scope_mrn`, else `space_mrn`, else `parent_mrn`.
-    pub fn scope_mrn(&self) -> Option<String> {
+    /// The space (or organization) the account belongs to: the key `scope_mrn`, else
+    /// `space_mrn`, else `parent_mrn`.
+    pub fn space_mrn(&self) -> Option<String> {
         ["scope_mrn", "space_mrn", "parent_mrn"].iter().find_map(|k| self.get_nonempty(k))
     }
     /// The proxy the config names (`api_proxy`).
@@ -634,7 +635,7 @@ impl Config {
 
     /// Non-empty `mrn`, and a non-empty `private_key` or `token`.
     pub fn is_registered(&self) -> bool {
-        self.mrn().is_some() && (self.private_key().is_some() || self.token().is_some())
+        self.service_account_mrn().is_some() && (self.private_key().is_some() || self.token().is_some())
     }
     /// Where the config came from.
     pub fn source(&self) -> ConfigSource {
@@ -1541,7 +1542,7 @@ mod tests {
     fn yaml_flow_mapping_is_yaml() {
         let c = Config::parse("{mrn: x, private_key: y}").unwrap();
         assert_eq!(c.format(), ConfigFormat::Yaml);
-        assert_eq!(c.mrn().as_deref(), Some("x"));
+        assert_eq!(c.service_account_mrn().as_deref(), Some("x"));
     }
 
     #[test]

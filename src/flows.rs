@@ -605,8 +605,8 @@ impl Client {
         let endpoint = self.endpoint()?;
         let mut registration = Registration {
             agent_mrn: config.agent_mrn().unwrap_or_default(),
-            service_account_mrn: config.mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
-            space_mrn: config.scope_mrn(),
+            service_account_mrn: config.service_account_mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
+            space_mrn: config.space_mrn(),
             api_endpoint: endpoint.clone(),
             config_path: config.path().map(|p| p.to_path_buf()),
             already_registered: true,
@@ -726,7 +726,7 @@ impl Client {
                 redact_userinfo(&endpoint)
             ));
         }
-        let registered = config.mrn().is_some_and(|m| !m.is_empty());
+        let registered = config.service_account_mrn().is_some_and(|m| !m.is_empty());
         let ping = async {
             match (&credential, registered) {
                 (Some(credential), true) => Some(
@@ -803,13 +803,13 @@ impl Client {
                 },
                 hostname: system.hostname.clone(),
                 ip: system.ip.clone(),
-                mrn: if registered {
+                agent_mrn: if registered {
                     Some(config.agent_mrn().filter(|m| !m.is_empty()).unwrap_or_else(|| NO_MANAGED_CLIENT.into()))
                 } else {
                     None
                 },
-                service_account: if registered { config.mrn() } else { None },
-                parent_mrn: config.scope_mrn(),
+                service_account_mrn: if registered { config.service_account_mrn() } else { None },
+                space_mrn: config.space_mrn(),
                 labels: config.labels(),
                 registered,
                 authenticated: registered && ping_pong_error.is_none() && credential.is_some(),
@@ -935,7 +935,7 @@ impl Client {
 }
 
 fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
-    if config.mrn().is_some() && config.private_key().is_some() {
+    if config.service_account_mrn().is_some() && config.private_key().is_some() {
         Ok(Some(Arc::new(Signer::from_config(config)?)))
     } else {
         Ok(None)
@@ -945,7 +945,7 @@ fn signer_for(config: &Config) -> Result<Option<Arc<Signer>>> {
 /// The static token of a service account (`mrn` with `token`); one that no HTTP header
 /// can carry is a configuration error naming the file and the key, never the value.
 fn token_for(config: &Config) -> Result<Option<Arc<StaticToken>>> {
-    let (Some(_), Some(token)) = (config.mrn(), config.token()) else { return Ok(None) };
+    let (Some(_), Some(token)) = (config.service_account_mrn(), config.token()) else { return Ok(None) };
     let token = zeroize::Zeroizing::new(token.trim().to_string());
     if token.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
         let at =
@@ -1021,8 +1021,8 @@ fn credentials_document(config: &Config) -> zeroize::Zeroizing<String> {
     let token = config.token();
     let document = Credentials {
         agent_mrn: config.agent_mrn(),
-        mrn: config.mrn(),
-        space_mrn: config.scope_mrn(),
+        mrn: config.service_account_mrn(),
+        space_mrn: config.space_mrn(),
         private_key: key.as_deref().map(String::as_str),
         certificate: config.certificate().filter(|c| !c.is_empty()),
         token: token.as_deref().map(String::as_str),
@@ -1256,15 +1256,17 @@ pub struct PlatformInfo {
 pub struct ClientStatus {
     /// local time of the report (RFC 3339)
     pub timestamp: String,
-    /// the agent's MRN (or "no managed client" for a service account without one)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mrn: Option<String>,
-    /// the service account's MRN
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<String>,
-    /// the owner (space or organization) of the service account
+    /// the agent's MRN (or "no managed client" for a service account without one);
+    /// JSON key `mrn`, as Go's
+    #[serde(rename = "mrn", skip_serializing_if = "Option::is_none")]
+    pub agent_mrn: Option<String>,
+    /// the service account's MRN; JSON key `service_account`, as Go's
+    #[serde(rename = "service_account", skip_serializing_if = "Option::is_none")]
+    pub service_account_mrn: Option<String>,
+    /// the owner (space or organization) of the service account; JSON key `parentMrn`,
+    /// as Go's
     #[serde(rename = "parentMrn", skip_serializing_if = "Option::is_none")]
-    pub parent_mrn: Option<String>,
+    pub space_mrn: Option<String>,
     /// the library's version
     pub version: String,
     /// the library's build id, if it was built with one
@@ -1404,12 +1406,12 @@ impl StatusReport {
                 line("→", format!("API Version:\t\t{}", api.version));
             }
         }
-        if let Some(owner) = &c.parent_mrn {
+        if let Some(owner) = &c.space_mrn {
             line("→", format!("Owner:\t\t{owner}"));
         }
         if c.registered {
-            line("→", format!("Client:\t\t{}", c.mrn.as_deref().unwrap_or("")));
-            line("→", format!("Service Account:\t{}", c.service_account.as_deref().unwrap_or("")));
+            line("→", format!("Client:\t\t{}", c.agent_mrn.as_deref().unwrap_or("")));
+            line("→", format!("Service Account:\t{}", c.service_account_mrn.as_deref().unwrap_or("")));
             line("→", "client is registered".into());
         } else {
             line("x", "client is not registered".into());
@@ -1453,7 +1455,19 @@ impl StatusReport {
     /// The agent's MRN; None when unregistered or when the service account has no agent
     /// (which the text and JSON show as "no managed client").
     pub fn agent_mrn(&self) -> Option<&str> {
-        self.client.mrn.as_deref().filter(|m| *m != NO_MANAGED_CLIENT)
+        self.client.agent_mrn.as_deref().filter(|m| *m != NO_MANAGED_CLIENT)
+    }
+    /// The service account's MRN; None when unregistered.
+    pub fn service_account_mrn(&self) -> Option<&str> {
+        self.client.service_account_mrn.as_deref()
+    }
+    /// The space (or organization) the config belongs to, or None.
+    pub fn space_mrn(&self) -> Option<&str> {
+        self.client.space_mrn.as_deref()
+    }
+    /// The API endpoint the report is about.
+    pub fn api_endpoint(&self) -> &str {
+        &self.upstream.api.endpoint
     }
 }
 

@@ -80,7 +80,7 @@ impl Signer {
             None => e,
         };
         let mrn = config
-            .mrn()
+            .service_account_mrn()
             .filter(|m| !m.trim().is_empty())
             .ok_or_else(|| located(Error::new(Code::NotRegistered, format!("no mrn in {origin}: not registered"))))?;
         let key = config.private_key().filter(|k| !k.trim().is_empty()).ok_or_else(|| {

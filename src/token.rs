@@ -46,8 +46,9 @@ pub struct TokenClaims {
     pub iss: Option<String>,
     /// Subject (the token's service account or client).
     pub sub: Option<String>,
-    /// The space the agent joins.
-    pub space: Option<String>,
+    /// The space the agent joins (the `space` claim, an MRN).
+    #[serde(rename = "space")]
+    pub space_mrn: Option<String>,
     /// The description given when the token was made.
     pub desc: Option<String>,
     /// The API endpoint to register at.
@@ -135,7 +136,7 @@ impl RegistrationToken {
                 ));
             }
         }
-        if claims.space.as_deref().is_none_or(str::is_empty) {
+        if claims.space_mrn.as_deref().is_none_or(str::is_empty) {
             return Err(Error::new(
                 Code::TokenNoSpace,
                 "registration token has no space claim: it cannot register anything; generate a new token in the space",
@@ -205,7 +206,7 @@ impl fmt::Debug for RegistrationToken {
 
 impl fmt::Display for RegistrationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "registration token ({}) for space {}", self.alg, self.claims.space.as_deref().unwrap_or("?"))?;
+        write!(f, "registration token ({}) for space {}", self.alg, self.claims.space_mrn.as_deref().unwrap_or("?"))?;
         match self.claims.exp {
             Some(exp) => write!(f, ", expires {}", rfc3339(exp))?,
             None => f.write_str(", no expiry")?,
@@ -289,7 +290,7 @@ fn read_claims(m: &Map<String, Value>) -> Result<TokenClaims> {
         iat: date("iat")?,
         iss: string("iss")?,
         sub: string("sub")?,
-        space: string("space")?,
+        space_mrn: string("space")?,
         desc: string("desc")?,
         api_endpoint: string("api_endpoint")?,
         labels,

@@ -80,7 +80,7 @@ fn config_show_is_redacted_and_errors_exit_78() {
                 (true.into(), "<redacted>".into())
             );
         } else {
-            assert!(shown.contains("registered:   true"), "{shown}");
+            assert!(shown.contains("registered:          true"), "{shown}");
         }
     }
 

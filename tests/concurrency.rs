@@ -70,7 +70,7 @@ fn eight_threads_sign_and_call_through_one_client() {
     let client = registered(&platform, dir.path(), options());
     let config = client.config();
     let certificate = config.certificate().expect("the registration wrote a certificate");
-    let mrn = config.mrn().unwrap();
+    let mrn = config.service_account_mrn().unwrap();
     platform.clear_requests();
 
     let c = Arc::clone(&client);

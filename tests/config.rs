@@ -211,8 +211,8 @@ fn credentials_json_fixture() {
     assert_eq!(c.source(), ConfigSource::Explicit);
     assert_eq!(c.path(), Some(path.as_path()));
     assert_eq!(c.format(), ConfigFormat::Json);
-    assert_eq!(c.mrn().as_deref(), Some(SA_MRN));
-    assert_eq!(c.scope_mrn().as_deref(), Some(SPACE_MRN), "space_mrn is the scope");
+    assert_eq!(c.service_account_mrn().as_deref(), Some(SA_MRN));
+    assert_eq!(c.space_mrn().as_deref(), Some(SPACE_MRN), "space_mrn is the scope");
     assert_eq!(c.api_endpoint(), "https://us.api.mondoo.com");
     assert!(c.certificate().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
     assert!(c.is_registered());
@@ -227,8 +227,8 @@ fn credentials_base64_fixture_through_env() {
     assert_eq!(c.source(), ConfigSource::Base64Env);
     assert_eq!(c.source().as_str(), "$MONDOO_CONFIG_BASE64");
     assert_eq!(c.path(), None);
-    assert_eq!(c.mrn().as_deref(), Some(SA_MRN));
-    assert_eq!(c.scope_mrn().as_deref(), Some(SPACE_MRN));
+    assert_eq!(c.service_account_mrn().as_deref(), Some(SA_MRN));
+    assert_eq!(c.space_mrn().as_deref(), Some(SPACE_MRN));
     assert!(c.is_registered());
 
     // same document as the JSON file
@@ -240,7 +240,7 @@ fn credentials_base64_fixture_through_env() {
     let wrapped: String =
         compact.as_bytes().chunks(76).map(|l| format!("{}\n", std::str::from_utf8(l).unwrap())).collect();
     let c2 = sb.load(None, env(&[("MONDOO_CONFIG_BASE64", &wrapped)])).unwrap();
-    assert_eq!(c2.mrn().as_deref(), Some(SA_MRN));
+    assert_eq!(c2.service_account_mrn().as_deref(), Some(SA_MRN));
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn base64_config_cannot_be_saved_without_a_path() {
     c.save().unwrap();
     assert_eq!(c.format(), ConfigFormat::Yaml);
     let back = sb.load(Some(target), BTreeMap::new()).unwrap();
-    assert_eq!(back.mrn().as_deref(), Some(SA_MRN));
+    assert_eq!(back.service_account_mrn().as_deref(), Some(SA_MRN));
     assert_eq!(back.agent_mrn().as_deref(), Some("//agents/new"));
     assert!(back.is_registered());
 }
@@ -279,19 +279,19 @@ fn invalid_base64_is_a_parse_error_naming_the_variable() {
 fn organization_credentials_scope() {
     let sb = Sandbox::new();
     let c = sb.load(Some(fixture("service-account/credentials-org.json")), BTreeMap::new()).unwrap();
-    assert_eq!(c.scope_mrn().as_deref(), Some("//captain.api.mondoo.app/organizations/test-lunar-org-654321"));
+    assert_eq!(c.space_mrn().as_deref(), Some("//captain.api.mondoo.app/organizations/test-lunar-org-654321"));
     assert!(c.is_registered());
 }
 
 #[test]
 fn scope_resolution_order() {
     let c = Config::parse("parent_mrn: p\nspace_mrn: s\nscope_mrn: o\n").unwrap();
-    assert_eq!(c.scope_mrn().as_deref(), Some("o"));
+    assert_eq!(c.space_mrn().as_deref(), Some("o"));
     let c = Config::parse("parent_mrn: p\nspace_mrn: s\nscope_mrn: ''\n").unwrap();
-    assert_eq!(c.scope_mrn().as_deref(), Some("s"));
+    assert_eq!(c.space_mrn().as_deref(), Some("s"));
     let c = Config::parse("parent_mrn: p\n").unwrap();
-    assert_eq!(c.scope_mrn().as_deref(), Some("p"));
-    assert_eq!(Config::parse("a: 1\n").unwrap().scope_mrn(), None);
+    assert_eq!(c.space_mrn().as_deref(), Some("p"));
+    assert_eq!(Config::parse("a: 1\n").unwrap().space_mrn(), None);
 }
 
 #[test]
@@ -355,10 +355,10 @@ fn keys_match_case_insensitively() {
     let path = sb.file("upper.yml");
     sb.write(&path, "MRN: //agents/sa\nPrivate_Key: |\n  -----BEGIN PRIVATE KEY-----\n  AAAA\n  -----END PRIVATE KEY-----\nAPI_Endpoint: eu.api.mondoo.com/\nSpace_MRN: //spaces/x\n");
     let mut c = sb.load(Some(path.clone()), BTreeMap::new()).unwrap();
-    assert_eq!(c.mrn().as_deref(), Some("//agents/sa"));
+    assert_eq!(c.service_account_mrn().as_deref(), Some("//agents/sa"));
     assert!(c.is_registered());
     assert_eq!(c.api_endpoint(), "https://eu.api.mondoo.com");
-    assert_eq!(c.scope_mrn().as_deref(), Some("//spaces/x"));
+    assert_eq!(c.space_mrn().as_deref(), Some("//spaces/x"));
     // set keeps the existing spelling; a new key is lower-case
     c.set("mrn", "//agents/other".into());
     c.set("Agent_Mrn", "//agents/a".into());

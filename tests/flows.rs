@@ -114,7 +114,12 @@ fn status_registered_and_authenticated_then_rejected() {
     assert_eq!(ping.auth, AuthOutcome::Accepted);
 
     // The platform forgets the service account: registered, but rejected.
-    let sa = report.client.service_account.clone().unwrap();
+    // the vocabulary's accessors read the same report
+    assert_eq!(report.service_account_mrn(), report.client.service_account_mrn.as_deref());
+    assert_eq!(report.space_mrn(), client.config().space_mrn().as_deref());
+    assert!(report.space_mrn().is_some(), "a registered config names its space");
+    assert_eq!(report.api_endpoint(), client.api_endpoint());
+    let sa = report.client.service_account_mrn.clone().unwrap();
     assert!(platform.revoke(&sa));
     let report = client.status().unwrap();
     let text = report.to_text();
@@ -467,7 +472,7 @@ fn signed_generic_call_and_checkin_round_trip() {
     let (client, _) = login(&platform, dir.path());
     let answer = client.call("Echo", "Say", &serde_json::json!({"greeting": "hello", "n": 3})).unwrap();
     assert_eq!(answer["greeting"], "hello");
-    assert_eq!(answer["signed_by"], serde_json::json!(client.config().mrn().unwrap()));
+    assert_eq!(answer["signed_by"], serde_json::json!(client.config().service_account_mrn().unwrap()));
     client.checkin().unwrap();
     let echo = platform.requests().into_iter().find(|r| r.service == "Echo").unwrap();
     assert_eq!(echo.header("content-type"), Some("application/json"));
@@ -637,7 +642,7 @@ fn token_login_replaces_an_old_scope_and_keeps_other_keys() {
     let written = Config::load_with(&load_at(&path)).unwrap();
     assert_eq!(written.get("scope_mrn"), None, "an old scope would win over the new space");
     assert_eq!(written.get("space_mrn").as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
-    assert_eq!(written.scope_mrn().as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
+    assert_eq!(written.space_mrn().as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
     assert_eq!(registration.space_mrn.as_deref(), Some(mondoo_platform::FIXTURE_SPACE));
     assert_eq!(parsed(&path)["features"], serde_json::json!(["a"]));
 }
@@ -715,7 +720,7 @@ fn a_static_token_authenticates_status_registration_checkin_and_calls_unsigned()
     let text = report.to_text();
     assert!(text.contains("→ client is registered\n"), "{text}");
     assert!(text.contains("→ client authenticated successfully\n"), "{text}");
-    assert_eq!(report.client.service_account.as_deref(), Some(mrn.as_str()));
+    assert_eq!(report.client.service_account_mrn.as_deref(), Some(mrn.as_str()));
     assert_eq!(report.exit_code(), 0);
     // The token itself is the bearer: ranger's statictoken, no signature.
     let ping = platform.requests().into_iter().find(|r| r.method == "PingPong").unwrap();

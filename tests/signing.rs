@@ -248,7 +248,7 @@ fn sign_claims_keeps_the_header_and_claim_order() {
     assert_eq!(segment(&token, 1), claims.to_string());
     // It reads as a registration token.
     let t = mondoo::RegistrationToken::inspect_at(&token, None, NOW).unwrap();
-    assert_eq!(t.claims().space.as_deref(), Some("//captain/spaces/s"));
+    assert_eq!(t.claims().space_mrn.as_deref(), Some("//captain/spaces/s"));
     assert_eq!(s.sign_claims(&json!([1])).unwrap_err().code(), Code::InvalidArgument);
 }
 

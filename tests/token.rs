@@ -35,7 +35,7 @@ fn valid_fixture_claims_are_read() {
     let t = RegistrationToken::inspect_at(&raw, None, NOW).expect("valid token");
     let c = t.claims();
     assert_eq!(t.alg(), "ES384");
-    assert_eq!(c.space.as_deref(), Some("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456"));
+    assert_eq!(c.space_mrn.as_deref(), Some("//captain.api.mondoo.app/spaces/test-lunar-sunrise-123456"));
     assert_eq!(c.api_endpoint.as_deref(), Some("https://us.api.mondoo.com"));
     assert_eq!(c.exp, Some(4102444800));
     assert_eq!(c.iat, Some(1704067200));

@@ -124,7 +124,7 @@ fn gzip_answers_are_decoded_and_the_limit_applies_to_the_decoded_body() {
     assert!(platform.requests().iter().rev().take(2).all(|r| r.gzipped));
 
     // A gzipped error answer is decoded before it is read as a status.
-    platform.revoke(client.config().mrn().as_deref().unwrap());
+    platform.revoke(client.config().service_account_mrn().as_deref().unwrap());
     let e = ping(&client).unwrap_err();
     assert_eq!((e.code(), e.http_status()), (Code::RpcUnauthenticated, Some(401)));
     assert_eq!(e.message(), "request permission unauthenticated");

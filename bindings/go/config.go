@@ -17,13 +17,13 @@ import (
 // Its fields are copies; the private key and a static token stay inside libmondoo and are never exposed.
 // A Config is safe for concurrent use; Close frees it (a finalizer does so otherwise).
 type Config struct {
-	MRN         string // the service account (`mrn`); "" when unregistered
-	AgentMRN    string // the agent (`agent_mrn`); "" when not registered as an agent
-	APIEndpoint string // normalized; https://us.api.mondoo.com when the config names none
-	ScopeMRN    string // scope_mrn, else space_mrn, else parent_mrn
-	Source      string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
-	Path        string // the file read (or that registration would write); "" when none
-	Registered  bool   // holds a service account (mrn with private_key or a static token)
+	ServiceAccountMRN string // the service account (`mrn`); "" when unregistered
+	AgentMRN          string // the agent (`agent_mrn`); "" when not registered as an agent
+	APIEndpoint       string // normalized; https://us.api.mondoo.com when the config names none
+	SpaceMRN          string // the space or organization: scope_mrn, else space_mrn, else parent_mrn
+	Source            string // as status prints it: --config, $MONDOO_CONFIG_PATH, $MONDOO_CONFIG_BASE64, default, none
+	Path              string // the file read (or that registration would write); "" when none
+	Registered        bool   // holds a service account (mrn with private_key or a static token)
 
 	mu     sync.RWMutex
 	handle *C.mondoo_config
@@ -69,8 +69,8 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config, **C.mondo
 		dst *string
 		get func(*C.mondoo_config, **C.char, **C.mondoo_error) C.mondoo_result
 	}{
-		{&cfg.MRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
-			return C.go_mondoo_config_mrn(h, out, e)
+		{&cfg.ServiceAccountMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_service_account_mrn(h, out, e)
 		}},
 		{&cfg.AgentMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_config_agent_mrn(h, out, e)
@@ -78,8 +78,8 @@ func loadConfig(op, path string, load func(*C.char, **C.mondoo_config, **C.mondo
 		{&cfg.APIEndpoint, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_config_api_endpoint(h, out, e)
 		}},
-		{&cfg.ScopeMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
-			return C.go_mondoo_config_scope_mrn(h, out, e)
+		{&cfg.SpaceMRN, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
+			return C.go_mondoo_config_space_mrn(h, out, e)
 		}},
 		{&cfg.Source, func(h *C.mondoo_config, out **C.char, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_config_source(h, out, e)

@@ -41,7 +41,7 @@ func TestLoadConfigDefaultSearch(t *testing.T) {
 		isolateSearch(t)
 		t.Setenv("MONDOO_CONFIG_PATH", fixture)
 		cfg := loadDefault(t)
-		if cfg.Source != "$MONDOO_CONFIG_PATH" || cfg.Path != fixture || cfg.MRN != creds.MRN || !cfg.Registered {
+		if cfg.Source != "$MONDOO_CONFIG_PATH" || cfg.Path != fixture || cfg.ServiceAccountMRN != creds.MRN || !cfg.Registered {
 			t.Errorf("loaded: %+v", cfg)
 		}
 	})
@@ -52,7 +52,7 @@ func TestLoadConfigDefaultSearch(t *testing.T) {
 		// The base64 document comes first: a config path set too is not read.
 		t.Setenv("MONDOO_CONFIG_PATH", testdata(t, "configs/mondoo.yml"))
 		cfg := loadDefault(t)
-		if cfg.Source != "$MONDOO_CONFIG_BASE64" || cfg.Path != "" || cfg.MRN != creds.MRN || !cfg.Registered {
+		if cfg.Source != "$MONDOO_CONFIG_BASE64" || cfg.Path != "" || cfg.ServiceAccountMRN != creds.MRN || !cfg.Registered {
 			t.Errorf("loaded: %+v", cfg)
 		}
 	})
@@ -67,7 +67,7 @@ func TestLoadConfigDefaultSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := loadDefault(t)
-		if cfg.Source != "default" || cfg.Path != path || cfg.MRN != creds.MRN {
+		if cfg.Source != "default" || cfg.Path != path || cfg.ServiceAccountMRN != creds.MRN {
 			t.Errorf("loaded: %+v", cfg)
 		}
 	})
@@ -78,7 +78,7 @@ func TestLoadConfigDefaultSearch(t *testing.T) {
 			t.Skip("this machine has a system config")
 		}
 		cfg := loadDefault(t)
-		if cfg.Source != "none" || cfg.Registered || cfg.MRN != "" {
+		if cfg.Source != "none" || cfg.Registered || cfg.ServiceAccountMRN != "" {
 			t.Errorf("loaded: %+v", cfg)
 		}
 	})

@@ -60,7 +60,7 @@ func TestContextDeadlineEndsTheCallInLibmondoo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !status.Authenticated || status.ClientMRN != reg.AgentMRN {
+	if !status.Authenticated || status.AgentMRN != reg.AgentMRN {
 		t.Errorf("status after the timeout: %+v", status)
 	}
 

@@ -118,7 +118,7 @@ func TestErrorToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims.Space == "" || claims.Endpoint == "" || claims.ExpiresAt().Year() != 2100 || claims.Algorithm != "ES384" {
+	if claims.SpaceMRN == "" || claims.Endpoint == "" || claims.ExpiresAt().Year() != 2100 || claims.Algorithm != "ES384" {
 		t.Errorf("claims: %+v", claims)
 	}
 

@@ -53,7 +53,7 @@ func TestLoginWritesConfigThenLogoutRemovesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Registered || cfg.AgentMRN != reg.AgentMRN || cfg.MRN != reg.ServiceAccountMRN || cfg.Source != "--config" || cfg.Path != path {
+	if !cfg.Registered || cfg.AgentMRN != reg.AgentMRN || cfg.ServiceAccountMRN != reg.ServiceAccountMRN || cfg.Source != "--config" || cfg.Path != path {
 		t.Errorf("loaded after login: %+v", cfg)
 	}
 	cfg.Close()
@@ -96,7 +96,7 @@ func TestLoginWritesConfigThenLogoutRemovesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cfg.Close()
-	if cfg.Registered || cfg.AgentMRN != "" || cfg.MRN != "" {
+	if cfg.Registered || cfg.AgentMRN != "" || cfg.ServiceAccountMRN != "" {
 		t.Errorf("loaded after logout: %+v", cfg)
 	}
 	if err := client.CheckIn(context.Background()); !errors.Is(err, mondoo.ErrNotRegistered) {
@@ -186,7 +186,7 @@ func TestRegisterCreatesConfigFileAndDirectories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Path != path || cfg.Registered || cfg.MRN != "" {
+	if cfg.Path != path || cfg.Registered || cfg.ServiceAccountMRN != "" {
 		t.Errorf("config for registration: %+v", cfg)
 	}
 	if _, err := os.Stat(filepath.Join(base, "home")); !errors.Is(err, os.ErrNotExist) {
@@ -221,7 +221,7 @@ func TestRegisterCreatesConfigFileAndDirectories(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer loaded.Close()
-	if !loaded.Registered || loaded.AgentMRN != reg.AgentMRN || loaded.MRN != reg.ServiceAccountMRN {
+	if !loaded.Registered || loaded.AgentMRN != reg.AgentMRN || loaded.ServiceAccountMRN != reg.ServiceAccountMRN {
 		t.Errorf("loaded after registration: %+v", loaded)
 	}
 }

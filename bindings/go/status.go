@@ -27,9 +27,9 @@ type Status struct {
 	APIVersion  string
 	APIError    *StatusError // why the health check failed; nil when it answered
 
-	ClientMRN         string // the agent
+	AgentMRN          string // the agent
 	ServiceAccountMRN string
-	ParentMRN         string // the owning space or organization
+	SpaceMRN          string // the owning space or organization
 	Registered        bool
 	Authenticated     bool
 	AuthError         *StatusError // why the platform refused the credentials (or could not be asked)
@@ -135,9 +135,9 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 		APITime:           raw.Upstream.API.Timestamp,
 		APIVersion:        raw.Upstream.API.Version,
 		APIError:          raw.Upstream.API.Error,
-		ClientMRN:         raw.Client.MRN,
+		AgentMRN:          raw.Client.MRN,
 		ServiceAccountMRN: raw.Client.ServiceAccount,
-		ParentMRN:         raw.Client.ParentMRN,
+		SpaceMRN:          raw.Client.ParentMRN,
 		Registered:        raw.Client.Registered,
 		Authenticated:     raw.Client.Authenticated,
 		AuthError:         raw.Client.PingPongError,

@@ -62,7 +62,7 @@ func TestStatusRegisteredAuthenticatedThenRevoked(t *testing.T) {
 	if !status.Registered || !status.Authenticated || status.ExitCode != 0 || status.AuthError != nil {
 		t.Errorf("fields: %+v", status)
 	}
-	if status.ClientMRN != reg.AgentMRN || status.ServiceAccountMRN != reg.ServiceAccountMRN || status.ConfigPath != path {
+	if status.AgentMRN != reg.AgentMRN || status.ServiceAccountMRN != reg.ServiceAccountMRN || status.SpaceMRN != reg.SpaceMRN || status.ConfigPath != path {
 		t.Errorf("fields: %+v, registration %+v", status, reg)
 	}
 

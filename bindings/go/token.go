@@ -16,7 +16,7 @@ import (
 // TokenClaims is what a registration token says, checked offline by libmondoo. It never
 // holds the token itself.
 type TokenClaims struct {
-	Space          string            `json:"space"`
+	SpaceMRN       string            `json:"space"`        // the `space` claim
 	APIEndpoint    string            `json:"api_endpoint"` // the claim as written
 	Endpoint       string            `json:"endpoint"`     // the endpoint registration will use
 	Labels         map[string]string `json:"labels"`

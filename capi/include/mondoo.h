@@ -623,7 +623,7 @@ mondoo_result mondoo_config_load_for_registration(const char *path, mondoo_confi
 void mondoo_config_free(mondoo_config *config);
 
 /**
- * The service account's MRN (`mrn`).
+ * The service account's MRN (the config key `mrn`).
  *
  * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
  * owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
@@ -633,7 +633,7 @@ void mondoo_config_free(mondoo_config *config);
  * written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
-mondoo_result mondoo_config_mrn(const mondoo_config *config, char **value_out);
+mondoo_result mondoo_config_service_account_mrn(const mondoo_config *config, char **value_out);
 
 /**
  * The agent's MRN (`agent_mrn`); set once the machine is registered as an agent.
@@ -663,7 +663,8 @@ mondoo_result mondoo_config_agent_mrn(const mondoo_config *config, char **value_
 mondoo_result mondoo_config_api_endpoint(const mondoo_config *config, char **value_out);
 
 /**
- * The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
+ * The space (or organization) of the account: the config key `scope_mrn`, else
+ * `space_mrn`, else `parent_mrn`.
  *
  * Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
  * owned by the caller (free it with `mondoo_string_free`), or NULL when the config names
@@ -673,7 +674,7 @@ mondoo_result mondoo_config_api_endpoint(const mondoo_config *config, char **val
  * written and the last error is set.
  * Thread safety: safe to call concurrently on the same config.
  */
-mondoo_result mondoo_config_scope_mrn(const mondoo_config *config, char **value_out);
+mondoo_result mondoo_config_space_mrn(const mondoo_config *config, char **value_out);
 
 /**
  * Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,
@@ -771,7 +772,7 @@ mondoo_result mondoo_token_inspect(const char *token,
 
 /**
  * Inspect a registration token offline as `mondoo_token_inspect` does, handing the
- * outcome back as a `mondoo_token_info` to read with `mondoo_token_info_space`,
+ * outcome back as a `mondoo_token_info` to read with `mondoo_token_info_space_mrn`,
  * `_api_endpoint`, `_expires_at`, `_description` and `_labels_json` (or `_to_json`).
  *
  * Ownership: `token` and `endpoint_override` are borrowed for the call (neither is kept;
@@ -799,7 +800,7 @@ mondoo_result mondoo_token_inspect_report(const char *token,
  * written and the last error is set.
  * Thread safety: safe to call concurrently on the same info.
  */
-mondoo_result mondoo_token_info_space(const mondoo_token_info *info, char **value_out);
+mondoo_result mondoo_token_info_space_mrn(const mondoo_token_info *info, char **value_out);
 
 /**
  * The API endpoint a registration with the token goes to: the override given to the
@@ -1538,6 +1539,19 @@ mondoo_result mondoo_status_agent_mrn(const mondoo_status *status, char **value_
  * Thread safety: safe to call concurrently on the same report.
  */
 mondoo_result mondoo_status_service_account_mrn(const mondoo_status *status, char **value_out);
+
+/**
+ * The space (or organization) the config belongs to (`scope_mrn`, `space_mrn` or
+ * `parent_mrn` of the config); NULL when the config names none.
+ *
+ * Ownership: `status` is borrowed for the call. On success `*value_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`), or NULL (absence is not an
+ * error).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `value_out`
+ * (`*value_out` not written; last error set).
+ * Thread safety: safe to call concurrently on the same report.
+ */
+mondoo_result mondoo_status_space_mrn(const mondoo_status *status, char **value_out);
 
 /**
  * The agent's MRN (`agent_mrn`, now in the config).

@@ -107,7 +107,7 @@ unsafe fn optional_field(
     })
 }
 
-/// The service account's MRN (`mrn`).
+/// The service account's MRN (the config key `mrn`).
 ///
 /// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
 /// owned by the caller (free it with `mondoo_string_free`), or NULL when the config has
@@ -117,8 +117,11 @@ unsafe fn optional_field(
 /// written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
-    optional_field("mondoo_config_mrn", config, value_out, "mrn", Config::mrn)
+pub unsafe extern "C" fn mondoo_config_service_account_mrn(
+    config: *const mondoo_config,
+    value_out: *mut *mut c_char,
+) -> Code {
+    optional_field("mondoo_config_service_account_mrn", config, value_out, "mrn", Config::service_account_mrn)
 }
 
 /// The agent's MRN (`agent_mrn`); set once the machine is registered as an agent.
@@ -150,7 +153,8 @@ pub unsafe extern "C" fn mondoo_config_api_endpoint(config: *const mondoo_config
     optional_field("mondoo_config_api_endpoint", config, value_out, "api_endpoint", |c| Some(c.api_endpoint()))
 }
 
-/// The scope: `scope_mrn`, else `space_mrn`, else `parent_mrn`.
+/// The space (or organization) of the account: the config key `scope_mrn`, else
+/// `space_mrn`, else `parent_mrn`.
 ///
 /// Ownership: `config` is borrowed for the call. On success `*value_out` is a new string
 /// owned by the caller (free it with `mondoo_string_free`), or NULL when the config names
@@ -160,8 +164,8 @@ pub unsafe extern "C" fn mondoo_config_api_endpoint(config: *const mondoo_config
 /// written and the last error is set.
 /// Thread safety: safe to call concurrently on the same config.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_config_scope_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
-    optional_field("mondoo_config_scope_mrn", config, value_out, "scope_mrn", Config::scope_mrn)
+pub unsafe extern "C" fn mondoo_config_space_mrn(config: *const mondoo_config, value_out: *mut *mut c_char) -> Code {
+    optional_field("mondoo_config_space_mrn", config, value_out, "scope_mrn", Config::space_mrn)
 }
 
 /// Where the config came from, as status prints it: `$MONDOO_CONFIG_BASE64`,

@@ -181,6 +181,20 @@ pub unsafe extern "C" fn mondoo_status_service_account_mrn(
     value_out: *mut *mut c_char,
 ) -> Code {
     status_field("mondoo_status_service_account_mrn", status, value_out, "value_out", |r| {
-        owned_text(r.client.service_account.as_deref(), "service account MRN")
+        owned_text(r.service_account_mrn(), "service account MRN")
     })
+}
+
+/// The space (or organization) the config belongs to (`scope_mrn`, `space_mrn` or
+/// `parent_mrn` of the config); NULL when the config names none.
+///
+/// Ownership: `status` is borrowed for the call. On success `*value_out` is a new string
+/// owned by the caller (free it with `mondoo_string_free`), or NULL (absence is not an
+/// error).
+/// Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `status` or `value_out`
+/// (`*value_out` not written; last error set).
+/// Thread safety: safe to call concurrently on the same report.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_status_space_mrn(status: *const mondoo_status, value_out: *mut *mut c_char) -> Code {
+    status_field("mondoo_status_space_mrn", status, value_out, "value_out", |r| owned_text(r.space_mrn(), "space MRN"))
 }

@@ -66,7 +66,7 @@ pub unsafe extern "C" fn mondoo_token_inspect(
 }
 
 /// Inspect a registration token offline as `mondoo_token_inspect` does, handing the
-/// outcome back as a `mondoo_token_info` to read with `mondoo_token_info_space`,
+/// outcome back as a `mondoo_token_info` to read with `mondoo_token_info_space_mrn`,
 /// `_api_endpoint`, `_expires_at`, `_description` and `_labels_json` (or `_to_json`).
 ///
 /// Ownership: `token` and `endpoint_override` are borrowed for the call (neither is kept;
@@ -132,9 +132,12 @@ fn owned_text(value: Option<&str>, what: &str) -> Result<*mut c_char> {
 /// written and the last error is set.
 /// Thread safety: safe to call concurrently on the same info.
 #[no_mangle]
-pub unsafe extern "C" fn mondoo_token_info_space(info: *const mondoo_token_info, value_out: *mut *mut c_char) -> Code {
-    token_info_field("mondoo_token_info_space", info, value_out, "value_out", |i| {
-        owned_text(i.claims.space.as_deref(), "space claim")
+pub unsafe extern "C" fn mondoo_token_info_space_mrn(
+    info: *const mondoo_token_info,
+    value_out: *mut *mut c_char,
+) -> Code {
+    token_info_field("mondoo_token_info_space_mrn", info, value_out, "value_out", |i| {
+        owned_text(i.claims.space_mrn.as_deref(), "space claim")
     })
 }
 

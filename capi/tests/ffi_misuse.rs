@@ -48,10 +48,10 @@ mod raw {
         pub fn mondoo_config_load(path: *const c_char, out: *mut *mut mondoo_config) -> mondoo_result;
         pub fn mondoo_config_load_for_registration(path: *const c_char, out: *mut *mut mondoo_config) -> mondoo_result;
         pub fn mondoo_config_free(c: *mut mondoo_config);
-        pub fn mondoo_config_mrn(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_config_service_account_mrn(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_config_agent_mrn(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_config_api_endpoint(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
-        pub fn mondoo_config_scope_mrn(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_config_space_mrn(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_config_source(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_config_path(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_config_to_json(c: *const mondoo_config, out: *mut *mut c_char) -> mondoo_result;
@@ -120,12 +120,13 @@ mod raw {
         pub fn mondoo_status_api_endpoint(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_status_agent_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_status_service_account_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_status_space_mrn(s: *const mondoo_status, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_inspect_report(
             t: *const c_char,
             endpoint: *const c_char,
             out: *mut *mut mondoo_token_info,
         ) -> mondoo_result;
-        pub fn mondoo_token_info_space(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
+        pub fn mondoo_token_info_space_mrn(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_info_api_endpoint(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_info_description(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
         pub fn mondoo_token_info_labels_json(i: *const mondoo_token_info, out: *mut *mut c_char) -> mondoo_result;
@@ -228,12 +229,13 @@ fn null_for_every_pointer_argument() {
         let mut s: *mut c_char = sentinel();
         for (name, f) in [
             (
-                "mondoo_config_mrn",
-                raw::mondoo_config_mrn as unsafe extern "C" fn(*const mondoo_config, *mut *mut c_char) -> mondoo_result,
+                "mondoo_config_service_account_mrn",
+                raw::mondoo_config_service_account_mrn
+                    as unsafe extern "C" fn(*const mondoo_config, *mut *mut c_char) -> mondoo_result,
             ),
             ("mondoo_config_agent_mrn", raw::mondoo_config_agent_mrn),
             ("mondoo_config_api_endpoint", raw::mondoo_config_api_endpoint),
-            ("mondoo_config_scope_mrn", raw::mondoo_config_scope_mrn),
+            ("mondoo_config_space_mrn", raw::mondoo_config_space_mrn),
             ("mondoo_config_source", raw::mondoo_config_source),
             ("mondoo_config_path", raw::mondoo_config_path),
             ("mondoo_config_to_json", raw::mondoo_config_to_json),
@@ -392,7 +394,7 @@ fn one_signer_and_one_config_from_many_threads() {
                             Code::Ok
                         );
                         mondoo_string_free(bearer);
-                        assert_eq!(code(raw::mondoo_config_mrn(shared.0, &mut mrn)), Code::Ok);
+                        assert_eq!(code(raw::mondoo_config_service_account_mrn(shared.0, &mut mrn)), Code::Ok);
                         mondoo_string_free(mrn);
                         // errors on one thread do not leak into another's last error
                         let mut s = null_mut();
@@ -629,6 +631,7 @@ fn the_report_handles_read_their_fields_and_refuse_null() {
             (raw::mondoo_status_api_endpoint as StatusText, platform.url()),
             (raw::mondoo_status_agent_mrn, agent_mrn.as_str()),
             (raw::mondoo_status_service_account_mrn, sa_mrn.as_str()),
+            (raw::mondoo_status_space_mrn, mondoo_platform::FIXTURE_SPACE),
         ] {
             let mut s: *mut c_char = sentinel();
             expect_error(code(f(null(), &mut s)), Code::NullParameter, "status");
@@ -654,7 +657,7 @@ fn the_report_handles_read_their_fields_and_refuse_null() {
         type InfoText = unsafe extern "C" fn(*const mondoo_token_info, *mut *mut c_char) -> mondoo_result;
         let mut claims = BTreeMap::new();
         for (name, f) in [
-            ("space", raw::mondoo_token_info_space as InfoText),
+            ("space", raw::mondoo_token_info_space_mrn as InfoText),
             ("api_endpoint", raw::mondoo_token_info_api_endpoint),
             ("description", raw::mondoo_token_info_description),
             ("labels_json", raw::mondoo_token_info_labels_json),
@@ -669,7 +672,7 @@ fn the_report_handles_read_their_fields_and_refuse_null() {
         }
         // The same values as the JSON form, which the Rust API makes.
         let inspected = mondoo::RegistrationToken::inspect(token_text.trim(), None).unwrap();
-        assert_eq!(claims["space"].as_deref(), inspected.claims().space.as_deref());
+        assert_eq!(claims["space"].as_deref(), inspected.claims().space_mrn.as_deref());
         assert_eq!(claims["api_endpoint"].as_deref(), Some(inspected.api_endpoint()));
         assert_eq!(claims["description"].as_deref(), inspected.claims().desc.as_deref());
         let labels: BTreeMap<String, String> = serde_json::from_str(claims["labels_json"].as_deref().unwrap()).unwrap();

@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(config) => {
             let _ = config.validate();
             let _ = config.api_endpoint();
-            let _ = config.scope_mrn();
+            let _ = config.space_mrn();
             let _ = config.features();
             let _ = config.labels();
             let _ = config.annotations();

@@ -146,9 +146,9 @@ static void test_config_fields(void) {
     if (!cfg) return;
     char *s = SENTINEL;
 
-    EXPECT_STRING(mondoo_config_mrn(cfg, &s), s, SERVICE_ACCOUNT_MRN);
+    EXPECT_STRING(mondoo_config_service_account_mrn(cfg, &s), s, SERVICE_ACCOUNT_MRN);
 
-    EXPECT_STRING(mondoo_config_scope_mrn(cfg, &s), s, SPACE_MRN);
+    EXPECT_STRING(mondoo_config_space_mrn(cfg, &s), s, SPACE_MRN);
 
     s = SENTINEL;
     EXPECT_OK(mondoo_config_agent_mrn(cfg, &s));
@@ -312,7 +312,7 @@ static void test_token_info(void) {
         return;
     }
     char *s = NULL;
-    EXPECT_STRING(mondoo_token_info_space(info, &s), s, SPACE_MRN);
+    EXPECT_STRING(mondoo_token_info_space_mrn(info, &s), s, SPACE_MRN);
     EXPECT_STRING(mondoo_token_info_api_endpoint(info, &s), s, "https://us.api.mondoo.com");
     EXPECT_STRING(mondoo_token_info_description(info, &s), s, "fixture token");
     EXPECT_STRING(mondoo_token_info_labels_json(info, &s), s, "{\"env\":\"test\"}");
@@ -553,10 +553,10 @@ static void test_null_parameters(void) {
     EXPECT_NULL_PARAM(mondoo_config_load_for_registration(testdata("service-account/credentials.json"), NULL),
                       "config_out");
     EXPECT_NULL_PARAM(mondoo_config_load_for_registration("/nonexistent/mondoo/new.yml", NULL), "config_out");
-    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_mrn, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_service_account_mrn, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_agent_mrn, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_api_endpoint, cfg, "config", &s, "value_out");
-    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_scope_mrn, cfg, "config", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_space_mrn, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_source, cfg, "config", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_config_path, cfg, "config", &s, "value_out");
     EXPECT_NULL_PARAM(mondoo_config_get(NULL, "mrn", &s), "config");
@@ -569,7 +569,7 @@ static void test_null_parameters(void) {
     EXPECT_NULL_PARAM(mondoo_token_inspect("a.b.c", NULL, NULL), "claims_json_out");
     EXPECT_NULL_PARAM(mondoo_token_inspect_report(NULL, NULL, &info_out), "token");
     EXPECT_NULL_PARAM(mondoo_token_inspect_report("a.b.c", NULL, NULL), "info_out");
-    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_space, info, "info", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_space_mrn, info, "info", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_api_endpoint, info, "info", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_description, info, "info", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_token_info_labels_json, info, "info", &s, "json_out");
@@ -614,6 +614,7 @@ static void test_null_parameters(void) {
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_api_endpoint, status, "status", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_agent_mrn, status, "status", &s, "value_out");
     EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_service_account_mrn, status, "status", &s, "value_out");
+    EXPECT_NULL_HANDLE_AND_OUT(mondoo_status_space_mrn, status, "status", &s, "value_out");
     EXPECT_NULL_PARAM(mondoo_client_register_report(NULL, NULL, NULL, NULL, &registration_out), "client");
     EXPECT_NULL_PARAM(mondoo_client_register_report(client, NULL, NULL, NULL, NULL), "registration_out");
     /* A registration needs a platform (test_client.c has one): here only NULL handles. */
@@ -744,6 +745,7 @@ static void test_offline_client(void) {
     char *s = NULL;
     EXPECT_STRING(mondoo_status_api_endpoint(status, &s), s, "http://127.0.0.1:1");
     EXPECT_STRING(mondoo_status_service_account_mrn(status, &s), s, SERVICE_ACCOUNT_MRN);
+    EXPECT_STRING(mondoo_status_space_mrn(status, &s), s, SPACE_MRN);
     s = SENTINEL;
     EXPECT_OK(mondoo_status_agent_mrn(status, &s));
     CHECK(s == NULL, "a service account without agent has no agent MRN (not \"no managed client\"): %s",

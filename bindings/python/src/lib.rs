@@ -206,10 +206,10 @@ impl PyConfig {
     fn registered(&self) -> bool {
         self.inner.is_registered()
     }
-    /// scope_mrn, else space_mrn, else parent_mrn.
+    /// The space (or organization): scope_mrn, else space_mrn, else parent_mrn.
     #[getter]
-    fn scope(&self) -> Option<String> {
-        self.inner.scope_mrn()
+    fn space_mrn(&self) -> Option<String> {
+        self.inner.space_mrn()
     }
     /// The API endpoint, normalized; https://us.api.mondoo.com when the config names none.
     #[getter]
@@ -223,8 +223,8 @@ impl PyConfig {
     }
     /// The service account's MRN.
     #[getter]
-    fn mrn(&self) -> Option<String> {
-        self.inner.mrn()
+    fn service_account_mrn(&self) -> Option<String> {
+        self.inner.service_account_mrn()
     }
     /// The document as in the file, with private_key and token replaced by "<redacted>".
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -232,11 +232,11 @@ impl PyConfig {
     }
     fn __repr__(&self) -> String {
         format!(
-            "Config(source={:?}, path={}, registered={}, mrn={}, api_endpoint={:?})",
+            "Config(source={:?}, path={}, registered={}, service_account_mrn={}, api_endpoint={:?})",
             self.source(),
             py_repr_opt(self.path().as_deref()),
             if self.registered() { "True" } else { "False" },
-            py_repr_opt(self.inner.mrn().as_deref()),
+            py_repr_opt(self.inner.service_account_mrn().as_deref()),
             self.inner.api_endpoint(),
         )
     }
@@ -267,8 +267,8 @@ impl PyToken {
     }
     /// The space the token registers into.
     #[getter]
-    fn space(&self) -> Option<String> {
-        self.inner.claims().space.clone()
+    fn space_mrn(&self) -> Option<String> {
+        self.inner.claims().space_mrn.clone()
     }
     /// Where the registration goes: the override given, else the token's claim.
     #[getter]
@@ -935,17 +935,17 @@ impl PyStatus {
     /// The agent MRN ("no managed client" for a service account without agent).
     #[getter]
     fn agent_mrn(&self) -> Option<String> {
-        self.inner.client.mrn.clone()
+        self.inner.client.agent_mrn.clone()
     }
     /// The service account's MRN, None when not registered.
     #[getter]
-    fn service_account(&self) -> Option<String> {
-        self.inner.client.service_account.clone()
+    fn service_account_mrn(&self) -> Option<String> {
+        self.inner.client.service_account_mrn.clone()
     }
     /// The config's scope (scope_mrn, space_mrn or parent_mrn), or None.
     #[getter]
-    fn space(&self) -> Option<String> {
-        self.inner.client.parent_mrn.clone()
+    fn space_mrn(&self) -> Option<String> {
+        self.inner.client.space_mrn.clone()
     }
     /// This machine's host name.
     #[getter]

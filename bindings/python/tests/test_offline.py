@@ -137,8 +137,8 @@ def test_config_from_the_fixture(testdata: Path) -> None:
     assert config.path == str(path)
     assert config.format == "yaml"
     assert config.registered
-    assert config.mrn and config.mrn.startswith("//agents.api.mondoo.app/")
-    assert config.scope
+    assert config.service_account_mrn and config.service_account_mrn.startswith("//agents.api.mondoo.app/")
+    assert config.space_mrn
     assert config.api_endpoint.startswith("https://")
     assert "PRIVATE KEY" not in repr(config)
     assert "PRIVATE KEY" not in str(config.to_dict())
@@ -161,7 +161,7 @@ def test_no_config_is_unregistered() -> None:
     config = mondoo.Config.load()
     assert config.source == "none"
     assert not config.registered
-    assert config.mrn is None
+    assert config.service_account_mrn is None
     assert config.api_endpoint == "https://us.api.mondoo.com"
 
 
@@ -221,7 +221,7 @@ def test_valid_token(testdata: Path) -> None:
     raw = (testdata / "tokens" / "registration-valid.jwt").read_text()
     token = mondoo.inspect_token(raw)
     assert token.alg == "ES384"
-    assert token.space and token.space.startswith("//captain.api.mondoo.app/spaces/")
+    assert token.space_mrn and token.space_mrn.startswith("//captain.api.mondoo.app/spaces/")
     assert token.expires == 4102444800
     assert token.labels == {"env": "test"}
     assert token.api_endpoint == "https://us.api.mondoo.com"

@@ -87,7 +87,8 @@ def test_status_registered_and_authenticated(platform: Platform, tmp_path: Path)
         assert want in text, f"missing {want!r} in\n{text}"
     assert (status.registered, status.authenticated, status.exit_code) == (True, True, 0)
     assert status.agent_mrn == registration.agent_mrn
-    assert status.service_account == registration.service_account_mrn
+    assert status.service_account_mrn == registration.service_account_mrn
+    assert status.space_mrn == registration.space_mrn
     assert status.ping_pong_error is None
     assert status.warnings == []
 
@@ -145,7 +146,7 @@ def test_status_with_a_static_token_credential(platform: Platform, tmp_path: Pat
     text = str(status)
     assert "→ client authenticated successfully" in text, text
     assert (status.registered, status.authenticated, status.exit_code) == (True, True, 0)
-    assert status.service_account == account["mrn"]
+    assert status.service_account_mrn == account["mrn"]
     assert account["token"] not in text and account["token"] not in json.dumps(status.to_dict())
     # the token itself was the bearer of the PingPong (unsigned), and it was accepted
     ping = [r for r in platform.requests() if r["method"] == "PingPong"][-1]

@@ -98,7 +98,7 @@ def test_ca_file_trusts_the_tls_platform(tls_platform: Platform, fixture_config:
     with client_for(tls_platform, fixture_config, ca_file=tls_platform.ca_file) as client:
         answer = client.call("Echo", "Say", {"over": "tls"})
         status = client.status()
-        assert answer["over"] == "tls" and answer["signed_by"] == client.config.mrn
+        assert answer["over"] == "tls" and answer["signed_by"] == client.config.service_account_mrn
         assert status.authenticated and status.api_status == "SERVING"
         assert status.proxy_url is None
         # direct: the platform saw a connection of this process

@@ -61,7 +61,7 @@ class Config:
     def registered(self) -> bool:
         """A service account (``mrn`` and ``private_key``) is configured."""
     @property
-    def scope(self) -> Optional[str]:
+    def space_mrn(self) -> Optional[str]:
         """``scope_mrn``, else ``space_mrn``, else ``parent_mrn``."""
     @property
     def api_endpoint(self) -> str:
@@ -70,7 +70,7 @@ class Config:
     def agent_mrn(self) -> Optional[str]:
         """The agent's MRN, once the machine is registered as an agent."""
     @property
-    def mrn(self) -> Optional[str]:
+    def service_account_mrn(self) -> Optional[str]:
         """The service account's MRN."""
     def to_dict(self) -> dict[str, Any]:
         """The document as in the file, with ``private_key`` replaced by ``"<redacted>"``."""
@@ -86,7 +86,7 @@ class Token:
     def alg(self) -> str:
         """The header's signing algorithm, e.g. ``"ES384"``."""
     @property
-    def space(self) -> Optional[str]:
+    def space_mrn(self) -> Optional[str]:
         """The space the token registers into."""
     @property
     def api_endpoint(self) -> str:
@@ -205,10 +205,10 @@ class Status:
     def agent_mrn(self) -> Optional[str]:
         """The agent's MRN (``"no managed client"`` for a service account without agent)."""
     @property
-    def service_account(self) -> Optional[str]:
+    def service_account_mrn(self) -> Optional[str]:
         """The service account's MRN, None when not registered."""
     @property
-    def space(self) -> Optional[str]:
+    def space_mrn(self) -> Optional[str]:
         """The config's scope (``scope_mrn``, ``space_mrn`` or ``parent_mrn``), or None."""
     @property
     def hostname(self) -> str:

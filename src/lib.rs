@@ -44,7 +44,7 @@ mod sysinfo;
 mod token;
 
 pub use cancel::CancelToken;
-pub use config::{redact_for_display, Config, ConfigFormat, ConfigSource, LoadOptions};
+pub use config::{redact_for_display, AuthMethod, Config, ConfigFormat, ConfigSource, LoadOptions};
 pub use error::{server_text, Code, Error, ErrorClass, Result, SERVER_TEXT_LIMIT};
 pub use flows::{
     ApiStatus, Client, ClientOptions, ClientStatus, ErrorReport, Health, LogoutOptions, PlatformInfo, ProxyReport,

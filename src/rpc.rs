@@ -471,7 +471,8 @@ impl RpcClient {
         let shown = redact_query(url);
         let end = Instant::now() + timeout;
         let deadline = self.deadline.map_or(end, |d| d.min(end));
-        let mut request = self.http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
+        let mut request =
+            self.http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
         for (name, value) in headers {
             let mut value = HeaderValue::from_str(value)
                 .map_err(|_| Error::new(Code::InvalidArgument, format!("GET {shown}: header {name} cannot be sent")))?;
@@ -483,8 +484,9 @@ impl RpcClient {
             let status = response.status().as_u16();
             let bytes = read_answer(response, &parsed, "GET", &shown).await?;
             if status != 200 {
-                return Err(Error::new(Code::ResponseInvalid, format!("GET {shown}: HTTP {status}"))
-                    .with_http_status(status));
+                return Err(
+                    Error::new(Code::ResponseInvalid, format!("GET {shown}: HTTP {status}")).with_http_status(status)
+                );
             }
             Ok(bytes)
         };

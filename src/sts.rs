@@ -492,17 +492,13 @@ async fn exchange_ssh(
     resource: &str,
     env: &BTreeMap<String, String>,
 ) -> Result<Exchanged> {
-    let socket = env
-        .get(SSH_AUTH_SOCK)
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .ok_or_else(|| {
-            Error::new(
-                Code::SshAgentUnavailable,
-                "auth method ssh needs an ssh-agent: SSH_AUTH_SOCK is not set (start one with `eval $(ssh-agent)` \
+    let socket = env.get(SSH_AUTH_SOCK).filter(|v| !v.is_empty()).map(std::path::PathBuf::from).ok_or_else(|| {
+        Error::new(
+            Code::SshAgentUnavailable,
+            "auth method ssh needs an ssh-agent: SSH_AUTH_SOCK is not set (start one with `eval $(ssh-agent)` \
                  and add a key with `ssh-add`)",
-            )
-        })?;
+        )
+    })?;
     let claims = SshClaims::new(subject, resource, crate::unix_now())?;
     // The agent is a blocking socket: kept off the runtime's threads.
     let signing_claims = claims.clone();
@@ -511,22 +507,22 @@ async fn exchange_ssh(
         .map_err(|e| Error::new(Code::SigningFailed, format!("signing with the ssh-agent stopped: {e}")))??;
     let tried = signatures.iter().map(|s| s.kid.as_str()).collect::<Vec<_>>().join(", ");
     let request = ExchangeSshRequest { claims, signatures: signatures.clone() };
-    let answer: AgentCredential =
-        rpc.call(endpoint, "SecureTokenService", "ExchangeSSH", &request, Auth::None).await.map_err(|e| {
-            match e.code() {
-                Code::RpcUnauthenticated => retyped(
-                    e,
-                    Code::SshKeyUnknown,
-                    format!("ExchangeSSH: no key the ssh-agent holds is authorized (tried {tried})"),
-                ),
-                Code::RpcPermissionDenied => retyped(
-                    e,
-                    Code::ExchangeRefused,
-                    format!("ExchangeSSH for {subject} in {resource} was refused (keys tried: {tried})"),
-                ),
-                _ => e.context("SecureTokenService/ExchangeSSH"),
-            }
-        })?;
+    let answer: AgentCredential = rpc
+        .call(endpoint, "SecureTokenService", "ExchangeSSH", &request, Auth::None)
+        .await
+        .map_err(|e| match e.code() {
+        Code::RpcUnauthenticated => retyped(
+            e,
+            Code::SshKeyUnknown,
+            format!("ExchangeSSH: no key the ssh-agent holds is authorized (tried {tried})"),
+        ),
+        Code::RpcPermissionDenied => retyped(
+            e,
+            Code::ExchangeRefused,
+            format!("ExchangeSSH for {subject} in {resource} was refused (keys tried: {tried})"),
+        ),
+        _ => e.context("SecureTokenService/ExchangeSSH"),
+    })?;
     let scope = if answer.parent_mrn.is_empty() { answer.scope_mrn.clone() } else { answer.parent_mrn.clone() };
     let credential = AgentCredential { scope_mrn: scope.clone(), parent_mrn: scope, ..answer };
     key_credential(credential, AuthMethod::Ssh)
@@ -699,7 +695,12 @@ fn source_name(source: &IdentityTokenSource) -> &'static str {
     }
 }
 
-async fn fetch_json_field(rpc: &RpcClient, url: &str, headers: &[(&str, &str)], field: &str) -> Result<Zeroizing<String>> {
+async fn fetch_json_field(
+    rpc: &RpcClient,
+    url: &str,
+    headers: &[(&str, &str)],
+    field: &str,
+) -> Result<Zeroizing<String>> {
     let body = Zeroizing::new(rpc.get(url, headers, IDENTITY_FETCH_TIMEOUT).await?);
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| Error::new(Code::ResponseInvalid, format!("the answer is not JSON with `{field}`")))?;

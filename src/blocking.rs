@@ -150,6 +150,11 @@ impl Client {
         self.block_on("checkin", self.inner.checkin())
     }
 
+    /// Keyless configs: exchange now, as [`crate::Client::exchange`].
+    pub fn exchange(&self) -> Result<crate::ExchangeReport> {
+        self.block_on("exchange", self.inner.exchange())
+    }
+
     /// A signed JSON call, as [`crate::Client::call`].
     pub fn call(&self, service: &str, method: &str, payload: &serde_json::Value) -> Result<serde_json::Value> {
         self.block_on("call", self.inner.call(service, method, payload))

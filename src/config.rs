@@ -26,6 +26,40 @@ pub mod structure;
 #[cfg(unix)]
 mod write_checks;
 
+/// How a client authenticates as a service account ([`Config::auth_method`]); status
+/// reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// the config's own `private_key`: every request signed
+    Key,
+    /// the config's static `token`
+    StaticToken,
+    /// keyless: claims signed by the ssh-agent's keys, exchanged at the SecureTokenService
+    Ssh,
+    /// keyless: an identity token (workload identity federation) exchanged at the
+    /// SecureTokenService
+    WorkloadIdentity,
+}
+
+impl AuthMethod {
+    /// `key`, `static_token`, `ssh`, `workload_identity`: what status prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Key => "key",
+            AuthMethod::StaticToken => "static_token",
+            AuthMethod::Ssh => "ssh",
+            AuthMethod::WorkloadIdentity => "workload_identity",
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a loaded config came from; `as_str` is what status prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -411,24 +445,27 @@ impl Config {
             Some(p) if self.source != ConfigSource::Base64Env => e.with_path(p),
             _ => e,
         };
-        if let Some(auth) = lookup(&self.doc, "auth") {
-            let method = match auth {
-                Value::Mapping(m) => lookup(m, "method").and_then(scalar_string),
-                other => scalar_string(other),
-            };
-            if let Some(method) = method.filter(|m| !m.is_empty()) {
+        match self.auth_method_name().as_deref() {
+            None | Some("ssh" | "wif") => {}
+            Some(method) => {
                 return Err(with_path(Error::new(
                     Code::ConfigUnsupportedAuth,
                     format!("{at}: unsupported auth method: {method} (key `auth`)"),
                 )));
             }
         }
-        if let Some(kind) = lookup(&self.doc, "type").and_then(scalar_string) {
-            if kind == "external_account" {
-                return Err(with_path(Error::new(
-                    Code::ConfigUnsupportedAuth,
-                    format!("{at}: unsupported auth method: external_account (key `type`)"),
-                )));
+        if self.auth_method() == Some(AuthMethod::WorkloadIdentity) {
+            crate::sts::WifConfig::from_config(self).map_err(|e| with_path(e.context(&at)))?;
+        }
+        if self.auth_method() == Some(AuthMethod::Ssh) {
+            // the SSH claims' subject and resource (protocol 8)
+            for (key, value) in [("mrn", self.service_account_mrn()), ("scope_mrn (or space_mrn)", self.space_mrn())] {
+                if value.is_none() {
+                    return Err(with_path(Error::new(
+                        Code::ConfigInvalid,
+                        format!("{at}: auth method ssh needs `{key}`: the identity and the scope to exchange for"),
+                    )));
+                }
             }
         }
         for key in KNOWN_KEYS {
@@ -460,7 +497,7 @@ impl Config {
                 }
             }
         }
-        if self.service_account_mrn().is_some() && self.private_key().is_none() && self.token().is_none() {
+        if self.service_account_mrn().is_some() && self.private_key().is_none() && self.token().is_none() && !self.needs_exchange() {
             return Err(with_path(Error::new(
                 Code::ConfigInvalid,
                 format!("{at}: key `mrn` is set but `private_key` (or `token`) is missing or empty"),
@@ -579,7 +616,8 @@ impl Config {
     /// Base URL, default `https://us.api.mondoo.com`, `https://` added when no scheme,
     /// trailing slashes trimmed.
     pub fn api_endpoint(&self) -> String {
-        match self.get_nonempty("api_endpoint") {
+        // a WIF document's `universeDomain` is the API endpoint when none is given
+        match self.get_nonempty("api_endpoint").or_else(|| self.get_nonempty("universeDomain")) {
             Some(v) => normalize_endpoint(&v),
             None => DEFAULT_API_ENDPOINT.to_string(),
         }
@@ -631,6 +669,42 @@ impl Config {
             }
         }
         out
+    }
+
+    /// The `auth.method` the document names (lower case), if any.
+    fn auth_method_name(&self) -> Option<String> {
+        let method = match lookup(&self.doc, "auth")? {
+            Value::Mapping(m) => lookup(m, "method").and_then(scalar_string),
+            other => scalar_string(other),
+        };
+        method.map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty())
+    }
+
+    /// How this config authenticates: a keyless method (`auth.method: ssh`, a
+    /// `type: external_account` document or `auth.method: wif`) wins over any key in it;
+    /// else a static `token`, else a `private_key`; None without credentials (or with an
+    /// unsupported method, which [`Config::validate`] refuses).
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        match self.auth_method_name().as_deref() {
+            Some("ssh") => return Some(AuthMethod::Ssh),
+            Some("wif") => return Some(AuthMethod::WorkloadIdentity),
+            Some(_) => return None,
+            None => {}
+        }
+        if lookup(&self.doc, "type").and_then(scalar_string).is_some_and(|t| t.trim() == "external_account") {
+            return Some(AuthMethod::WorkloadIdentity);
+        }
+        match (self.service_account_mrn(), self.token(), self.private_key()) {
+            (Some(_), Some(_), _) => Some(AuthMethod::StaticToken),
+            (Some(_), None, Some(_)) => Some(AuthMethod::Key),
+            _ => None,
+        }
+    }
+
+    /// The config has no key of its own: the client exchanges another proof (an ssh-agent
+    /// signature, an identity token) for a short-lived service account (protocol 8).
+    pub fn needs_exchange(&self) -> bool {
+        matches!(self.auth_method(), Some(AuthMethod::Ssh | AuthMethod::WorkloadIdentity))
     }
 
     /// Non-empty `mrn`, and a non-empty `private_key` or `token`.

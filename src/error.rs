@@ -64,7 +64,7 @@ pub enum Code {
     /// The registration token is larger than the limit.
     TokenTooLarge = 3007,
 
-    // 4000: keys, certificates, signing.
+    // 4000: keys, certificates, signing, keyless exchanges.
     /// The private key does not parse.
     KeyInvalid = 4001,
     /// The private key is on a curve the platform does not accept.
@@ -81,6 +81,20 @@ pub enum Code {
     SigningFailed = 4007,
     /// A bearer token does not verify.
     BearerInvalid = 4008,
+    /// Keyless SSH: no ssh-agent (`SSH_AUTH_SOCK` unset, or nothing answers there).
+    SshAgentUnavailable = 4009,
+    /// Keyless SSH: the ssh-agent holds no keys.
+    SshAgentNoKeys = 4010,
+    /// Keyless SSH: no key the ssh-agent holds is authorized for the identity.
+    SshKeyUnknown = 4011,
+    /// Workload identity: the identity token has expired.
+    IdentityTokenExpired = 4012,
+    /// Workload identity: the identity token is for another audience.
+    IdentityTokenAudience = 4013,
+    /// Workload identity: no identity token could be found or fetched.
+    IdentityTokenUnavailable = 4014,
+    /// The SecureTokenService refused the exchange.
+    ExchangeRefused = 4015,
 
     // 5000: network, TLS, proxy.
     /// The connection failed or broke.
@@ -169,6 +183,13 @@ impl Code {
         Code::CertificateInvalid,
         Code::SigningFailed,
         Code::BearerInvalid,
+        Code::SshAgentUnavailable,
+        Code::SshAgentNoKeys,
+        Code::SshKeyUnknown,
+        Code::IdentityTokenExpired,
+        Code::IdentityTokenAudience,
+        Code::IdentityTokenUnavailable,
+        Code::ExchangeRefused,
         Code::Network,
         Code::Timeout,
         Code::Tls,
@@ -240,6 +261,13 @@ impl Code {
             Code::CertificateInvalid => c"MONDOO_RESULT_CERTIFICATE_INVALID",
             Code::SigningFailed => c"MONDOO_RESULT_SIGNING_FAILED",
             Code::BearerInvalid => c"MONDOO_RESULT_BEARER_INVALID",
+            Code::SshAgentUnavailable => c"MONDOO_RESULT_SSH_AGENT_UNAVAILABLE",
+            Code::SshAgentNoKeys => c"MONDOO_RESULT_SSH_AGENT_NO_KEYS",
+            Code::SshKeyUnknown => c"MONDOO_RESULT_SSH_KEY_UNKNOWN",
+            Code::IdentityTokenExpired => c"MONDOO_RESULT_IDENTITY_TOKEN_EXPIRED",
+            Code::IdentityTokenAudience => c"MONDOO_RESULT_IDENTITY_TOKEN_AUDIENCE",
+            Code::IdentityTokenUnavailable => c"MONDOO_RESULT_IDENTITY_TOKEN_UNAVAILABLE",
+            Code::ExchangeRefused => c"MONDOO_RESULT_EXCHANGE_REFUSED",
             Code::Network => c"MONDOO_RESULT_NETWORK",
             Code::Timeout => c"MONDOO_RESULT_TIMEOUT",
             Code::Tls => c"MONDOO_RESULT_TLS",
@@ -342,7 +370,7 @@ pub enum ErrorClass {
     NotRegistered = 3,
     /// The registration token (3000s).
     Token = 4,
-    /// Keys, certificates and signing (4000s).
+    /// Keys, certificates, signing and keyless exchanges (4000s).
     Key = 5,
     /// The network, TLS or proxy (5000s).
     Network = 6,

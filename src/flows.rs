@@ -267,6 +267,58 @@ struct Shared {
     /// the clock skew the last `Health/Check` measured, which errors of later signed
     /// calls to that endpoint carry (a 401 is most often a clock that is off)
     last_skew: Mutex<Option<MeasuredSkew>>,
+    /// what a keyless config exchanges (protocol 8); None for a key or token config
+    keyless: Option<crate::sts::Keyless>,
+    /// the environment of the exchange (`SSH_AUTH_SOCK`, `JWT_TOKEN`, CI variables)
+    env: BTreeMap<String, String>,
+    /// the exchanged service account, in memory only, shared by every handle; the async
+    /// lock makes concurrent calls wait for one exchange instead of starting many
+    exchanged: tokio::sync::Mutex<Option<Arc<ExchangedAccount>>>,
+}
+
+/// A service account a keyless exchange produced, ready to authenticate calls.
+struct ExchangedAccount {
+    credential: Credential,
+    exchanged: crate::sts::Exchanged,
+}
+
+impl ExchangedAccount {
+    /// Still usable at `now`: more than a minute before its certificate ends.
+    fn fresh_at(&self, now: i64) -> bool {
+        self.exchanged.expires_at.is_none_or(|end| now < end - crate::sts::RENEW_BEFORE_EXPIRY_SECONDS)
+    }
+
+    fn report(&self) -> ExchangeReport {
+        ExchangeReport {
+            method: self.exchanged.method,
+            service_account_mrn: self.exchanged.mrn().to_string(),
+            scope_mrn: non_empty(self.exchanged.scope_mrn()).map(String::from),
+            expires_at: self.exchanged.expires_at.and_then(rfc3339_utc),
+        }
+    }
+}
+
+/// What a keyless exchange produced ([`Client::exchange`]): never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ExchangeReport {
+    /// `ssh` or `workload_identity`
+    #[serde(serialize_with = "serialize_auth_method")]
+    pub method: crate::AuthMethod,
+    /// the short-lived service account's MRN
+    pub service_account_mrn: String,
+    /// its space or organization
+    pub scope_mrn: Option<String>,
+    /// when its certificate ends (RFC 3339, UTC); None for a credential without one
+    pub expires_at: Option<String>,
+}
+
+fn serialize_auth_method<S: serde::Serializer>(m: &crate::AuthMethod, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+
+fn rfc3339_utc(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix).ok()?.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 /// A clock skew measured against one endpoint: platform time minus local time.
@@ -356,13 +408,18 @@ impl Client {
             system_info: options.system_info.clone(),
             require_tls: options.require_tls,
         })?;
-        let signer = signer_for(&config)?;
-        let token = token_for(&config)?;
+        let keyless = crate::sts::Keyless::from_config(&config).map_err(|e| config.locate(e))?;
+        // a keyless config's own keys (if any) are not used: the exchange wins
+        let (signer, token) =
+            if keyless.is_some() { (None, None) } else { (signer_for(&config)?, token_for(&config)?) };
         let shared = Shared {
             state: Mutex::new(State { config, signer, token }),
             options,
             skew_measured: AtomicBool::new(false),
             last_skew: Mutex::new(None),
+            keyless,
+            env,
+            exchanged: tokio::sync::Mutex::new(None),
         };
         Ok(Client { shared: Arc::new(shared), rpc, cancel: None })
     }
@@ -459,7 +516,10 @@ impl Client {
     /// The credential for a call to `endpoint`: a key with the measured clock skew applied
     /// when asked for (a static token is not time-bound).
     async fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
-        let credential = self.credential()?;
+        let credential = match &self.shared.keyless {
+            Some(_) => self.exchanged_account(endpoint, false).await?.credential.clone(),
+            None => self.credential()?,
+        };
         if let Credential::Key(signer) = &credential {
             if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
                 if let Ok(health) = self.health_at(endpoint).await {
@@ -471,6 +531,46 @@ impl Client {
             }
         }
         Ok(credential)
+    }
+
+    /// The keyless config's service account: the one in memory while it is fresh (more
+    /// than a minute before its certificate ends), else a new exchange at `endpoint`;
+    /// `force` exchanges anyway. One exchange at a time: concurrent callers wait for it
+    /// and share its result. The exchange runs on this operation's deadline.
+    async fn exchanged_account(&self, endpoint: &str, force: bool) -> Result<Arc<ExchangedAccount>> {
+        let Some(keyless) = &self.shared.keyless else {
+            let state = self.lock();
+            return Err(not_registered(&state.config));
+        };
+        let mut slot = self.shared.exchanged.lock().await;
+        if let Some(account) = slot.as_ref().filter(|a| !force && a.fresh_at(crate::unix_now())) {
+            return Ok(Arc::clone(account));
+        }
+        let exchanged = crate::sts::exchange(&self.rpc, endpoint, keyless, &self.shared.env).await?;
+        let credential = match &exchanged.credential {
+            crate::sts::ExchangedCredential::Key(c) => {
+                let certificate = non_empty(&c.certificate);
+                Credential::Key(Arc::new(Signer::from_pem(&c.mrn, &c.private_key, certificate)?))
+            }
+            crate::sts::ExchangedCredential::Token(t) => {
+                Credential::Token(Arc::new(StaticToken(zeroize::Zeroizing::new(t.token.to_string()))))
+            }
+        };
+        let account = Arc::new(ExchangedAccount { credential, exchanged });
+        *slot = Some(Arc::clone(&account));
+        Ok(account)
+    }
+
+    /// Keyless configs: exchange now (also when the service account in memory is still
+    /// fresh) and say what came back: method, service account, scope, expiry, never the
+    /// key. Later calls use the new account. `NotRegistered` for a config with a key or
+    /// token of its own.
+    pub async fn exchange(&self) -> Result<ExchangeReport> {
+        self.operation("exchange", |op| async move {
+            let endpoint = op.endpoint()?;
+            Ok(op.exchanged_account(&endpoint, true).await?.report())
+        })
+        .await
     }
 
     /// `Health/Check`, timed, with the skew between the API's clock and ours.
@@ -600,6 +700,18 @@ impl Client {
     }
 
     async fn register_with_service_account(&self, options: &RegisterOptions) -> Result<Registration> {
+        if let Some(keyless) = &self.shared.keyless {
+            let config = self.config();
+            return Err(config.locate(Error::new(
+                Code::ConfigUnsupportedAuth,
+                format!(
+                    "this config authenticates keyless (auth method {}): each run exchanges a short-lived service \
+                     account that lives in memory only and is never written; there is nothing to register and \
+                     the config was left unchanged (register with a token to give the client a key of its own)",
+                    keyless.method()
+                ),
+            )));
+        }
         let mut config = self.config();
         let credential = self.credential()?;
         let endpoint = self.endpoint()?;
@@ -726,7 +838,28 @@ impl Client {
                 redact_userinfo(&endpoint)
             ));
         }
-        let registered = config.service_account_mrn().is_some_and(|m| !m.is_empty());
+        // a keyless config is registered once its exchange succeeds (status shows why not)
+        let mut exchange_error = None;
+        let mut exchanged = None;
+        let (registered, credential) = if self.shared.keyless.is_some() {
+            match self.exchanged_account(&endpoint, false).await {
+                Ok(account) => {
+                    let credential = account.credential.clone();
+                    exchanged = Some(account);
+                    (true, Some(credential))
+                }
+                Err(e) => {
+                    exchange_error = Some(ErrorReport::from(&e));
+                    (false, None)
+                }
+            }
+        } else {
+            (config.service_account_mrn().is_some_and(|m| !m.is_empty()), credential)
+        };
+        let signer = match (&credential, &signer) {
+            (Some(Credential::Key(s)), None) => Some(Arc::clone(s)),
+            _ => signer,
+        };
         let ping = async {
             match (&credential, registered) {
                 (Some(credential), true) => Some(
@@ -759,8 +892,12 @@ impl Client {
             (health, ping)
         };
         // as if measured before the PingPong: its error carries the skew
-        let ping_pong_error =
-            ping.and_then(Result::err).map(|e| ErrorReport::from(&self.with_measured_skew(&endpoint, e)));
+        let ping_pong_error = ping
+            .and_then(Result::err)
+            .map(|e| ErrorReport::from(&self.with_measured_skew(&endpoint, e)))
+            .or(exchange_error);
+        let auth_method = config.auth_method().map(|m| m.as_str().to_string());
+        let exchange_report = exchanged.as_ref().map(|a| a.report());
         match health {
             Ok(health) => {
                 // the server's words, made safe to print
@@ -808,8 +945,17 @@ impl Client {
                 } else {
                     None
                 },
-                service_account_mrn: if registered { config.service_account_mrn() } else { None },
-                space_mrn: config.space_mrn(),
+                service_account_mrn: match &exchange_report {
+                    Some(r) => Some(r.service_account_mrn.clone()),
+                    None if registered => config.service_account_mrn(),
+                    None => None,
+                },
+                space_mrn: match &exchange_report {
+                    Some(r) => r.scope_mrn.clone(),
+                    None => config.space_mrn(),
+                },
+                auth_method,
+                credential_expires: exchange_report.as_ref().and_then(|r| r.expires_at.clone()),
                 labels: config.labels(),
                 registered,
                 authenticated: registered && ping_pong_error.is_none() && credential.is_some(),
@@ -1285,9 +1431,17 @@ pub struct ClientStatus {
     pub registered: bool,
     /// the platform accepted the credentials (`AgentManager/PingPong`)
     pub authenticated: bool,
-    /// Go loses this (`{}`); libmondoo keeps its code and message.
+    /// Go loses this (`{}`); libmondoo keeps its code and message. For a keyless config
+    /// also a failed exchange.
     #[serde(rename = "pingPongError", skip_serializing_if = "Option::is_none")]
     pub ping_pong_error: Option<ErrorReport>,
+    /// how the client authenticates ([`crate::AuthMethod::as_str`]): `key`,
+    /// `static_token`, `ssh`, `workload_identity`; None without credentials
+    #[serde(rename = "authMethod", skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    /// keyless: when the exchanged service account's certificate ends (RFC 3339, UTC)
+    #[serde(rename = "credentialExpires", skip_serializing_if = "Option::is_none")]
+    pub credential_expires: Option<String>,
 }
 
 /// The `upstream.api` object of Go's status JSON: what `Health/Check` answered.
@@ -1408,6 +1562,12 @@ impl StatusReport {
         }
         if let Some(owner) = &c.space_mrn {
             line("→", format!("Owner:\t\t{owner}"));
+        }
+        if let Some(method @ ("ssh" | "workload_identity")) = c.auth_method.as_deref() {
+            line("→", format!("Auth Method:\t\t{method} (keyless, exchanged in memory)"));
+            if let Some(expires) = &c.credential_expires {
+                line("→", format!("Credential Expires:\t{expires}"));
+            }
         }
         if c.registered {
             line("→", format!("Client:\t\t{}", c.agent_mrn.as_deref().unwrap_or("")));

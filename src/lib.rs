@@ -44,11 +44,11 @@ mod sysinfo;
 mod token;
 
 pub use cancel::CancelToken;
-pub use config::{redact_for_display, Config, ConfigFormat, ConfigSource, LoadOptions};
+pub use config::{redact_for_display, AuthMethod, Config, ConfigFormat, ConfigSource, LoadOptions};
 pub use error::{server_text, Code, Error, ErrorClass, Result, SERVER_TEXT_LIMIT};
 pub use flows::{
-    ApiStatus, Client, ClientOptions, ClientStatus, ErrorReport, Health, LogoutOptions, PlatformInfo, ProxyReport,
-    RegisterOptions, Registration, SignedDuration, StatusReport, UpstreamStatus,
+    ApiStatus, Client, ClientOptions, ClientStatus, ErrorReport, ExchangeReport, Health, LogoutOptions, PlatformInfo,
+    ProxyReport, RegisterOptions, Registration, SignedDuration, StatusReport, UpstreamStatus,
 };
 pub use rpc::HealthCheckResponse;
 pub use signer::{ApiBearer, Signer};
@@ -79,7 +79,7 @@ pub mod __private {
     pub mod signer {
         pub use crate::signer::{certificate_public_key, chash, verify, verify_with_public_key, BearerClaims};
     }
-    /// The keyless (STS) pieces, not yet wired into a flow.
+    /// The keyless (STS) pieces: claims, signing, WIF documents, the exchange.
     pub mod sts {
         pub use crate::sts::*;
     }

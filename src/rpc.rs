@@ -461,6 +461,41 @@ impl RpcClient {
         request.send().await.map_err(|e| transport_error(e, url, &self.proxy))
     }
 
+    /// `GET url` with these headers (values marked sensitive: they may be bearer tokens),
+    /// for a metadata service or token endpoint outside ranger-rpc: the answer's body on
+    /// 200 (size-limited), else an error with the HTTP status. Ends by the earlier of the
+    /// deadline and `timeout`; proxy and TLS as every other request. No redirects.
+    pub async fn get(&self, url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Vec<u8>> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("GET {}: not a URL: {e}", redact_query(url))))?;
+        let shown = redact_query(url);
+        let end = Instant::now() + timeout;
+        let deadline = self.deadline.map_or(end, |d| d.min(end));
+        let mut request =
+            self.http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
+        for (name, value) in headers {
+            let mut value = HeaderValue::from_str(value)
+                .map_err(|_| Error::new(Code::InvalidArgument, format!("GET {shown}: header {name} cannot be sent")))?;
+            value.set_sensitive(true);
+            request = request.header(*name, value);
+        }
+        let fetch = async {
+            let response = request.send().await.map_err(|e| transport_error(e, &parsed, &self.proxy))?;
+            let status = response.status().as_u16();
+            let bytes = read_answer(response, &parsed, "GET", &shown).await?;
+            if status != 200 {
+                return Err(
+                    Error::new(Code::ResponseInvalid, format!("GET {shown}: HTTP {status}")).with_http_status(status)
+                );
+            }
+            Ok(bytes)
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::timeout_at(TokioInstant::from_std(deadline), fetch).await.unwrap_or_else(|_| {
+            Err(Error::new(Code::Timeout, format!("GET {shown}: no complete answer within {left:.1?}")))
+        })
+    }
+
     /// A JSON call: serialize `request`, parse the answer (missing fields default).
     pub async fn call<Req: Serialize, Resp: for<'de> Deserialize<'de>>(
         &self,
@@ -947,4 +982,10 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert_ne!(id, new_request_id());
     }
+}
+
+/// A URL for messages: without its query (it may carry a token) and userinfo.
+pub(crate) fn redact_query(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or("");
+    redact_userinfo(base)
 }

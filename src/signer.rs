@@ -647,6 +647,33 @@ struct CertificateInfo {
     spki: SubjectPublicKey,
     /// Service-account mrns named by `mrn:` URIs in subjectAltName, without the prefix.
     mrns: Vec<String>,
+    /// `validity.notAfter` as Unix seconds, when it reads as UTCTime or GeneralizedTime
+    not_after: Option<i64>,
+}
+
+/// When a PEM certificate stops being valid (`notAfter`, Unix seconds); None when its
+/// validity does not read.
+pub(crate) fn certificate_not_after(certificate_pem: &str) -> Result<Option<i64>> {
+    Ok(read_certificate(certificate_pem)?.not_after)
+}
+
+/// `Time ::= CHOICE { utcTime YYMMDDHHMMSSZ, generalTime YYYYMMDDHHMMSSZ }` (RFC 5280
+/// 4.1.2.5: always UTC with seconds; UTCTime years 50..99 are 19xx).
+fn der_time(tag_value: u8, content: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(content).ok()?.strip_suffix('Z')?;
+    let (year, rest) = match tag_value {
+        0x17 if text.len() == 12 => {
+            let yy: i32 = text[..2].parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
+        }
+        0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+        _ => return None,
+    };
+    let field = |i: usize| rest.get(i..i + 2)?.parse::<u8>().ok();
+    let month = time::Month::try_from(field(0)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, field(2)?).ok()?;
+    let at = date.with_hms(field(4)?, field(6)?, field(8)?).ok()?;
+    Some(at.assume_utc().unix_timestamp())
 }
 
 fn cert_invalid(why: &str) -> Error {
@@ -675,7 +702,9 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateInfo> {
     tbs.expect(tag::INTEGER)?; // serial
     tbs.expect(tag::SEQUENCE)?; // signature algorithm
     tbs.expect(tag::SEQUENCE)?; // issuer
-    tbs.expect(tag::SEQUENCE)?; // validity
+    let mut validity = Der::new(tbs.expect(tag::SEQUENCE)?);
+    let _not_before = validity.read()?;
+    let not_after = validity.read().and_then(|(t, c)| der_time(t, c));
     tbs.expect(tag::SEQUENCE)?; // subject
     let mut spki = Der::new(tbs.expect(tag::SEQUENCE)?);
     let mut alg_id = Der::new(spki.expect(tag::SEQUENCE)?);
@@ -696,7 +725,7 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateInfo> {
             mrns = san_mrns(content).unwrap_or_default();
         }
     }
-    Some(CertificateInfo { spki: SubjectPublicKey { alg, curve, point: point.to_vec() }, mrns })
+    Some(CertificateInfo { spki: SubjectPublicKey { alg, curve, point: point.to_vec() }, mrns, not_after })
 }
 
 /// `mrn:` URIs in the subjectAltName extension of `[3] { SEQUENCE OF Extension }`.

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,8 @@ use ssh_encoding::Encode;
 use ssh_key::HashAlg;
 use zeroize::Zeroizing;
 
-use crate::rpc::AgentCredential;
-use crate::{Code, Config, Error, Result};
+use crate::rpc::{AgentCredential, Auth, RpcClient};
+use crate::{AuthMethod, Code, Config, Error, Result};
 
 /// `alg` of every SSH signature: the key is named by its SHA-256 fingerprint.
 pub const SSH_SIGNATURE_ALG: &str = "x5t#S256";
@@ -111,7 +112,7 @@ pub fn sign_claims_with_env_agent(claims: &SshClaims) -> Result<Vec<SshSignature
     match std::env::var_os(SSH_AUTH_SOCK).filter(|v| !v.is_empty()) {
         Some(socket) => sign_claims_with_agent(Path::new(&socket), claims),
         None => Err(Error::new(
-            Code::SigningFailed,
+            Code::SshAgentUnavailable,
             "no ssh-agent: SSH_AUTH_SOCK is not set (start one with `eval $(ssh-agent)` and add a key with `ssh-add`)",
         )),
     }
@@ -126,15 +127,18 @@ pub fn sign_claims_with_agent(socket: &Path, claims: &SshClaims) -> Result<Vec<S
     };
     if !socket.exists() {
         return Err(Error::new(
-            Code::SigningFailed,
+            Code::SshAgentUnavailable,
             format!("no ssh-agent: the socket {} (SSH_AUTH_SOCK) does not exist", socket.display()),
         ));
     }
-    let mut agent = AgentClient::connect(socket).map_err(|e| agent_error("cannot connect", &e))?;
-    let identities = agent.list_all_identities().map_err(|e| agent_error("cannot list keys", &e))?;
+    let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+        Error::new(Code::SshAgentUnavailable, format!("no ssh-agent answers at {}: {what}: {e}", socket.display()))
+    };
+    let mut agent = AgentClient::connect(socket).map_err(|e| unavailable("cannot connect", &e))?;
+    let identities = agent.list_all_identities().map_err(|e| unavailable("cannot list keys", &e))?;
     if identities.is_empty() {
         return Err(Error::new(
-            Code::SigningFailed,
+            Code::SshAgentNoKeys,
             format!("the ssh-agent at {} holds no keys: add one with `ssh-add`", socket.display()),
         ));
     }
@@ -187,12 +191,24 @@ impl WifConfig {
     /// Read a WIF document (JSON or YAML; keys case-insensitive, as every config).
     pub fn parse(text: &str) -> Result<WifConfig> {
         let doc = Config::parse(text)?;
-        let invalid = |why: String| Error::new(Code::ConfigInvalid, format!("WIF document: {why}"));
         match doc.get("type").as_deref() {
             Some("external_account") => {}
-            Some(other) => return Err(invalid(format!("`type` is {other:?}, expected \"external_account\""))),
-            None => return Err(invalid("no `type` (expected \"external_account\")".to_string())),
+            Some(other) => {
+                return Err(Error::new(
+                    Code::ConfigInvalid,
+                    format!("WIF document: `type` is {other:?}, expected \"external_account\""),
+                ))
+            }
+            None => {
+                return Err(Error::new(Code::ConfigInvalid, "WIF document: no `type` (expected \"external_account\")"))
+            }
         }
+        WifConfig::from_config(&doc)
+    }
+
+    /// The WIF fields of a loaded config (`type: external_account`, or `auth.method: wif`).
+    pub fn from_config(doc: &Config) -> Result<WifConfig> {
+        let invalid = |why: String| Error::new(Code::ConfigInvalid, format!("WIF document: {why}"));
         let required = |key: &str| {
             doc.get(key).filter(|v| !v.trim().is_empty()).ok_or_else(|| invalid(format!("`{key}` is missing or empty")))
         };
@@ -376,6 +392,324 @@ pub fn decode_base64_credential(base64_credential: &str) -> Result<ExchangedCred
     }))
 }
 
+// ---- the exchange (protocol 8): what a client with no key of its own does first ----
+
+/// What a keyless config exchanges at the SecureTokenService.
+#[derive(Debug, Clone)]
+pub enum Keyless {
+    /// `auth.method: ssh`: `subject` (the identity MRN) for `resource` (the scope MRN)
+    Ssh { subject: String, resource: String },
+    /// a WIF document
+    Wif(WifConfig),
+}
+
+impl Keyless {
+    /// The exchange a config needs; None for a config with a key or token of its own.
+    pub fn from_config(config: &Config) -> Result<Option<Keyless>> {
+        match config.auth_method() {
+            Some(AuthMethod::Ssh) => Ok(Some(Keyless::Ssh {
+                subject: config.service_account_mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
+                resource: config.space_mrn().map(|m| m.trim().to_string()).unwrap_or_default(),
+            })),
+            Some(AuthMethod::WorkloadIdentity) => Ok(Some(Keyless::Wif(WifConfig::from_config(config)?))),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn method(&self) -> AuthMethod {
+        match self {
+            Keyless::Ssh { .. } => AuthMethod::Ssh,
+            Keyless::Wif(_) => AuthMethod::WorkloadIdentity,
+        }
+    }
+}
+
+/// A service account an exchange produced, with when its certificate ends.
+#[derive(Debug, Clone)]
+pub struct Exchanged {
+    pub credential: ExchangedCredential,
+    /// `notAfter` of the certificate (Unix seconds); None for a static token, which
+    /// carries no expiry
+    pub expires_at: Option<i64>,
+    pub method: AuthMethod,
+}
+
+impl Exchanged {
+    pub fn mrn(&self) -> &str {
+        match &self.credential {
+            ExchangedCredential::Key(c) => &c.mrn,
+            ExchangedCredential::Token(t) => &t.mrn,
+        }
+    }
+    pub fn scope_mrn(&self) -> &str {
+        match &self.credential {
+            ExchangedCredential::Key(c) => &c.scope_mrn,
+            ExchangedCredential::Token(t) => &t.scope_mrn,
+        }
+    }
+}
+
+/// How long before its certificate ends an exchanged credential is exchanged again.
+pub const RENEW_BEFORE_EXPIRY_SECONDS: i64 = 60;
+
+/// How long each place an identity token may come from gets to answer: a metadata
+/// server that is not there must not eat the operation's time.
+pub const IDENTITY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `GCE_METADATA_HOST`: the GCP metadata server's host, as Google's client libraries read it.
+pub const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+const GCP_METADATA_HOST: &str = "metadata.google.internal";
+const AZURE_IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+
+/// Exchange at `{endpoint}/SecureTokenService/...` through `rpc` (its proxy, TLS and
+/// deadline). `env` holds `SSH_AUTH_SOCK`, `JWT_TOKEN` and the CI variables.
+pub(crate) async fn exchange(
+    rpc: &RpcClient,
+    endpoint: &str,
+    keyless: &Keyless,
+    env: &BTreeMap<String, String>,
+) -> Result<Exchanged> {
+    match keyless {
+        Keyless::Ssh { subject, resource } => exchange_ssh(rpc, endpoint, subject, resource, env).await,
+        Keyless::Wif(wif) => exchange_external(rpc, endpoint, wif, env).await,
+    }
+}
+
+/// An rpc error of an exchange as a keyless code, keeping its HTTP status and the
+/// platform's words.
+fn retyped(e: Error, code: Code, what: String) -> Error {
+    let again = Error::new(code, format!("{what}: {e}"));
+    match e.http_status() {
+        Some(status) => again.with_http_status(status),
+        None => again,
+    }
+}
+
+async fn exchange_ssh(
+    rpc: &RpcClient,
+    endpoint: &str,
+    subject: &str,
+    resource: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Exchanged> {
+    let socket = env.get(SSH_AUTH_SOCK).filter(|v| !v.is_empty()).map(std::path::PathBuf::from).ok_or_else(|| {
+        Error::new(
+            Code::SshAgentUnavailable,
+            "auth method ssh needs an ssh-agent: SSH_AUTH_SOCK is not set (start one with `eval $(ssh-agent)` \
+                 and add a key with `ssh-add`)",
+        )
+    })?;
+    let claims = SshClaims::new(subject, resource, crate::unix_now())?;
+    // The agent is a blocking socket: kept off the runtime's threads.
+    let signing_claims = claims.clone();
+    let signatures = tokio::task::spawn_blocking(move || sign_claims_with_agent(&socket, &signing_claims))
+        .await
+        .map_err(|e| Error::new(Code::SigningFailed, format!("signing with the ssh-agent stopped: {e}")))??;
+    let tried = signatures.iter().map(|s| s.kid.as_str()).collect::<Vec<_>>().join(", ");
+    let request = ExchangeSshRequest { claims, signatures: signatures.clone() };
+    let answer: AgentCredential = rpc
+        .call(endpoint, "SecureTokenService", "ExchangeSSH", &request, Auth::None)
+        .await
+        .map_err(|e| match e.code() {
+        Code::RpcUnauthenticated => retyped(
+            e,
+            Code::SshKeyUnknown,
+            format!("ExchangeSSH: no key the ssh-agent holds is authorized (tried {tried})"),
+        ),
+        Code::RpcPermissionDenied => retyped(
+            e,
+            Code::ExchangeRefused,
+            format!("ExchangeSSH for {subject} in {resource} was refused (keys tried: {tried})"),
+        ),
+        _ => e.context("SecureTokenService/ExchangeSSH"),
+    })?;
+    let scope = if answer.parent_mrn.is_empty() { answer.scope_mrn.clone() } else { answer.parent_mrn.clone() };
+    let credential = AgentCredential { scope_mrn: scope.clone(), parent_mrn: scope, ..answer };
+    key_credential(credential, AuthMethod::Ssh)
+}
+
+/// A key credential checked (the key loads and matches its certificate) with its expiry.
+fn key_credential(credential: AgentCredential, method: AuthMethod) -> Result<Exchanged> {
+    if credential.mrn.is_empty() || credential.private_key.is_empty() {
+        return Err(Error::new(Code::ResponseInvalid, "the exchange answered without an mrn and private_key"));
+    }
+    let certificate = (!credential.certificate.is_empty()).then_some(credential.certificate.as_str());
+    crate::Signer::from_pem(&credential.mrn, &credential.private_key, certificate)
+        .map_err(|e| e.context("exchanged credential"))?;
+    let expires_at = match certificate {
+        Some(pem) => crate::signer::certificate_not_after(pem)?,
+        None => None,
+    };
+    Ok(Exchanged { credential: ExchangedCredential::Key(credential), expires_at, method })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExchangeExternalTokenResponse {
+    base64_credential: Zeroizing<String>,
+}
+
+async fn exchange_external(
+    rpc: &RpcClient,
+    endpoint: &str,
+    wif: &WifConfig,
+    env: &BTreeMap<String, String>,
+) -> Result<Exchanged> {
+    let (token, source) = identity_token(rpc, wif, env).await?;
+    check_identity_token(&token, &wif.audience, &source, crate::unix_now())?;
+    let request = ExchangeExternalTokenRequest {
+        issuer_uri: wif.issuer_uri.clone(),
+        audience: wif.audience.clone(),
+        jwt_token: token.to_string(),
+        response_type: String::new(),
+    };
+    let request = Zeroizing::new(serde_json::to_vec(&request).unwrap_or_default());
+    let answer = rpc
+        .call_raw(endpoint, "SecureTokenService", "ExchangeExternalToken", &request, Auth::None)
+        .await
+        .map_err(|e| match e.code() {
+            Code::RpcUnauthenticated | Code::RpcPermissionDenied => retyped(
+                e,
+                Code::ExchangeRefused,
+                format!(
+                    "ExchangeExternalToken: the identity token ({source}) of {} for audience {} was not accepted",
+                    wif.issuer_uri, wif.audience
+                ),
+            ),
+            _ => e.context("SecureTokenService/ExchangeExternalToken"),
+        })?;
+    let answer = Zeroizing::new(answer);
+    let response: ExchangeExternalTokenResponse =
+        crate::rpc::decode_response("SecureTokenService", "ExchangeExternalToken", &answer)?;
+    match decode_base64_credential(&response.base64_credential)? {
+        ExchangedCredential::Key(credential) => key_credential(credential, AuthMethod::WorkloadIdentity),
+        token @ ExchangedCredential::Token(_) => {
+            Ok(Exchanged { credential: token, expires_at: None, method: AuthMethod::WorkloadIdentity })
+        }
+    }
+}
+
+/// Before sending it: an identity token that has expired or names another audience gets
+/// its own error here (the platform answers both with the same 16 Unauthenticated).
+pub fn check_identity_token(token: &str, audience: &str, source: &str, now: i64) -> Result<()> {
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|c| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c.trim_end_matches('=')).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .ok_or_else(|| {
+            Error::new(Code::IdentityTokenUnavailable, format!("the identity token ({source}) is not a JWT"))
+        })?;
+    if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_i64) {
+        if exp + IDENTITY_TOKEN_LEEWAY_SECONDS < now {
+            let at = rfc3339(exp).unwrap_or_else(|_| exp.to_string());
+            return Err(Error::new(
+                Code::IdentityTokenExpired,
+                format!("the identity token ({source}) expired at {at}: get a fresh one"),
+            ));
+        }
+    }
+    let audiences: Vec<String> = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => vec![a.clone()],
+        Some(serde_json::Value::Array(list)) => list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    if !audiences.is_empty() && !audiences.iter().any(|a| a == audience) {
+        return Err(Error::new(
+            Code::IdentityTokenAudience,
+            format!(
+                "the identity token ({source}) is for audience {}, the WIF document's audience is {audience}",
+                crate::error::server_text(&audiences.join(", "))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Clock difference tolerated on an identity token's `exp`, as the platform allows.
+const IDENTITY_TOKEN_LEEWAY_SECONDS: i64 = 60;
+
+/// The identity token and where it came from (for messages), trying each source of
+/// [`identity_token_sources`] in turn.
+async fn identity_token(
+    rpc: &RpcClient,
+    wif: &WifConfig,
+    env: &BTreeMap<String, String>,
+) -> Result<(Zeroizing<String>, String)> {
+    let mut failures = Vec::new();
+    for source in identity_token_sources(wif, env) {
+        let fetched = match &source {
+            IdentityTokenSource::Document(token) => return Ok((token.clone(), "jwtToken of the WIF document".into())),
+            IdentityTokenSource::Environment(token) => return Ok((token.clone(), format!("${ENV_JWT_TOKEN}"))),
+            IdentityTokenSource::GithubActions { request_url, request_token } => {
+                let url = github_actions_token_url(request_url, &wif.audience);
+                let bearer = Zeroizing::new(format!("Bearer {}", request_token.as_str()));
+                fetch_json_field(rpc, &url, &[("Authorization", &bearer)], "value").await.map(|t| (t, "GitHub Actions"))
+            }
+            IdentityTokenSource::GcpMetadata => {
+                let host = env
+                    .get(ENV_GCE_METADATA_HOST)
+                    .filter(|h| !h.trim().is_empty())
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_else(|| GCP_METADATA_HOST.to_string());
+                let url = format!(
+                    "http://{host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={}&format=full",
+                    query_escape(&wif.audience)
+                );
+                rpc.get(&url, &[("Metadata-Flavor", "Google")], IDENTITY_FETCH_TIMEOUT)
+                    .await
+                    .and_then(|b| {
+                        String::from_utf8(b).map_err(|_| Error::new(Code::ResponseInvalid, "the answer is not text"))
+                    })
+                    .map(|t| (Zeroizing::new(t.trim().to_string()), "GCP metadata"))
+            }
+            IdentityTokenSource::AzureImds => {
+                let url =
+                    format!("{AZURE_IMDS_TOKEN_URL}?api-version=2018-02-01&resource={}", query_escape(&wif.audience));
+                fetch_json_field(rpc, &url, &[("Metadata", "true")], "access_token").await.map(|t| (t, "Azure IMDS"))
+            }
+        };
+        match fetched {
+            Ok((token, from)) if !token.is_empty() => return Ok((token, from.to_string())),
+            Ok((_, from)) => failures.push(format!("{from}: an empty token")),
+            Err(e) => failures.push(format!("{}: {e}", source_name(&source))),
+        }
+    }
+    Err(Error::new(
+        Code::IdentityTokenUnavailable,
+        format!(
+            "no identity token for the WIF exchange: no jwtToken in the document, no ${ENV_JWT_TOKEN}, and none \
+             from the environment ({})",
+            failures.join("; ")
+        ),
+    ))
+}
+
+fn source_name(source: &IdentityTokenSource) -> &'static str {
+    match source {
+        IdentityTokenSource::Document(_) => "jwtToken",
+        IdentityTokenSource::Environment(_) => "$JWT_TOKEN",
+        IdentityTokenSource::GithubActions { .. } => "GitHub Actions",
+        IdentityTokenSource::GcpMetadata => "GCP metadata",
+        IdentityTokenSource::AzureImds => "Azure IMDS",
+    }
+}
+
+async fn fetch_json_field(
+    rpc: &RpcClient,
+    url: &str,
+    headers: &[(&str, &str)],
+    field: &str,
+) -> Result<Zeroizing<String>> {
+    let body = Zeroizing::new(rpc.get(url, headers, IDENTITY_FETCH_TIMEOUT).await?);
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| Error::new(Code::ResponseInvalid, format!("the answer is not JSON with `{field}`")))?;
+    match value.get(field).and_then(serde_json::Value::as_str) {
+        Some(token) => Ok(Zeroizing::new(token.to_string())),
+        None => Err(Error::new(Code::ResponseInvalid, format!("the answer has no `{field}`"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,7 +749,7 @@ mod tests {
     #[test]
     fn missing_agent_socket_is_a_clear_error() {
         let e = sign_claims_with_agent(Path::new("/nonexistent/agent.sock"), &claims()).unwrap_err();
-        assert_eq!(e.code(), Code::SigningFailed);
+        assert_eq!(e.code(), Code::SshAgentUnavailable);
         assert!(e.message().contains("no ssh-agent") && e.message().contains("/nonexistent/agent.sock"), "{e}");
     }
 

@@ -504,3 +504,28 @@ fn a_transport_error_names_the_url_once() {
     assert_eq!(stderr.matches(&format!("127.0.0.1:{port}")).count(), 1, "the URL once: {stderr}");
     assert!(!stderr.contains("for url"), "{stderr}");
 }
+
+#[test]
+fn status_and_call_with_a_workload_identity_document() {
+    let platform = Platform::start(PlatformOptions::with_fixtures()).unwrap();
+    let (audience, workload) = ("cli-audience", "repo:mondoohq/cli:ref:refs/heads/main");
+    platform.authorize_workload(platform.oidc().issuer(), audience, workload, mondoo_platform::FIXTURE_SPACE);
+    let jwt = platform.oidc().mint(workload, audience, 300).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let wif = home.path().join("wif.json");
+    let doc = serde_json::json!({"type": "external_account", "audience": audience,
+        "issuerUri": platform.oidc().issuer(), "universeDomain": platform.url()});
+    std::fs::write(&wif, doc.to_string()).unwrap();
+    let cfg = wif.to_str().unwrap();
+    let env = [("JWT_TOKEN", jwt.as_str())];
+    let out = run_with_env(home.path(), &["status", "--config", cfg], &env, None);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("Auth Method:\t\tworkload_identity") && stdout.contains("Credential Expires:"), "{stdout}");
+    let out = run_with_env(home.path(), &["call", "AgentManager", "PingPong", "{}", "--config", cfg], &env, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for output in [text(&out.stdout), text(&out.stderr), stdout] {
+        assert!(!output.contains("PRIVATE KEY") && !output.contains(&jwt), "{output}");
+    }
+    assert_eq!(std::fs::read_to_string(&wif).unwrap(), doc.to_string(), "the document is never written");
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mondoo::__private::config::write_atomic;
 use mondoo::Code;
-use mondoo::{Config, ConfigFormat, ConfigSource, LoadOptions};
+use mondoo::{AuthMethod, Config, ConfigFormat, ConfigSource, LoadOptions};
 use serde_yaml_ng::Value;
 
 fn fixture(rel: &str) -> PathBuf {
@@ -454,24 +454,43 @@ fn unreadable_and_too_large_files() {
 }
 
 #[test]
-fn unsupported_auth_methods() {
+fn keyless_configs_are_recognised_and_other_auth_methods_unsupported() {
     let sb = Sandbox::new();
     for (text, method) in [
-        ("auth:\n  method: ssh\n", "ssh"),
-        ("Auth:\n  Method: wif\naudience: x\n", "wif"),
-        ("type: external_account\naudience: //iam\nissuerUri: https://issuer\nuniverseDomain: x\n", "external_account"),
+        ("auth:\n  method: ssh\nmrn: //captain/users/u\nspace_mrn: //captain/spaces/s\n", AuthMethod::Ssh),
+        ("Auth:\n  Method: wif\naudience: x\nissuerUri: https://issuer\n", AuthMethod::WorkloadIdentity),
+        (
+            "type: external_account\naudience: //iam\nissuerUri: https://issuer\nuniverseDomain: api.example\n",
+            AuthMethod::WorkloadIdentity,
+        ),
+    ] {
+        let path = sb.file("auth.yml");
+        sb.write(&path, text);
+        let config = sb.load(Some(path.clone()), BTreeMap::new()).unwrap();
+        assert_eq!(config.auth_method(), Some(method), "{text}");
+        assert!(config.needs_exchange() && !config.is_registered(), "{text}");
+    }
+    // incomplete keyless configs name the missing key and the file
+    for (text, key) in [
+        ("auth:\n  method: ssh\nspace_mrn: //captain/spaces/s\n", "`mrn`"),
+        ("auth:\n  method: ssh\nmrn: //captain/users/u\n", "scope_mrn"),
+        ("type: external_account\nissuerUri: https://issuer\n", "`audience`"),
     ] {
         let path = sb.file("auth.yml");
         sb.write(&path, text);
         let e = sb.load(Some(path.clone()), BTreeMap::new()).unwrap_err();
-        assert_eq!(e.code(), Code::ConfigUnsupportedAuth, "{text}: {e}");
-        assert!(e.message().contains(&format!("unsupported auth method: {method}")), "{e}");
-        assert!(e.message().contains(&path.display().to_string()), "{e}");
-        assert_eq!(e.path(), Some(path.as_path()));
-        // a flow that rewrites the config (token login) can still read it
-        let doc = Config::load_document(&sb.opts(Some(path), BTreeMap::new())).unwrap();
-        assert!(!doc.is_registered());
+        assert_eq!(e.code(), Code::ConfigInvalid, "{text}: {e}");
+        assert!(e.message().contains(key) && e.message().contains(&path.display().to_string()), "{text}: {e}");
     }
+    let path = sb.file("auth.yml");
+    sb.write(&path, "auth:\n  method: oauth\n");
+    let e = sb.load(Some(path.clone()), BTreeMap::new()).unwrap_err();
+    assert_eq!(e.code(), Code::ConfigUnsupportedAuth, "{e}");
+    assert!(e.message().contains("unsupported auth method: oauth"), "{e}");
+    assert_eq!(e.path(), Some(path.as_path()));
+    // a flow that rewrites the config (token login) can still read it
+    let doc = Config::load_document(&sb.opts(Some(path), BTreeMap::new())).unwrap();
+    assert!(!doc.is_registered());
 }
 
 #[test]

@@ -479,6 +479,42 @@ func (c *Client) Call(ctx context.Context, service, method string, in, out any) 
 	return nil
 }
 
+// ExchangeReport is what a keyless exchange produced: never the key.
+type ExchangeReport struct {
+	// Method is "ssh" or "workload_identity".
+	Method string `json:"method"`
+	// ServiceAccountMrn is the short-lived service account's MRN.
+	ServiceAccountMrn string `json:"service_account_mrn"`
+	// ScopeMrn is its space or organization ("" when unknown).
+	ScopeMrn string `json:"scope_mrn"`
+	// ExpiresAt is when its certificate ends (RFC 3339, UTC; "" when it has none).
+	ExpiresAt string `json:"expires_at"`
+}
+
+// Exchange exchanges now, for a keyless config (auth method ssh, or a
+// type: external_account document), at the platform's SecureTokenService, even when the
+// service account in memory is still fresh; later calls use the new one. Every call
+// exchanges on first need anyway. A config with a key or token of its own gets
+// CodeNotRegistered.
+func (c *Client) Exchange(ctx context.Context) (*ExchangeReport, error) {
+	const op = "Client.Exchange"
+	var answer string
+	err := c.do(ctx, op, func(h *C.mondoo_client) error {
+		var s *C.char
+		err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_client_exchange(h, &s, e) })
+		answer = goString(s)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var report ExchangeReport
+	if err := json.Unmarshal([]byte(answer), &report); err != nil {
+		return nil, &Error{Op: op, Code: CodeResponseInvalid, Message: "the exchange report does not decode: " + err.Error()}
+	}
+	return &report, nil
+}
+
 // Sign makes a bearer for these body bytes with the client's service account (a JWT
 // whose chash is the SHA-256 of body), to send as "Authorization: Bearer <bearer>".
 func (c *Client) Sign(body []byte) (string, error) {

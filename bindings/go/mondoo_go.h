@@ -42,6 +42,7 @@ MONDOO_GO_CALL(mondoo_client_checkin, (const mondoo_client *client, mondoo_error
 MONDOO_GO_CALL(mondoo_client_call, (const mondoo_client *client, const char *service, const char *method, const uint8_t *request_json, size_t request_json_len, char **response_json_out, mondoo_error **error_out), (client, service, method, request_json, request_json_len, response_json_out))
 MONDOO_GO_CALL(mondoo_client_sign, (const mondoo_client *client, const uint8_t *body, size_t body_len, char **bearer_out, mondoo_error **error_out), (client, body, body_len, bearer_out))
 MONDOO_GO_CALL(mondoo_client_config_json, (const mondoo_client *client, char **json_out, mondoo_error **error_out), (client, json_out))
+MONDOO_GO_CALL(mondoo_client_exchange, (const mondoo_client *client, char **report_json_out, mondoo_error **error_out), (client, report_json_out))
 MONDOO_GO_CALL(mondoo_config_load, (const char *path, mondoo_config **config_out, mondoo_error **error_out), (path, config_out))
 MONDOO_GO_CALL(mondoo_config_load_for_registration, (const char *path, mondoo_config **config_out, mondoo_error **error_out), (path, config_out))
 MONDOO_GO_CALL(mondoo_config_service_account_mrn, (const mondoo_config *config, char **value_out, mondoo_error **error_out), (config, value_out))

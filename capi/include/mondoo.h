@@ -66,7 +66,7 @@ enum mondoo_error_class
      */
     MONDOO_ERROR_CLASS_TOKEN = 4,
     /**
-     * Keys, certificates and signing (4000s).
+     * Keys, certificates, signing and keyless exchanges (4000s).
      */
     MONDOO_ERROR_CLASS_KEY = 5,
     /**
@@ -211,6 +211,34 @@ enum mondoo_result
      * A bearer token does not verify.
      */
     MONDOO_RESULT_BEARER_INVALID = 4008,
+    /**
+     * Keyless SSH: no ssh-agent (`SSH_AUTH_SOCK` unset, or nothing answers there).
+     */
+    MONDOO_RESULT_SSH_AGENT_UNAVAILABLE = 4009,
+    /**
+     * Keyless SSH: the ssh-agent holds no keys.
+     */
+    MONDOO_RESULT_SSH_AGENT_NO_KEYS = 4010,
+    /**
+     * Keyless SSH: no key the ssh-agent holds is authorized for the identity.
+     */
+    MONDOO_RESULT_SSH_KEY_UNKNOWN = 4011,
+    /**
+     * Workload identity: the identity token has expired.
+     */
+    MONDOO_RESULT_IDENTITY_TOKEN_EXPIRED = 4012,
+    /**
+     * Workload identity: the identity token is for another audience.
+     */
+    MONDOO_RESULT_IDENTITY_TOKEN_AUDIENCE = 4013,
+    /**
+     * Workload identity: no identity token could be found or fetched.
+     */
+    MONDOO_RESULT_IDENTITY_TOKEN_UNAVAILABLE = 4014,
+    /**
+     * The SecureTokenService refused the exchange.
+     */
+    MONDOO_RESULT_EXCHANGE_REFUSED = 4015,
     /**
      * The connection failed or broke.
      */
@@ -1206,6 +1234,26 @@ mondoo_result mondoo_client_register_report(const mondoo_client *client,
  * Thread safety: safe to call concurrently on the same client.
  */
 mondoo_result mondoo_client_status(const mondoo_client *client, char **status_json_out);
+
+/**
+ * Keyless configs (`auth.method: ssh`, a `type: external_account` document): exchange at
+ * the SecureTokenService now, even when the service account in memory is still fresh,
+ * and report what came back as JSON: `{"method": "ssh"|"workload_identity",
+ * "service_account_mrn": string, "scope_mrn": string|null, "expires_at": RFC 3339
+ * string|null}`. Never the key. Later calls of the client use the new account (every
+ * call exchanges on first need anyway; this is only for "exchange now").
+ *
+ * Ownership: `client` is borrowed for the call. On success `*report_json_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
+ * `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
+ * `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
+ * `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+ * or `report_json_out`. On error `*report_json_out` is not written and the last error is
+ * set.
+ * Thread safety: safe to call concurrently on the same client (one exchange at a time).
+ */
+mondoo_result mondoo_client_exchange(const mondoo_client *client, char **report_json_out);
 
 /**
  * Status as a report object, to render as text (the seeds' layout) and JSON from one

@@ -498,6 +498,37 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
     })
 }
 
+/// Keyless configs (`auth.method: ssh`, a `type: external_account` document): exchange at
+/// the SecureTokenService now, even when the service account in memory is still fresh,
+/// and report what came back as JSON: `{"method": "ssh"|"workload_identity",
+/// "service_account_mrn": string, "scope_mrn": string|null, "expires_at": RFC 3339
+/// string|null}`. Never the key. Later calls of the client use the new account (every
+/// call exchanges on first need anyway; this is only for "exchange now").
+///
+/// Ownership: `client` is borrowed for the call. On success `*report_json_out` is a new
+/// string owned by the caller (free it with `mondoo_string_free`).
+/// Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
+/// `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
+/// `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
+/// `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+/// or `report_json_out`. On error `*report_json_out` is not written and the last error is
+/// set.
+/// Thread safety: safe to call concurrently on the same client (one exchange at a time).
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_client_exchange(
+    client: *const mondoo_client,
+    report_json_out: *mut *mut c_char,
+) -> Code {
+    guard("mondoo_client_exchange", || {
+        let out = Out::new(report_json_out, "report_json_out")?;
+        let report = as_ref(client, "client")?.exchange()?;
+        let value = serde_json::to_value(&report)
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("exchange report: {e}")))?;
+        out.write_string(json_string(&value)?);
+        Ok(())
+    })
+}
+
 /// Status as a report object, to render as text (the seeds' layout) and JSON from one
 /// round trip, to read the exit code `cnspec status` would give, and to read its fields
 /// with `mondoo_status_is_registered`, `_is_authenticated`, `_auth_error`, `_api_error`,

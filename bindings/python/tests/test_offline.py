@@ -208,7 +208,7 @@ def test_broken_and_unsupported_configs(tmp_path: Path) -> None:
         mondoo.Config.load(broken)
     assert info.value.code_name == "MONDOO_RESULT_CONFIG_PARSE"
     ssh = tmp_path / "ssh.yml"
-    ssh.write_text("auth:\n  method: ssh\n")
+    ssh.write_text("auth:\n  method: oauth\n")
     with pytest.raises(mondoo.ConfigError) as info:
         mondoo.Config.load(ssh)
     assert info.value.code_name == "MONDOO_RESULT_CONFIG_UNSUPPORTED_AUTH"

@@ -1,0 +1,339 @@
+//! Keyless credentials wired into the client (protocol 8): an `auth.method: ssh` config
+//! signs with a real OpenSSH ssh-agent's keys, a WIF document exchanges an identity token
+//! of the platform's local OIDC issuer; the exchanged account lives in memory, is shared
+//! by every call (one exchange for many concurrent calls) and renewed before it expires.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use mondoo::{AuthMethod, Client, ClientOptions, Code, Config, LoadOptions};
+use mondoo_platform::{Platform, PlatformOptions, FIXTURE_SPACE};
+use serde_json::json;
+
+const IDENTITY: &str = "//captain.api.mondoo.app/users/ssh-user";
+const AUDIENCE: &str = "mondoo-keyless-audience";
+const WORKLOAD: &str = "repo:mondoohq/libmondoo:ref:refs/heads/main";
+
+/// An OpenSSH ssh-agent on a socket of its own, killed when dropped.
+struct Agent {
+    child: Child,
+    dir: tempfile::TempDir,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start() -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("OpenSSH ssh-agent runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Agent { child, dir, socket }
+    }
+
+    /// A new key of `kind` (ed25519, ecdsa) added with ssh-add; its OpenSSH public key.
+    fn add_key(&self, kind: &str) -> String {
+        let path = self.dir.path().join(format!("id_{kind}"));
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-C", kind, "-f"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "ssh-keygen -t {kind}");
+        ssh_add(&self.socket, &path);
+        std::fs::read_to_string(path.with_extension("pub")).unwrap()
+    }
+
+    fn fingerprint(&self, kind: &str) -> String {
+        let out = Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(self.dir.path().join(format!("id_{kind}.pub")))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string()
+    }
+
+    fn env(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([("SSH_AUTH_SOCK".to_string(), self.socket.display().to_string())])
+    }
+}
+
+fn ssh_add(socket: &Path, key: &Path) {
+    let status =
+        Command::new("ssh-add").arg("-q").arg(key).env("SSH_AUTH_SOCK", socket).stderr(Stdio::null()).status().unwrap();
+    assert!(status.success(), "ssh-add {}", key.display());
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Platform {
+    Platform::start(PlatformOptions::with_fixtures()).expect("platform starts")
+}
+
+fn ssh_config_text(platform: &Platform) -> String {
+    format!("auth:\n  method: ssh\nmrn: {IDENTITY}\nspace_mrn: {FIXTURE_SPACE}\napi_endpoint: {}\n", platform.url())
+}
+
+/// The config loaded from a file (the explicit-path source).
+fn load_file(dir: &Path, text: &str) -> Config {
+    let path = dir.join("mondoo.yml");
+    std::fs::write(&path, text).unwrap();
+    Config::load_with(&LoadOptions::new().with_path(&path).with_env(BTreeMap::new())).unwrap()
+}
+
+fn client(config: Config, env: BTreeMap<String, String>) -> Client {
+    Client::new(config, ClientOptions::new().with_env(env)).unwrap()
+}
+
+fn exchanges(platform: &Platform, method: &str) -> usize {
+    platform.requests().iter().filter(|r| r.method == method && r.status == 200).count()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap()
+}
+
+#[test]
+fn ssh_config_calls_share_one_exchange_and_status_reports_it() {
+    let platform = start();
+    let agent = Agent::start();
+    let ed25519 = agent.add_key("ed25519");
+    agent.add_key("ecdsa");
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &ed25519).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_file(dir.path(), &ssh_config_text(&platform));
+    assert_eq!(config.auth_method(), Some(AuthMethod::Ssh));
+    assert!(config.needs_exchange());
+    let before = std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap();
+    let client = client(config, agent.env());
+
+    const CALLS: usize = 16;
+    runtime().block_on(async {
+        let calls = (0..CALLS).map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call("AgentManager", "PingPong", &json!({})).await })
+        });
+        for call in futures_join(calls).await {
+            call.expect("the exchanged account's call succeeds");
+        }
+    });
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 1, "{CALLS} concurrent calls, one exchange");
+    let accounts: Vec<String> = platform
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PingPong")
+        .map(|r| r.subject.clone().expect("accepted"))
+        .collect();
+    assert_eq!(accounts.len(), CALLS);
+    assert!(accounts.iter().all(|a| *a == accounts[0]), "every call used the one exchanged account");
+
+    let blocking = mondoo::blocking::Client::new(client.config(), ClientOptions::new().with_env(agent.env())).unwrap();
+    let report = runtime().block_on(client.status()).unwrap();
+    assert!(report.client.registered && report.client.authenticated, "{report}");
+    assert_eq!(report.client.auth_method.as_deref(), Some("ssh"));
+    assert!(report.client.credential_expires.is_some());
+    assert_eq!(report.client.service_account_mrn.as_deref(), Some(accounts[0].as_str()));
+    let text = report.to_text();
+    assert!(text.contains("Auth Method:\t\tssh") && text.contains("Credential Expires:"), "{text}");
+    assert_eq!(report.to_json()["client"]["authMethod"], "ssh");
+
+    // "exchange now": a new account, reported without its key
+    let exchanged = blocking.exchange().unwrap();
+    assert_eq!(exchanged.method, AuthMethod::Ssh);
+    assert_eq!(exchanged.scope_mrn.as_deref(), Some(FIXTURE_SPACE));
+    assert!(exchanged.expires_at.is_some());
+    let shown = format!("{exchanged:?} {}", serde_json::to_string(&exchanged).unwrap());
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    assert_eq!(blocking.call("AgentManager", "PingPong", &json!({})).unwrap(), json!({}));
+    // the config file is never written, and nothing in output holds a key
+    assert_eq!(std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap(), before);
+    for shown in [format!("{client:?}"), text, report.to_json().to_string()] {
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+    // a registration says the account lives in memory only, and writes nothing
+    let e = blocking.register(None, &mondoo::RegisterOptions::new()).unwrap_err();
+    assert_eq!(e.code(), Code::ConfigUnsupportedAuth);
+    assert!(e.message().contains("in memory only"), "{e}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap(), before);
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[test]
+fn an_account_that_ends_within_the_renewal_margin_is_exchanged_again() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ecdsa")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = mondoo::blocking::Client::new(
+        load_file(dir.path(), &ssh_config_text(&platform)),
+        ClientOptions::new().with_env(agent.env()),
+    )
+    .unwrap();
+    // one hour: kept
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 1);
+    // 30 s: inside the one-minute margin, so the next call exchanges again (and so on)
+    platform.set_exchange_ttl(30);
+    client.exchange().unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 2);
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 3);
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 4);
+}
+
+#[test]
+fn ssh_faults_have_their_codes() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    let call = |env: BTreeMap<String, String>| {
+        let client = mondoo::blocking::Client::new(
+            load_file(dir.path(), &ssh_config_text(&platform)),
+            ClientOptions::new().with_env(env),
+        )
+        .unwrap();
+        client.call("AgentManager", "PingPong", &json!({})).unwrap_err()
+    };
+    assert_eq!(call(BTreeMap::new()).code(), Code::SshAgentUnavailable);
+    let gone = BTreeMap::from([("SSH_AUTH_SOCK".to_string(), "/nonexistent/agent.sock".to_string())]);
+    assert_eq!(call(gone).code(), Code::SshAgentUnavailable);
+
+    let agent = Agent::start();
+    assert_eq!(call(agent.env()).code(), Code::SshAgentNoKeys);
+
+    let ed25519 = agent.add_key("ed25519");
+    agent.add_key("ecdsa");
+    let unknown = call(agent.env());
+    assert_eq!(unknown.code(), Code::SshKeyUnknown, "{unknown}");
+    for kind in ["ed25519", "ecdsa"] {
+        assert!(unknown.message().contains(&agent.fingerprint(kind)), "{kind}: {unknown}");
+    }
+
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &ed25519).unwrap();
+    platform.refuse_exchanges(1);
+    let refused = call(agent.env());
+    assert_eq!(refused.code(), Code::ExchangeRefused, "{refused}");
+    assert!(refused.message().contains(&agent.fingerprint("ed25519")), "{refused}");
+    call_ok(&platform, dir.path(), agent.env());
+}
+
+fn call_ok(platform: &Platform, dir: &Path, env: BTreeMap<String, String>) {
+    let client =
+        mondoo::blocking::Client::new(load_file(dir, &ssh_config_text(platform)), ClientOptions::new().with_env(env))
+            .unwrap();
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+}
+
+fn wif_document(platform: &Platform, jwt: Option<&str>) -> String {
+    let mut doc = json!({
+        "type": "external_account",
+        "audience": AUDIENCE,
+        "issuerUri": platform.oidc().issuer(),
+        "universeDomain": platform.url(),
+    });
+    if let Some(jwt) = jwt {
+        doc["jwtToken"] = json!(jwt);
+    }
+    doc.to_string()
+}
+
+fn wif_call(config: Config, env: BTreeMap<String, String>) -> mondoo::Result<serde_json::Value> {
+    let client = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(env))?;
+    client.call("AgentManager", "PingPong", &json!({}))
+}
+
+#[test]
+fn wif_document_from_every_source_and_token_source() {
+    let platform = start();
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, WORKLOAD, FIXTURE_SPACE);
+    let jwt = platform.oidc().mint(WORKLOAD, AUDIENCE, 300).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // jwtToken in a file
+    let config = load_file(dir.path(), &wif_document(&platform, Some(&jwt)));
+    assert_eq!(config.auth_method(), Some(AuthMethod::WorkloadIdentity));
+    assert_eq!(config.api_endpoint(), platform.url(), "universeDomain is the endpoint");
+    wif_call(config, BTreeMap::new()).unwrap();
+
+    // MONDOO_CONFIG_BASE64, token from $JWT_TOKEN
+    let encoded = base64::engine::general_purpose::STANDARD.encode(wif_document(&platform, None));
+    let from_env = Config::load_with(
+        &LoadOptions::new().with_env(BTreeMap::from([("MONDOO_CONFIG_BASE64".to_string(), encoded.clone())])),
+    )
+    .unwrap();
+    wif_call(from_env.clone(), BTreeMap::from([("JWT_TOKEN".to_string(), jwt.clone())])).unwrap();
+
+    // MONDOO_CONFIG_PATH, token from the GitHub Actions endpoint of the local issuer
+    let path = dir.path().join("wif.json");
+    std::fs::write(&path, wif_document(&platform, None)).unwrap();
+    let from_path = Config::load_with(
+        &LoadOptions::new().with_env(BTreeMap::from([("MONDOO_CONFIG_PATH".to_string(), path.display().to_string())])),
+    )
+    .unwrap();
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
+    let github = BTreeMap::from([
+        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
+        // no metadata server here: the GitHub source must answer first
+        ("GCE_METADATA_HOST".to_string(), "127.0.0.1:9".to_string()),
+    ]);
+    wif_call(from_path, github.clone()).unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 3);
+
+    // no token anywhere: the typed error says what was tried
+    let mut nowhere = github;
+    nowhere.insert("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), "wrong-request-token".to_string());
+    let e = wif_call(from_env, nowhere).unwrap_err();
+    assert_eq!(e.code(), Code::IdentityTokenUnavailable, "{e}");
+    assert!(!e.to_string().contains("wrong-request-token"), "{e}");
+}
+
+#[test]
+fn wif_faults_have_their_codes() {
+    let platform = start();
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, WORKLOAD, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let with_token = |jwt: &str| wif_call(load_file(dir.path(), &wif_document(&platform, Some(jwt))), BTreeMap::new());
+
+    let expired = platform.oidc().mint(WORKLOAD, AUDIENCE, -600).unwrap();
+    assert_eq!(with_token(&expired).unwrap_err().code(), Code::IdentityTokenExpired);
+    let elsewhere = platform.oidc().mint(WORKLOAD, "another-audience", 300).unwrap();
+    let e = with_token(&elsewhere).unwrap_err();
+    assert_eq!(e.code(), Code::IdentityTokenAudience, "{e}");
+    let unbound = platform.oidc().mint("repo:someone/else", AUDIENCE, 300).unwrap();
+    assert_eq!(with_token(&unbound).unwrap_err().code(), Code::ExchangeRefused);
+    let good = platform.oidc().mint(WORKLOAD, AUDIENCE, 300).unwrap();
+    platform.refuse_exchanges(1);
+    let refused = with_token(&good).unwrap_err();
+    assert_eq!(refused.code(), Code::ExchangeRefused);
+    assert!(!refused.to_string().contains(&good), "the identity token is never shown");
+    with_token(&good).unwrap();
+    assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 1);
+}

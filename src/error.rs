@@ -139,7 +139,7 @@ pub enum Code {
     // 7000: the Platform API (GraphQL).
     /// The Platform API answered with `errors` (and the caller did not accept partial
     /// data).
-    GraphQlErrors = 7001,
+    GraphqlErrors = 7001,
 }
 
 impl Code {
@@ -199,7 +199,7 @@ impl Code {
         Code::RpcUnavailable,
         Code::RpcDataLoss,
         Code::RpcUnauthenticated,
-        Code::GraphQlErrors,
+        Code::GraphqlErrors,
     ];
 
     /// The stable number (the C ABI's `mondoo_result`).
@@ -271,7 +271,7 @@ impl Code {
             Code::RpcUnavailable => c"MONDOO_RESULT_RPC_UNAVAILABLE",
             Code::RpcDataLoss => c"MONDOO_RESULT_RPC_DATA_LOSS",
             Code::RpcUnauthenticated => c"MONDOO_RESULT_RPC_UNAUTHENTICATED",
-            Code::GraphQlErrors => c"MONDOO_RESULT_GRAPHQL_ERRORS",
+            Code::GraphqlErrors => c"MONDOO_RESULT_GRAPHQL_ERRORS",
         }
     }
 

@@ -57,13 +57,13 @@ impl GraphQlResponse {
         self.errors.first().map(|e| e.message.as_str())
     }
 
-    /// `data`, failing with `Code::GraphQlErrors` when the answer has `errors` (or no
+    /// `data`, failing with `Code::GraphqlErrors` when the answer has `errors` (or no
     /// data at all).
     pub fn into_data(self) -> Result<Value> {
         if self.has_errors() {
             return Err(self.errors_error());
         }
-        self.data.ok_or_else(|| Error::new(Code::GraphQlErrors, "the Platform API answered without data"))
+        self.data.ok_or_else(|| Error::new(Code::GraphqlErrors, "the Platform API answered without data"))
     }
 
     /// `data` even when `errors` came with it (partial data); fails only when there is no
@@ -72,7 +72,7 @@ impl GraphQlResponse {
         match self.data {
             Some(data) => Ok(data),
             None if self.has_errors() => Err(self.errors_error()),
-            None => Err(Error::new(Code::GraphQlErrors, "the Platform API answered without data")),
+            None => Err(Error::new(Code::GraphqlErrors, "the Platform API answered without data")),
         }
     }
 
@@ -87,7 +87,7 @@ impl GraphQlResponse {
             0 | 1 => String::new(),
             n => format!(" (and {} more)", n - 1),
         };
-        Error::new(Code::GraphQlErrors, format!("the Platform API answered with errors: {first}{more}"))
+        Error::new(Code::GraphqlErrors, format!("the Platform API answered with errors: {first}{more}"))
     }
 }
 
@@ -230,7 +230,7 @@ impl crate::Client {
     }
 
     /// [`crate::Client::graphql`] with typed variables and data: fails on `errors`
-    /// (`Code::GraphQlErrors`); data that is not a `Data` is `Code::ResponseInvalid`.
+    /// (`Code::GraphqlErrors`); data that is not a `Data` is `Code::ResponseInvalid`.
     pub async fn graphql_typed<Vars, Data>(&self, query: &str, variables: &Vars) -> Result<Data>
     where
         Vars: Serialize + Sync,
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(answer.errors[0].locations[0], GraphQlLocation { line: 1, column: 3 });
         assert_eq!(answer.errors[0].extensions.as_ref().unwrap()["code"], "NOT_FOUND");
         let e = answer.clone().into_data().unwrap_err();
-        assert_eq!(e.code(), Code::GraphQlErrors);
+        assert_eq!(e.code(), Code::GraphqlErrors);
         assert!(!e.message().chars().any(char::is_control), "{}", e.message());
         assert!(e.message().contains("(and 1 more)"), "{}", e.message());
         assert_eq!(answer.into_partial_data().unwrap()["space"]["mrn"], "//s");

@@ -113,7 +113,7 @@ fn errors_and_partial_data_are_typed() {
     assert_eq!(answer.errors[0].path, vec![json!("space")]);
     assert!(!answer.errors[0].locations.is_empty());
     let e = answer.clone().into_data().unwrap_err();
-    assert_eq!(e.code(), Code::GraphQlErrors);
+    assert_eq!(e.code(), Code::GraphqlErrors);
     let partial = answer.into_partial_data().unwrap();
     assert!(partial["viewer"]["mrn"].is_string() && partial["space"].is_null(), "{partial}");
 

@@ -1692,7 +1692,8 @@ mondoo_result mondoo_graphql_response_json(const mondoo_graphql_response *respon
 /**
  * Whether the answer carries `errors`; false for a NULL `response`.
  *
- * Ownership: `response` is borrowed for the call. Errors: none.
+ * Ownership: `response` is borrowed for the call.
+ * Errors: none (a NULL `response` reads as no errors).
  * Thread safety: safe to call concurrently on the same answer.
  */
 bool mondoo_graphql_response_has_errors(const mondoo_graphql_response *response);
@@ -1713,6 +1714,7 @@ mondoo_result mondoo_graphql_response_first_error_message(const mondoo_graphql_r
  * Free an answer. NULL is a no-op.
  *
  * Ownership: takes `response`, which must not be used again.
+ * Errors: none.
  * Thread safety: not while another thread uses the same answer.
  */
 void mondoo_graphql_response_free(mondoo_graphql_response *response);
@@ -1725,8 +1727,8 @@ void mondoo_graphql_response_free(mondoo_graphql_response *response);
  * `variables_json`: a JSON object or NULL; `page_limit`: at least 1; more pages than
  * that is an error from `mondoo_graphql_pager_next`, never a silent truncation.
  *
- * Ownership: `client` is borrowed (the pager keeps its own reference); the strings are
- * copied. On success `*pager_out` is a new pager owned by the caller, freed with
+ * Ownership: `client` is borrowed (the pager keeps its own reference); `query`,
+ * `variables_json` and `path` are borrowed for the call (copied, not kept). On success `*pager_out` is a new pager owned by the caller, freed with
  * `mondoo_graphql_pager_free`.
  * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` (variables not a JSON object, an empty path
  * segment, `page_limit` 0), `_NULL_PARAMETER` (NULL `client`, `query`, `path` or
@@ -1760,6 +1762,7 @@ mondoo_result mondoo_graphql_pager_next(mondoo_graphql_pager *pager, char **page
  * Free a pager. NULL is a no-op.
  *
  * Ownership: takes `pager`, which must not be used again.
+ * Errors: none.
  * Thread safety: not while another thread uses the same pager.
  */
 void mondoo_graphql_pager_free(mondoo_graphql_pager *pager);

@@ -46,6 +46,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--annotation",
     "--body",
     "--save-credentials-on-failure",
+    "--variables",
+    "--paginate",
+    "--page-limit",
 ];
 /// Options that take none.
 const SWITCHES: &[&str] = &["--json", "--force", "--keep-service-account", "--offline", "--help"];
@@ -149,6 +152,19 @@ const COMMANDS: &[Command] = &[
         options: &[],
         positionals: 2..=3,
         details: "POST {api_endpoint}/SERVICE/METHOD with JSON as the body ({} when absent; - for stdin).",
+    },
+    Command {
+        words: &["graphql"],
+        synopsis: "QUERY",
+        summary: "run a Platform API (GraphQL) query and print the answer",
+        options: &[
+            ("--variables JSON", "the query's variables (a JSON object)"),
+            ("--paginate PATH", "follow the Relay connection at PATH (e.g. space.assets); print each page"),
+            ("--page-limit N", "with --paginate: fail past N pages (default 100)"),
+        ],
+        positionals: 1..=1,
+        details: "POST {api_endpoint}/query as the service account (MONDOO_API_TOKEN when set). Exit code 1 \
+                  when the answer has errors (the answer is printed first).",
     },
 ];
 
@@ -394,6 +410,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             Ok(())
         }
         ("call", [service, method, rest @ ..]) => call(args, service, method, rest.first().copied()),
+        ("graphql", [query]) => graphql(args, command, query),
         _ => Err(command.usage(format!("{} takes other arguments", command.name()))),
     }
 }
@@ -592,6 +609,31 @@ fn logout(args: &Args, command: &'static Command) -> Result<(), Failure> {
     let client = client(args, load_config(args)?)?;
     client.logout(&options)?;
     println!("client has been unregistered; credentials removed from the config");
+    Ok(())
+}
+
+fn graphql(args: &Args, command: &'static Command, query: &str) -> Result<(), Failure> {
+    let variables = match args.get("--variables") {
+        Some(text) => Some(
+            serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| command.usage(format!("--variables is not JSON: {e}")))?,
+        ),
+        None => None,
+    };
+    let client = client(args, load_config(args)?)?;
+    if let Some(path) = args.get("--paginate") {
+        let limit = match args.get("--page-limit") {
+            Some(n) => n.parse::<usize>().map_err(|_| command.usage(format!("--page-limit {n:?} is not a count")))?,
+            None => 100,
+        };
+        for page in client.graphql_pages(query, variables, path, limit)? {
+            print_json(&page?);
+        }
+        return Ok(());
+    }
+    let answer = client.graphql(query, variables)?;
+    print_json(&answer.to_json());
+    answer.into_data()?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! 1. start the local platform (a real HTTP server on 127.0.0.1) and mint a token,
 //! 2. register into a temporary config (`cnspec login --token`),
 //! 3. print the status (`cnspec status`),
-//! 4. sign a payload and make a signed call,
+//! 4. sign a payload, make a signed call and a Platform API (GraphQL) query,
 //! 5. log out (`cnspec logout --force`).
 
 use std::collections::BTreeMap;
@@ -49,6 +49,9 @@ fn main() -> Result<(), Box<dyn StdError>> {
     println!("Echo/Say answered: {echoed}");
     client.checkin()?;
     println!("check-in accepted");
+    // The Platform API (GraphQL at /query) with the same service account's bearer.
+    let viewer = client.graphql("{ viewer { mrn name } }", None)?.into_data()?;
+    println!("Platform API viewer: {}", viewer["viewer"]["mrn"]);
 
     println!("\n# 4. log out");
     client.logout(&LogoutOptions::default())?;

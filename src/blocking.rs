@@ -85,6 +85,11 @@ impl Client {
         }
     }
 
+    /// Run `operation` on this client's runtime (the other modules' blocking twins).
+    pub(crate) fn run<T>(&self, what: &str, operation: impl Future<Output = Result<T>>) -> Result<T> {
+        self.block_on(what, operation)
+    }
+
     fn with_inner(&self, inner: crate::Client) -> Client {
         Client { inner, runtime: Arc::clone(&self.runtime) }
     }

@@ -497,7 +497,11 @@ impl Config {
                 }
             }
         }
-        if self.service_account_mrn().is_some() && self.private_key().is_none() && self.token().is_none() && !self.needs_exchange() {
+        if self.service_account_mrn().is_some()
+            && self.private_key().is_none()
+            && self.token().is_none()
+            && !self.needs_exchange()
+        {
             return Err(with_path(Error::new(
                 Code::ConfigInvalid,
                 format!("{at}: key `mrn` is set but `private_key` (or `token`) is missing or empty"),

@@ -149,6 +149,11 @@ pub enum Code {
     RpcDataLoss = 6015,
     /// The platform answered gRPC `UNAUTHENTICATED`.
     RpcUnauthenticated = 6016,
+
+    // 7000: the Platform API (GraphQL).
+    /// The Platform API answered with `errors` (and the caller did not accept partial
+    /// data).
+    GraphqlErrors = 7001,
 }
 
 impl Code {
@@ -215,6 +220,7 @@ impl Code {
         Code::RpcUnavailable,
         Code::RpcDataLoss,
         Code::RpcUnauthenticated,
+        Code::GraphqlErrors,
     ];
 
     /// The stable number (the C ABI's `mondoo_result`).
@@ -293,6 +299,7 @@ impl Code {
             Code::RpcUnavailable => c"MONDOO_RESULT_RPC_UNAVAILABLE",
             Code::RpcDataLoss => c"MONDOO_RESULT_RPC_DATA_LOSS",
             Code::RpcUnauthenticated => c"MONDOO_RESULT_RPC_UNAUTHENTICATED",
+            Code::GraphqlErrors => c"MONDOO_RESULT_GRAPHQL_ERRORS",
         }
     }
 
@@ -326,7 +333,7 @@ impl Code {
 
     /// The gRPC code of an `Rpc*` code.
     pub fn rpc_code(self) -> Option<i32> {
-        (self.class() == ErrorClass::Rpc).then(|| (self.value() - 6000) as i32)
+        (6001..=6016).contains(&self.value()).then(|| (self.value() - 6000) as i32)
     }
 
     /// gRPC's name of an rpc code, as Go prints it (`Unauthenticated`, `Aborted`, ...).
@@ -374,7 +381,7 @@ pub enum ErrorClass {
     Key = 5,
     /// The network, TLS or proxy (5000s).
     Network = 6,
-    /// An error the platform answered (6000s).
+    /// An error the platform answered (6000s; the Platform API's `errors`, 7000s).
     Rpc = 7,
 }
 

@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::error::{server_text, Code, Error, Result};
 use crate::rpc::{
     redact_userinfo, AgentInfo, AgentRegistrationConfirmation, AgentRegistrationRequest, Auth, Empty,
@@ -68,6 +68,11 @@ pub struct ClientOptions {
     /// (`Code::InsecureEndpoint`) instead of sending credentials in clear text (default
     /// off: status warns about such an endpoint).
     pub require_tls: bool,
+    /// An API token for the Platform API (GraphQL), sent as `Authorization: Bearer`; see
+    /// [`Client::graphql`] for where it sits among the other credentials. Never printed.
+    pub(crate) api_token: Option<Arc<StaticToken>>,
+    /// How long before its expiry a cached Platform API bearer is signed afresh (10 s).
+    pub(crate) api_bearer_refresh_margin: Duration,
     /// The machine as the client reports it (AgentInfo, `User-Agent`,
     /// `Mondoo-PlatformID`); `None` = gathered on first use.
     pub(crate) system_info: Option<SystemInfo>,
@@ -133,6 +138,19 @@ impl ClientOptions {
         self.require_tls = require;
         self
     }
+    /// Sets the Platform API token (`MONDOO_API_TOKEN` wins over it, as in Go's
+    /// terraform provider; see [`Client::graphql`]).
+    pub fn with_api_token(mut self, token: impl Into<String>) -> Self {
+        self.api_token = Some(Arc::new(StaticToken(zeroize::Zeroizing::new(token.into().trim().to_string()))));
+        self
+    }
+    /// How long before expiry the cached Platform API bearer is renewed (tests of the
+    /// renewal; the protocol's 10 s otherwise).
+    #[doc(hidden)]
+    pub fn with_api_bearer_refresh_margin(mut self, margin: Duration) -> Self {
+        self.api_bearer_refresh_margin = margin;
+        self
+    }
     /// The machine as reported, instead of gathering it (the workspace's wire tests).
     #[doc(hidden)]
     pub fn with_system_info(mut self, system: SystemInfo) -> Self {
@@ -156,6 +174,8 @@ impl Default for ClientOptions {
             feature_flags: Vec::new(),
             system_info: None,
             require_tls: false,
+            api_token: None,
+            api_bearer_refresh_margin: Duration::from_secs(API_BEARER_REFRESH_MARGIN_SECONDS),
         }
     }
 }
@@ -274,6 +294,11 @@ struct Shared {
     /// the exchanged service account, in memory only, shared by every handle; the async
     /// lock makes concurrent calls wait for one exchange instead of starting many
     exchanged: tokio::sync::Mutex<Option<Arc<ExchangedAccount>>>,
+    /// the Platform API bearer, shared by every handle and reused until
+    /// `api_bearer_refresh_margin` before it expires (protocol section 7)
+    api_bearer: Mutex<Option<CachedApiBearer>>,
+    /// Platform API bearers signed so far (tests and the benchmark count them)
+    api_bearer_signatures: AtomicU64,
 }
 
 /// A service account a keyless exchange produced, ready to authenticate calls.
@@ -319,6 +344,33 @@ fn serialize_auth_method<S: serde::Serializer>(m: &crate::AuthMethod, s: S) -> s
 
 fn rfc3339_utc(unix: i64) -> Option<String> {
     time::OffsetDateTime::from_unix_timestamp(unix).ok()?.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The protocol's reuse rule: a Platform API bearer is renewed 10 s before it expires.
+const API_BEARER_REFRESH_MARGIN_SECONDS: u64 = 10;
+
+/// A Platform API bearer and the key it was signed with (a new key, after a
+/// registration, must not reuse the old key's bearer).
+struct CachedApiBearer {
+    signer: Arc<Signer>,
+    bearer: Arc<crate::signer::ApiBearer>,
+}
+
+/// How a Platform API request authenticates.
+pub(crate) enum ApiAuth {
+    /// an API token or a static service-account token, as is
+    Token(Arc<StaticToken>),
+    /// the service account's bearer without `chash`, cached
+    Bearer(Arc<crate::signer::ApiBearer>),
+}
+
+impl ApiAuth {
+    pub(crate) fn auth(&self) -> Auth<'_> {
+        match self {
+            ApiAuth::Token(token) => Auth::Bearer(&token.0),
+            ApiAuth::Bearer(bearer) => Auth::Bearer(bearer.token()),
+        }
+    }
 }
 
 /// A clock skew measured against one endpoint: platform time minus local time.
@@ -368,7 +420,7 @@ impl Credential {
 }
 
 /// A service account's static API token: never printed, wiped when dropped.
-struct StaticToken(zeroize::Zeroizing<String>);
+pub(crate) struct StaticToken(zeroize::Zeroizing<String>);
 
 impl std::fmt::Debug for StaticToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -420,6 +472,8 @@ impl Client {
             keyless,
             env,
             exchanged: tokio::sync::Mutex::new(None),
+            api_bearer: Mutex::new(None),
+            api_bearer_signatures: AtomicU64::new(0),
         };
         Ok(Client { shared: Arc::new(shared), rpc, cancel: None })
     }
@@ -569,6 +623,85 @@ impl Client {
         self.operation("exchange", |op| async move {
             let endpoint = op.endpoint()?;
             Ok(op.exchanged_account(&endpoint, true).await?.report())
+        })
+        .await
+    }
+
+    /// The Platform API's URL (protocol section 7): the caller's endpoint, else
+    /// `MONDOO_API_ENDPOINT`, else the config's, with `/query` appended unless there.
+    pub(crate) fn graphql_url(&self) -> Result<reqwest::Url> {
+        let env_endpoint = || self.env_var("MONDOO_API_ENDPOINT").map(|e| normalize_endpoint(&e));
+        let endpoint = match &self.shared.options.api_endpoint {
+            Some(e) => normalize_endpoint(e),
+            None => match env_endpoint() {
+                Some(e) => e,
+                None => self.endpoint()?,
+            },
+        };
+        let endpoint = endpoint.trim_end_matches('/');
+        let url = if endpoint.ends_with("/query") { endpoint.to_string() } else { format!("{endpoint}/query") };
+        crate::rpc::parse_endpoint(&url)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        let value = match &self.shared.options.env {
+            Some(env) => env.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        };
+        value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// The Platform API credential, first match wins (protocol section 7): a config from
+    /// `MONDOO_CONFIG_BASE64` or `MONDOO_CONFIG_PATH`, `MONDOO_API_TOKEN`, the caller's
+    /// API token, then the config (explicit or default). A service account's key goes
+    /// through [`Client::credential_for_call`] (clock skew, other credential kinds) and
+    /// its bearer is cached.
+    pub(crate) async fn graphql_auth(&self, endpoint: &str) -> Result<ApiAuth> {
+        let from_env_config = matches!(self.lock().config.source(), ConfigSource::Base64Env | ConfigSource::EnvPath);
+        if !from_env_config {
+            if let Some(token) = self.env_var("MONDOO_API_TOKEN") {
+                return Ok(ApiAuth::Token(Arc::new(StaticToken(zeroize::Zeroizing::new(token)))));
+            }
+            if let Some(token) = &self.shared.options.api_token {
+                return Ok(ApiAuth::Token(Arc::clone(token)));
+            }
+        }
+        match self.credential_for_call(endpoint).await? {
+            Credential::Token(token) => Ok(ApiAuth::Token(token)),
+            Credential::Key(signer) => Ok(ApiAuth::Bearer(self.cached_api_bearer(&signer)?)),
+        }
+    }
+
+    /// The shared bearer of `signer`, signed afresh only within the refresh margin of its
+    /// expiry (on the signer's clock, skew correction included).
+    fn cached_api_bearer(&self, signer: &Arc<Signer>) -> Result<Arc<crate::signer::ApiBearer>> {
+        let now = crate::unix_now().saturating_add(signer.clock_offset());
+        let margin = self.shared.options.api_bearer_refresh_margin.as_secs().min(i64::MAX as u64) as i64;
+        let mut cache = self.shared.api_bearer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = cache.as_ref() {
+            if Arc::ptr_eq(&cached.signer, signer) && now < cached.bearer.expires_at().saturating_sub(margin) {
+                return Ok(Arc::clone(&cached.bearer));
+            }
+        }
+        let bearer = Arc::new(signer.api_bearer()?);
+        self.shared.api_bearer_signatures.fetch_add(1, Ordering::Relaxed);
+        *cache = Some(CachedApiBearer { signer: Arc::clone(signer), bearer: Arc::clone(&bearer) });
+        Ok(bearer)
+    }
+
+    /// How many Platform API bearers this client (all its handles) signed.
+    pub(crate) fn api_bearer_signatures(&self) -> u64 {
+        self.shared.api_bearer_signatures.load(Ordering::Relaxed)
+    }
+
+    /// One Platform API request: `body` (the GraphQL JSON) to `/query`, as one operation
+    /// (deadline, cancellation); the answer's bytes on 200.
+    pub(crate) async fn graphql_post(&self, body: &[u8]) -> Result<Vec<u8>> {
+        self.operation("graphql", |op| async move {
+            let url = op.graphql_url()?;
+            let base = url.as_str().trim_end_matches("/query").to_string();
+            let auth = op.graphql_auth(&base).await?;
+            op.rpc.post_raw(url, "GraphQL", body, auth.auth()).await
         })
         .await
     }

@@ -32,6 +32,7 @@ mod cancel;
 mod config;
 mod error;
 mod flows;
+mod graphql;
 // Internals: the ones the workspace's crates reach through `__private` are documented
 // for maintainers where it helps, not as API.
 #[allow(missing_docs)]
@@ -50,6 +51,7 @@ pub use flows::{
     ApiStatus, Client, ClientOptions, ClientStatus, ErrorReport, ExchangeReport, Health, LogoutOptions, PlatformInfo,
     ProxyReport, RegisterOptions, Registration, SignedDuration, StatusReport, UpstreamStatus,
 };
+pub use graphql::{GraphQlError, GraphQlLocation, GraphQlPages, GraphQlResponse};
 pub use rpc::HealthCheckResponse;
 pub use signer::{ApiBearer, Signer};
 pub use token::{RegistrationToken, TokenClaims};
@@ -86,6 +88,13 @@ pub mod __private {
     /// The machine as the client reports it.
     pub mod sysinfo {
         pub use crate::sysinfo::{SystemInfo, BUILD};
+    }
+    /// The Platform API client's counters.
+    pub mod graphql {
+        /// How many Platform API bearers `client` (all its handles) signed.
+        pub fn api_bearer_signatures(client: &crate::Client) -> u64 {
+            client.api_bearer_signatures()
+        }
     }
     /// Token limits.
     pub mod token {

@@ -370,6 +370,13 @@ impl RpcClient {
         auth: Auth<'_>,
     ) -> Result<Vec<u8>> {
         let url = join_url(endpoint, service, method)?;
+        self.post_raw(url, &format!("{service}/{method}"), body, auth).await
+    }
+
+    /// [`RpcClient::call_raw`] to a whole URL (the Platform API's `/query`): the same
+    /// headers, TLS, proxy, redirect, size and deadline rules; `what` names the call in
+    /// errors.
+    pub async fn post_raw(&self, url: reqwest::Url, what: &str, body: &[u8], auth: Auth<'_>) -> Result<Vec<u8>> {
         if self.require_tls && sends_in_clear_text(&url) {
             // redirects stay on this origin, so checking the first URL covers them
             return Err(Error::new(
@@ -382,14 +389,14 @@ impl RpcClient {
             ));
         }
         let Some(deadline) = self.deadline else {
-            return self.exchange(url, service, method, body, &auth).await;
+            return self.exchange(url, what, body, &auth).await;
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let shown = redact_userinfo(url.as_str());
         if left.is_zero() {
             return Err(Error::new(Code::Timeout, format!("POST {shown}: the operation's deadline has passed")));
         }
-        tokio::time::timeout_at(TokioInstant::from_std(deadline), self.exchange(url, service, method, body, &auth))
+        tokio::time::timeout_at(TokioInstant::from_std(deadline), self.exchange(url, what, body, &auth))
             .await
             .unwrap_or_else(|_| {
                 Err(Error::new(
@@ -400,20 +407,13 @@ impl RpcClient {
     }
 
     /// [`RpcClient::call_raw`] without the deadline: the request and its redirects.
-    async fn exchange(
-        &self,
-        mut url: reqwest::Url,
-        service: &str,
-        method: &str,
-        body: &[u8],
-        auth: &Auth<'_>,
-    ) -> Result<Vec<u8>> {
+    async fn exchange(&self, mut url: reqwest::Url, what: &str, body: &[u8], auth: &Auth<'_>) -> Result<Vec<u8>> {
         let mut redirects = 0;
         loop {
             let response = self.send(&url, body, auth).await?;
             let status = response.status().as_u16();
             if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let bytes = read_answer(response, &url, service, method).await?;
+                let bytes = read_answer(response, &url, what).await?;
                 if status != 200 {
                     return Err(status_error(status, &bytes));
                 }
@@ -482,7 +482,7 @@ impl RpcClient {
         let fetch = async {
             let response = request.send().await.map_err(|e| transport_error(e, &parsed, &self.proxy))?;
             let status = response.status().as_u16();
-            let bytes = read_answer(response, &parsed, "GET", &shown).await?;
+            let bytes = read_answer(response, &parsed, &format!("GET {shown}")).await?;
             if status != 200 {
                 return Err(
                     Error::new(Code::ResponseInvalid, format!("GET {shown}: HTTP {status}")).with_http_status(status)
@@ -514,12 +514,7 @@ impl RpcClient {
 
 /// The answer's body, gzip decoded, refused above [`MAX_RESPONSE_BYTES`] once decoded.
 /// Read chunk by chunk, so neither a huge body nor a gzip bomb is ever held whole.
-async fn read_answer(
-    mut response: reqwest::Response,
-    url: &reqwest::Url,
-    service: &str,
-    method: &str,
-) -> Result<Vec<u8>> {
+async fn read_answer(mut response: reqwest::Response, url: &reqwest::Url, what: &str) -> Result<Vec<u8>> {
     let status = response.status().as_u16();
     let encoding = response
         .headers()
@@ -530,7 +525,7 @@ async fn read_answer(
         let decoded = if gzipped { " once gzip-decoded" } else { "" };
         Error::new(
             Code::ResponseTooLarge,
-            format!("{service}/{method}: answer larger than {MAX_RESPONSE_BYTES} bytes{decoded} refused"),
+            format!("{what}: answer larger than {MAX_RESPONSE_BYTES} bytes{decoded} refused"),
         )
         .with_http_status(status)
     };
@@ -538,7 +533,7 @@ async fn read_answer(
     // transport's failure.
     let gzip_error = |e: std::io::Error| {
         if matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput) {
-            Error::new(Code::ResponseInvalid, format!("{service}/{method}: the gzip answer does not decode: {e}"))
+            Error::new(Code::ResponseInvalid, format!("{what}: the gzip answer does not decode: {e}"))
                 .with_http_status(status)
         } else {
             reading_failed(e, url)
@@ -550,7 +545,7 @@ async fn read_answer(
         Some(other) => {
             return Err(Error::new(
                 Code::ResponseInvalid,
-                format!("{service}/{method}: answer has Content-Encoding {other:?}; libmondoo asked for gzip only"),
+                format!("{what}: answer has Content-Encoding {other:?}; libmondoo asked for gzip only"),
             )
             .with_http_status(status))
         }

@@ -529,3 +529,34 @@ fn status_and_call_with_a_workload_identity_document() {
     }
     assert_eq!(std::fs::read_to_string(&wif).unwrap(), doc.to_string(), "the document is never written");
 }
+
+#[test]
+fn graphql_prints_the_answer_and_pages_through_a_connection() {
+    let platform = mondoo_platform::Platform::start(mondoo_platform::PlatformOptions::default()).unwrap();
+    let space = "//captain.api.mondoo.app/spaces/graphql-cli";
+    platform.add_assets(space, 3);
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("mondoo.json");
+    std::fs::write(&path, platform.create_service_account(space).unwrap().to_string()).unwrap();
+    let config = path.to_str().unwrap();
+    let variables = serde_json::json!({"space": space}).to_string();
+
+    let out = run(home.path(), &["graphql", "--config", config, "{ viewer { mrn } }"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(answer["data"]["viewer"]["mrn"].is_string(), "{answer}");
+
+    let query = "query($space: String!, $after: String) { assets(spaceMrn: $space, first: 1, after: $after) \
+                 { edges { node { name } } pageInfo { endCursor hasNextPage } } }";
+    let out = run(
+        home.path(),
+        &["graphql", "--config", config, "--variables", &variables, "--paginate", "assets", query],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).matches("\"hasNextPage\"").count(), 3, "{}", text(&out.stdout));
+
+    let out = run(home.path(), &["graphql", "--config", config, "{ nope }"], None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("\"errors\""), "{}", text(&out.stdout));
+}

@@ -85,6 +85,7 @@ const (
 	CodeRPCUnavailable           Code = C.MONDOO_RESULT_RPC_UNAVAILABLE
 	CodeRPCDataLoss              Code = C.MONDOO_RESULT_RPC_DATA_LOSS
 	CodeRPCUnauthenticated       Code = C.MONDOO_RESULT_RPC_UNAUTHENTICATED
+	CodeGraphQLErrors            Code = C.MONDOO_RESULT_GRAPHQL_ERRORS
 )
 
 // String is the code's name in the header, e.g. "MONDOO_RESULT_TOKEN_EXPIRED".

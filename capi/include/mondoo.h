@@ -74,7 +74,7 @@ enum mondoo_error_class
      */
     MONDOO_ERROR_CLASS_NETWORK = 6,
     /**
-     * An error the platform answered (6000s).
+     * An error the platform answered (6000s; the Platform API's `errors`, 7000s).
      */
     MONDOO_ERROR_CLASS_RPC = 7,
 };
@@ -339,6 +339,11 @@ enum mondoo_result
      * The platform answered gRPC `UNAUTHENTICATED`.
      */
     MONDOO_RESULT_RPC_UNAUTHENTICATED = 6016,
+    /**
+     * The Platform API answered with `errors` (and the caller did not accept partial
+     * data).
+     */
+    MONDOO_RESULT_GRAPHQL_ERRORS = 7001,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -392,6 +397,16 @@ typedef struct mondoo_config mondoo_config;
  * frees it with `mondoo_error_free`. Not tied to a thread once taken.
  */
 typedef struct mondoo_error mondoo_error;
+
+/**
+ * The pages of a Relay connection, from `mondoo_graphql_pager_new`.
+ */
+typedef struct mondoo_graphql_pager mondoo_graphql_pager;
+
+/**
+ * A Platform API answer (`data` and `errors`), from `mondoo_client_graphql`.
+ */
+typedef struct mondoo_graphql_response mondoo_graphql_response;
 
 /**
  * The outcome of a registration: the agent and service account it made, the space, the
@@ -1699,6 +1714,120 @@ mondoo_result mondoo_registration_to_json(const mondoo_registration *registratio
  * Thread safety: no other thread may use `registration` during or after this call.
  */
 void mondoo_registration_free(mondoo_registration *registration);
+
+/**
+ * One Platform API request (`POST {api_endpoint}/query`), authenticated as the Rust
+ * core's `Client::graphql` says: a config from `MONDOO_CONFIG_BASE64`/`_PATH`, else
+ * `MONDOO_API_TOKEN`, else the config's service account (its bearer cached and shared).
+ * An answer with `errors` is a success here: read them with the accessors.
+ *
+ * `query`: the GraphQL document; `variables_json`: a JSON object, or NULL for none.
+ *
+ * Ownership: `client`, `query` and `variables_json` are borrowed for the call. On
+ * success `*response_out` is a new answer owned by the caller, freed with
+ * `mondoo_graphql_response_free`.
+ * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` when `variables_json` is not a JSON object;
+ * `_NOT_REGISTERED` without any credential; network codes; platform codes for a non-200
+ * answer (`_RPC_UNAUTHENTICATED` for 401, with `mondoo_error_http_status`);
+ * `_NULL_PARAMETER` (NULL `client`, `query` or `response_out`), `_INVALID_UTF8`. On error
+ * `*response_out` is not written and the last error is set.
+ * Thread safety: safe to call concurrently on the same client.
+ */
+mondoo_result mondoo_client_graphql(const mondoo_client *client,
+                                    const char *query,
+                                    const char *variables_json,
+                                    mondoo_graphql_response **response_out);
+
+/**
+ * The answer as JSON: `{"data": ..., "errors": [...]}` (`errors` only when there are
+ * some).
+ *
+ * Ownership: `response` is borrowed for the call. On success `*json_out` is a new string
+ * owned by the caller (free it with `mondoo_string_free`).
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `response` or `json_out` (not
+ * written; last error set).
+ * Thread safety: safe to call concurrently on the same answer.
+ */
+mondoo_result mondoo_graphql_response_json(const mondoo_graphql_response *response,
+                                           char **json_out);
+
+/**
+ * Whether the answer carries `errors`; false for a NULL `response`.
+ *
+ * Ownership: `response` is borrowed for the call.
+ * Errors: none (a NULL `response` reads as no errors).
+ * Thread safety: safe to call concurrently on the same answer.
+ */
+bool mondoo_graphql_response_has_errors(const mondoo_graphql_response *response);
+
+/**
+ * The first error's message (the server's text as sent), or NULL when there is none.
+ *
+ * Ownership: `response` is borrowed for the call. On success `*message_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`), or NULL.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` for a NULL `response` or `message_out` (not
+ * written; last error set).
+ * Thread safety: safe to call concurrently on the same answer.
+ */
+mondoo_result mondoo_graphql_response_first_error_message(const mondoo_graphql_response *response,
+                                                          char **message_out);
+
+/**
+ * Free an answer. NULL is a no-op.
+ *
+ * Ownership: takes `response`, which must not be used again.
+ * Errors: none.
+ * Thread safety: not while another thread uses the same answer.
+ */
+void mondoo_graphql_response_free(mondoo_graphql_response *response);
+
+/**
+ * A page iterator over the Relay connection at `path` (dotted, e.g. `"space.assets"`)
+ * in the answers to `query`, which takes `$after: String` and selects `pageInfo {
+ * endCursor hasNextPage }`. Nothing is sent until `mondoo_graphql_pager_next`.
+ *
+ * `variables_json`: a JSON object or NULL; `page_limit`: at least 1; more pages than
+ * that is an error from `mondoo_graphql_pager_next`, never a silent truncation.
+ *
+ * Ownership: `client` is borrowed (the pager keeps its own reference); `query`,
+ * `variables_json` and `path` are borrowed for the call (copied, not kept). On success `*pager_out` is a new pager owned by the caller, freed with
+ * `mondoo_graphql_pager_free`.
+ * Errors: `MONDOO_RESULT_INVALID_ARGUMENT` (variables not a JSON object, an empty path
+ * segment, `page_limit` 0), `_NULL_PARAMETER` (NULL `client`, `query`, `path` or
+ * `pager_out`), `_INVALID_UTF8`. On error `*pager_out` is not written and the last error
+ * is set.
+ * Thread safety: safe to call from any thread.
+ */
+mondoo_result mondoo_graphql_pager_new(const mondoo_client *client,
+                                       const char *query,
+                                       const char *variables_json,
+                                       const char *path,
+                                       size_t page_limit,
+                                       mondoo_graphql_pager **pager_out);
+
+/**
+ * The next page: `*page_json_out` is the connection object of that page as JSON, or NULL
+ * when the pages are done (after the page whose `hasNextPage` was false).
+ *
+ * Ownership: `pager` is borrowed for the call. On success `*page_json_out` is a new
+ * string owned by the caller (free it with `mondoo_string_free`), or NULL when done.
+ * Errors: `MONDOO_RESULT_GRAPHQL_ERRORS` for an answer with `errors`,
+ * `_INVALID_ARGUMENT` past the page limit, `_RESPONSE_INVALID` when the answer has no
+ * connection at the path; as `mondoo_client_graphql` otherwise. An error ends the pages
+ * (the next call reports done). On error `*page_json_out` is not written and the last
+ * error is set.
+ * Thread safety: not while another thread uses the same pager.
+ */
+mondoo_result mondoo_graphql_pager_next(mondoo_graphql_pager *pager, char **page_json_out);
+
+/**
+ * Free a pager. NULL is a no-op.
+ *
+ * Ownership: takes `pager`, which must not be used again.
+ * Errors: none.
+ * Thread safety: not while another thread uses the same pager.
+ */
+void mondoo_graphql_pager_free(mondoo_graphql_pager *pager);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -65,9 +65,12 @@ mod status;
 
 mod registration;
 
+mod graphql;
+
 pub use cancel::mondoo_cancel;
 pub use client::{mondoo_client, mondoo_client_options, mondoo_status};
 pub use config::mondoo_config;
+pub use graphql::{mondoo_graphql_pager, mondoo_graphql_response};
 pub use last_error::mondoo_error;
 pub use registration::mondoo_registration;
 pub use signer::mondoo_signer;

@@ -547,7 +547,9 @@ fn one_connection_pool_is_reused_across_calls() {
         client.call("Echo", "Say", &serde_json::json!({ "i": i })).unwrap();
     }
     let peers = || platform.requests().iter().map(|r| r.peer).collect::<std::collections::BTreeSet<_>>();
-    assert_eq!(peers().len(), 1, "every call on one kept-alive connection: {:?}", peers());
+    // login's concurrent requests may leave two connections pooled (which one a call
+    // checks out depends on when hyper hands the last one back); five calls open no more
+    assert!(peers().len() <= 2, "every call on a kept-alive connection: {:?}", peers());
     // status sends Health/Check and PingPong at once: a second connection, then both kept
     for _ in 0..3 {
         client.status().unwrap();

@@ -4,9 +4,7 @@
 //! by every call (one exchange for many concurrent calls) and renewed before it expires.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use base64::Engine;
 use mondoo::{AuthMethod, Client, ClientOptions, Code, Config, LoadOptions};
@@ -17,73 +15,7 @@ const IDENTITY: &str = "//captain.api.mondoo.app/users/ssh-user";
 const AUDIENCE: &str = "mondoo-keyless-audience";
 const WORKLOAD: &str = "repo:mondoohq/libmondoo:ref:refs/heads/main";
 
-/// An OpenSSH ssh-agent on a socket of its own, killed when dropped.
-struct Agent {
-    child: Child,
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-}
-
-impl Agent {
-    fn start() -> Agent {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("OpenSSH ssh-agent runs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "ssh-agent made no socket");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Agent { child, dir, socket }
-    }
-
-    /// A new key of `kind` (ed25519, ecdsa) added with ssh-add; its OpenSSH public key.
-    fn add_key(&self, kind: &str) -> String {
-        let path = self.dir.path().join(format!("id_{kind}"));
-        let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", kind, "-N", "", "-C", kind, "-f"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "ssh-keygen -t {kind}");
-        ssh_add(&self.socket, &path);
-        std::fs::read_to_string(path.with_extension("pub")).unwrap()
-    }
-
-    fn fingerprint(&self, kind: &str) -> String {
-        let out = Command::new("ssh-keygen")
-            .args(["-l", "-E", "sha256", "-f"])
-            .arg(self.dir.path().join(format!("id_{kind}.pub")))
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string()
-    }
-
-    fn env(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("SSH_AUTH_SOCK".to_string(), self.socket.display().to_string())])
-    }
-}
-
-fn ssh_add(socket: &Path, key: &Path) {
-    let status =
-        Command::new("ssh-add").arg("-q").arg(key).env("SSH_AUTH_SOCK", socket).stderr(Stdio::null()).status().unwrap();
-    assert!(status.success(), "ssh-add {}", key.display());
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use mondoo_platform::ssh_agent::SshAgent as Agent;
 
 fn start() -> Platform {
     Platform::start(PlatformOptions::with_fixtures()).expect("platform starts")

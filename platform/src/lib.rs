@@ -26,6 +26,7 @@ pub mod latency;
 pub mod oidc;
 pub mod proxy;
 mod server;
+pub mod ssh_agent;
 pub mod sts;
 pub mod wire;
 

@@ -5,9 +5,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use base64::Engine;
 use common::{call, exchange, ping, signer_of, start, unix_now, Answer};
@@ -21,87 +19,11 @@ const IDENTITY: &str = "//captain.api.mondoo.app/users/ssh-user";
 const AUDIENCE: &str = "mondoo-test-audience";
 const WORKLOAD: &str = "repo:mondoohq/libmondoo:ref:refs/heads/main";
 
-/// An OpenSSH ssh-agent on a socket of its own, killed when dropped.
-struct Agent {
-    child: Child,
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-}
-
-impl Agent {
-    fn start() -> Agent {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("OpenSSH ssh-agent runs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "ssh-agent made no socket");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Agent { child, dir, socket }
-    }
-
-    /// A new key of `kind` (ed25519, ecdsa, ecdsa-384, rsa) added to the agent; its
-    /// OpenSSH public key.
-    fn add_key(&self, kind: &str) -> String {
-        let path = self.dir.path().join(format!("id_{kind}"));
-        let (key_type, bits): (&str, &[&str]) = match kind {
-            "ecdsa-384" => ("ecdsa", &["-b", "384"]),
-            "rsa" => ("rsa", &["-b", "2048"]),
-            other => (other, &[]),
-        };
-        let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", key_type])
-            .args(bits)
-            .args(["-N", "", "-C", kind, "-f"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "ssh-keygen -t {kind}");
-        self.ssh_add(&path);
-        std::fs::read_to_string(path.with_extension("pub")).unwrap()
-    }
-
-    /// The fingerprint `ssh-keygen -l -E sha256` prints for the key of `kind`.
-    fn keygen_fingerprint(&self, kind: &str) -> String {
-        let out = Command::new("ssh-keygen")
-            .args(["-l", "-E", "sha256", "-f"])
-            .arg(self.dir.path().join(format!("id_{kind}.pub")))
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string()
-    }
-
-    fn ssh_add(&self, path: &Path) {
-        let status = Command::new("ssh-add")
-            .arg("-q")
-            .arg(path)
-            .env("SSH_AUTH_SOCK", &self.socket)
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "ssh-add {}", path.display());
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use mondoo_platform::ssh_agent::SshAgent as Agent;
 
 fn signed_request(agent: &Agent, subject: &str, resource: &str, now: i64) -> ExchangeSshRequest {
     let claims = SshClaims::new(subject, resource, now).unwrap();
-    let signatures = sts::sign_claims_with_agent(&agent.socket, &claims).unwrap();
+    let signatures = sts::sign_claims_with_agent(agent.socket(), &claims).unwrap();
     ExchangeSshRequest { claims, signatures }
 }
 
@@ -122,7 +44,7 @@ fn ssh_exchange_with_every_key_type_then_signed_ping() {
         let fingerprint = platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &public_key).unwrap();
         let request = signed_request(&agent, IDENTITY, FIXTURE_SPACE, unix_now());
         assert_eq!(request.signatures.len(), 1);
-        assert_eq!(request.signatures[0].kid, agent.keygen_fingerprint(kind), "{kind}: kid as ssh-keygen prints it");
+        assert_eq!(request.signatures[0].kid, agent.fingerprint(kind), "{kind}: kid as ssh-keygen prints it");
         assert_eq!(request.signatures[0].kid, fingerprint);
         if kind == "rsa" {
             // hex of string "rsa-sha2-512": never SHA-1 ssh-rsa
@@ -207,9 +129,9 @@ fn exchanged_credential_expires_with_its_certificate() {
 fn no_agent_and_empty_agent_are_clear_errors() {
     let agent = Agent::start();
     let claims = SshClaims::new(IDENTITY, FIXTURE_SPACE, unix_now()).unwrap();
-    let e = sts::sign_claims_with_agent(&agent.socket, &claims).unwrap_err();
+    let e = sts::sign_claims_with_agent(agent.socket(), &claims).unwrap_err();
     assert!(e.message().contains("holds no keys"), "{e}");
-    let gone = agent.dir.path().join("no-such.sock");
+    let gone = agent.dir().join("no-such.sock");
     let e = sts::sign_claims_with_agent(&gone, &claims).unwrap_err();
     assert!(e.message().contains("no ssh-agent"), "{e}");
 }

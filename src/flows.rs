@@ -643,12 +643,10 @@ impl Client {
         crate::rpc::parse_endpoint(&url)
     }
 
+    /// A variable of the environment the client was made with (the caller's, else the
+    /// process's at `Client::new`), the one proxy and keyless settings come from too.
     fn env_var(&self, name: &str) -> Option<String> {
-        let value = match &self.shared.options.env {
-            Some(env) => env.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        };
-        value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        self.shared.env.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     }
 
     /// The Platform API credential, first match wins (protocol section 7): a config from

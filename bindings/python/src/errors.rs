@@ -27,12 +27,13 @@ pub(crate) fn exception_name(class: ErrorClass) -> &'static str {
 
 /// The class for one error: its class's, or a subclass of it for the codes Python code
 /// catches on their own (a missing config file; a timeout, which is also a builtin
-/// `TimeoutError`; a cancelled operation).
+/// `TimeoutError`; a cancelled operation; a GraphQL answer with `errors`).
 pub(crate) fn exception_name_for(e: &Error) -> &'static str {
     match e.code() {
         Code::ConfigNotFound => "ConfigNotFoundError",
         Code::Timeout => "NetworkTimeoutError",
         Code::Canceled => "CanceledError",
+        Code::GraphqlErrors => "GraphQLError",
         _ => exception_name(e.class()),
     }
 }
@@ -61,14 +62,49 @@ pub(crate) fn closed_client_error(py: Python<'_>) -> PyErr {
 /// and the fields of its class (`rpc_code`/`rpc_status`/`http_status`,
 /// `expired`/`malformed`).
 pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
-    match build(py, e) {
+    match build(py, e, |_| Ok(())) {
         Ok(err) => err,
         // The errors module failed to import or construct: still raise, with the message.
         Err(import_failure) => import_failure,
     }
 }
 
-fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+/// `GraphQLError` for a GraphQL answer with `errors`: `e`'s fields plus the answer's
+/// `errors` (each with message, path, locations, extensions) and its partial `data`.
+pub(crate) fn graphql_error(
+    py: Python<'_>,
+    e: &Error,
+    errors: &[mondoo::GraphQlError],
+    data: Option<&serde_json::Value>,
+) -> PyErr {
+    let add = |kwargs: &Bound<'_, PyDict>| -> PyResult<()> {
+        let entries: Vec<serde_json::Value> = errors
+            .iter()
+            .map(|error| {
+                serde_json::json!({
+                    "message": error.message,
+                    "path": error.path,
+                    "locations": error.locations.iter()
+                        .map(|l| serde_json::json!({"line": l.line, "column": l.column}))
+                        .collect::<Vec<_>>(),
+                    "extensions": error.extensions,
+                })
+            })
+            .collect();
+        kwargs.set_item("errors", crate::json::to_py(py, &serde_json::Value::Array(entries))?)?;
+        match data {
+            Some(data) => kwargs.set_item("data", crate::json::to_py(py, data)?),
+            None => kwargs.set_item("data", py.None()),
+        }
+    };
+    build(py, e, add).unwrap_or_else(|import_failure| import_failure)
+}
+
+fn build(
+    py: Python<'_>,
+    e: &Error,
+    extra: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>,
+) -> PyResult<PyErr> {
     let class = errors_module(py)?.getattr(exception_name_for(e))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", e.code().value())?;
@@ -93,6 +129,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         }
         _ => {}
     }
+    extra(&kwargs)?;
     let instance = class.call((e.to_string(),), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))
 }

@@ -38,15 +38,25 @@ fn interruptible<T: Send + 'static>(
     client: &Client,
     work: impl FnOnce(&Client) -> T + Send + 'static,
 ) -> PyResult<T> {
-    use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
     let cancel = CancelToken::new();
     let client = client.with_cancel(&cancel);
+    interruptible_with(py, &cancel, move || work(&client))
+}
+
+/// [`interruptible`] for work whose client handles were made with `cancel` beforehand
+/// (a pager keeps one client for all its pages).
+fn interruptible_with<T: Send + 'static>(
+    py: Python<'_>,
+    cancel: &CancelToken,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> PyResult<T> {
+    use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
     let (done, result) = sync_channel(1);
     std::thread::Builder::new()
         .name("mondoo-call".into())
         .spawn(move || {
             // the caller may have gone (interrupted): then nobody wants the result
-            let _ = done.send(work(&client));
+            let _ = done.send(work());
         })
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the call's worker thread: {e}")))?;
     // the receiver moves through the GIL-free closures: it is Send, not Sync
@@ -412,6 +422,7 @@ fn client_options(
     retry_jitter: Option<f64>,
     env: Option<BTreeMap<String, String>>,
     require_tls: bool,
+    api_token: Option<SecretString>,
 ) -> PyResult<ClientOptions> {
     // Unset arguments keep the defaults (no feature flags, the machine gathered on first use).
     let mut options = ClientOptions::new()
@@ -428,6 +439,9 @@ fn client_options(
     }
     if let Some(jitter) = retry_jitter {
         options.retry_jitter = seconds(jitter, "retry_jitter", true)?;
+    }
+    if let Some(token) = api_token {
+        options = options.with_api_token(token.as_str());
     }
     Ok(options)
 }
@@ -469,7 +483,7 @@ impl PyClient {
     #[pyo3(signature = (
         config=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
         connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None,
-        require_tls=false
+        require_tls=false, api_token=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -485,6 +499,7 @@ impl PyClient {
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
         require_tls: bool,
+        api_token: Option<String>,
     ) -> PyResult<Self> {
         let options = client_options(
             api_endpoint,
@@ -497,6 +512,7 @@ impl PyClient {
             retry_jitter,
             env,
             require_tls,
+            api_token.map(SecretString),
         )?;
         let source = match config {
             None => ConfigSource::Search,
@@ -518,7 +534,7 @@ impl PyClient {
     #[pyo3(signature = (
         path=None, *, api_endpoint=None, api_proxy=None, ca_file=None, timeout=30.0,
         connect_timeout=10.0, correct_clock_skew=false, retry_delays=None, retry_jitter=None, env=None,
-        require_tls=false
+        require_tls=false, api_token=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn for_registration(
@@ -534,6 +550,7 @@ impl PyClient {
         retry_jitter: Option<f64>,
         env: Option<BTreeMap<String, String>>,
         require_tls: bool,
+        api_token: Option<String>,
     ) -> PyResult<Self> {
         let options = client_options(
             api_endpoint,
@@ -546,6 +563,7 @@ impl PyClient {
             retry_jitter,
             env,
             require_tls,
+            api_token.map(SecretString),
         )?;
         PyClient::open(py, ConfigSource::ForRegistration(path), options)
     }
@@ -627,6 +645,45 @@ impl PyClient {
         json::to_py(py, &answer)
     }
 
+    /// A Platform API (GraphQL) request: `data` of the answer; GraphQLError when the answer
+    /// has `errors` (unless `allow_partial` and there is data). Interruptible.
+    #[pyo3(signature = (query, variables=None, *, allow_partial=false))]
+    fn graphql<'py>(
+        &self,
+        py: Python<'py>,
+        query: String,
+        variables: Option<&Bound<'py, PyAny>>,
+        allow_partial: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client()?;
+        let variables = graphql_variables(variables)?;
+        let response = interruptible(py, &client, move |c| c.graphql(&query, variables))?.map_err(py_err)?;
+        GraphQlAnswer { response, allow_partial }.into_pyobject(py)
+    }
+
+    /// The pages of the Relay connection at `path` in the answers to `query`: an iterator of
+    /// the connection objects, one request per page. Each page is interruptible.
+    #[pyo3(signature = (query, variables=None, *, path, page_limit=DEFAULT_PAGE_LIMIT))]
+    fn paginate(
+        &self,
+        query: &str,
+        variables: Option<&Bound<'_, PyAny>>,
+        path: &str,
+        page_limit: usize,
+    ) -> PyResult<PyGraphQlPages> {
+        let client = self.client()?;
+        let variables = graphql_variables(variables)?;
+        let cancel = CancelToken::new();
+        let pages = client.with_cancel(&cancel).graphql_pages(query, variables, path, page_limit).map_err(py_err)?;
+        Ok(PyGraphQlPages { state: Mutex::new(PagesState::Ready(Box::new(pages))), cancel })
+    }
+
+    /// Keyless configs: exchange now at the SecureTokenService and say what came back.
+    fn exchange(&self, py: Python<'_>) -> PyResult<PyExchangeReport> {
+        let client = self.client()?;
+        interruptible(py, &client, Client::exchange)?.map(|inner| PyExchangeReport { inner }).map_err(py_err)
+    }
+
     // The asyncio API (`mondoo.aio.Client` awaits these): the same calls on the async core,
     // on the module's tokio runtime; each returns an asyncio future of the running loop.
 
@@ -687,6 +744,40 @@ impl PyClient {
         awaitable(py, async move { client.call(&service, &method, &payload).await.map(JsonAnswer) })
     }
 
+    #[pyo3(signature = (query, variables=None, *, allow_partial=false))]
+    fn _graphql_async<'py>(
+        &self,
+        py: Python<'py>,
+        query: String,
+        variables: Option<&Bound<'py, PyAny>>,
+        allow_partial: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        let variables = graphql_variables(variables)?;
+        awaitable(py, async move {
+            client.graphql(&query, variables).await.map(|response| GraphQlAnswer { response, allow_partial })
+        })
+    }
+
+    #[pyo3(signature = (query, variables=None, *, path, page_limit=DEFAULT_PAGE_LIMIT))]
+    fn _paginate_async(
+        &self,
+        query: &str,
+        variables: Option<&Bound<'_, PyAny>>,
+        path: &str,
+        page_limit: usize,
+    ) -> PyResult<PyAsyncGraphQlPages> {
+        let client = self.async_client()?;
+        let variables = graphql_variables(variables)?;
+        let stream = client.graphql_pages(query, variables, path, page_limit).map_err(py_err)?;
+        Ok(PyAsyncGraphQlPages { stream: Arc::new(tokio::sync::Mutex::new(Box::pin(stream))) })
+    }
+
+    fn _exchange_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.async_client()?;
+        awaitable(py, async move { client.exchange().await.map(|inner| PyExchangeReport { inner }) })
+    }
+
     /// A bearer for these body bytes, signed as the configured service account.
     fn sign(&self, py: Python<'_>, body: &Bound<'_, PyAny>) -> PyResult<String> {
         let client = self.client()?;
@@ -734,7 +825,7 @@ impl PyClient {
     }
 }
 
-/// A registration token, wiped from memory when dropped.
+/// A registration or API token, wiped from memory when dropped.
 struct SecretString(String);
 impl SecretString {
     fn as_str(&self) -> &str {
@@ -764,6 +855,189 @@ fn call_payload(payload: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Valu
     match payload {
         Some(p) => json::from_py(p),
         None => Ok(serde_json::Value::Object(Default::default())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The Platform API (GraphQL)
+
+/// The pages `paginate` walks at most unless told otherwise: a bound against a query that
+/// never ends, far above what a listing needs (100 pages of the platform's largest page).
+const DEFAULT_PAGE_LIMIT: usize = 100;
+
+/// GraphQL variables from Python: a mapping (checked to be an object by the core) or None.
+fn graphql_variables(variables: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::Value>> {
+    match variables {
+        Some(v) if !v.is_none() => json::from_py(v).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A GraphQL answer as Python gets it: `data`, or GraphQLError carrying the answer's
+/// `errors` and partial `data` (converted with the GIL, where the exception is raised).
+struct GraphQlAnswer {
+    response: mondoo::GraphQlResponse,
+    allow_partial: bool,
+}
+
+impl<'py> IntoPyObject<'py> for GraphQlAnswer {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let GraphQlAnswer { response, allow_partial } = self;
+        // kept for the exception only when there may be one
+        let details = (response.has_errors() || response.data.is_none())
+            .then(|| (response.errors.clone(), response.data.clone()));
+        let data = if allow_partial { response.into_partial_data() } else { response.into_data() };
+        match data {
+            Ok(data) => json::to_py(py, &data),
+            Err(e) => {
+                let (errors, data) = details.unwrap_or_default();
+                Err(errors::graphql_error(py, &e, &errors, data.as_ref()))
+            }
+        }
+    }
+}
+
+/// Where a blocking pager is: between pages, fetching one (on a worker thread), or done.
+enum PagesState {
+    Ready(Box<mondoo::GraphQlPages>),
+    Fetching,
+    Done,
+}
+
+/// The pages of a Relay connection (`Client.paginate`): each item is the connection
+/// object of one page (`edges`/`nodes`, `pageInfo`, `totalCount`, as the query selects).
+#[pyclass(module = "mondoo._native", name = "GraphQLPages", frozen)]
+pub struct PyGraphQlPages {
+    state: Mutex<PagesState>,
+    /// the pager's client handle was made with it: an interrupted page cancels its request
+    cancel: CancelToken,
+}
+
+impl PyGraphQlPages {
+    fn set(&self, state: PagesState) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+}
+
+#[pymethods]
+impl PyGraphQlPages {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let taken = std::mem::replace(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()), PagesState::Fetching);
+        let mut pages = match taken {
+            PagesState::Ready(pages) => pages,
+            PagesState::Fetching => {
+                return Err(PyRuntimeError::new_err("another thread is fetching a page of this iterator"))
+            }
+            PagesState::Done => {
+                self.set(PagesState::Done);
+                return Ok(None);
+            }
+        };
+        let fetched = interruptible_with(py, &self.cancel, move || {
+            let page = pages.next();
+            (pages, page)
+        });
+        match fetched {
+            Ok((pages, Some(Ok(page)))) => {
+                self.set(PagesState::Ready(pages));
+                json::to_py(py, &page).map(Some)
+            }
+            Ok((pages, end)) => {
+                self.set(PagesState::Done);
+                // the last handle of a closed client joins its runtime thread: not with the GIL
+                py.detach(move || drop(pages));
+                end.transpose().map(|_| None).map_err(py_err)
+            }
+            Err(interrupted) => {
+                // the request was cancelled: the pager cannot go on from a page it never got
+                self.set(PagesState::Done);
+                Err(interrupted)
+            }
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        match &*self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            PagesState::Ready(pages) => format!("<GraphQLPages {pages:?}>"),
+            PagesState::Fetching => "<GraphQLPages fetching>".into(),
+            PagesState::Done => "<GraphQLPages done>".into(),
+        }
+    }
+}
+
+type PageStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = mondoo::Result<serde_json::Value>> + Send>>;
+
+/// The asyncio pager (`mondoo.aio.Client.paginate` iterates it): the core's page stream.
+#[pyclass(module = "mondoo._native", name = "AsyncGraphQLPages", frozen)]
+pub struct PyAsyncGraphQlPages {
+    stream: Arc<tokio::sync::Mutex<PageStream>>,
+}
+
+#[pymethods]
+impl PyAsyncGraphQlPages {
+    /// An awaitable of the next page (the connection object), None after the last one.
+    fn next_page<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        use futures_util::StreamExt;
+        let stream = Arc::clone(&self.stream);
+        awaitable(py, async move {
+            let mut stream = stream.lock().await;
+            stream.next().await.transpose().map(|page| page.map(JsonAnswer))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keyless exchange
+
+/// What `Client.exchange` got: the short-lived service account, never its key.
+#[pyclass(module = "mondoo._native", name = "ExchangeReport", frozen)]
+pub struct PyExchangeReport {
+    inner: mondoo::ExchangeReport,
+}
+
+#[pymethods]
+impl PyExchangeReport {
+    /// "ssh" or "workload_identity".
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.inner.method.as_str()
+    }
+    /// The short-lived service account's MRN.
+    #[getter]
+    fn service_account_mrn(&self) -> &str {
+        &self.inner.service_account_mrn
+    }
+    /// Its space or organization, or None.
+    #[getter]
+    fn scope_mrn(&self) -> Option<String> {
+        self.inner.scope_mrn.clone()
+    }
+    /// When its certificate ends (RFC 3339, UTC), or None for a credential without one.
+    #[getter]
+    fn expires_at(&self) -> Option<String> {
+        self.inner.expires_at.clone()
+    }
+    /// method, service_account_mrn, scope_mrn, expires_at.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let value = serde_json::to_value(&self.inner).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        json::to_py(py, &value)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ExchangeReport(method={:?}, service_account_mrn={:?}, scope_mrn={}, expires_at={})",
+            self.method(),
+            self.inner.service_account_mrn,
+            py_repr_opt(self.inner.scope_mrn.as_deref()),
+            py_repr_opt(self.inner.expires_at.as_deref()),
+        )
     }
 }
 
@@ -1065,6 +1339,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRegistration>()?;
     m.add_class::<PyStatus>()?;
     m.add_class::<PyHealth>()?;
+    m.add_class::<PyGraphQlPages>()?;
+    m.add_class::<PyAsyncGraphQlPages>()?;
+    m.add_class::<PyExchangeReport>()?;
     m.add_function(wrap_pyfunction!(inspect_token, m)?)?;
     m.add_function(wrap_pyfunction!(all_codes, m)?)?;
     m.add_function(wrap_pyfunction!(_error_for_code, m)?)?;

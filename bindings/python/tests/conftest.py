@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -98,6 +100,48 @@ class Platform:
 
     def reset(self) -> None:
         self.admin("reset")
+
+    # --- the Platform API (GraphQL) ---
+
+    def service_account(self, space_mrn: str) -> dict[str, Any]:
+        """A new service account (with a key) in `space_mrn`: its credentials document."""
+        account: dict[str, Any] = self.admin("service-account", {"space_mrn": space_mrn})
+        return account
+
+    def add_assets(self, space_mrn: str, count: int) -> list[dict[str, Any]]:
+        """Add `count` assets to the space for the Platform API; every asset of the space."""
+        assets: list[dict[str, Any]] = self.admin("assets", {"space_mrn": space_mrn, "count": count})
+        return assets
+
+    def api_token(self, space_mrn: str) -> str:
+        """A new API token for `space_mrn` that the Platform API accepts."""
+        token: str = self.admin("api-token", {"space_mrn": space_mrn})["token"]
+        return token
+
+    def graphql_requests(self) -> list[dict[str, Any]]:
+        """The recorded requests to /query, with the credential each used."""
+        return [r for r in self.requests() if r["service"] == "GraphQL"]
+
+    # --- keyless (SecureTokenService and the local OIDC issuer) ---
+
+    def authorize_ssh_key(self, subject_mrn: str, scope_mrn: str, public_key: str) -> str:
+        """Let `public_key` (an OpenSSH public key line) exchange as `subject_mrn`; its fingerprint."""
+        body = {"subject_mrn": subject_mrn, "scope_mrn": scope_mrn, "public_key": public_key}
+        fingerprint: str = self.admin("authorize-ssh-key", body)["fingerprint"]
+        return fingerprint
+
+    def authorize_workload(self, audience: str, subject: str, scope_mrn: str) -> None:
+        """Let identity tokens of the local issuer for `audience` and `subject` exchange into `scope_mrn`."""
+        self.admin("authorize-workload", {"audience": audience, "subject": subject, "scope_mrn": scope_mrn})
+
+    def oidc_token(self, subject: str, audience: str, ttl_seconds: int = 300) -> str:
+        """An identity token the local OIDC issuer signed."""
+        body = {"subject": subject, "audience": audience, "ttl_seconds": ttl_seconds}
+        token: str = self.admin("oidc-token", body)["token"]
+        return token
+
+    def refuse_exchanges(self, times: int = 1) -> None:
+        self.admin("refuse-exchanges", {"times": times})
 
 
 @contextlib.contextmanager
@@ -226,6 +270,52 @@ class SilentServer:
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+
+
+class SshAgent:
+    """OpenSSH's ssh-agent on a socket of its own (`ssh-agent -D -a SOCKET`), with keys made
+    by ssh-keygen and added by ssh-add; killed by `stop`."""
+
+    def __init__(self) -> None:
+        # A short directory: a unix socket's path is limited to about 100 bytes.
+        self.dir = Path(tempfile.mkdtemp(prefix="mondoo-agent-"))
+        self.socket = self.dir / "agent.sock"
+        self._process = subprocess.Popen(
+            ["ssh-agent", "-D", "-a", str(self.socket)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while not self.socket.exists():
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                self.stop()
+                pytest.fail("ssh-agent made no socket", pytrace=False)
+            time.sleep(0.02)
+
+    def env(self) -> dict[str, str]:
+        """An environment (for Client's `env`) with SSH_AUTH_SOCK naming this agent."""
+        return {"SSH_AUTH_SOCK": str(self.socket)}
+
+    def add_key(self, kind: str) -> str:
+        """A new key of `kind` (ed25519, ecdsa) added to the agent; its OpenSSH public key."""
+        path = self.dir / f"id_{kind}"
+        subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", kind, "-f", str(path)], check=True)
+        subprocess.run(["ssh-add", "-q", str(path)], check=True, env={**os.environ, **self.env()})
+        return path.with_suffix(".pub").read_text()
+
+    def private_keys(self) -> list[str]:
+        """The private keys the agent holds, as their files have them."""
+        return [p.read_text() for p in self.dir.glob("id_*") if p.suffix != ".pub"]
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def ssh_agent() -> Iterator[SshAgent]:
+    agent = SshAgent()
+    yield agent
+    agent.stop()
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_every_code_maps_to_exactly_one_class() -> None:
         (5002, mondoo.NetworkTimeoutError),
         (5009, mondoo.CanceledError),
         (6016, mondoo.RpcError),
+        (7001, mondoo.GraphQLError),
     ],
 )
 def test_codes_map_to_their_area(value: int, cls: type) -> None:
@@ -90,6 +91,11 @@ def test_exception_fields() -> None:
     assert str(rpc) == "rpc error: code = Unauthenticated desc = request permission unauthenticated"
     timeout = _native._error_for_code(5002)
     assert isinstance(timeout, mondoo.NetworkError) and timeout.timeout
+    graphql = _native._error_for_code(7001, "the Platform API answered with errors: no")
+    assert isinstance(graphql, mondoo.RpcError) and isinstance(graphql, mondoo.GraphQLError)
+    assert (graphql.errors, graphql.data) == ([], None)
+    again = pickle.loads(pickle.dumps(graphql))
+    assert type(again) is mondoo.GraphQLError and (again.errors, str(again)) == ([], str(graphql))
 
 
 def test_exceptions_are_python_classes_that_pickle() -> None:

@@ -7,6 +7,7 @@ defines the exceptions. Start with :class:`Client`::
 
     with mondoo.Client() as client:
         print(client.status())
+        print(client.graphql("{ viewer { mrn name } }"))
 
 The same calls for asyncio are in :mod:`mondoo.aio`::
 
@@ -18,6 +19,8 @@ from mondoo._native import (
     VERSION,
     Client,
     Config,
+    ExchangeReport,
+    GraphQLPages,
     Health,
     Registration,
     Signer,
@@ -30,6 +33,7 @@ from mondoo.errors import (
     ClientClosedError,
     ConfigError,
     ConfigNotFoundError,
+    GraphQLError,
     InternalError,
     KeyMaterialError,
     MondooError,
@@ -51,6 +55,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigNotFoundError",
+    "ExchangeReport",
+    "GraphQLError",
+    "GraphQLPages",
     "InternalError",
     "KeyMaterialError",
     "Health",

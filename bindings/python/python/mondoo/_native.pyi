@@ -1,7 +1,7 @@
 """The native module of libmondoo; use the ``mondoo`` package."""
 
 import os
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Optional, Union, final
 
@@ -16,6 +16,9 @@ __all__ = [
     "Registration",
     "Status",
     "Health",
+    "GraphQLPages",
+    "AsyncGraphQLPages",
+    "ExchangeReport",
     "inspect_token",
     "all_codes",
     "_error_for_code",
@@ -295,6 +298,7 @@ class Client:
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
         require_tls: bool = False,
+        api_token: Optional[str] = None,
     ) -> Client:
         """A client of ``config``: a :class:`Config`; the path of an existing config file
         (a missing one raises :class:`~mondoo.errors.ConfigNotFoundError`: register into a
@@ -305,9 +309,12 @@ class Client:
         request and ``connect_timeout`` the connect, in seconds; ``correct_clock_skew``
         corrects signing times by the skew status measures; ``retry_delays`` and
         ``retry_jitter`` (seconds) are registration's retry schedule; ``env`` replaces the
-        process environment for the proxy lookup; ``require_tls`` refuses an ``http://``
-        endpoint that is not loopback before any request
-        (:class:`~mondoo.errors.NetworkError` with ``MONDOO_RESULT_INSECURE_ENDPOINT``).
+        process environment (read once, here) for the proxy, ``MONDOO_API_TOKEN``,
+        ``MONDOO_API_ENDPOINT`` and the keyless settings (``SSH_AUTH_SOCK``,
+        ``JWT_TOKEN``, ...); ``require_tls`` refuses an ``http://`` endpoint that is not
+        loopback before any request (:class:`~mondoo.errors.NetworkError` with
+        ``MONDOO_RESULT_INSECURE_ENDPOINT``); ``api_token`` is an API token for
+        :meth:`graphql` (never shown; ``$MONDOO_API_TOKEN`` comes first, see there).
         """
     @staticmethod
     def for_registration(
@@ -323,6 +330,7 @@ class Client:
         retry_jitter: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
         require_tls: bool = False,
+        api_token: Optional[str] = None,
     ) -> Client:
         """A client to register with (``cnspec login --config path``): the config at
         ``path``, or a new file there that :meth:`register` writes (creating missing
@@ -367,6 +375,59 @@ class Client:
     def call(self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
         """A signed call to any platform service: ``POST {api_endpoint}/{service}/{method}``
         with ``payload`` as JSON (None: ``{}``); returns the answer."""
+    def graphql(
+        self,
+        query: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        allow_partial: bool = False,
+    ) -> dict[str, Any]:
+        """A Platform API request (GraphQL at ``{api_endpoint}/query``): the answer's ``data``.
+
+        ``variables`` is sent as JSON. An answer with ``errors`` raises
+        :class:`~mondoo.errors.GraphQLError` carrying them (``.errors``) and the partial
+        ``.data``; with ``allow_partial`` the data is returned instead when there is some.
+        A refused credential raises :class:`~mondoo.errors.RpcError`
+        (``rpc_status == "Unauthenticated"``). The endpoint: the ``api_endpoint`` option,
+        else ``$MONDOO_API_ENDPOINT``, else the config's (``/query`` appended). The
+        credential, first match wins: a config from ``$MONDOO_CONFIG_BASE64`` or
+        ``$MONDOO_CONFIG_PATH``, ``$MONDOO_API_TOKEN``, the ``api_token`` option, then the
+        config's service account (its bearer reused across calls until 10 s before it
+        expires). Interruptible like the other calls.
+        """
+    def paginate(
+        self,
+        query: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        path: str,
+        page_limit: int = 100,
+    ) -> GraphQLPages:
+        """The pages of the Relay connection at ``path`` (dotted, e.g. ``"space.assets"``)
+        in the answers to ``query``: an iterator of each page's connection object, one
+        request per page::
+
+            for page in client.paginate(QUERY, {"space": mrn}, path="assets"):
+                for edge in page["edges"]:
+                    print(edge["node"]["name"])
+
+        ``query`` takes ``$after: String`` (the pager sets it) and selects ``pageInfo {
+        endCursor hasNextPage }`` of the connection; the iteration ends after the page whose
+        ``hasNextPage`` is false. Pages, not nodes: a page also has ``totalCount`` and the
+        cursors, and the query decides between ``edges`` and ``nodes``. More than
+        ``page_limit`` pages raises :class:`~mondoo.errors.InternalError`
+        (``MONDOO_RESULT_INVALID_ARGUMENT``) after the last allowed page, never a silent
+        truncation; a page with ``errors`` raises :class:`~mondoo.errors.GraphQLError`.
+        An error or a Ctrl-C ends the iteration.
+        """
+    def exchange(self) -> ExchangeReport:
+        """Keyless configs (``auth: {method: ssh}`` or a ``type: external_account``
+        document): exchange at the platform's SecureTokenService now, also when the
+        short-lived service account in memory is still fresh, and say what came back (never
+        the key). Later calls use the new account; it is never written to the config. A
+        config with a key or token of its own raises :class:`~mondoo.errors.NotRegisteredError`.
+        Calls exchange on their own when needed: this is for reporting and for renewing early.
+        """
     def sign(self, body: _Body) -> str:
         """A bearer for these body bytes, signed as the configured service account."""
     # The asyncio API's calls (mondoo.aio.Client awaits them): futures of the running loop.
@@ -384,6 +445,13 @@ class Client:
     def _call_async(
         self, service: str, method: str, payload: Optional[Mapping[str, Any]] = None
     ) -> Awaitable[dict[str, Any]]: ...
+    def _graphql_async(
+        self, query: str, variables: Optional[Mapping[str, Any]] = None, *, allow_partial: bool = False
+    ) -> Awaitable[dict[str, Any]]: ...
+    def _paginate_async(
+        self, query: str, variables: Optional[Mapping[str, Any]] = None, *, path: str, page_limit: int = 100
+    ) -> AsyncGraphQLPages: ...
+    def _exchange_async(self) -> Awaitable[ExchangeReport]: ...
     def close(self) -> None:
         """Drop the client and its connection pool; later calls raise
         :class:`~mondoo.errors.ClientClosedError`. Closing twice is fine."""
@@ -396,6 +464,42 @@ class Client:
         traceback: Optional[TracebackType],
     ) -> None:
         """Close the client; an exception raised in the block propagates."""
+
+@final
+class GraphQLPages(Iterator[dict[str, Any]]):
+    """The pages of a Relay connection, made by :meth:`Client.paginate`: each item is one
+    page's connection object. Iterate it once; an error or Ctrl-C ends it."""
+
+    def __iter__(self) -> GraphQLPages:
+        """The iterator itself."""
+    def __next__(self) -> dict[str, Any]:
+        """The next page (one request), or ``StopIteration`` after the last one."""
+
+@final
+class AsyncGraphQLPages:
+    """The asyncio pager behind :meth:`mondoo.aio.Client.paginate` (iterate that instead)."""
+
+    def next_page(self) -> Awaitable[Optional[dict[str, Any]]]:
+        """The next page's connection object, or None after the last page."""
+
+@final
+class ExchangeReport:
+    """What :meth:`Client.exchange` got: the short-lived service account, never its key."""
+
+    @property
+    def method(self) -> Literal["ssh", "workload_identity"]:
+        """How it was exchanged: an ssh-agent's keys or a workload identity token."""
+    @property
+    def service_account_mrn(self) -> str:
+        """The short-lived service account's MRN."""
+    @property
+    def scope_mrn(self) -> Optional[str]:
+        """Its space or organization, or None."""
+    @property
+    def expires_at(self) -> Optional[str]:
+        """When its certificate ends (RFC 3339, UTC), or None for a credential without one."""
+    def to_dict(self) -> dict[str, Any]:
+        """``method``, ``service_account_mrn``, ``scope_mrn``, ``expires_at``."""
 
 def all_codes() -> list[tuple[int, str]]:
     """Every result code as ``(value, C name)``, in value order."""

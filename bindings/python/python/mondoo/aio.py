@@ -23,12 +23,12 @@ blocking client.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Optional, TypedDict, Union, final
 
 from mondoo import _native
-from mondoo._native import Config, Health, Registration, Status
+from mondoo._native import Config, ExchangeReport, Health, Registration, Status
 
 if TYPE_CHECKING:
     # Only for the checker: a runtime import would need typing_extensions below Python 3.11.
@@ -51,6 +51,7 @@ class ClientOptions(TypedDict, total=False):
     retry_jitter: Optional[float]
     env: Optional[Mapping[str, str]]
     require_tls: bool
+    api_token: Optional[str]
 
 
 @final
@@ -145,6 +146,44 @@ class Client:
         with ``payload`` as JSON (None: ``{}``); returns the answer."""
         return await self._client._call_async(service, method, payload)
 
+    async def graphql(
+        self,
+        query: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        allow_partial: bool = False,
+    ) -> dict[str, Any]:
+        """A Platform API (GraphQL) request, as :meth:`mondoo.Client.graphql`: the answer's
+        ``data``; :class:`~mondoo.errors.GraphQLError` (with ``errors`` and partial
+        ``data``) when it has ``errors``, unless ``allow_partial`` and there is data."""
+        return await self._client._graphql_async(query, variables, allow_partial=allow_partial)
+
+    def paginate(
+        self,
+        query: str,
+        variables: Optional[Mapping[str, Any]] = None,
+        *,
+        path: str,
+        page_limit: int = 100,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The pages of the Relay connection at ``path`` as an async iterator, as
+        :meth:`mondoo.Client.paginate`: each item is one page's connection object (with
+        ``edges`` or ``nodes`` and ``pageInfo``), one request per page::
+
+            async for page in client.paginate(QUERY, {"space": mrn}, path="assets"):
+                for edge in page["edges"]:
+                    print(edge["node"]["name"])
+
+        The arguments are checked here (a bad ``path`` or ``page_limit`` raises at once);
+        the requests run as the iteration goes. A cancelled ``async for`` cancels the page
+        it waits for."""
+        pages = self._client._paginate_async(query, variables, path=path, page_limit=page_limit)
+        return _iterate(pages)
+
+    async def exchange(self) -> ExchangeReport:
+        """Keyless configs: exchange now, as :meth:`mondoo.Client.exchange`."""
+        return await self._client._exchange_async()
+
     def sign(self, body: Union[bytes, str]) -> str:
         """A bearer for these body bytes, signed as the configured service account (no I/O:
         not a coroutine)."""
@@ -171,3 +210,12 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<mondoo.aio.{self._client!r}>"
+
+
+async def _iterate(pages: _native.AsyncGraphQLPages) -> AsyncIterator[dict[str, Any]]:
+    """The pages of the native async pager until it says there are no more."""
+    while True:
+        page = await pages.next_page()
+        if page is None:
+            return
+        yield page

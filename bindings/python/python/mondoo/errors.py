@@ -1,5 +1,8 @@
 """Exceptions of libmondoo: one class per error class of the library.
 
+(Also the shapes of :attr:`GraphQLError.errors`: :class:`GraphQLErrorEntry` and
+:class:`GraphQLLocation`, typed dicts, not exceptions.)
+
 Every exception is a :class:`MondooError` with the library's result ``code`` (the C
 ABI's value) and ``code_name`` (its C name, e.g. ``"MONDOO_RESULT_TOKEN_EXPIRED"``).
 The native module picks the class and fills in the fields; nothing here parses messages.
@@ -7,7 +10,7 @@ The native module picks the class and fills in the fields; nothing here parses m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, TypedDict
+from typing import TYPE_CHECKING, Any, Optional, TypedDict, Union
 
 if TYPE_CHECKING:
     # Only for the checker: a runtime import would need typing_extensions below Python 3.11.
@@ -24,6 +27,7 @@ __all__ = [
     "NetworkTimeoutError",
     "CanceledError",
     "RpcError",
+    "GraphQLError",
     "InternalError",
     "ClientClosedError",
 ]
@@ -171,6 +175,59 @@ class RpcError(MondooError):
         #: gRPC's name of rpc_code, e.g. "Unauthenticated"
         self.rpc_status = rpc_status
         self.http_status = http_status
+
+
+class GraphQLLocation(TypedDict):
+    """A position in the query text (1-based)."""
+
+    line: int
+    column: int
+
+
+class GraphQLErrorEntry(TypedDict):
+    """One entry of a GraphQL answer's ``errors``, as the platform sent it."""
+
+    #: what went wrong, in the server's words (not escaped: print it with care)
+    message: str
+    #: where in ``data``: field names and list indices (empty when not about a field)
+    path: list[Union[str, int]]
+    #: where in the query (empty when the server named none)
+    locations: list[GraphQLLocation]
+    #: the server's extra fields (Mondoo's ``code``, ...), or None
+    extensions: Optional[dict[str, Any]]
+
+
+class GraphQLError(RpcError):
+    """The Platform API answered with ``errors`` (``MONDOO_RESULT_GRAPHQL_ERRORS``).
+
+    Raised by :meth:`mondoo.Client.graphql` (unless ``allow_partial`` and the answer has
+    data) with the answer's ``errors`` and its partial ``data``; the message is the first
+    error's, escaped. Raised by :meth:`mondoo.Client.paginate` for a page with errors,
+    ``errors`` is empty and the message says what the first was. An answer that is not a
+    GraphQL answer at all (HTTP 401, 500...) raises the other exceptions
+    (:class:`RpcError` with ``rpc_status == "Unauthenticated"`` for a refused credential).
+    A subclass of :class:`RpcError`: the library's GraphQL codes are in the RPC area.
+    """
+
+    errors: list[GraphQLErrorEntry]
+    data: Optional[dict[str, Any]]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Optional[list[GraphQLErrorEntry]] = None,
+        data: Optional[dict[str, Any]] = None,
+        rpc_code: Optional[int] = None,
+        rpc_status: Optional[str] = None,
+        http_status: Optional[int] = None,
+        **common: Unpack[_CommonFields],
+    ) -> None:
+        super().__init__(message, rpc_code=rpc_code, rpc_status=rpc_status, http_status=http_status, **common)
+        #: the answer's errors (message, path, locations, extensions)
+        self.errors = errors if errors is not None else []
+        #: the answer's data beside the errors (partial: the failed fields are None), or None
+        self.data = data
 
 
 class InternalError(MondooError):

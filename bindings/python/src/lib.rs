@@ -662,8 +662,10 @@ impl PyClient {
     }
 
     /// The pages of the Relay connection at `path` in the answers to `query`: an iterator of
-    /// the connection objects, one request per page. Each page is interruptible.
-    #[pyo3(signature = (query, variables=None, *, path, page_limit=DEFAULT_PAGE_LIMIT))]
+    /// the connection objects, one request per page. Each page is interruptible. The
+    /// default limit of 100 pages bounds a query that never ends, far above a listing's
+    /// needs (written out in the signature so `help()` and stubtest show it).
+    #[pyo3(signature = (query, variables=None, *, path, page_limit=100))]
     fn paginate(
         &self,
         query: &str,
@@ -759,7 +761,7 @@ impl PyClient {
         })
     }
 
-    #[pyo3(signature = (query, variables=None, *, path, page_limit=DEFAULT_PAGE_LIMIT))]
+    #[pyo3(signature = (query, variables=None, *, path, page_limit=100))]
     fn _paginate_async(
         &self,
         query: &str,
@@ -860,10 +862,6 @@ fn call_payload(payload: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Valu
 
 // ---------------------------------------------------------------------------------------
 // The Platform API (GraphQL)
-
-/// The pages `paginate` walks at most unless told otherwise: a bound against a query that
-/// never ends, far above what a listing needs (100 pages of the platform's largest page).
-const DEFAULT_PAGE_LIMIT: usize = 100;
 
 /// GraphQL variables from Python: a mapping (checked to be an object by the core) or None.
 fn graphql_variables(variables: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::Value>> {

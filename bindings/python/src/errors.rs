@@ -100,11 +100,7 @@ pub(crate) fn graphql_error(
     build(py, e, add).unwrap_or_else(|import_failure| import_failure)
 }
 
-fn build(
-    py: Python<'_>,
-    e: &Error,
-    extra: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>,
-) -> PyResult<PyErr> {
+fn build(py: Python<'_>, e: &Error, extra: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>) -> PyResult<PyErr> {
     let class = errors_module(py)?.getattr(exception_name_for(e))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("code", e.code().value())?;

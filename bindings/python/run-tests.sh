@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the Python module and run its checks: pytest against the local platform,
-# mypy --strict on the example and the tests, mypy --strict for Python 3.9 (the oldest
+# mypy --strict on the examples and the tests, mypy --strict for Python 3.9 (the oldest
 # the abi3 wheel supports) on the package and the example, stubtest on the installed package.
 #
 #   bindings/python/run-tests.sh [VENV_DIR]
@@ -50,7 +50,7 @@ step "pytest"
 "$py" -m pytest -q -p no:cacheprovider .
 
 step "mypy --strict (example, tests)"
-"$py" -m mypy --strict --no-incremental "$repo/examples/python/status.py"
+"$py" -m mypy --strict --no-incremental "$repo/examples/python/status.py" "$repo/examples/python/assets.py"
 "$py" -m mypy --strict --no-incremental .
 
 step "mypy --strict --python-version 3.9 (installed package, example)"
@@ -62,7 +62,7 @@ if ! PYTHONPATH="$mypy39" "$py" -m mypy --version 2>/dev/null | grep -q '^mypy 1
     "$py" -m pip install --quiet --disable-pip-version-check --upgrade --target "$mypy39" "mypy>=1.20,<2"
 fi
 PYTHONPATH="$mypy39" "$py" -m mypy --strict --no-incremental --python-version 3.9 -p mondoo
-PYTHONPATH="$mypy39" "$py" -m mypy --strict --no-incremental --python-version 3.9 "$repo/examples/python/status.py"
+PYTHONPATH="$mypy39" "$py" -m mypy --strict --no-incremental --python-version 3.9 "$repo/examples/python/status.py" "$repo/examples/python/assets.py"
 
 step "stubtest"
 "$py" -m mypy.stubtest mondoo

@@ -9,6 +9,8 @@ import base64
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,7 +19,7 @@ import pytest
 
 import mondoo
 import mondoo.aio
-from conftest import Platform, SilentServer
+from conftest import REPO, Platform, SilentServer
 
 SPACE = "//captain.api.mondoo.app/spaces/python-graphql"
 OTHER_SPACE = "//captain.api.mondoo.app/spaces/not-mine"
@@ -252,6 +254,27 @@ def test_ctrl_c_cancels_a_page_and_ends_the_pager(silent_server: SilentServer, t
         timer.cancel()
     assert silent_server.wait_all_closed(5.0), "the interrupted page kept its connection open"
     assert list(pages) == []
+
+
+def test_the_assets_example_lists_every_asset(platform: Platform, tmp_path: Path) -> None:
+    platform.add_assets(SPACE, 5)
+    path, _ = account_config(platform, tmp_path)
+    example = REPO / "examples" / "python" / "assets.py"
+    env = {**os.environ, "MONDOO_CONFIG_PATH": str(path)}
+    ran = subprocess.run(
+        [sys.executable, str(example), "--page-size", "2"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert len(lines) == 6 and len(set(lines[:5])) == 5, ran.stdout
+    assert lines[-1] == f"5 assets in {SPACE}"
+    assert len(platform.graphql_requests()) == 3
+
+    # an answer with errors: the example says so and exits 2
+    ran = subprocess.run(
+        [sys.executable, str(example), "--space", OTHER_SPACE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 2 and "MONDOO_RESULT_GRAPHQL_ERRORS" in ran.stderr, ran.stderr
 
 
 # --- asyncio ----------------------------------------------------------------------------

@@ -73,6 +73,25 @@ def test_a_service_account_query_with_variables(platform: Platform, tmp_path: Pa
     assert body == {"query": VIEWER_AND_SPACE, "variables": {"s": SPACE}}
 
 
+def test_threads_sharing_a_client_share_one_bearer(platform: Platform, tmp_path: Path) -> None:
+    client, account = account_client(platform, tmp_path)
+    viewers: list[str] = []
+
+    def work() -> None:
+        for _ in range(5):
+            viewers.append(client.graphql("{ viewer { mrn } }")["viewer"]["mrn"])
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert viewers == [account["mrn"]] * 40
+    recorded = platform.graphql_requests()
+    assert len(recorded) == 40
+    assert len({r["credential"]["bearer_sha256"] for r in recorded}) == 1, "one signature for 40 calls"
+
+
 def test_an_api_token_from_the_environment(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     token = platform.api_token(SPACE)
     path, _ = account_config(platform, tmp_path)
@@ -275,6 +294,30 @@ def test_the_assets_example_lists_every_asset(platform: Platform, tmp_path: Path
         [sys.executable, str(example), "--space", OTHER_SPACE], env=env, capture_output=True, text=True, timeout=60
     )
     assert ran.returncode == 2 and "MONDOO_RESULT_GRAPHQL_ERRORS" in ran.stderr, ran.stderr
+
+
+def test_one_page_at_a_time_per_pager(silent_server: SilentServer, tmp_path: Path, platform: Platform) -> None:
+    token = platform.api_token(SPACE)
+    client = mondoo.Client.for_registration(
+        tmp_path / "x.yml", api_endpoint=silent_server.url, api_token=token, timeout=2, env={}
+    )
+    pages = client.paginate(ASSETS, {"space": SPACE}, path="assets")
+    outcome: list[BaseException] = []
+
+    def first_page() -> None:
+        try:
+            next(pages)
+        except BaseException as e:  # noqa: BLE001 - the test inspects it
+            outcome.append(e)
+
+    fetching = threading.Thread(target=first_page)
+    fetching.start()
+    assert silent_server.wait_connected(10.0)
+    with pytest.raises(RuntimeError, match="another thread"):
+        next(pages)
+    fetching.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], mondoo.NetworkTimeoutError), outcome
+    assert list(pages) == []
 
 
 # --- asyncio ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -444,4 +445,38 @@ func BenchmarkGraphQL(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(bearers))/float64(calls), "signatures/call")
+}
+
+// TLS and the proxy apply to /query as to every call: the platform's CA makes the query
+// work over HTTPS, the system roots alone fail the handshake (CodeTLS); a proxy that is
+// not there fails the query, the platform's proxy carries it.
+func TestGraphQLTLSAndProxy(t *testing.T) {
+	tlsPlatform, ca := newTLSPlatform(t)
+	ctx := context.Background()
+	var data viewerAndSpace
+	trusted := fixtureClient(t, mondoo.WithAPIEndpoint(tlsPlatform.URL), mondoo.WithCAFile(ca))
+	if err := trusted.GraphQL(ctx, "{ viewer { mrn } }", nil, &data); err != nil {
+		t.Fatalf("over TLS with the platform's CA: %v", err)
+	}
+	if data.Viewer == nil || data.Viewer.MRN != fixtureCredentials(t).MRN {
+		t.Errorf("viewer over TLS: %+v", data.Viewer)
+	}
+	untrusting := fixtureClient(t, mondoo.WithAPIEndpoint(tlsPlatform.URL))
+	checkError(t, untrusting.GraphQL(ctx, "{ viewer { mrn } }", nil, nil), mondoo.CodeTLS, "ErrNetwork")
+
+	p := sharedPlatform(t)
+	proxy := startProxyPlatform(t)
+	viaProxy := fixtureClient(t, mondoo.WithAPIEndpoint(p.URL), mondoo.WithAPIProxy(proxy))
+	if err := viaProxy.GraphQL(ctx, "{ viewer { mrn } }", nil, nil); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	// a port nothing listens on (the listener is closed before the call)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := "http://" + l.Addr().String()
+	l.Close()
+	noProxy := fixtureClient(t, mondoo.WithAPIEndpoint(p.URL), mondoo.WithAPIProxy(absent))
+	checkError(t, noProxy.GraphQL(ctx, "{ viewer { mrn } }", nil, nil), mondoo.CodeProxy, "ErrNetwork")
 }

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -479,4 +481,78 @@ func TestGraphQLTLSAndProxy(t *testing.T) {
 	l.Close()
 	noProxy := fixtureClient(t, mondoo.WithAPIEndpoint(p.URL), mondoo.WithAPIProxy(absent))
 	checkError(t, noProxy.GraphQL(ctx, "{ viewer { mrn } }", nil, nil), mondoo.CodeProxy, "ErrNetwork")
+}
+
+// One client from many goroutines: every call succeeds and all share one bearer.
+func TestGraphQLManyGoroutinesShareOneBearer(t *testing.T) {
+	p := newPlatform(t)
+	path, mrn := spaceAccount(t, p, graphqlSpace)
+	client := clientFor(t, path)
+	const goroutines, calls = 8, 10
+	errs := make(chan error, goroutines*calls)
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				var data viewerAndSpace
+				err := client.GraphQL(context.Background(), viewerAndSpaceQuery, map[string]string{"s": graphqlSpace}, &data)
+				if err == nil && (data.Viewer == nil || data.Viewer.MRN != mrn) {
+					err = fmt.Errorf("data %+v", data)
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	bearers := map[string]bool{}
+	recorded := graphqlRequests(t, p)
+	for _, r := range recorded {
+		bearers[r.Credential.BearerSHA256] = true
+	}
+	if len(recorded) != goroutines*calls || len(bearers) != 1 {
+		t.Errorf("%d requests with %d distinct bearers, want %d with 1", len(recorded), len(bearers), goroutines*calls)
+	}
+}
+
+// A workload-identity document (keyless): GraphQL runs as the exchanged service account.
+func TestGraphQLWithWorkloadIdentity(t *testing.T) {
+	p := newPlatform(t)
+	const audience, workload = "go-graphql-audience", "repo:mondoohq/go:ref:refs/heads/main"
+	var bound struct{ Issuer string }
+	p.admin(t, "authorize-workload", map[string]any{"audience": audience, "subject": workload, "scope_mrn": graphqlSpace}, &bound)
+	var minted struct{ Token string }
+	p.admin(t, "oidc-token", map[string]any{"subject": workload, "audience": audience, "ttl_seconds": 300}, &minted)
+	path := filepath.Join(t.TempDir(), "wif.json")
+	doc := mustJSON(t, map[string]string{"type": "external_account", "audience": audience,
+		"issuerUri": bound.Issuer, "universeDomain": p.URL, "jwtToken": minted.Token})
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := clientFor(t, path)
+	var data viewerAndSpace
+	if err := client.GraphQL(context.Background(), viewerAndSpaceQuery, map[string]string{"s": graphqlSpace}, &data); err != nil {
+		t.Fatal(err)
+	}
+	report, err := client.Exchange(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data.Space == nil || data.Space.MRN != graphqlSpace || data.Viewer == nil || !strings.HasPrefix(data.Viewer.MRN, "//") {
+		t.Fatalf("data %+v", data)
+	}
+	recorded := graphqlRequests(t, p)
+	if len(recorded) != 1 || recorded[0].Credential == nil || recorded[0].Credential.Kind != "service-account" {
+		t.Fatalf("recorded %+v", recorded)
+	}
+	if report.Method != "workload_identity" {
+		t.Errorf("report %+v", report)
+	}
 }

@@ -239,11 +239,9 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// do runs f, one or more C calls on a handle derived for ctx, holding the client open
-// meanwhile: with a deadline, a handle whose operations end by it; with a context that
-// can be cancelled, a handle under a libmondoo cancel handle that a watcher goroutine
-// cancels when ctx is done. f runs on the calling goroutine, so do returns when libmondoo
-// does: a cancelled call has really stopped (see Client).
+// do runs f, one or more C calls on a handle derived for ctx (see callHandle), holding
+// the client open meanwhile. f runs on the calling goroutine, so do returns when
+// libmondoo does: a cancelled call has really stopped (see Client).
 func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) error) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(op, err)
@@ -253,38 +251,66 @@ func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) e
 	if c.handle == nil {
 		return ErrClosed
 	}
-	h := c.handle
+	h, release, err := callHandle(ctx, op, c.handle)
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = f(h)
+	runtime.KeepAlive(c)
+	return withContextCause(err, ctx)
+}
+
+// callHandle derives a per-call handle for ctx from base: with a deadline, a handle whose
+// operations end by it; with a context that can be cancelled, a handle under a libmondoo
+// cancel handle that a watcher goroutine cancels when ctx is done. release stops the
+// watcher and frees what was made, in that order; it must be called exactly once. The
+// derived handle keeps the client's state alive on its own (libmondoo counts handles),
+// so base may be freed before release.
+func callHandle(ctx context.Context, op string, base *C.mondoo_client) (h *C.mondoo_client, release func(), err error) {
+	var undo []func() // run in reverse by releaseAll
+	releaseAll := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			releaseAll()
+		}
+	}()
+	h = base
 	if deadline, ok := ctx.Deadline(); ok {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return contextError(op, context.DeadlineExceeded)
+			return nil, nil, contextError(op, context.DeadlineExceeded)
 		}
 		// millis rounds up: at least 1 ms, and never before the context's own deadline.
 		derived, err := derive(op, func(out **C.mondoo_client, e **C.mondoo_error) C.mondoo_result {
-			return C.go_mondoo_client_with_timeout(h, millis(left), out, e)
+			return C.go_mondoo_client_with_timeout(base, millis(left), out, e)
 		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer freeDerived(derived)
+		undo = append(undo, func() { freeDerived(derived) })
 		h = derived
 	}
 	if ctx.Done() != nil {
 		var cancel *C.mondoo_cancel
 		if err := callC(op, func(e **C.mondoo_error) C.mondoo_result { return C.go_mondoo_cancel_new(&cancel, e) }); err != nil {
-			return err
+			return nil, nil, err
 		}
-		// Deferred first, so run last: after the watcher below has exited, no
-		// mondoo_cancel_cancel can reach the freed handle.
-		defer C.mondoo_cancel_free(cancel)
+		// Undone after the watcher below has exited, so no mondoo_cancel_cancel can
+		// reach the freed handle.
+		undo = append(undo, func() { C.mondoo_cancel_free(cancel) })
 		parent := h
 		derived, err := derive(op, func(out **C.mondoo_client, e **C.mondoo_error) C.mondoo_result {
 			return C.go_mondoo_client_with_cancel(parent, cancel, out, e)
 		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer freeDerived(derived)
+		undo = append(undo, func() { freeDerived(derived) })
 		h = derived
 		finished, watcherDone := make(chan struct{}), make(chan struct{})
 		go func() {
@@ -297,14 +323,12 @@ func (c *Client) do(ctx context.Context, op string, f func(h *C.mondoo_client) e
 			case <-finished:
 			}
 		}()
-		defer func() {
+		undo = append(undo, func() {
 			close(finished)
 			<-watcherDone
-		}()
+		})
 	}
-	err := f(h)
-	runtime.KeepAlive(c)
-	return withContextCause(err, ctx)
+	return h, releaseAll, nil
 }
 
 // derive makes a per-call client handle (counted in liveHandles; free it with freeDerived).

@@ -1,3 +1,3 @@
 module github.com/mondoo-community/libmondoo/bindings/go
 
-go 1.22
+go 1.23

@@ -83,7 +83,7 @@ mkdir -p "$ext"
 cat >"$ext/go.mod" <<MOD
 module example.com/outside
 
-go 1.22
+go 1.23
 
 require github.com/mondoo-community/libmondoo/bindings/go v0.0.0
 

@@ -1,6 +1,6 @@
 module github.com/mondoo-community/libmondoo/examples/go/status
 
-go 1.22
+go 1.23
 
 require github.com/mondoo-community/libmondoo/bindings/go v0.0.0
 

@@ -410,6 +410,8 @@ pub struct Error {
     orphaned_credentials: Option<std::sync::Arc<zeroize::Zeroizing<String>>>,
     /// see [`Error::with_source`]; its text is already part of the message
     source: Option<Cause>,
+    /// see [`Error::graphql_response`]
+    graphql_response: Option<std::sync::Arc<crate::GraphQlResponse>>,
 }
 
 /// Equal when everything a caller can read as data is equal; the cause is not compared
@@ -423,6 +425,7 @@ impl PartialEq for Error {
             && self.path == other.path
             && self.clock_skew_seconds == other.clock_skew_seconds
             && self.orphaned_credentials == other.orphaned_credentials
+            && self.graphql_response == other.graphql_response
     }
 }
 
@@ -438,6 +441,7 @@ impl Error {
             clock_skew_seconds: None,
             orphaned_credentials: None,
             source: None,
+            graphql_response: None,
         }
     }
 
@@ -492,6 +496,20 @@ impl Error {
     /// private key: store it like the config (mode 0600), never log it.
     pub fn orphaned_credentials(&self) -> Option<zeroize::Zeroizing<String>> {
         self.orphaned_credentials.as_ref().map(|d| zeroize::Zeroizing::new(d.as_str().to_string()))
+    }
+
+    /// The Platform API answer this error is about (`Code::GraphqlErrors`): its `errors`
+    /// and partial `data`, so a caller of a pager or of
+    /// [`GraphQlResponse::into_data`](crate::GraphQlResponse::into_data) still gets the
+    /// whole answer.
+    pub fn with_graphql_response(mut self, response: crate::GraphQlResponse) -> Error {
+        self.graphql_response = Some(std::sync::Arc::new(response));
+        self
+    }
+
+    /// See [`Error::with_graphql_response`].
+    pub fn graphql_response(&self) -> Option<&crate::GraphQlResponse> {
+        self.graphql_response.as_deref()
     }
 
     /// Prefix the message with context, keeping everything else.
@@ -564,6 +582,9 @@ impl fmt::Debug for Error {
         }
         if self.orphaned_credentials.is_some() {
             d.field("orphaned_credentials", &"<redacted>");
+        }
+        if let Some(r) = &self.graphql_response {
+            d.field("graphql_errors", &r.errors.len());
         }
         d.finish()
     }

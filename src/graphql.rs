@@ -60,10 +60,10 @@ impl GraphQlResponse {
     /// `data`, failing with `Code::GraphqlErrors` when the answer has `errors` (or no
     /// data at all).
     pub fn into_data(self) -> Result<Value> {
-        if self.has_errors() {
-            return Err(self.errors_error());
+        match self.data {
+            Some(data) if self.errors.is_empty() => Ok(data),
+            _ => Err(self.into_error()),
         }
-        self.data.ok_or_else(|| Error::new(Code::GraphqlErrors, "the Platform API answered without data"))
     }
 
     /// `data` even when `errors` came with it (partial data); fails only when there is no
@@ -71,8 +71,7 @@ impl GraphQlResponse {
     pub fn into_partial_data(self) -> Result<Value> {
         match self.data {
             Some(data) => Ok(data),
-            None if self.has_errors() => Err(self.errors_error()),
-            None => Err(Error::new(Code::GraphqlErrors, "the Platform API answered without data")),
+            None => Err(self.into_error()),
         }
     }
 
@@ -81,13 +80,20 @@ impl GraphQlResponse {
         serde_json::to_value(self).unwrap_or_else(|e| json!({ "error": e.to_string() }))
     }
 
-    fn errors_error(&self) -> Error {
-        let first = self.first_error_message().map(server_text).unwrap_or_default();
-        let more = match self.errors.len() {
-            0 | 1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
+    /// The answer as `Code::GraphqlErrors`, carrying it whole
+    /// ([`Error::graphql_response`]).
+    fn into_error(self) -> Error {
+        let message = match self.first_error_message().map(server_text) {
+            None => "the Platform API answered without data".to_string(),
+            Some(first) => {
+                let more = match self.errors.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                format!("the Platform API answered with errors: {first}{more}")
+            }
         };
-        Error::new(Code::GraphqlErrors, format!("the Platform API answered with errors: {first}{more}"))
+        Error::new(Code::GraphqlErrors, message).with_graphql_response(self)
     }
 }
 

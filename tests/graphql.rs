@@ -114,6 +114,7 @@ fn errors_and_partial_data_are_typed() {
     assert!(!answer.errors[0].locations.is_empty());
     let e = answer.clone().into_data().unwrap_err();
     assert_eq!(e.code(), Code::GraphqlErrors);
+    assert_eq!(e.graphql_response(), Some(&answer), "the error carries the whole answer");
     let partial = answer.into_partial_data().unwrap();
     assert!(partial["viewer"]["mrn"].is_string() && partial["space"].is_null(), "{partial}");
 
@@ -171,6 +172,21 @@ fn the_pager_walks_every_page_and_stops_after_the_last() {
     assert_eq!(limited.len(), 4);
     assert!(limited[..3].iter().all(Result::is_ok));
     assert_eq!(limited[3].as_ref().unwrap_err().code(), Code::InvalidArgument);
+}
+
+#[test]
+fn a_page_with_errors_ends_the_pager_with_the_whole_answer() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let (client, _, _dir) = account_client(&platform, options());
+    let not_mine = "//captain.api.mondoo.app/spaces/not-mine";
+    let pages: Vec<mondoo::Result<Value>> =
+        client.graphql_pages(ASSETS_PAGE, Some(json!({"space": not_mine, "first": 2})), "assets", 10).unwrap().collect();
+    assert_eq!(pages.len(), 1, "an error ends the pages");
+    let e = pages[0].as_ref().unwrap_err();
+    assert_eq!(e.code(), Code::GraphqlErrors);
+    let answer = e.graphql_response().expect("the pager's error carries the answer");
+    assert_eq!(answer.errors[0].path, vec![json!("assets")]);
+    assert!(e.message().contains(&answer.errors[0].message), "{e}");
 }
 
 #[test]

@@ -255,6 +255,11 @@ func takeError(op string, r C.mondoo_result, e *C.mondoo_error) error {
 		out.orphanedCredentials = C.GoBytes(unsafe.Pointer(credentials), C.int(C.strlen(credentials)))
 		C.mondoo_string_free(credentials) // wiped by libmondoo
 	}
+	if answer := C.mondoo_error_graphql_response_json(e); answer != nil {
+		if gqlErr := graphQLErrorFromAnswer(out, C.GoString(answer)); gqlErr != nil {
+			return gqlErr
+		}
+	}
 	return out
 }
 

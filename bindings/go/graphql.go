@@ -53,6 +53,22 @@ func newGraphQLError(op string, items []GraphQLErrorItem, data json.RawMessage) 
 		err: &Error{Op: op, Code: CodeGraphQLErrors, Message: message}}
 }
 
+// graphQLErrorFromAnswer is the *GraphQLError of an error libmondoo returned with the
+// answer it is about (a pager's page with errors); nil when the answer has no entries.
+func graphQLErrorFromAnswer(err *Error, answer string) *GraphQLError {
+	var decoded struct {
+		Data   json.RawMessage    `json:"data"`
+		Errors []GraphQLErrorItem `json:"errors"`
+	}
+	if json.Unmarshal([]byte(answer), &decoded) != nil || len(decoded.Errors) == 0 {
+		return nil
+	}
+	if string(decoded.Data) == "null" {
+		decoded.Data = nil
+	}
+	return &GraphQLError{Op: err.Op, Errors: decoded.Errors, Data: decoded.Data, err: err}
+}
+
 func (e *GraphQLError) Error() string { return e.err.Error() }
 
 // Unwrap gives the *Error (CodeGraphQLErrors) this answer is.
@@ -154,8 +170,9 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars any, out any) e
 // (dotted, e.g. "assets" or "space.assets"). Each step yields that page's connection
 // object as JSON; the walk ends after the page whose hasNextPage is false. More than
 // pageLimit pages yields an error (CodeInvalidArgument) instead of stopping silently.
-// An error is yielded once and ends the walk; an answer with errors is an *Error with
-// CodeGraphQLErrors. Nothing is sent before the loop starts.
+// An error is yielded once and ends the walk; a page that came with errors is a
+// *GraphQLError (errors.As; it unwraps to an *Error with CodeGraphQLErrors) with every
+// entry and the page's partial data. Nothing is sent before the loop starts.
 //
 // ctx covers the whole walk (its deadline and cancellation end the page in flight).
 // Breaking out of the loop frees the pager. The walk keeps what it needs of the client,

@@ -277,9 +277,16 @@ func TestGraphQLPages(t *testing.T) {
 	}
 	checkError(t, err, mondoo.CodeInvalidArgument, "ErrInternal")
 
-	// an errors answer ends the walk with CodeGraphQLErrors
+	// an errors answer ends the walk with a *GraphQLError carrying every entry
 	_, err = collectPages(t, client, context.Background(), "//captain.api.mondoo.app/spaces/not-mine", 2, 10)
 	checkError(t, err, mondoo.CodeGraphQLErrors, "ErrRPC")
+	var gqlErr *mondoo.GraphQLError
+	if !errors.As(err, &gqlErr) {
+		t.Fatalf("a page with errors is not a *GraphQLError: %#v", err)
+	}
+	if len(gqlErr.Errors) == 0 || len(gqlErr.Errors[0].Path) != 1 || gqlErr.Errors[0].Path[0] != "assets" {
+		t.Errorf("the page's errors are not carried: %+v", gqlErr.Errors)
+	}
 }
 
 // Breaking out of the loop frees the pager and sends no further page; the loop body may

@@ -594,6 +594,20 @@ double mondoo_error_clock_skew_seconds(const mondoo_error *error);
 mondoo_result mondoo_error_orphaned_credentials_json(const mondoo_error *error, char **json_out);
 
 /**
+ * The Platform API answer a `MONDOO_RESULT_GRAPHQL_ERRORS` error is about, as JSON
+ * (`{"data": ..., "errors": [{"message", "path", "locations", "extensions"}]}`): set on
+ * the errors of `mondoo_graphql_pager_next` for a page that came with `errors`, so the
+ * caller sees every entry and the partial data, not only the first message.
+ *
+ * Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+ * it stays valid until `mondoo_error_free(error)`; do not free it.
+ * Errors: none: returns NULL when the error carries no answer or `error` is NULL (the
+ * last error is not set).
+ * Thread safety: safe to call concurrently on the same object.
+ */
+const char *mondoo_error_graphql_response_json(const mondoo_error *error);
+
+/**
  * Free an error object. NULL is a no-op; freeing twice is undefined behaviour.
  *
  * Ownership: takes `error`; it and the strings its accessors returned must not be used

@@ -45,6 +45,7 @@ pub(crate) struct ErrorObject {
     error: Error,
     message: CString,
     path: Option<CString>,
+    graphql_response: Option<CString>,
 }
 
 impl Handle for mondoo_error {
@@ -57,7 +58,10 @@ impl ErrorObject {
         // A message with a NUL byte in it is still shown, with the NUL made visible.
         let message = CString::new(error.to_string().replace('\0', "\\0")).unwrap_or_default();
         let path = error.path().and_then(|p| path_string(p, "error path").ok());
-        ErrorObject { error, message, path }
+        // serde_json escapes NUL, so the answer always makes a C string.
+        let graphql_response =
+            error.graphql_response().and_then(|r| CString::new(r.to_json().to_string()).ok());
+        ErrorObject { error, message, path, graphql_response }
     }
 }
 
@@ -191,6 +195,26 @@ pub unsafe extern "C" fn mondoo_error_orphaned_credentials_json(
             .transpose()?;
         out.write_opt_string(document);
         Ok(())
+    })
+}
+
+/// The Platform API answer a `MONDOO_RESULT_GRAPHQL_ERRORS` error is about, as JSON
+/// (`{"data": ..., "errors": [{"message", "path", "locations", "extensions"}]}`): set on
+/// the errors of `mondoo_graphql_pager_next` for a page that came with `errors`, so the
+/// caller sees every entry and the partial data, not only the first message.
+///
+/// Ownership: `error` is borrowed for the call. The returned string belongs to `error`:
+/// it stays valid until `mondoo_error_free(error)`; do not free it.
+/// Errors: none: returns NULL when the error carries no answer or `error` is NULL (the
+/// last error is not set).
+/// Thread safety: safe to call concurrently on the same object.
+#[no_mangle]
+pub unsafe extern "C" fn mondoo_error_graphql_response_json(error: *const mondoo_error) -> *const c_char {
+    guard_value("mondoo_error_graphql_response_json", || {
+        as_ref(error, "error")
+            .ok()
+            .and_then(|e| e.graphql_response.as_ref())
+            .map_or(std::ptr::null(), |json| json.as_ptr())
     })
 }
 

@@ -149,6 +149,14 @@ static void test_pager(mondoo_client *client) {
                                        "assets", 10, &pager));
     page = NULL;
     EXPECT_RESULT(mondoo_graphql_pager_next(pager, &page), MONDOO_RESULT_GRAPHQL_ERRORS);
+    /* the error object carries the whole answer: every entry and the partial data */
+    mondoo_error *error = mondoo_error_last();
+    CHECK(error != NULL, "no error object after GRAPHQL_ERRORS");
+    const char *answer = mondoo_error_graphql_response_json(error);
+    CHECK(answer != NULL && strstr(answer, "\"errors\"") && strstr(answer, "\"path\":[\"assets\"]"),
+          "the pager's error carries the answer: %s", answer ? answer : "(null)");
+    mondoo_error_free(error);
+    CHECK(mondoo_error_graphql_response_json(NULL) == NULL, "NULL error has no answer");
     mondoo_graphql_pager_free(pager);
 }
 

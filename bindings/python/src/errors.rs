@@ -60,8 +60,11 @@ pub(crate) fn closed_client_error(py: Python<'_>) -> PyErr {
 
 /// The Python exception for `e`, with `code`, `code_name`, `path`, `clock_skew_seconds`
 /// and the fields of its class (`rpc_code`/`rpc_status`/`http_status`,
-/// `expired`/`malformed`).
+/// `expired`/`malformed`; for a Platform API answer with errors, its `errors` and `data`).
 pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    if let Some(answer) = e.graphql_response() {
+        return graphql_error(py, e, &answer.errors, answer.data.as_ref());
+    }
     match build(py, e, |_| Ok(())) {
         Ok(err) => err,
         // The errors module failed to import or construct: still raise, with the message.
@@ -71,7 +74,7 @@ pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
 
 /// `GraphQLError` for a GraphQL answer with `errors`: `e`'s fields plus the answer's
 /// `errors` (each with message, path, locations, extensions) and its partial `data`.
-pub(crate) fn graphql_error(
+fn graphql_error(
     py: Python<'_>,
     e: &Error,
     errors: &[mondoo::GraphQlError],

@@ -885,16 +885,11 @@ impl<'py> IntoPyObject<'py> for GraphQlAnswer {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let GraphQlAnswer { response, allow_partial } = self;
-        // kept for the exception only when there may be one
-        let details = (response.has_errors() || response.data.is_none())
-            .then(|| (response.errors.clone(), response.data.clone()));
+        // the error carries the answer: GraphQLError gets its errors and partial data
         let data = if allow_partial { response.into_partial_data() } else { response.into_data() };
         match data {
             Ok(data) => json::to_py(py, &data),
-            Err(e) => {
-                let (errors, data) = details.unwrap_or_default();
-                Err(errors::graphql_error(py, &e, &errors, data.as_ref()))
-            }
+            Err(e) => Err(errors::to_py_err(py, &e)),
         }
     }
 }

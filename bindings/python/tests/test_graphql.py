@@ -227,6 +227,8 @@ def test_a_page_with_errors_raises_graphql_error(platform: Platform, tmp_path: P
     with pytest.raises(mondoo.GraphQLError) as raised:
         list(client.paginate(ASSETS, {"space": OTHER_SPACE}, path="assets"))
     assert raised.value.code_name == "MONDOO_RESULT_GRAPHQL_ERRORS"
+    assert raised.value.errors[0]["path"] == ["assets"], "the page's errors are carried"
+    assert raised.value.errors[0]["message"] in str(raised.value)
 
 
 @pytest.fixture

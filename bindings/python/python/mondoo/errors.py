@@ -201,10 +201,9 @@ class GraphQLError(RpcError):
     """The Platform API answered with ``errors`` (``MONDOO_RESULT_GRAPHQL_ERRORS``).
 
     Raised by :meth:`mondoo.Client.graphql` (unless ``allow_partial`` and the answer has
-    data) with the answer's ``errors`` and its partial ``data``; the message is the first
-    error's, escaped. Raised by :meth:`mondoo.Client.paginate` for a page with errors,
-    ``errors`` is empty and the message says what the first was. An answer that is not a
-    GraphQL answer at all (HTTP 401, 500...) raises the other exceptions
+    data) and by :meth:`mondoo.Client.paginate` for a page with errors, with the answer's
+    ``errors`` and its partial ``data``; the message is the first error's, escaped. An
+    answer that is not a GraphQL answer at all (HTTP 401, 500...) raises the other exceptions
     (:class:`RpcError` with ``rpc_status == "Unauthenticated"`` for a refused credential).
     A subclass of :class:`RpcError`: the library's GraphQL codes are in the RPC area.
     """

@@ -459,7 +459,11 @@ pub const IDENTITY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// `GCE_METADATA_HOST`: the GCP metadata server's host, as Google's client libraries read it.
 pub const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
 const GCP_METADATA_HOST: &str = "metadata.google.internal";
-const AZURE_IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST`: the Azure IMDS authority (scheme, host, port), as
+/// Azure's own SDKs read it (azure-identity's `ImdsCredential` joins it with the token path).
+pub const ENV_AZURE_IMDS_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+const AZURE_IMDS_AUTHORITY: &str = "http://169.254.169.254";
+const AZURE_IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// Exchange at `{endpoint}/SecureTokenService/...` through `rpc` (its proxy, TLS and
 /// deadline). `env` holds `SSH_AUTH_SOCK`, `JWT_TOKEN` and the CI variables.
@@ -664,8 +668,15 @@ async fn identity_token(
                     .map(|t| (Zeroizing::new(t.trim().to_string()), "GCP metadata"))
             }
             IdentityTokenSource::AzureImds => {
-                let url =
-                    format!("{AZURE_IMDS_TOKEN_URL}?api-version=2018-02-01&resource={}", query_escape(&wif.audience));
+                let authority = env
+                    .get(ENV_AZURE_IMDS_AUTHORITY_HOST)
+                    .map(|h| h.trim().trim_end_matches('/'))
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or(AZURE_IMDS_AUTHORITY);
+                let url = format!(
+                    "{authority}{AZURE_IMDS_TOKEN_PATH}?api-version=2018-02-01&resource={}",
+                    query_escape(&wif.audience)
+                );
                 fetch_json_field(rpc, &url, &[("Metadata", "true")], "access_token").await.map(|t| (t, "Azure IMDS"))
             }
         };

@@ -230,11 +230,13 @@ fn wif_document_from_every_source_and_token_source() {
     )
     .unwrap();
     platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
+    let closed = closed_port();
     let github = BTreeMap::from([
         ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
         // no metadata server here: the GitHub source must answer first
-        ("GCE_METADATA_HOST".to_string(), "127.0.0.1:9".to_string()),
+        ("GCE_METADATA_HOST".to_string(), closed.clone()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
     ]);
     wif_call(from_path, github.clone()).unwrap();
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 3);
@@ -268,4 +270,125 @@ fn wif_faults_have_their_codes() {
     assert!(!refused.to_string().contains(&good), "the identity token is never shown");
     with_token(&good).unwrap();
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 1);
+}
+
+/// `127.0.0.1:PORT` where nothing listens: a connection is refused at once.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr.to_string()
+}
+
+/// A metadata server that takes the connection and never answers: only the identity
+/// fetch timeout ends the wait. The listener must live as long as the test needs it.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
+}
+
+/// The exchanges the platform accepted, by the identity token's subject.
+fn exchanged_subjects(platform: &Platform) -> Vec<String> {
+    platform
+        .requests()
+        .iter()
+        .filter(|r| r.method == "ExchangeExternalToken" && r.status == 200)
+        .filter_map(|r| r.exchange.as_ref().map(|e| e.subject.clone()))
+        .collect()
+}
+
+fn wif_from_environment(platform: &Platform, dir: &Path) -> Config {
+    load_file(dir, &wif_document(platform, None))
+}
+
+#[test]
+fn wif_identity_token_from_gcp_metadata() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::GCP_METADATA_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from([("GCE_METADATA_HOST".to_string(), platform.oidc().metadata_host())]);
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [subject]);
+}
+
+#[test]
+fn wif_identity_token_from_azure_imds_when_gcp_is_unreachable() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from([
+        ("GCE_METADATA_HOST".to_string(), closed_port()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string()),
+    ]);
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [subject]);
+}
+
+/// A GET over a plain TCP connection: the status code and the body.
+fn raw_get(host: &str, path: &str, headers: &[&str]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn metadata_fakes_refuse_requests_without_their_header() {
+    let platform = start();
+    let host = platform.oidc().metadata_host();
+    let gcp = format!("/computeMetadata/v1/instance/service-accounts/default/identity?audience={AUDIENCE}&format=full");
+    let (status, body) = raw_get(&host, &gcp, &[]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Metadata-Flavor"), "{body}");
+    assert_eq!(raw_get(&host, &gcp, &["Metadata-Flavor: google-ish"]).0, 403);
+    let (status, jwt) = raw_get(&host, &gcp, &["Metadata-Flavor: Google"]);
+    assert_eq!(status, 200);
+    assert_eq!(jwt.split('.').count(), 3, "the raw JWT: {jwt}");
+
+    let azure = format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={AUDIENCE}");
+    let (status, body) = raw_get(&host, &azure, &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("metadata header"), "{body}");
+    let (status, body) = raw_get(&host, &azure, &["Metadata: true"]);
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["access_token"].as_str().unwrap().split('.').count(), 3);
+}
+
+#[test]
+fn no_identity_token_names_each_source_and_why_it_failed() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    // each source fails differently: a refused request token, a metadata server that
+    // never answers (only the identity fetch timeout ends it), nothing listening
+    let (_silent, silent) = black_hole();
+    let closed = closed_port();
+    let env = BTreeMap::from([
+        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), "not-the-request-token".to_string()),
+        ("GCE_METADATA_HOST".to_string(), silent.clone()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
+    ]);
+    let e = wif_call(wif_from_environment(&platform, dir.path()), env).unwrap_err();
+    assert_eq!(e.code(), Code::IdentityTokenUnavailable, "{e}");
+    let message = e.message();
+    let failure = |source: &str| {
+        let start = message.find(&format!("{source}: ")).unwrap_or_else(|| panic!("{source} missing: {message}"));
+        message[start..].split(';').next().unwrap().to_string()
+    };
+    assert!(failure("GitHub Actions").contains("401"), "{message}");
+    let gcp = failure("GCP metadata");
+    assert!(gcp.contains(&silent) && gcp.contains("no complete answer"), "{message}");
+    assert!(failure("Azure IMDS").contains(&closed), "{message}");
+    assert!(!message.contains("not-the-request-token"), "{message}");
+    assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 0);
 }

@@ -337,6 +337,11 @@ impl RpcClient {
         RpcClient { deadline: Some(deadline), ..self.clone() }
     }
 
+    /// When every request of this handle must end, if it is bounded.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Whether waiting `wait` still leaves time before the deadline.
     pub fn time_left_allows(&self, wait: Duration) -> bool {
         self.deadline.is_none_or(|d| Instant::now() + wait < d)

@@ -392,3 +392,30 @@ fn no_identity_token_names_each_source_and_why_it_failed() {
     assert!(!message.contains("not-the-request-token"), "{message}");
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 0);
 }
+
+#[test]
+fn an_agent_that_never_answers_fails_at_the_client_timeout_naming_its_socket() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("silent-agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    // takes each connection and keeps it open without a byte in return
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let env = BTreeMap::from([("SSH_AUTH_SOCK".to_string(), socket.display().to_string())]);
+    let client = mondoo::blocking::Client::new(
+        load_file(dir.path(), &ssh_config_text(&platform)),
+        ClientOptions::new().with_env(env).with_timeout(std::time::Duration::from_secs(2)),
+    )
+    .unwrap();
+    for result in [client.call("AgentManager", "PingPong", &json!({})).map(|_| ()), client.exchange().map(|_| ())] {
+        let e = result.unwrap_err();
+        assert_eq!(e.code(), Code::Timeout, "{e}");
+        assert!(e.message().contains("ssh-agent") && e.message().contains(&socket.display().to_string()), "{e}");
+    }
+    assert_eq!(platform.requests().iter().filter(|r| r.method == "ExchangeSSH").count(), 0);
+}

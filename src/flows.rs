@@ -699,7 +699,7 @@ impl Client {
             let url = op.graphql_url()?;
             let base = url.as_str().trim_end_matches("/query").to_string();
             let auth = op.graphql_auth(&base).await?;
-            op.rpc.post_raw(url, "GraphQL", body, auth.auth()).await
+            op.rpc.with_user_agent(crate::graphql::USER_AGENT).post_raw(url, "GraphQL", body, auth.auth()).await
         })
         .await
     }

@@ -262,6 +262,9 @@ pub struct RpcClient {
     timeout: Duration,
     /// see [`HttpOptions::require_tls`]
     require_tls: bool,
+    /// `User-Agent` for this handle's POSTs instead of the ranger-rpc one (the Platform
+    /// API's client names itself differently, protocol section 7)
+    user_agent: Option<HeaderValue>,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -321,7 +324,13 @@ impl RpcClient {
             deadline: None,
             timeout: options.timeout,
             require_tls: options.require_tls,
+            user_agent: None,
         })
+    }
+
+    /// The same pool, its POSTs sending `User-Agent: user_agent`.
+    pub fn with_user_agent(&self, user_agent: &'static str) -> RpcClient {
+        RpcClient { user_agent: Some(HeaderValue::from_static(user_agent)), ..self.clone() }
     }
 
     /// The same pool, with every request ending by `deadline`.
@@ -453,7 +462,7 @@ impl RpcClient {
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .header("Accept-Encoding", "gzip")
-            .header("User-Agent", identity.user_agent.clone())
+            .header("User-Agent", self.user_agent.as_ref().unwrap_or(&identity.user_agent).clone())
             .header("X-Request-ID", &self.request_id)
             .header("Mondoo-Features", self.identity.features.clone())
             .header("Mondoo-PlatformID", identity.platform_id.clone())

@@ -600,7 +600,11 @@ impl Client {
         if let Some(account) = slot.as_ref().filter(|a| !force && a.fresh_at(crate::unix_now())) {
             return Ok(Arc::clone(account));
         }
-        let exchanged = crate::sts::exchange(&self.rpc, endpoint, keyless, &self.shared.env).await?;
+        let exchanged = match crate::sts::exchange(&self.rpc, endpoint, keyless, &self.shared.env).await {
+            Ok(exchanged) => exchanged,
+            Err(e) if e.code() == Code::SshKeyUnknown => return Err(self.explain_ssh_refusal(endpoint, e).await),
+            Err(e) => return Err(e),
+        };
         let credential = match &exchanged.credential {
             crate::sts::ExchangedCredential::Key(c) => {
                 let certificate = non_empty(&c.certificate);
@@ -613,6 +617,37 @@ impl Client {
         let account = Arc::new(ExchangedAccount { credential, exchanged });
         *slot = Some(Arc::clone(&account));
         Ok(account)
+    }
+
+    /// ExchangeSSH answers an unknown key and claims outside their time window alike (16
+    /// Unauthenticated with the generic message, as every authentication failure): a
+    /// `Health/Check` tells them apart. When the platform's clock puts the claims (valid
+    /// from the local now for 5 minutes) outside its window, the error says so with the
+    /// measured skew; otherwise it stays "no key is authorized", with the skew attached.
+    async fn explain_ssh_refusal(&self, endpoint: &str, refused: Error) -> Error {
+        let Some(skew) = self.health_at(endpoint).await.ok().and_then(|h| h.clock_skew) else {
+            return refused;
+        };
+        let seconds = skew.seconds();
+        if !crate::sts::ssh_claims_outside_window(seconds) {
+            return refused.with_clock_skew(seconds);
+        }
+        let direction = if seconds < 0.0 { "behind" } else { "ahead of" };
+        let again = Error::new(
+            Code::ExchangeClockSkew,
+            format!(
+                "ExchangeSSH: the platform refused the claims, and its clock is {:.0} s {direction} this machine's: \
+                 the claims (valid for {} s from this machine's time) are outside its window; fix the local clock \
+                 (NTP) and try again ({refused})",
+                seconds.abs(),
+                crate::sts::SSH_CLAIMS_TTL_SECONDS,
+            ),
+        )
+        .with_clock_skew(seconds);
+        match refused.http_status() {
+            Some(status) => again.with_http_status(status),
+            None => again,
+        }
     }
 
     /// Keyless configs: exchange now (also when the service account in memory is still

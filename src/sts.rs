@@ -22,6 +22,19 @@ use crate::{AuthMethod, Code, Config, Error, Result};
 pub const SSH_SIGNATURE_ALG: &str = "x5t#S256";
 /// How long the SSH claims are valid, as Go sets them (`exp` = now + 5 min).
 pub const SSH_CLAIMS_TTL_SECONDS: i64 = 5 * 60;
+/// How far ahead of the platform's clock the local one may be before SSH claims (`iat` =
+/// local now) count as issued in the platform's future. The platform's own leeway is not
+/// published; the local platform allows 60 s, and a `Health/Check` measures the skew to
+/// within a round trip.
+pub const SSH_CLAIMS_SKEW_TOLERANCE_SECONDS: f64 = 30.0;
+
+/// Whether claims issued now on this machine are outside the platform's time window when
+/// its clock is `skew_seconds` (platform minus local) away: issued in its future, or
+/// already expired on its clock.
+pub fn ssh_claims_outside_window(skew_seconds: f64) -> bool {
+    skew_seconds < -SSH_CLAIMS_SKEW_TOLERANCE_SECONDS || skew_seconds > SSH_CLAIMS_TTL_SECONDS as f64
+}
+
 /// `response_type` that asks an external-token exchange for a static token.
 pub const RESPONSE_TYPE_TOKEN: &str = "TOKEN";
 

@@ -419,3 +419,43 @@ fn an_agent_that_never_answers_fails_at_the_client_timeout_naming_its_socket() {
     }
     assert_eq!(platform.requests().iter().filter(|r| r.method == "ExchangeSSH").count(), 0);
 }
+
+#[test]
+fn ssh_claims_outside_the_platform_clock_window_say_clock_skew_not_unknown_key() {
+    let platform = start();
+    let agent = Agent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let call = || {
+        let client = mondoo::blocking::Client::new(
+            load_file(dir.path(), &ssh_config_text(&platform)),
+            ClientOptions::new().with_env(agent.env()),
+        )
+        .unwrap();
+        client.call("AgentManager", "PingPong", &json!({})).unwrap_err()
+    };
+    // both refusals are the same generic 401 on the wire
+    let unauthorized = agent.add_key("ed25519");
+    let unknown = call();
+    assert_eq!(unknown.code(), Code::SshKeyUnknown, "{unknown}");
+    assert!(unknown.clock_skew_seconds().is_some_and(|s| s.abs() < 5.0), "{unknown:?}");
+
+    // an authorized key, but the platform's clock an hour behind: claims from its future
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &unauthorized).unwrap();
+    platform.set_clock_offset(-3600);
+    let behind = call();
+    assert_eq!(behind.code(), Code::ExchangeClockSkew, "{behind}");
+    assert_eq!(behind.http_status(), Some(401));
+    assert!(behind.message().contains("behind") && behind.message().contains("clock"), "{behind}");
+    assert!(behind.clock_skew_seconds().is_some_and(|s| (s + 3600.0).abs() < 5.0), "{behind:?}");
+
+    // an hour ahead: claims that expired on its clock
+    platform.set_clock_offset(3600);
+    let ahead = call();
+    assert_eq!(ahead.code(), Code::ExchangeClockSkew, "{ahead}");
+    assert!(ahead.message().contains("ahead of"), "{ahead}");
+
+    platform.set_clock_offset(0);
+    call_ok(&platform, dir.path(), agent.env());
+    let records: Vec<_> = platform.requests().into_iter().filter(|r| r.method == "ExchangeSSH").collect();
+    assert_eq!(records.iter().map(|r| r.status).collect::<Vec<_>>(), [401, 401, 401, 200]);
+}

@@ -240,6 +240,11 @@ enum mondoo_result
      */
     MONDOO_RESULT_EXCHANGE_REFUSED = 4015,
     /**
+     * Keyless SSH: the platform refused the claims, and its clock differs from the local
+     * one by more than their time window allows (fix the local clock).
+     */
+    MONDOO_RESULT_EXCHANGE_CLOCK_SKEW = 4016,
+    /**
      * The connection failed or broke.
      */
     MONDOO_RESULT_NETWORK = 5001,
@@ -1263,7 +1268,8 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
  * `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
  * `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
- * `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+ * `_EXCHANGE_REFUSED`, `_EXCHANGE_CLOCK_SKEW`, `_TIMEOUT` (an ssh-agent that does not answer),
+ * network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
  * or `report_json_out`. On error `*report_json_out` is not written and the last error is
  * set.
  * Thread safety: safe to call concurrently on the same client (one exchange at a time).

@@ -510,7 +510,8 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
 /// Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
 /// `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
 /// `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
-/// `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+/// `_EXCHANGE_REFUSED`, `_EXCHANGE_CLOCK_SKEW`, `_TIMEOUT` (an ssh-agent that does not answer),
+/// network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
 /// or `report_json_out`. On error `*report_json_out` is not written and the last error is
 /// set.
 /// Thread safety: safe to call concurrently on the same client (one exchange at a time).

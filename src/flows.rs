@@ -1140,6 +1140,17 @@ impl Client {
 
     async fn logout_now(&self, options: &LogoutOptions) -> Result<()> {
         let mut config = self.config();
+        if let Some(keyless) = &self.shared.keyless {
+            return Err(config.locate(Error::new(
+                Code::ConfigUnsupportedAuth,
+                format!(
+                    "this config authenticates keyless (auth method {}): nothing to log out — no agent was \
+                     registered and the exchanged service account lives in this process's memory only, expiring \
+                     on its own; stop using the config (or remove the key or binding it exchanges with) instead",
+                    keyless.method()
+                ),
+            )));
+        }
         ensure_writable(&config)?;
         let (signer, token) = {
             let state = self.lock();
@@ -1240,9 +1251,47 @@ impl Client {
     }
 
     /// A bearer for these body bytes, signed with the configured service account's key
-    /// (`NotRegistered` for a service account with a static token only).
+    /// (`NotRegistered` for a service account with a static token only). A keyless config
+    /// signs with the exchanged account in memory; this call does not exchange (it is not
+    /// async), so before the first exchange it is `NotRegistered` saying so: use
+    /// [`Client::sign_exchanging`], or exchange first.
     pub fn sign(&self, body: &[u8]) -> Result<String> {
+        if let Some(keyless) = &self.shared.keyless {
+            let slot = self.shared.exchanged.try_lock().map_err(|_| {
+                Error::new(Code::NotRegistered, "an exchange of this keyless config is under way: sign after it")
+            })?;
+            return match slot.as_ref().filter(|a| a.fresh_at(crate::unix_now())) {
+                Some(account) => exchanged_signer(account)?.sign(body),
+                None => Err(Error::new(
+                    Code::NotRegistered,
+                    format!(
+                        "this config authenticates keyless (auth method {}) and holds no exchanged service account \
+                         yet: exchange first (any call does), or sign with sign_exchanging",
+                        keyless.method()
+                    ),
+                )),
+            };
+        }
         self.signer()?.sign(body)
+    }
+
+    /// Whether the config authenticates keyless (an exchange gives its service account).
+    pub(crate) fn is_keyless(&self) -> bool {
+        self.shared.keyless.is_some()
+    }
+
+    /// [`Client::sign`], and for a keyless config with the exchanged service account,
+    /// exchanging first when none in memory is fresh (the same account calls use).
+    pub async fn sign_exchanging(&self, body: &[u8]) -> Result<String> {
+        if self.shared.keyless.is_none() {
+            return self.sign(body);
+        }
+        self.operation("sign", |op| async move {
+            let endpoint = op.endpoint()?;
+            let account = op.exchanged_account(&endpoint, false).await?;
+            exchanged_signer(&account)?.sign(body)
+        })
+        .await
     }
 }
 
@@ -1268,6 +1317,21 @@ fn token_for(config: &Config) -> Result<Option<Arc<StaticToken>>> {
         )));
     }
     Ok(Some(Arc::new(StaticToken(token))))
+}
+
+/// The key of an exchanged account: a static-token account (`response_type: TOKEN`)
+/// has none.
+fn exchanged_signer(account: &ExchangedAccount) -> Result<&Signer> {
+    match &account.credential {
+        Credential::Key(signer) => Ok(signer),
+        Credential::Token(_) => Err(Error::new(
+            Code::NotRegistered,
+            format!(
+                "the exchanged service account {} has a static token and no key: signing needs a key",
+                account.exchanged.mrn()
+            ),
+        )),
+    }
 }
 
 fn not_registered(config: &Config) -> Error {

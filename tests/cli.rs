@@ -578,9 +578,20 @@ fn status_call_and_graphql_with_auth_method_ssh_through_a_real_agent() {
     assert_eq!(graphql.status.code(), Some(0), "{}", text(&graphql.stderr));
     let answer: serde_json::Value = serde_json::from_slice(&graphql.stdout).unwrap();
     assert_eq!(Some(answer["data"]["viewer"]["mrn"].as_str().unwrap()), exchanged_account(&platform).as_deref());
+    let body = home.path().join("body.json");
+    std::fs::write(&body, b"{}").unwrap();
+    let sign = run_with_env(home.path(), &["sign", "--body", body.to_str().unwrap(), "--config", cfg], &env, None);
+    assert_eq!(sign.status.code(), Some(0), "{}", text(&sign.stderr));
+    let bearer = text(&sign.stdout);
+    let header = bearer.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"].as_str(), exchanged_account(&platform).as_deref(), "signed as the exchanged account");
     let fingerprints: Vec<_> =
         platform.requests().iter().filter_map(|r| r.exchange.as_ref()?.key_fingerprint.clone()).collect();
-    assert_eq!(fingerprints, vec![agent.fingerprint("ed25519"); 3], "one exchange per process, with the agent's key");
+    assert_eq!(fingerprints, vec![agent.fingerprint("ed25519"); 4], "one exchange per process, with the agent's key");
 
     // without an agent: the CLI says so and exits non-zero
     let no_agent = run(home.path(), &["call", "AgentManager", "PingPong", "{}", "--config", cfg], None);

@@ -459,3 +459,81 @@ fn ssh_claims_outside_the_platform_clock_window_say_clock_skew_not_unknown_key()
     let records: Vec<_> = platform.requests().into_iter().filter(|r| r.method == "ExchangeSSH").collect();
     assert_eq!(records.iter().map(|r| r.status).collect::<Vec<_>>(), [401, 401, 401, 200]);
 }
+
+/// POST a body with a bearer over a plain TCP connection: the status and the answer.
+fn raw_post(url: &str, path: &str, body: &[u8], bearer: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAccept: application/json\r\n\
+         Authorization: Bearer {bearer}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn sign_on_a_keyless_config_signs_as_the_exchanged_account() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ed25519")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_file(dir.path(), &ssh_config_text(&platform));
+    let body = br#"{"said":"hello"}"#;
+
+    // the async client's plain sign cannot exchange: it says what to do
+    let client = client(config.clone(), agent.env());
+    let e = client.sign(body).unwrap_err();
+    assert_eq!(e.code(), Code::NotRegistered, "{e}");
+    assert!(e.message().contains("keyless") && e.message().contains("exchange first"), "{e}");
+    let bearer = runtime().block_on(client.sign_exchanging(body)).unwrap();
+    let account = runtime().block_on(client.exchange()).unwrap().service_account_mrn;
+    // the account in memory now: plain sign uses it (the exchange above replaced the first)
+    let again = client.sign(body).unwrap();
+    assert_ne!(bearer, again);
+    let (status, answer) = raw_post(&platform.url(), "/Echo/Say", body, &again);
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["signed_by"], account.as_str(), "{answer}");
+
+    // the blocking client exchanges on need, as the C ABI and the bindings use it
+    let blocking = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(agent.env())).unwrap();
+    let bearer = blocking.sign(body).unwrap();
+    let (status, answer) = raw_post(&platform.url(), "/Echo/Say", body, &bearer);
+    assert_eq!(status, 200, "{answer}");
+    let signer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(signer["signed_by"].as_str().unwrap().contains("/serviceaccounts/"), "{signer}");
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 3);
+}
+
+#[test]
+fn logout_of_a_keyless_config_says_there_is_nothing_to_log_out() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ecdsa")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = mondoo::blocking::Client::new(
+        load_file(dir.path(), &ssh_config_text(&platform)),
+        ClientOptions::new().with_env(agent.env()),
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap();
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    for options in [mondoo::LogoutOptions::new(), mondoo::LogoutOptions::new().with_force_offline(true)] {
+        let e = client.logout(&options).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigUnsupportedAuth, "{e}");
+        assert!(e.message().contains("keyless") && e.message().contains("nothing to log out"), "{e}");
+        assert!(e.message().contains("auth method ssh"), "{e}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap(), before);
+    assert!(!platform.requests().iter().any(|r| r.method == "UnRegisterAgent"));
+    // the client still works: the refusal changed nothing
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+}

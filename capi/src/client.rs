@@ -707,7 +707,9 @@ pub unsafe extern "C" fn mondoo_client_call(
 }
 
 /// A bearer for these body bytes, signed with the client's service account (with the
-/// clock-skew correction when enabled). `body` may be NULL only when `body_len` is 0.
+/// clock-skew correction when enabled); a keyless config signs with its exchanged
+/// account, exchanging first when none in memory is fresh (and then fails as
+/// `mondoo_client_exchange` does). `body` may be NULL only when `body_len` is 0.
 ///
 /// Ownership: `client` is borrowed for the call; `body` is borrowed for the call (its
 /// `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned

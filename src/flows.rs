@@ -305,6 +305,26 @@ struct Shared {
 struct ExchangedAccount {
     credential: Credential,
     exchanged: crate::sts::Exchanged,
+    /// the answer's `api_endpoint` (normalized), where the account's calls go
+    api_endpoint: Option<String>,
+}
+
+/// The `api_endpoint` an exchange answered, checked: None when it is empty, an error
+/// when it is not an http(s) URL.
+fn exchanged_api_endpoint(exchanged: &crate::sts::Exchanged) -> Result<Option<String>> {
+    let answered = match &exchanged.credential {
+        crate::sts::ExchangedCredential::Key(c) => &c.api_endpoint,
+        crate::sts::ExchangedCredential::Token(t) => &t.api_endpoint,
+    };
+    let Some(answered) = non_empty(answered.trim()) else { return Ok(None) };
+    let endpoint = normalize_endpoint(answered);
+    crate::rpc::parse_endpoint(&endpoint).map_err(|e| {
+        Error::new(
+            Code::ResponseInvalid,
+            format!("the exchange answered an api_endpoint that cannot be used: {}", e.message()),
+        )
+    })?;
+    Ok(Some(endpoint))
 }
 
 impl ExchangedAccount {
@@ -319,6 +339,7 @@ impl ExchangedAccount {
             service_account_mrn: self.exchanged.mrn().to_string(),
             scope_mrn: non_empty(self.exchanged.scope_mrn()).map(String::from),
             expires_at: self.exchanged.expires_at.and_then(rfc3339_utc),
+            api_endpoint: self.api_endpoint.as_deref().map(redact_userinfo),
         }
     }
 }
@@ -336,6 +357,9 @@ pub struct ExchangeReport {
     pub scope_mrn: Option<String>,
     /// when its certificate ends (RFC 3339, UTC); None for a credential without one
     pub expires_at: Option<String>,
+    /// the `api_endpoint` the exchange answered, where the account's calls go (unless the
+    /// caller set one); None when it answered none (the config's is used)
+    pub api_endpoint: Option<String>,
 }
 
 fn serialize_auth_method<S: serde::Serializer>(m: &crate::AuthMethod, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -571,7 +595,8 @@ impl Client {
     /// when asked for (a static token is not time-bound).
     async fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
         let credential = match &self.shared.keyless {
-            Some(_) => self.exchanged_account(endpoint, false).await?.credential.clone(),
+            // exchanged where the config says (its calls may go elsewhere: account_endpoint)
+            Some(_) => self.exchanged_account(&self.endpoint()?, false).await?.credential.clone(),
             None => self.credential()?,
         };
         if let Credential::Key(signer) = &credential {
@@ -585,6 +610,19 @@ impl Client {
             }
         }
         Ok(credential)
+    }
+
+    /// Where the service account's calls go: the caller's endpoint, else for a keyless
+    /// config the `api_endpoint` its exchange answered (protocol 8: the answer is a
+    /// service account, and a service account's calls go to its endpoint; Go sets the
+    /// config's endpoint from it), else the config's. Exchanges first when needed.
+    async fn account_endpoint(&self) -> Result<String> {
+        let endpoint = self.endpoint()?;
+        if self.shared.keyless.is_none() || self.shared.options.api_endpoint.is_some() {
+            return Ok(endpoint);
+        }
+        let account = self.exchanged_account(&endpoint, false).await?;
+        Ok(account.api_endpoint.clone().unwrap_or(endpoint))
     }
 
     /// The keyless config's service account: the one in memory while it is fresh (more
@@ -614,7 +652,8 @@ impl Client {
                 Credential::Token(Arc::new(StaticToken(zeroize::Zeroizing::new(t.token.to_string()))))
             }
         };
-        let account = Arc::new(ExchangedAccount { credential, exchanged });
+        let api_endpoint = exchanged_api_endpoint(&exchanged)?;
+        let account = Arc::new(ExchangedAccount { credential, exchanged, api_endpoint });
         *slot = Some(Arc::clone(&account));
         Ok(account)
     }
@@ -664,13 +703,13 @@ impl Client {
 
     /// The Platform API's URL (protocol section 7): the caller's endpoint, else
     /// `MONDOO_API_ENDPOINT`, else the config's, with `/query` appended unless there.
-    pub(crate) fn graphql_url(&self) -> Result<reqwest::Url> {
+    pub(crate) async fn graphql_url(&self) -> Result<reqwest::Url> {
         let env_endpoint = || self.env_var("MONDOO_API_ENDPOINT").map(|e| normalize_endpoint(&e));
         let endpoint = match &self.shared.options.api_endpoint {
             Some(e) => normalize_endpoint(e),
             None => match env_endpoint() {
                 Some(e) => e,
-                None => self.endpoint()?,
+                None => self.account_endpoint().await?,
             },
         };
         let endpoint = endpoint.trim_end_matches('/');
@@ -731,7 +770,7 @@ impl Client {
     /// (deadline, cancellation); the answer's bytes on 200.
     pub(crate) async fn graphql_post(&self, body: &[u8]) -> Result<Vec<u8>> {
         self.operation("graphql", |op| async move {
-            let url = op.graphql_url()?;
+            let url = op.graphql_url().await?;
             let base = url.as_str().trim_end_matches("/query").to_string();
             let auth = op.graphql_auth(&base).await?;
             op.rpc.with_user_agent(crate::graphql::USER_AGENT).post_raw(url, "GraphQL", body, auth.auth()).await
@@ -984,7 +1023,29 @@ impl Client {
             let state = self.lock();
             (state.config.clone(), state.signer.clone(), state.credential())
         };
-        let endpoint = self.endpoint()?;
+        let mut endpoint = self.endpoint()?;
+        // a keyless config is registered once its exchange succeeds (status shows why not)
+        let mut exchange_error = None;
+        let mut exchanged = None;
+        let (registered, credential) = if self.shared.keyless.is_some() {
+            match self.exchanged_account(&endpoint, false).await {
+                Ok(account) => {
+                    let credential = account.credential.clone();
+                    // the account's calls (and so status's) go where the exchange said
+                    if let (None, Some(answered)) = (&self.shared.options.api_endpoint, &account.api_endpoint) {
+                        endpoint = answered.clone();
+                    }
+                    exchanged = Some(account);
+                    (true, Some(credential))
+                }
+                Err(e) => {
+                    exchange_error = Some(ErrorReport::from(&e));
+                    (false, None)
+                }
+            }
+        } else {
+            (config.service_account_mrn().is_some_and(|m| !m.is_empty()), credential)
+        };
         let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
         let system = self.system().clone();
         let local_time = now_rfc3339_local();
@@ -1004,24 +1065,6 @@ impl Client {
                 redact_userinfo(&endpoint)
             ));
         }
-        // a keyless config is registered once its exchange succeeds (status shows why not)
-        let mut exchange_error = None;
-        let mut exchanged = None;
-        let (registered, credential) = if self.shared.keyless.is_some() {
-            match self.exchanged_account(&endpoint, false).await {
-                Ok(account) => {
-                    let credential = account.credential.clone();
-                    exchanged = Some(account);
-                    (true, Some(credential))
-                }
-                Err(e) => {
-                    exchange_error = Some(ErrorReport::from(&e));
-                    (false, None)
-                }
-            }
-        } else {
-            (config.service_account_mrn().is_some_and(|m| !m.is_empty()), credential)
-        };
         let signer = match (&credential, &signer) {
             (Some(Credential::Key(s)), None) => Some(Arc::clone(s)),
             _ => signer,
@@ -1211,7 +1254,7 @@ impl Client {
             let message = format!("no agent_mrn configured{from}: register the client before checking in");
             config.locate(Error::new(Code::NotRegistered, message))
         })?;
-        let endpoint = self.endpoint()?;
+        let endpoint = self.account_endpoint().await?;
         let credential = self.credential_for_call(&endpoint).await?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
         self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth()).await?;
@@ -1243,7 +1286,7 @@ impl Client {
         Resp: for<'de> serde::Deserialize<'de>,
     {
         self.operation("call", |op| async move {
-            let endpoint = op.endpoint()?;
+            let endpoint = op.account_endpoint().await?;
             let credential = op.credential_for_call(&endpoint).await?;
             op.account_call(&endpoint, service, method, request, credential.auth()).await
         })

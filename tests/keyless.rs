@@ -537,3 +537,61 @@ fn logout_of_a_keyless_config_says_there_is_nothing_to_log_out() {
     // the client still works: the refusal changed nothing
     client.call("AgentManager", "PingPong", &json!({})).unwrap();
 }
+
+/// Host header of the recorded requests of `method`.
+fn hosts(platform: &Platform, method: &str) -> Vec<String> {
+    platform
+        .requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .map(|r| r.header("host").unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn calls_of_the_exchanged_account_go_to_the_api_endpoint_the_exchange_answered() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ed25519")).unwrap();
+    // the same platform under another name: the Host header tells which one a call used
+    let configured = platform.url().trim_end_matches('/').to_string();
+    let answered = configured.replace("127.0.0.1", "localhost");
+    let (configured_host, answered_host) =
+        (configured.trim_start_matches("http://").to_string(), answered.trim_start_matches("http://").to_string());
+    platform.set_exchange_api_endpoint(Some(&answered));
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_file(dir.path(), &ssh_config_text(&platform));
+    let client = mondoo::blocking::Client::new(config.clone(), ClientOptions::new().with_env(agent.env())).unwrap();
+
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    client.graphql("{ viewer { mrn } }", None).unwrap().into_data().unwrap();
+    let report = client.status().unwrap();
+    assert_eq!(report.upstream.api.endpoint.trim_end_matches('/'), answered, "{report}");
+    assert_eq!(client.exchange().unwrap().api_endpoint.as_deref().map(|e| e.trim_end_matches('/')), Some(&*answered));
+    // exchanges at the configured endpoint, the account's calls at the answered one
+    assert!(
+        hosts(&platform, "ExchangeSSH").iter().all(|h| *h == configured_host),
+        "{:?}",
+        hosts(&platform, "ExchangeSSH")
+    );
+    for method in ["PingPong", "query", "Check"] {
+        let seen = hosts(&platform, method);
+        assert!(!seen.is_empty() && seen.iter().all(|h| *h == answered_host), "{method}: {seen:?}");
+    }
+
+    // the caller's endpoint wins over the answer
+    let pinned = mondoo::blocking::Client::new(
+        config.clone(),
+        ClientOptions::new().with_env(agent.env()).with_api_endpoint(configured.clone()),
+    )
+    .unwrap();
+    pinned.call("AgentManager", "PingPong", &json!({})).unwrap();
+    assert_eq!(hosts(&platform, "PingPong").last(), Some(&configured_host));
+
+    // an answer that is not an http(s) URL is refused, not followed
+    platform.set_exchange_api_endpoint(Some("ftp://elsewhere.example"));
+    let refused = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(agent.env())).unwrap();
+    let e = refused.call("AgentManager", "PingPong", &json!({})).unwrap_err();
+    assert_eq!(e.code(), Code::ResponseInvalid, "{e}");
+    assert!(e.message().contains("api_endpoint"), "{e}");
+}

@@ -1260,7 +1260,8 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * the SecureTokenService now, even when the service account in memory is still fresh,
  * and report what came back as JSON: `{"method": "ssh"|"workload_identity",
  * "service_account_mrn": string, "scope_mrn": string|null, "expires_at": RFC 3339
- * string|null}`. Never the key. Later calls of the client use the new account (every
+ * string|null, "api_endpoint": string|null}` (`api_endpoint`: where the account's calls
+ * go, as the exchange answered; null: the config's). Never the key. Later calls of the client use the new account (every
  * call exchanges on first need anyway; this is only for "exchange now").
  *
  * Ownership: `client` is borrowed for the call. On success `*report_json_out` is a new
@@ -1274,7 +1275,8 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * set.
  * Thread safety: safe to call concurrently on the same client (one exchange at a time).
  */
-mondoo_result mondoo_client_exchange(const mondoo_client *client, char **report_json_out);
+mondoo_result mondoo_client_exchange(const mondoo_client *client,
+                                     char **report_json_out);
 
 /**
  * Status as a report object, to render as text (the seeds' layout) and JSON from one

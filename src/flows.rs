@@ -302,7 +302,7 @@ struct Shared {
 }
 
 /// A service account a keyless exchange produced, ready to authenticate calls.
-struct ExchangedAccount {
+pub(crate) struct ExchangedAccount {
     credential: Credential,
     exchanged: crate::sts::Exchanged,
     /// the answer's `api_endpoint` (normalized), where the account's calls go
@@ -594,10 +594,18 @@ impl Client {
     /// The credential for a call to `endpoint`: a key with the measured clock skew applied
     /// when asked for (a static token is not time-bound).
     async fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
-        let credential = match &self.shared.keyless {
+        self.credential_with(endpoint, None).await
+    }
+
+    /// [`Client::credential_for_call`] with the exchanged account the operation already
+    /// holds (from [`Client::account_endpoint`]): one exchange per operation at most, even
+    /// for an account that is stale as soon as it is made.
+    async fn credential_with(&self, endpoint: &str, exchanged: Option<Arc<ExchangedAccount>>) -> Result<Credential> {
+        let credential = match (&self.shared.keyless, exchanged) {
+            (Some(_), Some(account)) => account.credential.clone(),
             // exchanged where the config says (its calls may go elsewhere: account_endpoint)
-            Some(_) => self.exchanged_account(&self.endpoint()?, false).await?.credential.clone(),
-            None => self.credential()?,
+            (Some(_), None) => self.exchanged_account(&self.endpoint()?, false).await?.credential.clone(),
+            (None, _) => self.credential()?,
         };
         if let Credential::Key(signer) = &credential {
             if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
@@ -616,13 +624,18 @@ impl Client {
     /// config the `api_endpoint` its exchange answered (protocol 8: the answer is a
     /// service account, and a service account's calls go to its endpoint; Go sets the
     /// config's endpoint from it), else the config's. Exchanges first when needed.
-    async fn account_endpoint(&self) -> Result<String> {
+    /// The exchanged account comes along, for [`Client::credential_with`].
+    async fn account_endpoint(&self) -> Result<(String, Option<Arc<ExchangedAccount>>)> {
         let endpoint = self.endpoint()?;
-        if self.shared.keyless.is_none() || self.shared.options.api_endpoint.is_some() {
-            return Ok(endpoint);
+        if self.shared.keyless.is_none() {
+            return Ok((endpoint, None));
         }
         let account = self.exchanged_account(&endpoint, false).await?;
-        Ok(account.api_endpoint.clone().unwrap_or(endpoint))
+        let endpoint = match (&self.shared.options.api_endpoint, &account.api_endpoint) {
+            (None, Some(answered)) => answered.clone(),
+            _ => endpoint,
+        };
+        Ok((endpoint, Some(account)))
     }
 
     /// The keyless config's service account: the one in memory while it is fresh (more
@@ -703,18 +716,19 @@ impl Client {
 
     /// The Platform API's URL (protocol section 7): the caller's endpoint, else
     /// `MONDOO_API_ENDPOINT`, else the config's, with `/query` appended unless there.
-    pub(crate) async fn graphql_url(&self) -> Result<reqwest::Url> {
+    /// A keyless config's exchanged account comes along (for [`Client::graphql_auth`]).
+    pub(crate) async fn graphql_url(&self) -> Result<(reqwest::Url, Option<Arc<ExchangedAccount>>)> {
         let env_endpoint = || self.env_var("MONDOO_API_ENDPOINT").map(|e| normalize_endpoint(&e));
-        let endpoint = match &self.shared.options.api_endpoint {
-            Some(e) => normalize_endpoint(e),
+        let (endpoint, exchanged) = match &self.shared.options.api_endpoint {
+            Some(e) => (normalize_endpoint(e), None),
             None => match env_endpoint() {
-                Some(e) => e,
+                Some(e) => (e, None),
                 None => self.account_endpoint().await?,
             },
         };
         let endpoint = endpoint.trim_end_matches('/');
         let url = if endpoint.ends_with("/query") { endpoint.to_string() } else { format!("{endpoint}/query") };
-        crate::rpc::parse_endpoint(&url)
+        Ok((crate::rpc::parse_endpoint(&url)?, exchanged))
     }
 
     /// A variable of the environment the client was made with (the caller's, else the
@@ -728,7 +742,11 @@ impl Client {
     /// API token, then the config (explicit or default). A service account's key goes
     /// through [`Client::credential_for_call`] (clock skew, other credential kinds) and
     /// its bearer is cached.
-    pub(crate) async fn graphql_auth(&self, endpoint: &str) -> Result<ApiAuth> {
+    pub(crate) async fn graphql_auth(
+        &self,
+        endpoint: &str,
+        exchanged: Option<Arc<ExchangedAccount>>,
+    ) -> Result<ApiAuth> {
         let from_env_config = matches!(self.lock().config.source(), ConfigSource::Base64Env | ConfigSource::EnvPath);
         if !from_env_config {
             if let Some(token) = self.env_var("MONDOO_API_TOKEN") {
@@ -738,7 +756,7 @@ impl Client {
                 return Ok(ApiAuth::Token(Arc::clone(token)));
             }
         }
-        match self.credential_for_call(endpoint).await? {
+        match self.credential_with(endpoint, exchanged).await? {
             Credential::Token(token) => Ok(ApiAuth::Token(token)),
             Credential::Key(signer) => Ok(ApiAuth::Bearer(self.cached_api_bearer(&signer)?)),
         }
@@ -770,9 +788,9 @@ impl Client {
     /// (deadline, cancellation); the answer's bytes on 200.
     pub(crate) async fn graphql_post(&self, body: &[u8]) -> Result<Vec<u8>> {
         self.operation("graphql", |op| async move {
-            let url = op.graphql_url().await?;
+            let (url, exchanged) = op.graphql_url().await?;
             let base = url.as_str().trim_end_matches("/query").to_string();
-            let auth = op.graphql_auth(&base).await?;
+            let auth = op.graphql_auth(&base, exchanged).await?;
             op.rpc.with_user_agent(crate::graphql::USER_AGENT).post_raw(url, "GraphQL", body, auth.auth()).await
         })
         .await
@@ -1254,8 +1272,8 @@ impl Client {
             let message = format!("no agent_mrn configured{from}: register the client before checking in");
             config.locate(Error::new(Code::NotRegistered, message))
         })?;
-        let endpoint = self.account_endpoint().await?;
-        let credential = self.credential_for_call(&endpoint).await?;
+        let (endpoint, exchanged) = self.account_endpoint().await?;
+        let credential = self.credential_with(&endpoint, exchanged).await?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
         self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth()).await?;
         Ok(())
@@ -1286,8 +1304,8 @@ impl Client {
         Resp: for<'de> serde::Deserialize<'de>,
     {
         self.operation("call", |op| async move {
-            let endpoint = op.account_endpoint().await?;
-            let credential = op.credential_for_call(&endpoint).await?;
+            let (endpoint, exchanged) = op.account_endpoint().await?;
+            let credential = op.credential_with(&endpoint, exchanged).await?;
             op.account_call(&endpoint, service, method, request, credential.auth()).await
         })
         .await

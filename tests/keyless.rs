@@ -498,7 +498,7 @@ fn sign_on_a_keyless_config_signs_as_the_exchanged_account() {
     // the account in memory now: plain sign uses it (the exchange above replaced the first)
     let again = client.sign(body).unwrap();
     assert_ne!(bearer, again);
-    let (status, answer) = raw_post(&platform.url(), "/Echo/Say", body, &again);
+    let (status, answer) = raw_post(platform.url(), "/Echo/Say", body, &again);
     assert_eq!(status, 200, "{answer}");
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(answer["signed_by"], account.as_str(), "{answer}");
@@ -506,7 +506,7 @@ fn sign_on_a_keyless_config_signs_as_the_exchanged_account() {
     // the blocking client exchanges on need, as the C ABI and the bindings use it
     let blocking = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(agent.env())).unwrap();
     let bearer = blocking.sign(body).unwrap();
-    let (status, answer) = raw_post(&platform.url(), "/Echo/Say", body, &bearer);
+    let (status, answer) = raw_post(platform.url(), "/Echo/Say", body, &bearer);
     assert_eq!(status, 200, "{answer}");
     let signer: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert!(signer["signed_by"].as_str().unwrap().contains("/serviceaccounts/"), "{signer}");

@@ -494,7 +494,10 @@ impl RpcClient {
             request = request.header(*name, value);
         }
         let fetch = async {
-            let response = request.send().await.map_err(|e| transport_error(e, &parsed, &self.proxy))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| transport_error_of(e, &format!("GET {shown}"), &parsed, &self.proxy))?;
             let status = response.status().as_u16();
             let bytes = read_answer(response, &parsed, &format!("GET {shown}")).await?;
             if status != 200 {
@@ -739,7 +742,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// A failed request: its class from the error chain; through a proxy, the message names
 /// the proxy (credentials redacted) and a refused connection is the proxy's failure.
 fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
-    // The message starts with `POST {url}`: reqwest's own "for url (...)" would say it twice
+    transport_error_of(e, &format!("POST {}", redact_userinfo(url.as_str())), url, proxy)
+}
+
+/// [`transport_error`] of a request `request` names (method and URL as it may be shown).
+fn transport_error_of(e: reqwest::Error, request: &str, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
+    // The message starts with the request: reqwest's own "for url (...)" would say it twice
     // (and a host name would take part in the classification below).
     let e = e.without_url();
     let chain = error_chain(&e);
@@ -765,7 +773,7 @@ fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings)
     let via = via
         .map(|(p, source)| format!(" via proxy {} (from {})", redact_userinfo(p.as_str()), source.as_str()))
         .unwrap_or_default();
-    Error::new(code, format!("POST {}{via}: {chain}", redact_userinfo(url.as_str()))).with_source(e)
+    Error::new(code, format!("{request}{via}: {chain}")).with_source(e)
 }
 
 /// The URL with any user name and password replaced by `redacted`.

@@ -390,6 +390,7 @@ fn no_identity_token_names_each_source_and_why_it_failed() {
     assert!(gcp.contains(&silent) && gcp.contains("no complete answer"), "{message}");
     assert!(failure("Azure IMDS").contains(&closed), "{message}");
     assert!(!message.contains("not-the-request-token"), "{message}");
+    assert!(!message.contains("POST") && message.matches("GET http://").count() == 3, "{message}");
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 0);
 }
 

@@ -169,6 +169,11 @@ impl Inner {
         format!("{}/github/token?api-version=2.0", self.issuer)
     }
 
+    /// `127.0.0.1:PORT`: the issuer's address, for `GCE_METADATA_HOST`.
+    pub(crate) fn metadata_host(&self) -> String {
+        self.issuer.trim_start_matches("http://").to_string()
+    }
+
     pub(crate) fn actions_request_token(&self) -> &str {
         &self.actions_request_token
     }

@@ -1144,6 +1144,11 @@ impl Shared {
                 lock(&self.sts).refuse_next(times as u32);
                 Ok(json!({}))
             }
+            "exchange-api-endpoint" => {
+                let endpoint = body()?.get("api_endpoint").and_then(Value::as_str).map(str::to_string);
+                lock(&self.sts).answered_api_endpoint = endpoint;
+                Ok(json!({}))
+            }
             "exchange-ttl" => {
                 let seconds = body()?
                     .get("seconds")
@@ -1168,6 +1173,7 @@ impl Shared {
                 "oidc_issuer": lock(&self.oidc).as_ref().map(|o| o.issuer().to_string()),
                 "actions_request_url": lock(&self.oidc).as_ref().map(|o| o.actions_request_url()),
                 "actions_request_token": lock(&self.oidc).as_ref().map(|o| o.actions_request_token().to_string()),
+                "metadata_host": lock(&self.oidc).as_ref().map(|o| o.metadata_host()),
             })),
             other => match self.graphql.admin(other, &body()?) {
                 Some(answer) => answer,

@@ -535,6 +535,11 @@ fn sign(args: &Args, command: &'static Command) -> Result<(), Failure> {
     let body_path = args.get("--body").ok_or_else(|| command.usage("sign needs --body FILE (or - for stdin)"))?;
     let config = load_config(args)?;
     let body = read_input(body_path)?;
+    if config.needs_exchange() {
+        // keyless: the bearer is the exchanged service account's (one exchange, in memory)
+        println!("{}", client(args, config)?.sign(&body)?);
+        return Ok(());
+    }
     let signer = Signer::from_config(&config)?;
     println!("{}", signer.sign(&body)?);
     Ok(())

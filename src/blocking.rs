@@ -125,9 +125,15 @@ impl Client {
         self.inner.last_clock_skew_seconds()
     }
 
-    /// A bearer for `body`, as [`crate::Client::sign`].
+    /// A bearer for `body`, as [`crate::Client::sign`]; a keyless config exchanges first
+    /// when it holds no fresh exchanged account ([`crate::Client::sign_exchanging`]).
     pub fn sign(&self, body: &[u8]) -> Result<String> {
-        self.inner.sign(body)
+        // only a keyless config may need the runtime: signing alone works inside one
+        if self.inner.is_keyless() {
+            self.block_on("sign", self.inner.sign_exchanging(body))
+        } else {
+            self.inner.sign(body)
+        }
     }
 
     /// `Health/Check`, as [`crate::Client::health`].

@@ -95,6 +95,9 @@ pub enum Code {
     IdentityTokenUnavailable = 4014,
     /// The SecureTokenService refused the exchange.
     ExchangeRefused = 4015,
+    /// Keyless SSH: the platform refused the claims, and its clock differs from the local
+    /// one by more than their time window allows (fix the local clock).
+    ExchangeClockSkew = 4016,
 
     // 5000: network, TLS, proxy.
     /// The connection failed or broke.
@@ -195,6 +198,7 @@ impl Code {
         Code::IdentityTokenAudience,
         Code::IdentityTokenUnavailable,
         Code::ExchangeRefused,
+        Code::ExchangeClockSkew,
         Code::Network,
         Code::Timeout,
         Code::Tls,
@@ -274,6 +278,7 @@ impl Code {
             Code::IdentityTokenAudience => c"MONDOO_RESULT_IDENTITY_TOKEN_AUDIENCE",
             Code::IdentityTokenUnavailable => c"MONDOO_RESULT_IDENTITY_TOKEN_UNAVAILABLE",
             Code::ExchangeRefused => c"MONDOO_RESULT_EXCHANGE_REFUSED",
+            Code::ExchangeClockSkew => c"MONDOO_RESULT_EXCHANGE_CLOCK_SKEW",
             Code::Network => c"MONDOO_RESULT_NETWORK",
             Code::Timeout => c"MONDOO_RESULT_TIMEOUT",
             Code::Tls => c"MONDOO_RESULT_TLS",

@@ -302,9 +302,29 @@ struct Shared {
 }
 
 /// A service account a keyless exchange produced, ready to authenticate calls.
-struct ExchangedAccount {
+pub(crate) struct ExchangedAccount {
     credential: Credential,
     exchanged: crate::sts::Exchanged,
+    /// the answer's `api_endpoint` (normalized), where the account's calls go
+    api_endpoint: Option<String>,
+}
+
+/// The `api_endpoint` an exchange answered, checked: None when it is empty, an error
+/// when it is not an http(s) URL.
+fn exchanged_api_endpoint(exchanged: &crate::sts::Exchanged) -> Result<Option<String>> {
+    let answered = match &exchanged.credential {
+        crate::sts::ExchangedCredential::Key(c) => &c.api_endpoint,
+        crate::sts::ExchangedCredential::Token(t) => &t.api_endpoint,
+    };
+    let Some(answered) = non_empty(answered.trim()) else { return Ok(None) };
+    let endpoint = normalize_endpoint(answered);
+    crate::rpc::parse_endpoint(&endpoint).map_err(|e| {
+        Error::new(
+            Code::ResponseInvalid,
+            format!("the exchange answered an api_endpoint that cannot be used: {}", e.message()),
+        )
+    })?;
+    Ok(Some(endpoint))
 }
 
 impl ExchangedAccount {
@@ -319,6 +339,7 @@ impl ExchangedAccount {
             service_account_mrn: self.exchanged.mrn().to_string(),
             scope_mrn: non_empty(self.exchanged.scope_mrn()).map(String::from),
             expires_at: self.exchanged.expires_at.and_then(rfc3339_utc),
+            api_endpoint: self.api_endpoint.as_deref().map(redact_userinfo),
         }
     }
 }
@@ -336,6 +357,9 @@ pub struct ExchangeReport {
     pub scope_mrn: Option<String>,
     /// when its certificate ends (RFC 3339, UTC); None for a credential without one
     pub expires_at: Option<String>,
+    /// the `api_endpoint` the exchange answered, where the account's calls go (unless the
+    /// caller set one); None when it answered none (the config's is used)
+    pub api_endpoint: Option<String>,
 }
 
 fn serialize_auth_method<S: serde::Serializer>(m: &crate::AuthMethod, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -570,9 +594,18 @@ impl Client {
     /// The credential for a call to `endpoint`: a key with the measured clock skew applied
     /// when asked for (a static token is not time-bound).
     async fn credential_for_call(&self, endpoint: &str) -> Result<Credential> {
-        let credential = match &self.shared.keyless {
-            Some(_) => self.exchanged_account(endpoint, false).await?.credential.clone(),
-            None => self.credential()?,
+        self.credential_with(endpoint, None).await
+    }
+
+    /// [`Client::credential_for_call`] with the exchanged account the operation already
+    /// holds (from [`Client::account_endpoint`]): one exchange per operation at most, even
+    /// for an account that is stale as soon as it is made.
+    async fn credential_with(&self, endpoint: &str, exchanged: Option<Arc<ExchangedAccount>>) -> Result<Credential> {
+        let credential = match (&self.shared.keyless, exchanged) {
+            (Some(_), Some(account)) => account.credential.clone(),
+            // exchanged where the config says (its calls may go elsewhere: account_endpoint)
+            (Some(_), None) => self.exchanged_account(&self.endpoint()?, false).await?.credential.clone(),
+            (None, _) => self.credential()?,
         };
         if let Credential::Key(signer) = &credential {
             if self.shared.options.correct_clock_skew && !self.shared.skew_measured.load(Ordering::Acquire) {
@@ -585,6 +618,24 @@ impl Client {
             }
         }
         Ok(credential)
+    }
+
+    /// Where the service account's calls go: the caller's endpoint, else for a keyless
+    /// config the `api_endpoint` its exchange answered (protocol 8: the answer is a
+    /// service account, and a service account's calls go to its endpoint; Go sets the
+    /// config's endpoint from it), else the config's. Exchanges first when needed.
+    /// The exchanged account comes along, for [`Client::credential_with`].
+    async fn account_endpoint(&self) -> Result<(String, Option<Arc<ExchangedAccount>>)> {
+        let endpoint = self.endpoint()?;
+        if self.shared.keyless.is_none() {
+            return Ok((endpoint, None));
+        }
+        let account = self.exchanged_account(&endpoint, false).await?;
+        let endpoint = match (&self.shared.options.api_endpoint, &account.api_endpoint) {
+            (None, Some(answered)) => answered.clone(),
+            _ => endpoint,
+        };
+        Ok((endpoint, Some(account)))
     }
 
     /// The keyless config's service account: the one in memory while it is fresh (more
@@ -600,7 +651,11 @@ impl Client {
         if let Some(account) = slot.as_ref().filter(|a| !force && a.fresh_at(crate::unix_now())) {
             return Ok(Arc::clone(account));
         }
-        let exchanged = crate::sts::exchange(&self.rpc, endpoint, keyless, &self.shared.env).await?;
+        let exchanged = match crate::sts::exchange(&self.rpc, endpoint, keyless, &self.shared.env).await {
+            Ok(exchanged) => exchanged,
+            Err(e) if e.code() == Code::SshKeyUnknown => return Err(self.explain_ssh_refusal(endpoint, e).await),
+            Err(e) => return Err(e),
+        };
         let credential = match &exchanged.credential {
             crate::sts::ExchangedCredential::Key(c) => {
                 let certificate = non_empty(&c.certificate);
@@ -610,9 +665,41 @@ impl Client {
                 Credential::Token(Arc::new(StaticToken(zeroize::Zeroizing::new(t.token.to_string()))))
             }
         };
-        let account = Arc::new(ExchangedAccount { credential, exchanged });
+        let api_endpoint = exchanged_api_endpoint(&exchanged)?;
+        let account = Arc::new(ExchangedAccount { credential, exchanged, api_endpoint });
         *slot = Some(Arc::clone(&account));
         Ok(account)
+    }
+
+    /// ExchangeSSH answers an unknown key and claims outside their time window alike (16
+    /// Unauthenticated with the generic message, as every authentication failure): a
+    /// `Health/Check` tells them apart. When the platform's clock puts the claims (valid
+    /// from the local now for 5 minutes) outside its window, the error says so with the
+    /// measured skew; otherwise it stays "no key is authorized", with the skew attached.
+    async fn explain_ssh_refusal(&self, endpoint: &str, refused: Error) -> Error {
+        let Some(skew) = self.health_at(endpoint).await.ok().and_then(|h| h.clock_skew) else {
+            return refused;
+        };
+        let seconds = skew.seconds();
+        if !crate::sts::ssh_claims_outside_window(seconds) {
+            return refused.with_clock_skew(seconds);
+        }
+        let direction = if seconds < 0.0 { "behind" } else { "ahead of" };
+        let again = Error::new(
+            Code::ExchangeClockSkew,
+            format!(
+                "ExchangeSSH: the platform refused the claims, and its clock is {:.0} s {direction} this machine's: \
+                 the claims (valid for {} s from this machine's time) are outside its window; fix the local clock \
+                 (NTP) and try again ({refused})",
+                seconds.abs(),
+                crate::sts::SSH_CLAIMS_TTL_SECONDS,
+            ),
+        )
+        .with_clock_skew(seconds);
+        match refused.http_status() {
+            Some(status) => again.with_http_status(status),
+            None => again,
+        }
     }
 
     /// Keyless configs: exchange now (also when the service account in memory is still
@@ -629,18 +716,19 @@ impl Client {
 
     /// The Platform API's URL (protocol section 7): the caller's endpoint, else
     /// `MONDOO_API_ENDPOINT`, else the config's, with `/query` appended unless there.
-    pub(crate) fn graphql_url(&self) -> Result<reqwest::Url> {
+    /// A keyless config's exchanged account comes along (for [`Client::graphql_auth`]).
+    pub(crate) async fn graphql_url(&self) -> Result<(reqwest::Url, Option<Arc<ExchangedAccount>>)> {
         let env_endpoint = || self.env_var("MONDOO_API_ENDPOINT").map(|e| normalize_endpoint(&e));
-        let endpoint = match &self.shared.options.api_endpoint {
-            Some(e) => normalize_endpoint(e),
+        let (endpoint, exchanged) = match &self.shared.options.api_endpoint {
+            Some(e) => (normalize_endpoint(e), None),
             None => match env_endpoint() {
-                Some(e) => e,
-                None => self.endpoint()?,
+                Some(e) => (e, None),
+                None => self.account_endpoint().await?,
             },
         };
         let endpoint = endpoint.trim_end_matches('/');
         let url = if endpoint.ends_with("/query") { endpoint.to_string() } else { format!("{endpoint}/query") };
-        crate::rpc::parse_endpoint(&url)
+        Ok((crate::rpc::parse_endpoint(&url)?, exchanged))
     }
 
     /// A variable of the environment the client was made with (the caller's, else the
@@ -654,7 +742,11 @@ impl Client {
     /// API token, then the config (explicit or default). A service account's key goes
     /// through [`Client::credential_for_call`] (clock skew, other credential kinds) and
     /// its bearer is cached.
-    pub(crate) async fn graphql_auth(&self, endpoint: &str) -> Result<ApiAuth> {
+    pub(crate) async fn graphql_auth(
+        &self,
+        endpoint: &str,
+        exchanged: Option<Arc<ExchangedAccount>>,
+    ) -> Result<ApiAuth> {
         let from_env_config = matches!(self.lock().config.source(), ConfigSource::Base64Env | ConfigSource::EnvPath);
         if !from_env_config {
             if let Some(token) = self.env_var("MONDOO_API_TOKEN") {
@@ -664,7 +756,7 @@ impl Client {
                 return Ok(ApiAuth::Token(Arc::clone(token)));
             }
         }
-        match self.credential_for_call(endpoint).await? {
+        match self.credential_with(endpoint, exchanged).await? {
             Credential::Token(token) => Ok(ApiAuth::Token(token)),
             Credential::Key(signer) => Ok(ApiAuth::Bearer(self.cached_api_bearer(&signer)?)),
         }
@@ -696,10 +788,10 @@ impl Client {
     /// (deadline, cancellation); the answer's bytes on 200.
     pub(crate) async fn graphql_post(&self, body: &[u8]) -> Result<Vec<u8>> {
         self.operation("graphql", |op| async move {
-            let url = op.graphql_url()?;
+            let (url, exchanged) = op.graphql_url().await?;
             let base = url.as_str().trim_end_matches("/query").to_string();
-            let auth = op.graphql_auth(&base).await?;
-            op.rpc.post_raw(url, "GraphQL", body, auth.auth()).await
+            let auth = op.graphql_auth(&base, exchanged).await?;
+            op.rpc.with_user_agent(crate::graphql::USER_AGENT).post_raw(url, "GraphQL", body, auth.auth()).await
         })
         .await
     }
@@ -949,7 +1041,29 @@ impl Client {
             let state = self.lock();
             (state.config.clone(), state.signer.clone(), state.credential())
         };
-        let endpoint = self.endpoint()?;
+        let mut endpoint = self.endpoint()?;
+        // a keyless config is registered once its exchange succeeds (status shows why not)
+        let mut exchange_error = None;
+        let mut exchanged = None;
+        let (registered, credential) = if self.shared.keyless.is_some() {
+            match self.exchanged_account(&endpoint, false).await {
+                Ok(account) => {
+                    let credential = account.credential.clone();
+                    // the account's calls (and so status's) go where the exchange said
+                    if let (None, Some(answered)) = (&self.shared.options.api_endpoint, &account.api_endpoint) {
+                        endpoint = answered.clone();
+                    }
+                    exchanged = Some(account);
+                    (true, Some(credential))
+                }
+                Err(e) => {
+                    exchange_error = Some(ErrorReport::from(&e));
+                    (false, None)
+                }
+            }
+        } else {
+            (config.service_account_mrn().is_some_and(|m| !m.is_empty()), credential)
+        };
         let (proxy_url, proxy_source) = self.rpc.proxy_for(&endpoint)?;
         let system = self.system().clone();
         let local_time = now_rfc3339_local();
@@ -969,24 +1083,6 @@ impl Client {
                 redact_userinfo(&endpoint)
             ));
         }
-        // a keyless config is registered once its exchange succeeds (status shows why not)
-        let mut exchange_error = None;
-        let mut exchanged = None;
-        let (registered, credential) = if self.shared.keyless.is_some() {
-            match self.exchanged_account(&endpoint, false).await {
-                Ok(account) => {
-                    let credential = account.credential.clone();
-                    exchanged = Some(account);
-                    (true, Some(credential))
-                }
-                Err(e) => {
-                    exchange_error = Some(ErrorReport::from(&e));
-                    (false, None)
-                }
-            }
-        } else {
-            (config.service_account_mrn().is_some_and(|m| !m.is_empty()), credential)
-        };
         let signer = match (&credential, &signer) {
             (Some(Credential::Key(s)), None) => Some(Arc::clone(s)),
             _ => signer,
@@ -1105,6 +1201,17 @@ impl Client {
 
     async fn logout_now(&self, options: &LogoutOptions) -> Result<()> {
         let mut config = self.config();
+        if let Some(keyless) = &self.shared.keyless {
+            return Err(config.locate(Error::new(
+                Code::ConfigUnsupportedAuth,
+                format!(
+                    "this config authenticates keyless (auth method {}): nothing to log out — no agent was \
+                     registered and the exchanged service account lives in this process's memory only, expiring \
+                     on its own; stop using the config (or remove the key or binding it exchanges with) instead",
+                    keyless.method()
+                ),
+            )));
+        }
         ensure_writable(&config)?;
         let (signer, token) = {
             let state = self.lock();
@@ -1165,8 +1272,8 @@ impl Client {
             let message = format!("no agent_mrn configured{from}: register the client before checking in");
             config.locate(Error::new(Code::NotRegistered, message))
         })?;
-        let endpoint = self.endpoint()?;
-        let credential = self.credential_for_call(&endpoint).await?;
+        let (endpoint, exchanged) = self.account_endpoint().await?;
+        let credential = self.credential_with(&endpoint, exchanged).await?;
         let info: AgentInfo = self.system().agent_info(&agent_mrn, config.labels());
         self.account_call::<_, Empty>(&endpoint, "AgentManager", "HealthCheck", &info, credential.auth()).await?;
         Ok(())
@@ -1197,17 +1304,55 @@ impl Client {
         Resp: for<'de> serde::Deserialize<'de>,
     {
         self.operation("call", |op| async move {
-            let endpoint = op.endpoint()?;
-            let credential = op.credential_for_call(&endpoint).await?;
+            let (endpoint, exchanged) = op.account_endpoint().await?;
+            let credential = op.credential_with(&endpoint, exchanged).await?;
             op.account_call(&endpoint, service, method, request, credential.auth()).await
         })
         .await
     }
 
     /// A bearer for these body bytes, signed with the configured service account's key
-    /// (`NotRegistered` for a service account with a static token only).
+    /// (`NotRegistered` for a service account with a static token only). A keyless config
+    /// signs with the exchanged account in memory; this call does not exchange (it is not
+    /// async), so before the first exchange it is `NotRegistered` saying so: use
+    /// [`Client::sign_exchanging`], or exchange first.
     pub fn sign(&self, body: &[u8]) -> Result<String> {
+        if let Some(keyless) = &self.shared.keyless {
+            let slot = self.shared.exchanged.try_lock().map_err(|_| {
+                Error::new(Code::NotRegistered, "an exchange of this keyless config is under way: sign after it")
+            })?;
+            return match slot.as_ref().filter(|a| a.fresh_at(crate::unix_now())) {
+                Some(account) => exchanged_signer(account)?.sign(body),
+                None => Err(Error::new(
+                    Code::NotRegistered,
+                    format!(
+                        "this config authenticates keyless (auth method {}) and holds no exchanged service account \
+                         yet: exchange first (any call does), or sign with sign_exchanging",
+                        keyless.method()
+                    ),
+                )),
+            };
+        }
         self.signer()?.sign(body)
+    }
+
+    /// Whether the config authenticates keyless (an exchange gives its service account).
+    pub(crate) fn is_keyless(&self) -> bool {
+        self.shared.keyless.is_some()
+    }
+
+    /// [`Client::sign`], and for a keyless config with the exchanged service account,
+    /// exchanging first when none in memory is fresh (the same account calls use).
+    pub async fn sign_exchanging(&self, body: &[u8]) -> Result<String> {
+        if self.shared.keyless.is_none() {
+            return self.sign(body);
+        }
+        self.operation("sign", |op| async move {
+            let endpoint = op.endpoint()?;
+            let account = op.exchanged_account(&endpoint, false).await?;
+            exchanged_signer(&account)?.sign(body)
+        })
+        .await
     }
 }
 
@@ -1233,6 +1378,21 @@ fn token_for(config: &Config) -> Result<Option<Arc<StaticToken>>> {
         )));
     }
     Ok(Some(Arc::new(StaticToken(token))))
+}
+
+/// The key of an exchanged account: a static-token account (`response_type: TOKEN`)
+/// has none.
+fn exchanged_signer(account: &ExchangedAccount) -> Result<&Signer> {
+    match &account.credential {
+        Credential::Key(signer) => Ok(signer),
+        Credential::Token(_) => Err(Error::new(
+            Code::NotRegistered,
+            format!(
+                "the exchanged service account {} has a static token and no key: signing needs a key",
+                account.exchanged.mrn()
+            ),
+        )),
+    }
 }
 
 fn not_registered(config: &Config) -> Error {

@@ -97,6 +97,10 @@ impl GraphQlResponse {
     }
 }
 
+/// `User-Agent` of Platform API requests: the name Go's client (mondoo-go) sends, with
+/// this library's version (protocol section 7).
+pub(crate) const USER_AGENT: &str = concat!("mondoo-graphql-client/", env!("CARGO_PKG_VERSION"));
+
 /// Parse a 200 answer of `/query`.
 pub(crate) fn decode(body: &[u8]) -> Result<GraphQlResponse> {
     serde_json::from_slice(body).map_err(|e| {

@@ -262,6 +262,9 @@ pub struct RpcClient {
     timeout: Duration,
     /// see [`HttpOptions::require_tls`]
     require_tls: bool,
+    /// `User-Agent` for this handle's POSTs instead of the ranger-rpc one (the Platform
+    /// API's client names itself differently, protocol section 7)
+    user_agent: Option<HeaderValue>,
 }
 
 impl std::fmt::Debug for RpcClient {
@@ -321,7 +324,13 @@ impl RpcClient {
             deadline: None,
             timeout: options.timeout,
             require_tls: options.require_tls,
+            user_agent: None,
         })
+    }
+
+    /// The same pool, its POSTs sending `User-Agent: user_agent`.
+    pub fn with_user_agent(&self, user_agent: &'static str) -> RpcClient {
+        RpcClient { user_agent: Some(HeaderValue::from_static(user_agent)), ..self.clone() }
     }
 
     /// The same pool, with every request ending by `deadline`.
@@ -335,6 +344,11 @@ impl RpcClient {
         let operation_end = Instant::now() + self.timeout;
         let deadline = self.deadline.map_or(operation_end, |d| d.min(operation_end));
         RpcClient { deadline: Some(deadline), ..self.clone() }
+    }
+
+    /// When every request of this handle must end, if it is bounded.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// Whether waiting `wait` still leaves time before the deadline.
@@ -448,7 +462,7 @@ impl RpcClient {
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .header("Accept-Encoding", "gzip")
-            .header("User-Agent", identity.user_agent.clone())
+            .header("User-Agent", self.user_agent.as_ref().unwrap_or(&identity.user_agent).clone())
             .header("X-Request-ID", &self.request_id)
             .header("Mondoo-Features", self.identity.features.clone())
             .header("Mondoo-PlatformID", identity.platform_id.clone())
@@ -480,7 +494,10 @@ impl RpcClient {
             request = request.header(*name, value);
         }
         let fetch = async {
-            let response = request.send().await.map_err(|e| transport_error(e, &parsed, &self.proxy))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| transport_error_of(e, &format!("GET {shown}"), &parsed, &self.proxy))?;
             let status = response.status().as_u16();
             let bytes = read_answer(response, &parsed, &format!("GET {shown}")).await?;
             if status != 200 {
@@ -725,7 +742,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// A failed request: its class from the error chain; through a proxy, the message names
 /// the proxy (credentials redacted) and a refused connection is the proxy's failure.
 fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
-    // The message starts with `POST {url}`: reqwest's own "for url (...)" would say it twice
+    transport_error_of(e, &format!("POST {}", redact_userinfo(url.as_str())), url, proxy)
+}
+
+/// [`transport_error`] of a request `request` names (method and URL as it may be shown).
+fn transport_error_of(e: reqwest::Error, request: &str, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
+    // The message starts with the request: reqwest's own "for url (...)" would say it twice
     // (and a host name would take part in the classification below).
     let e = e.without_url();
     let chain = error_chain(&e);
@@ -751,7 +773,7 @@ fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings)
     let via = via
         .map(|(p, source)| format!(" via proxy {} (from {})", redact_userinfo(p.as_str()), source.as_str()))
         .unwrap_or_default();
-    Error::new(code, format!("POST {}{via}: {chain}", redact_userinfo(url.as_str()))).with_source(e)
+    Error::new(code, format!("{request}{via}: {chain}")).with_source(e)
 }
 
 /// The URL with any user name and password replaced by `redacted`.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,19 @@ use crate::{AuthMethod, Code, Config, Error, Result};
 pub const SSH_SIGNATURE_ALG: &str = "x5t#S256";
 /// How long the SSH claims are valid, as Go sets them (`exp` = now + 5 min).
 pub const SSH_CLAIMS_TTL_SECONDS: i64 = 5 * 60;
+/// How far ahead of the platform's clock the local one may be before SSH claims (`iat` =
+/// local now) count as issued in the platform's future. The platform's own leeway is not
+/// published; the local platform allows 60 s, and a `Health/Check` measures the skew to
+/// within a round trip.
+pub const SSH_CLAIMS_SKEW_TOLERANCE_SECONDS: f64 = 30.0;
+
+/// Whether claims issued now on this machine are outside the platform's time window when
+/// its clock is `skew_seconds` (platform minus local) away: issued in its future, or
+/// already expired on its clock.
+pub fn ssh_claims_outside_window(skew_seconds: f64) -> bool {
+    skew_seconds < -SSH_CLAIMS_SKEW_TOLERANCE_SECONDS || skew_seconds > SSH_CLAIMS_TTL_SECONDS as f64
+}
+
 /// `response_type` that asks an external-token exchange for a static token.
 pub const RESPONSE_TYPE_TOKEN: &str = "TOKEN";
 
@@ -122,20 +135,26 @@ pub fn sign_claims_with_env_agent(claims: &SshClaims) -> Result<Vec<SshSignature
 /// with their key). RSA keys sign rsa-sha2-512 (the agent client asks for it), never
 /// SHA-1 `ssh-rsa`. Blocking: the agent is a local socket.
 pub fn sign_claims_with_agent(socket: &Path, claims: &SshClaims) -> Result<Vec<SshSignature>> {
-    let agent_error = |what: &str, e: &dyn std::fmt::Display| {
-        Error::new(Code::SigningFailed, format!("ssh-agent at {}: {what}: {e}", socket.display()))
-    };
+    sign_claims_with_agent_until(socket, claims, None)
+}
+
+/// [`sign_claims_with_agent`], every read and write of the agent's socket ending by
+/// `deadline`: an agent that takes the connection and never answers fails with
+/// [`Code::Timeout`] naming the socket instead of holding the thread forever.
+pub fn sign_claims_with_agent_until(
+    socket: &Path,
+    claims: &SshClaims,
+    deadline: Option<Instant>,
+) -> Result<Vec<SshSignature>> {
     if !socket.exists() {
         return Err(Error::new(
             Code::SshAgentUnavailable,
             format!("no ssh-agent: the socket {} (SSH_AUTH_SOCK) does not exist", socket.display()),
         ));
     }
-    let unavailable = |what: &str, e: &dyn std::fmt::Display| {
-        Error::new(Code::SshAgentUnavailable, format!("no ssh-agent answers at {}: {what}: {e}", socket.display()))
-    };
-    let mut agent = AgentClient::connect(socket).map_err(|e| unavailable("cannot connect", &e))?;
-    let identities = agent.list_all_identities().map_err(|e| unavailable("cannot list keys", &e))?;
+    let mut agent = AgentSocket::connect(socket, deadline)?;
+    agent.arm(LISTING_KEYS)?;
+    let identities = agent.client.list_all_identities().map_err(|e| agent.error(LISTING_KEYS, e))?;
     if identities.is_empty() {
         return Err(Error::new(
             Code::SshAgentNoKeys,
@@ -150,10 +169,16 @@ pub fn sign_claims_with_agent(socket: &Path, claims: &SshClaims) -> Result<Vec<S
             Identity::Certificate(cert) => cert.public_key().clone(),
         };
         let kid = key_data.fingerprint(HashAlg::Sha256).to_string();
-        let signature =
-            agent.sign_with_ref(identity, &message).map_err(|e| agent_error(&format!("signing with {kid}"), &e))?;
+        let what = format!("signing with {kid}");
+        agent.arm(&what)?;
+        let signature = agent.client.sign_with_ref(identity, &message).map_err(|e| agent.error(&what, e))?;
         let mut wire = Vec::new();
-        signature.encode(&mut wire).map_err(|e| agent_error(&format!("encoding the signature of {kid}"), &e))?;
+        signature.encode(&mut wire).map_err(|e| {
+            Error::new(
+                Code::SigningFailed,
+                format!("ssh-agent at {}: encoding the signature of {kid}: {e}", socket.display()),
+            )
+        })?;
         let mut sig = Vec::with_capacity(wire.len() * 2);
         crate::signer::push_hex(&mut sig, &wire);
         signatures.push(SshSignature {
@@ -163,6 +188,84 @@ pub fn sign_claims_with_agent(socket: &Path, claims: &SshClaims) -> Result<Vec<S
         });
     }
     Ok(signatures)
+}
+
+/// The first exchange with an agent: a socket that breaks here has no agent behind it.
+const LISTING_KEYS: &str = "listing its keys";
+
+/// A connection to an ssh-agent whose every exchange ends by a deadline.
+struct AgentSocket<'a> {
+    client: AgentClient,
+    path: &'a Path,
+    deadline: Option<Instant>,
+    /// a second handle on the socket, to set its timeouts while the client owns it
+    #[cfg(unix)]
+    timeouts: std::os::unix::net::UnixStream,
+}
+
+impl<'a> AgentSocket<'a> {
+    fn connect(path: &'a Path, deadline: Option<Instant>) -> Result<AgentSocket<'a>> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            Error::new(
+                Code::SshAgentUnavailable,
+                format!("no ssh-agent answers at {}: cannot connect: {e}", path.display()),
+            )
+        };
+        #[cfg(unix)]
+        {
+            let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| unavailable(&e))?;
+            let timeouts = stream.try_clone().map_err(|e| unavailable(&e))?;
+            Ok(AgentSocket { client: AgentClient::with_read_write(Box::new(stream)), path, deadline, timeouts })
+        }
+        #[cfg(not(unix))]
+        {
+            // Elsewhere the caller's async deadline alone bounds the wait.
+            Ok(AgentSocket { client: AgentClient::connect(path).map_err(|e| unavailable(&e))?, path, deadline })
+        }
+    }
+
+    /// Let the next exchange wait only until the deadline.
+    fn arm(&mut self, what: &str) -> Result<()> {
+        let Some(deadline) = self.deadline else { return Ok(()) };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.timeout(what));
+        }
+        #[cfg(unix)]
+        {
+            let set =
+                self.timeouts.set_read_timeout(Some(left)).and_then(|()| self.timeouts.set_write_timeout(Some(left)));
+            set.map_err(|e| {
+                Error::new(Code::SigningFailed, format!("ssh-agent at {}: {what}: {e}", self.path.display()))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn timeout(&self, what: &str) -> Error {
+        Error::new(
+            Code::Timeout,
+            format!(
+                "the ssh-agent at {} (SSH_AUTH_SOCK) did not answer ({what}) before the operation's deadline",
+                self.path.display()
+            ),
+        )
+    }
+
+    fn error(&self, what: &str, e: ssh_agent_client_rs::Error) -> Error {
+        match &e {
+            ssh_agent_client_rs::Error::AgentCommunicationError(io)
+                if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            {
+                self.timeout(what)
+            }
+            ssh_agent_client_rs::Error::AgentCommunicationError(io) if what == LISTING_KEYS => Error::new(
+                Code::SshAgentUnavailable,
+                format!("no ssh-agent answers at {}: {what}: {io}", self.path.display()),
+            ),
+            _ => Error::new(Code::SigningFailed, format!("ssh-agent at {}: {what}: {e}", self.path.display())),
+        }
+    }
 }
 
 /// A workload-identity-federation file (`type: external_account`).
@@ -459,7 +562,11 @@ pub const IDENTITY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// `GCE_METADATA_HOST`: the GCP metadata server's host, as Google's client libraries read it.
 pub const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
 const GCP_METADATA_HOST: &str = "metadata.google.internal";
-const AZURE_IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST`: the Azure IMDS authority (scheme, host, port), as
+/// Azure's own SDKs read it (azure-identity's `ImdsCredential` joins it with the token path).
+pub const ENV_AZURE_IMDS_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+const AZURE_IMDS_AUTHORITY: &str = "http://169.254.169.254";
+const AZURE_IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// Exchange at `{endpoint}/SecureTokenService/...` through `rpc` (its proxy, TLS and
 /// deadline). `env` holds `SSH_AUTH_SOCK`, `JWT_TOKEN` and the CI variables.
@@ -501,10 +608,25 @@ async fn exchange_ssh(
     })?;
     let claims = SshClaims::new(subject, resource, crate::unix_now())?;
     // The agent is a blocking socket: kept off the runtime's threads.
+    // The socket's own timeouts end the blocking thread by the deadline; the async
+    // timeout makes sure the operation returns then whatever the thread does.
     let signing_claims = claims.clone();
-    let signatures = tokio::task::spawn_blocking(move || sign_claims_with_agent(&socket, &signing_claims))
-        .await
-        .map_err(|e| Error::new(Code::SigningFailed, format!("signing with the ssh-agent stopped: {e}")))??;
+    let deadline = rpc.deadline();
+    let shown = socket.display().to_string();
+    let signing = tokio::task::spawn_blocking(move || sign_claims_with_agent_until(&socket, &signing_claims, deadline));
+    let joined = match deadline {
+        Some(deadline) => {
+            tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), signing).await.map_err(|_| {
+                Error::new(
+                    Code::Timeout,
+                    format!("the ssh-agent at {shown} (SSH_AUTH_SOCK) did not answer before the operation's deadline"),
+                )
+            })?
+        }
+        None => signing.await,
+    };
+    let signatures =
+        joined.map_err(|e| Error::new(Code::SigningFailed, format!("signing with the ssh-agent stopped: {e}")))??;
     let tried = signatures.iter().map(|s| s.kid.as_str()).collect::<Vec<_>>().join(", ");
     let request = ExchangeSshRequest { claims, signatures: signatures.clone() };
     let answer: AgentCredential = rpc
@@ -664,8 +786,15 @@ async fn identity_token(
                     .map(|t| (Zeroizing::new(t.trim().to_string()), "GCP metadata"))
             }
             IdentityTokenSource::AzureImds => {
-                let url =
-                    format!("{AZURE_IMDS_TOKEN_URL}?api-version=2018-02-01&resource={}", query_escape(&wif.audience));
+                let authority = env
+                    .get(ENV_AZURE_IMDS_AUTHORITY_HOST)
+                    .map(|h| h.trim().trim_end_matches('/'))
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or(AZURE_IMDS_AUTHORITY);
+                let url = format!(
+                    "{authority}{AZURE_IMDS_TOKEN_PATH}?api-version=2018-02-01&resource={}",
+                    query_escape(&wif.audience)
+                );
                 fetch_json_field(rpc, &url, &[("Metadata", "true")], "access_token").await.map(|t| (t, "Azure IMDS"))
             }
         };

@@ -524,10 +524,83 @@ fn status_and_call_with_a_workload_identity_document() {
     assert!(stdout.contains("Auth Method:\t\tworkload_identity") && stdout.contains("Credential Expires:"), "{stdout}");
     let out = run_with_env(home.path(), &["call", "AgentManager", "PingPong", "{}", "--config", cfg], &env, None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    for output in [text(&out.stdout), text(&out.stderr), stdout] {
+    let query = r#"query($s: String!) { viewer { mrn } space(mrn: $s) { mrn } }"#;
+    let variables = serde_json::json!({"s": mondoo_platform::FIXTURE_SPACE}).to_string();
+    let graphql =
+        run_with_env(home.path(), &["graphql", "--config", cfg, "--variables", &variables, query], &env, None);
+    assert_eq!(graphql.status.code(), Some(0), "{}", text(&graphql.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&graphql.stdout).unwrap();
+    assert_eq!(answer["data"]["space"]["mrn"], mondoo_platform::FIXTURE_SPACE, "{answer}");
+    assert_eq!(Some(answer["data"]["viewer"]["mrn"].as_str().unwrap()), exchanged_account(&platform).as_deref());
+    for output in [text(&out.stdout), text(&out.stderr), stdout, text(&graphql.stdout), text(&graphql.stderr)] {
         assert!(!output.contains("PRIVATE KEY") && !output.contains(&jwt), "{output}");
     }
     assert_eq!(std::fs::read_to_string(&wif).unwrap(), doc.to_string(), "the document is never written");
+}
+
+/// The service account the platform's last successful exchange made.
+fn exchanged_account(platform: &Platform) -> Option<String> {
+    platform.requests().iter().rev().filter(|r| r.status == 200).find_map(|r| r.exchange.as_ref()?.account_mrn.clone())
+}
+
+#[test]
+fn status_call_and_graphql_with_auth_method_ssh_through_a_real_agent() {
+    let platform = Platform::start(PlatformOptions::with_fixtures()).unwrap();
+    let agent = mondoo_platform::ssh_agent::SshAgent::start();
+    let identity = "//captain.api.mondoo.app/users/cli-ssh-user";
+    let key = agent.add_key("ed25519");
+    platform.authorize_ssh_key(identity, mondoo_platform::FIXTURE_SPACE, &key).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("mondoo.yml");
+    let config = format!(
+        "auth:\n  method: ssh\nmrn: {identity}\nspace_mrn: {}\napi_endpoint: {}\n",
+        mondoo_platform::FIXTURE_SPACE,
+        platform.url()
+    );
+    std::fs::write(&path, &config).unwrap();
+    let cfg = path.to_str().unwrap();
+    let socket = agent.socket().display().to_string();
+    let env = [("SSH_AUTH_SOCK", socket.as_str())];
+
+    let status = run_with_env(home.path(), &["status", "--config", cfg], &env, None);
+    let stdout = text(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{stdout}{}", text(&status.stderr));
+    assert!(stdout.contains("Auth Method:\t\tssh") && stdout.contains("Credential Expires:"), "{stdout}");
+    let account = exchanged_account(&platform).expect("status exchanged");
+    assert!(stdout.contains(&account), "status names the exchanged account: {stdout}");
+
+    let call = run_with_env(home.path(), &["call", "AgentManager", "PingPong", "{}", "--config", cfg], &env, None);
+    assert_eq!(call.status.code(), Some(0), "{}", text(&call.stderr));
+    let ping = platform.requests().into_iter().rfind(|r| r.method == "PingPong").unwrap();
+    assert_eq!(ping.subject, exchanged_account(&platform), "the call is the exchanged account's");
+
+    let graphql = run_with_env(home.path(), &["graphql", "--config", cfg, "{ viewer { mrn } }"], &env, None);
+    assert_eq!(graphql.status.code(), Some(0), "{}", text(&graphql.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&graphql.stdout).unwrap();
+    assert_eq!(Some(answer["data"]["viewer"]["mrn"].as_str().unwrap()), exchanged_account(&platform).as_deref());
+    let body = home.path().join("body.json");
+    std::fs::write(&body, b"{}").unwrap();
+    let sign = run_with_env(home.path(), &["sign", "--body", body.to_str().unwrap(), "--config", cfg], &env, None);
+    assert_eq!(sign.status.code(), Some(0), "{}", text(&sign.stderr));
+    let bearer = text(&sign.stdout);
+    let header = bearer.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"].as_str(), exchanged_account(&platform).as_deref(), "signed as the exchanged account");
+    let fingerprints: Vec<_> =
+        platform.requests().iter().filter_map(|r| r.exchange.as_ref()?.key_fingerprint.clone()).collect();
+    assert_eq!(fingerprints, vec![agent.fingerprint("ed25519"); 4], "one exchange per process, with the agent's key");
+
+    // without an agent: the CLI says so and exits non-zero
+    let no_agent = run(home.path(), &["call", "AgentManager", "PingPong", "{}", "--config", cfg], None);
+    assert_ne!(no_agent.status.code(), Some(0));
+    assert!(text(&no_agent.stderr).contains("SSH_AUTH_SOCK"), "{}", text(&no_agent.stderr));
+    for output in [stdout, text(&call.stdout), text(&call.stderr), text(&graphql.stdout), text(&graphql.stderr)] {
+        assert!(!output.contains("PRIVATE KEY"), "{output}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), config, "the config is never written");
 }
 
 #[test]

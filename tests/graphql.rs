@@ -250,3 +250,18 @@ fn the_proxy_carries_the_query() {
     client.graphql("{ viewer { mrn } }", None).unwrap().into_data().unwrap();
     assert!(proxy.tunnels() >= 1, "the query went through the proxy");
 }
+
+#[test]
+fn platform_api_requests_name_the_graphql_client_and_rpc_calls_keep_theirs() {
+    let platform = Platform::start(PlatformOptions::default()).unwrap();
+    let (client, _mrn, _dir) = account_client(&platform, options());
+    client.graphql("{ viewer { mrn } }", None).unwrap().into_data().unwrap();
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    let graphql = graphql_requests(&platform);
+    assert_eq!(graphql.len(), 1);
+    let expected = format!("mondoo-graphql-client/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(graphql[0].header("user-agent"), Some(expected.as_str()));
+    let ping = platform.requests().into_iter().find(|r| r.method == "PingPong").unwrap();
+    let rpc_agent = ping.header("user-agent").unwrap().to_string();
+    assert!(rpc_agent.starts_with(&format!("libmondoo/{} ", env!("CARGO_PKG_VERSION"))), "{rpc_agent}");
+}

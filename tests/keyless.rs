@@ -230,11 +230,13 @@ fn wif_document_from_every_source_and_token_source() {
     )
     .unwrap();
     platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
+    let closed = closed_port();
     let github = BTreeMap::from([
         ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
         // no metadata server here: the GitHub source must answer first
-        ("GCE_METADATA_HOST".to_string(), "127.0.0.1:9".to_string()),
+        ("GCE_METADATA_HOST".to_string(), closed.clone()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
     ]);
     wif_call(from_path, github.clone()).unwrap();
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 3);
@@ -268,4 +270,329 @@ fn wif_faults_have_their_codes() {
     assert!(!refused.to_string().contains(&good), "the identity token is never shown");
     with_token(&good).unwrap();
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 1);
+}
+
+/// `127.0.0.1:PORT` where nothing listens: a connection is refused at once.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr.to_string()
+}
+
+/// A metadata server that takes the connection and never answers: only the identity
+/// fetch timeout ends the wait. The listener must live as long as the test needs it.
+fn black_hole() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
+}
+
+/// The exchanges the platform accepted, by the identity token's subject.
+fn exchanged_subjects(platform: &Platform) -> Vec<String> {
+    platform
+        .requests()
+        .iter()
+        .filter(|r| r.method == "ExchangeExternalToken" && r.status == 200)
+        .filter_map(|r| r.exchange.as_ref().map(|e| e.subject.clone()))
+        .collect()
+}
+
+fn wif_from_environment(platform: &Platform, dir: &Path) -> Config {
+    load_file(dir, &wif_document(platform, None))
+}
+
+#[test]
+fn wif_identity_token_from_gcp_metadata() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::GCP_METADATA_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from([("GCE_METADATA_HOST".to_string(), platform.oidc().metadata_host())]);
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [subject]);
+}
+
+#[test]
+fn wif_identity_token_from_azure_imds_when_gcp_is_unreachable() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let env = BTreeMap::from([
+        ("GCE_METADATA_HOST".to_string(), closed_port()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string()),
+    ]);
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [subject]);
+}
+
+/// A GET over a plain TCP connection: the status code and the body.
+fn raw_get(host: &str, path: &str, headers: &[&str]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn metadata_fakes_refuse_requests_without_their_header() {
+    let platform = start();
+    let host = platform.oidc().metadata_host();
+    let gcp = format!("/computeMetadata/v1/instance/service-accounts/default/identity?audience={AUDIENCE}&format=full");
+    let (status, body) = raw_get(&host, &gcp, &[]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Metadata-Flavor"), "{body}");
+    assert_eq!(raw_get(&host, &gcp, &["Metadata-Flavor: google-ish"]).0, 403);
+    let (status, jwt) = raw_get(&host, &gcp, &["Metadata-Flavor: Google"]);
+    assert_eq!(status, 200);
+    assert_eq!(jwt.split('.').count(), 3, "the raw JWT: {jwt}");
+
+    let azure = format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={AUDIENCE}");
+    let (status, body) = raw_get(&host, &azure, &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("metadata header"), "{body}");
+    let (status, body) = raw_get(&host, &azure, &["Metadata: true"]);
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["access_token"].as_str().unwrap().split('.').count(), 3);
+}
+
+#[test]
+fn no_identity_token_names_each_source_and_why_it_failed() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    // each source fails differently: a refused request token, a metadata server that
+    // never answers (only the identity fetch timeout ends it), nothing listening
+    let (_silent, silent) = black_hole();
+    let closed = closed_port();
+    let env = BTreeMap::from([
+        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), "not-the-request-token".to_string()),
+        ("GCE_METADATA_HOST".to_string(), silent.clone()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
+    ]);
+    let e = wif_call(wif_from_environment(&platform, dir.path()), env).unwrap_err();
+    assert_eq!(e.code(), Code::IdentityTokenUnavailable, "{e}");
+    let message = e.message();
+    let failure = |source: &str| {
+        let start = message.find(&format!("{source}: ")).unwrap_or_else(|| panic!("{source} missing: {message}"));
+        message[start..].split(';').next().unwrap().to_string()
+    };
+    assert!(failure("GitHub Actions").contains("401"), "{message}");
+    let gcp = failure("GCP metadata");
+    assert!(gcp.contains(&silent) && gcp.contains("no complete answer"), "{message}");
+    assert!(failure("Azure IMDS").contains(&closed), "{message}");
+    assert!(!message.contains("not-the-request-token"), "{message}");
+    assert!(!message.contains("POST") && message.matches("GET http://").count() == 3, "{message}");
+    assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 0);
+}
+
+#[test]
+fn an_agent_that_never_answers_fails_at_the_client_timeout_naming_its_socket() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("silent-agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    // takes each connection and keeps it open without a byte in return
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let env = BTreeMap::from([("SSH_AUTH_SOCK".to_string(), socket.display().to_string())]);
+    let client = mondoo::blocking::Client::new(
+        load_file(dir.path(), &ssh_config_text(&platform)),
+        ClientOptions::new().with_env(env).with_timeout(std::time::Duration::from_secs(2)),
+    )
+    .unwrap();
+    for result in [client.call("AgentManager", "PingPong", &json!({})).map(|_| ()), client.exchange().map(|_| ())] {
+        let e = result.unwrap_err();
+        assert_eq!(e.code(), Code::Timeout, "{e}");
+        assert!(e.message().contains("ssh-agent") && e.message().contains(&socket.display().to_string()), "{e}");
+    }
+    assert_eq!(platform.requests().iter().filter(|r| r.method == "ExchangeSSH").count(), 0);
+}
+
+#[test]
+fn ssh_claims_outside_the_platform_clock_window_say_clock_skew_not_unknown_key() {
+    let platform = start();
+    let agent = Agent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let call = || {
+        let client = mondoo::blocking::Client::new(
+            load_file(dir.path(), &ssh_config_text(&platform)),
+            ClientOptions::new().with_env(agent.env()),
+        )
+        .unwrap();
+        client.call("AgentManager", "PingPong", &json!({})).unwrap_err()
+    };
+    // both refusals are the same generic 401 on the wire
+    let unauthorized = agent.add_key("ed25519");
+    let unknown = call();
+    assert_eq!(unknown.code(), Code::SshKeyUnknown, "{unknown}");
+    assert!(unknown.clock_skew_seconds().is_some_and(|s| s.abs() < 5.0), "{unknown:?}");
+
+    // an authorized key, but the platform's clock an hour behind: claims from its future
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &unauthorized).unwrap();
+    platform.set_clock_offset(-3600);
+    let behind = call();
+    assert_eq!(behind.code(), Code::ExchangeClockSkew, "{behind}");
+    assert_eq!(behind.http_status(), Some(401));
+    assert!(behind.message().contains("behind") && behind.message().contains("clock"), "{behind}");
+    assert!(behind.clock_skew_seconds().is_some_and(|s| (s + 3600.0).abs() < 5.0), "{behind:?}");
+
+    // an hour ahead: claims that expired on its clock
+    platform.set_clock_offset(3600);
+    let ahead = call();
+    assert_eq!(ahead.code(), Code::ExchangeClockSkew, "{ahead}");
+    assert!(ahead.message().contains("ahead of"), "{ahead}");
+
+    platform.set_clock_offset(0);
+    call_ok(&platform, dir.path(), agent.env());
+    let records: Vec<_> = platform.requests().into_iter().filter(|r| r.method == "ExchangeSSH").collect();
+    assert_eq!(records.iter().map(|r| r.status).collect::<Vec<_>>(), [401, 401, 401, 200]);
+}
+
+/// POST a body with a bearer over a plain TCP connection: the status and the answer.
+fn raw_post(url: &str, path: &str, body: &[u8], bearer: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAccept: application/json\r\n\
+         Authorization: Bearer {bearer}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn sign_on_a_keyless_config_signs_as_the_exchanged_account() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ed25519")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_file(dir.path(), &ssh_config_text(&platform));
+    let body = br#"{"said":"hello"}"#;
+
+    // the async client's plain sign cannot exchange: it says what to do
+    let client = client(config.clone(), agent.env());
+    let e = client.sign(body).unwrap_err();
+    assert_eq!(e.code(), Code::NotRegistered, "{e}");
+    assert!(e.message().contains("keyless") && e.message().contains("exchange first"), "{e}");
+    let bearer = runtime().block_on(client.sign_exchanging(body)).unwrap();
+    let account = runtime().block_on(client.exchange()).unwrap().service_account_mrn;
+    // the account in memory now: plain sign uses it (the exchange above replaced the first)
+    let again = client.sign(body).unwrap();
+    assert_ne!(bearer, again);
+    let (status, answer) = raw_post(platform.url(), "/Echo/Say", body, &again);
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["signed_by"], account.as_str(), "{answer}");
+
+    // the blocking client exchanges on need, as the C ABI and the bindings use it
+    let blocking = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(agent.env())).unwrap();
+    let bearer = blocking.sign(body).unwrap();
+    let (status, answer) = raw_post(platform.url(), "/Echo/Say", body, &bearer);
+    assert_eq!(status, 200, "{answer}");
+    let signer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(signer["signed_by"].as_str().unwrap().contains("/serviceaccounts/"), "{signer}");
+    assert_eq!(exchanges(&platform, "ExchangeSSH"), 3);
+}
+
+#[test]
+fn logout_of_a_keyless_config_says_there_is_nothing_to_log_out() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ecdsa")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = mondoo::blocking::Client::new(
+        load_file(dir.path(), &ssh_config_text(&platform)),
+        ClientOptions::new().with_env(agent.env()),
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap();
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    for options in [mondoo::LogoutOptions::new(), mondoo::LogoutOptions::new().with_force_offline(true)] {
+        let e = client.logout(&options).unwrap_err();
+        assert_eq!(e.code(), Code::ConfigUnsupportedAuth, "{e}");
+        assert!(e.message().contains("keyless") && e.message().contains("nothing to log out"), "{e}");
+        assert!(e.message().contains("auth method ssh"), "{e}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap(), before);
+    assert!(!platform.requests().iter().any(|r| r.method == "UnRegisterAgent"));
+    // the client still works: the refusal changed nothing
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+}
+
+/// Host header of the recorded requests of `method`.
+fn hosts(platform: &Platform, method: &str) -> Vec<String> {
+    platform
+        .requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .map(|r| r.header("host").unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn calls_of_the_exchanged_account_go_to_the_api_endpoint_the_exchange_answered() {
+    let platform = start();
+    let agent = Agent::start();
+    platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ed25519")).unwrap();
+    // the same platform under another name: the Host header tells which one a call used
+    let configured = platform.url().trim_end_matches('/').to_string();
+    let answered = configured.replace("127.0.0.1", "localhost");
+    let (configured_host, answered_host) =
+        (configured.trim_start_matches("http://").to_string(), answered.trim_start_matches("http://").to_string());
+    platform.set_exchange_api_endpoint(Some(&answered));
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_file(dir.path(), &ssh_config_text(&platform));
+    let client = mondoo::blocking::Client::new(config.clone(), ClientOptions::new().with_env(agent.env())).unwrap();
+
+    client.call("AgentManager", "PingPong", &json!({})).unwrap();
+    client.graphql("{ viewer { mrn } }", None).unwrap().into_data().unwrap();
+    let report = client.status().unwrap();
+    assert_eq!(report.upstream.api.endpoint.trim_end_matches('/'), answered, "{report}");
+    assert_eq!(client.exchange().unwrap().api_endpoint.as_deref().map(|e| e.trim_end_matches('/')), Some(&*answered));
+    // exchanges at the configured endpoint, the account's calls at the answered one
+    assert!(
+        hosts(&platform, "ExchangeSSH").iter().all(|h| *h == configured_host),
+        "{:?}",
+        hosts(&platform, "ExchangeSSH")
+    );
+    for method in ["PingPong", "query", "Check"] {
+        let seen = hosts(&platform, method);
+        assert!(!seen.is_empty() && seen.iter().all(|h| *h == answered_host), "{method}: {seen:?}");
+    }
+
+    // the caller's endpoint wins over the answer
+    let pinned = mondoo::blocking::Client::new(
+        config.clone(),
+        ClientOptions::new().with_env(agent.env()).with_api_endpoint(configured.clone()),
+    )
+    .unwrap();
+    pinned.call("AgentManager", "PingPong", &json!({})).unwrap();
+    assert_eq!(hosts(&platform, "PingPong").last(), Some(&configured_host));
+
+    // an answer that is not an http(s) URL is refused, not followed
+    platform.set_exchange_api_endpoint(Some("ftp://elsewhere.example"));
+    let refused = mondoo::blocking::Client::new(config, ClientOptions::new().with_env(agent.env())).unwrap();
+    let e = refused.call("AgentManager", "PingPong", &json!({})).unwrap_err();
+    assert_eq!(e.code(), Code::ResponseInvalid, "{e}");
+    assert!(e.message().contains("api_endpoint"), "{e}");
 }

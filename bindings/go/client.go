@@ -513,6 +513,9 @@ type ExchangeReport struct {
 	ScopeMrn string `json:"scope_mrn"`
 	// ExpiresAt is when its certificate ends (RFC 3339, UTC; "" when it has none).
 	ExpiresAt string `json:"expires_at"`
+	// APIEndpoint is where the account's calls go, as the exchange answered ("" when it
+	// answered none: the config's endpoint is used).
+	APIEndpoint string `json:"api_endpoint"`
 }
 
 // Exchange exchanges now, for a keyless config (auth method ssh, or a

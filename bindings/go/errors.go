@@ -60,6 +60,7 @@ const (
 	CodeIdentityTokenAudience    Code = C.MONDOO_RESULT_IDENTITY_TOKEN_AUDIENCE
 	CodeIdentityTokenUnavailable Code = C.MONDOO_RESULT_IDENTITY_TOKEN_UNAVAILABLE
 	CodeExchangeRefused          Code = C.MONDOO_RESULT_EXCHANGE_REFUSED
+	CodeExchangeClockSkew        Code = C.MONDOO_RESULT_EXCHANGE_CLOCK_SKEW
 	CodeNetwork                  Code = C.MONDOO_RESULT_NETWORK
 	CodeTimeout                  Code = C.MONDOO_RESULT_TIMEOUT
 	CodeTLS                      Code = C.MONDOO_RESULT_TLS

@@ -240,6 +240,11 @@ enum mondoo_result
      */
     MONDOO_RESULT_EXCHANGE_REFUSED = 4015,
     /**
+     * Keyless SSH: the platform refused the claims, and its clock differs from the local
+     * one by more than their time window allows (fix the local clock).
+     */
+    MONDOO_RESULT_EXCHANGE_CLOCK_SKEW = 4016,
+    /**
      * The connection failed or broke.
      */
     MONDOO_RESULT_NETWORK = 5001,
@@ -1269,7 +1274,8 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * the SecureTokenService now, even when the service account in memory is still fresh,
  * and report what came back as JSON: `{"method": "ssh"|"workload_identity",
  * "service_account_mrn": string, "scope_mrn": string|null, "expires_at": RFC 3339
- * string|null}`. Never the key. Later calls of the client use the new account (every
+ * string|null, "api_endpoint": string|null}` (`api_endpoint`: where the account's calls
+ * go, as the exchange answered; null: the config's). Never the key. Later calls of the client use the new account (every
  * call exchanges on first need anyway; this is only for "exchange now").
  *
  * Ownership: `client` is borrowed for the call. On success `*report_json_out` is a new
@@ -1277,12 +1283,14 @@ mondoo_result mondoo_client_status(const mondoo_client *client, char **status_js
  * Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
  * `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
  * `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
- * `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+ * `_EXCHANGE_REFUSED`, `_EXCHANGE_CLOCK_SKEW`, `_TIMEOUT` (an ssh-agent that does not answer),
+ * network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
  * or `report_json_out`. On error `*report_json_out` is not written and the last error is
  * set.
  * Thread safety: safe to call concurrently on the same client (one exchange at a time).
  */
-mondoo_result mondoo_client_exchange(const mondoo_client *client, char **report_json_out);
+mondoo_result mondoo_client_exchange(const mondoo_client *client,
+                                     char **report_json_out);
 
 /**
  * Status as a report object, to render as text (the seeds' layout) and JSON from one
@@ -1410,7 +1418,9 @@ mondoo_result mondoo_client_call(const mondoo_client *client,
 
 /**
  * A bearer for these body bytes, signed with the client's service account (with the
- * clock-skew correction when enabled). `body` may be NULL only when `body_len` is 0.
+ * clock-skew correction when enabled); a keyless config signs with its exchanged
+ * account, exchanging first when none in memory is fresh (and then fails as
+ * `mondoo_client_exchange` does). `body` may be NULL only when `body_len` is 0.
  *
  * Ownership: `client` is borrowed for the call; `body` is borrowed for the call (its
  * `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned

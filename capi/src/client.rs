@@ -502,7 +502,8 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
 /// the SecureTokenService now, even when the service account in memory is still fresh,
 /// and report what came back as JSON: `{"method": "ssh"|"workload_identity",
 /// "service_account_mrn": string, "scope_mrn": string|null, "expires_at": RFC 3339
-/// string|null}`. Never the key. Later calls of the client use the new account (every
+/// string|null, "api_endpoint": string|null}` (`api_endpoint`: where the account's calls
+/// go, as the exchange answered; null: the config's). Never the key. Later calls of the client use the new account (every
 /// call exchanges on first need anyway; this is only for "exchange now").
 ///
 /// Ownership: `client` is borrowed for the call. On success `*report_json_out` is a new
@@ -510,7 +511,8 @@ pub unsafe extern "C" fn mondoo_client_status(client: *const mondoo_client, stat
 /// Errors: `MONDOO_RESULT_NOT_REGISTERED` for a config with a key or token of its own;
 /// `MONDOO_RESULT_SSH_AGENT_UNAVAILABLE`, `_SSH_AGENT_NO_KEYS`, `_SSH_KEY_UNKNOWN`,
 /// `_IDENTITY_TOKEN_EXPIRED`, `_IDENTITY_TOKEN_AUDIENCE`, `_IDENTITY_TOKEN_UNAVAILABLE`,
-/// `_EXCHANGE_REFUSED`, network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
+/// `_EXCHANGE_REFUSED`, `_EXCHANGE_CLOCK_SKEW`, `_TIMEOUT` (an ssh-agent that does not answer),
+/// network codes; `MONDOO_RESULT_NULL_PARAMETER` for a NULL `client`
 /// or `report_json_out`. On error `*report_json_out` is not written and the last error is
 /// set.
 /// Thread safety: safe to call concurrently on the same client (one exchange at a time).
@@ -706,7 +708,9 @@ pub unsafe extern "C" fn mondoo_client_call(
 }
 
 /// A bearer for these body bytes, signed with the client's service account (with the
-/// clock-skew correction when enabled). `body` may be NULL only when `body_len` is 0.
+/// clock-skew correction when enabled); a keyless config signs with its exchanged
+/// account, exchanging first when none in memory is fresh (and then fails as
+/// `mondoo_client_exchange` does). `body` may be NULL only when `body_len` is 0.
 ///
 /// Ownership: `client` is borrowed for the call; `body` is borrowed for the call (its
 /// `body_len` bytes are read, not kept). On success `*bearer_out` is a new string owned

@@ -425,6 +425,12 @@ impl Platform {
         server::lock(&self.shared.sts).credential_ttl_seconds = seconds;
     }
 
+    /// The `api_endpoint` exchanged credentials carry (None, the default: this
+    /// platform's URL), to play a platform that sends a keyless client's calls elsewhere.
+    pub fn set_exchange_api_endpoint(&self, endpoint: Option<&str>) {
+        server::lock(&self.shared.sts).answered_api_endpoint = endpoint.map(str::to_string);
+    }
+
     /// Stop serving and close every connection (also done on drop).
     pub fn shutdown(&mut self) {
         if !http::stop_accept_loop(&self.shared.shutdown, self.addr, &mut self.accept) {

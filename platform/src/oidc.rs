@@ -9,6 +9,18 @@
 //!   answers (subject [`OidcIssuer::github_subject`]); a wrong request token gets 401
 //! - `POST /mint` `{subject, audience, ttl_seconds}`: `{"token"}` (loopback clients only,
 //!   like the platform's admin routes)
+//!
+//! It also plays the two cloud metadata services a workload reads its identity token from,
+//! minting the token for the requested audience:
+//!
+//! - GCP: `GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=X&format=full`
+//!   with `Metadata-Flavor: Google` answers the raw JWT (subject [`GCP_METADATA_SUBJECT`]);
+//!   without the header 403, as the real server does. Point a client at it with
+//!   `GCE_METADATA_HOST` = [`OidcIssuer::metadata_host`].
+//! - Azure IMDS: `GET /metadata/identity/oauth2/token?api-version=V&resource=X` with
+//!   `Metadata: true` answers `{"access_token": JWT, "token_type": "Bearer", ...}`
+//!   (subject [`AZURE_IMDS_SUBJECT`]); without the header 400. Point a client at it with
+//!   `AZURE_POD_IDENTITY_AUTHORITY_HOST` = [`OidcIssuer::issuer`].
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -26,6 +38,14 @@ use crate::server::lock;
 
 /// `sub` of the tokens the GitHub Actions endpoint mints unless told otherwise.
 pub const DEFAULT_GITHUB_SUBJECT: &str = "repo:mondoohq/example:ref:refs/heads/main";
+/// `sub` of the tokens the GCP metadata identity endpoint mints (GCP puts the service
+/// account's numeric unique ID there).
+pub const GCP_METADATA_SUBJECT: &str = "112233445566778899000";
+/// `sub` of the tokens the Azure IMDS endpoint mints (Azure puts the managed identity's
+/// object ID there).
+pub const AZURE_IMDS_SUBJECT: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+/// Lifetime of the identity tokens the GitHub Actions and metadata endpoints mint.
+const FETCHED_TOKEN_TTL_SECONDS: i64 = 300;
 
 pub(crate) struct Inner {
     issuer: String,
@@ -105,6 +125,12 @@ impl OidcIssuer {
         self.inner.actions_request_url()
     }
 
+    /// `127.0.0.1:PORT`: what `GCE_METADATA_HOST` names to reach the GCP metadata fake
+    /// (a host and port, no scheme, as Google's client libraries read it).
+    pub fn metadata_host(&self) -> String {
+        self.addr.to_string()
+    }
+
     /// What GitHub Actions puts in `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
     pub fn actions_request_token(&self) -> &str {
         &self.inner.actions_request_token
@@ -141,6 +167,11 @@ impl Inner {
 
     pub(crate) fn actions_request_url(&self) -> String {
         format!("{}/github/token?api-version=2.0", self.issuer)
+    }
+
+    /// `127.0.0.1:PORT`: the issuer's address, for `GCE_METADATA_HOST`.
+    pub(crate) fn metadata_host(&self) -> String {
+        self.issuer.trim_start_matches("http://").to_string()
     }
 
     pub(crate) fn actions_request_token(&self) -> &str {
@@ -180,17 +211,57 @@ impl Inner {
                 if request.header("authorization") != Some(expected.as_str()) {
                     return error(401, "bad request token");
                 }
-                let audience = query
-                    .split('&')
-                    .filter_map(|pair| pair.split_once('='))
-                    .find(|(k, _)| *k == "audience")
-                    .map(|(_, v)| percent_decode(v));
-                let Some(audience) = audience.filter(|a| !a.is_empty()) else {
+                let Some(audience) = query_value(query, "audience") else {
                     return error(400, "no audience");
                 };
                 let subject = lock(&self.github_subject).clone();
-                match self.mint(&subject, &audience, 300) {
+                match self.mint(&subject, &audience, FETCHED_TOKEN_TTL_SECONDS) {
                     Ok(token) => Response::json(200, &json!({"value": token})),
+                    Err(e) => error(500, &e.to_string()),
+                }
+            }
+            ("GET", GCP_IDENTITY_PATH) => {
+                // The real metadata server refuses a request without the header (it
+                // guards against SSRF) with 403 and a text body.
+                if request.header("metadata-flavor") != Some("Google") {
+                    return text(403, "Missing required header: \"Metadata-Flavor\"");
+                }
+                let Some(audience) = query_value(query, "audience") else {
+                    return text(400, "non-empty audience parameter required");
+                };
+                match self.mint(GCP_METADATA_SUBJECT, &audience, FETCHED_TOKEN_TTL_SECONDS) {
+                    Ok(token) => text(200, &token),
+                    Err(e) => text(500, &e.to_string()),
+                }
+            }
+            ("GET", AZURE_IMDS_TOKEN_PATH) => {
+                if request.header("metadata") != Some("true") {
+                    return Response::json(
+                        400,
+                        &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+                    );
+                }
+                let (Some(_), Some(resource)) = (query_value(query, "api-version"), query_value(query, "resource"))
+                else {
+                    return Response::json(
+                        400,
+                        &json!({"error": "invalid_request", "error_description": "api-version and resource are required"}),
+                    );
+                };
+                match self.mint(AZURE_IMDS_SUBJECT, &resource, FETCHED_TOKEN_TTL_SECONDS) {
+                    Ok(token) => {
+                        let expires_on = unix_now() + FETCHED_TOKEN_TTL_SECONDS;
+                        Response::json(
+                            200,
+                            &json!({
+                                "access_token": token,
+                                "expires_in": FETCHED_TOKEN_TTL_SECONDS.to_string(),
+                                "expires_on": expires_on.to_string(),
+                                "resource": resource,
+                                "token_type": "Bearer",
+                            }),
+                        )
+                    }
                     Err(e) => error(500, &e.to_string()),
                 }
             }
@@ -209,6 +280,25 @@ impl Inner {
             _ => error(404, "not found"),
         }
     }
+}
+
+/// The GCP metadata server's identity endpoint for the default service account.
+const GCP_IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
+/// Azure IMDS's managed-identity token endpoint.
+const AZURE_IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+
+fn text(status: u16, body: &str) -> Response {
+    Response::new(status, Some("text/plain; charset=utf-8"), body.as_bytes().to_vec())
+}
+
+/// The decoded, non-empty value of `name` in a query string.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
+        .filter(|v| !v.is_empty())
 }
 
 /// Query values as GitHub's clients send them: `%XX` and `+` for space.

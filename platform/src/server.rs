@@ -962,14 +962,14 @@ impl Shared {
             Err(h) => return h,
         };
         let now = self.now_secs();
-        let ((verified, wants_token), ttl) = {
+        let ((verified, wants_token), ttl, answered_api_endpoint) = {
             let mut sts = lock(&self.sts);
             let verified = match method {
                 "ExchangeSSH" => sts.verify_ssh(&body, now).map(|v| (v, false)),
                 _ => sts.verify_external(&body, now),
             };
             match verified {
-                Ok(v) => (v, sts.credential_ttl_seconds),
+                Ok(v) => (v, sts.credential_ttl_seconds, sts.answered_api_endpoint.clone()),
                 Err(refusal) => {
                     let subject = refusal.record.as_ref().map(|r| r.subject.clone()).filter(|s| !s.is_empty());
                     let mut handled = if refusal.code == 16 {
@@ -993,6 +993,9 @@ impl Shared {
             Ok(account) => account,
             Err(e) => return Handled::status(13, &format!("creating the service account: {e}")),
         };
+        if let (Some(endpoint), Some(map)) = (answered_api_endpoint, account.as_object_mut()) {
+            map.insert("api_endpoint".into(), Value::String(endpoint));
+        }
         let mut record = verified.record;
         record.account_mrn = account.get("mrn").and_then(Value::as_str).map(str::to_string);
         let answer = if method == "ExchangeSSH" {
@@ -1141,6 +1144,11 @@ impl Shared {
                 lock(&self.sts).refuse_next(times as u32);
                 Ok(json!({}))
             }
+            "exchange-api-endpoint" => {
+                let endpoint = body()?.get("api_endpoint").and_then(Value::as_str).map(str::to_string);
+                lock(&self.sts).answered_api_endpoint = endpoint;
+                Ok(json!({}))
+            }
             "exchange-ttl" => {
                 let seconds = body()?
                     .get("seconds")
@@ -1165,6 +1173,7 @@ impl Shared {
                 "oidc_issuer": lock(&self.oidc).as_ref().map(|o| o.issuer().to_string()),
                 "actions_request_url": lock(&self.oidc).as_ref().map(|o| o.actions_request_url()),
                 "actions_request_token": lock(&self.oidc).as_ref().map(|o| o.actions_request_token().to_string()),
+                "metadata_host": lock(&self.oidc).as_ref().map(|o| o.metadata_host()),
             })),
             other => match self.graphql.admin(other, &body()?) {
                 Some(answer) => answer,

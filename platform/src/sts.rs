@@ -64,6 +64,8 @@ pub(crate) struct StsState {
     issuers: Vec<(String, Value)>,
     refusals: u32,
     pub(crate) credential_ttl_seconds: i64,
+    /// `api_endpoint` of the exchanged credentials instead of the platform's URL
+    pub(crate) answered_api_endpoint: Option<String>,
 }
 
 impl Default for StsState {
@@ -74,6 +76,7 @@ impl Default for StsState {
             issuers: Vec::new(),
             refusals: 0,
             credential_ttl_seconds: DEFAULT_EXCHANGE_TTL_SECONDS,
+            answered_api_endpoint: None,
         }
     }
 }

@@ -319,6 +319,7 @@ fn admin_routes_drive_both_exchanges() {
     let info = admin(&platform, "info", json!({}));
     assert_eq!(info["oidc_issuer"], platform.oidc().issuer());
     assert_eq!(info["actions_request_url"], platform.oidc().actions_request_url());
+    assert_eq!(info["metadata_host"], platform.oidc().metadata_host());
 
     let agent = Agent::start();
     let public_key = agent.add_key("ed25519");
@@ -331,8 +332,12 @@ fn admin_routes_drive_both_exchanges() {
     assert_eq!(bound["fingerprint"], request.signatures[0].kid.as_str());
     admin(&platform, "refuse-exchanges", json!({"times": 1}));
     assert_refused(&exchange_ssh(&platform, &request), 403, 7);
+    admin(&platform, "exchange-api-endpoint", json!({"api_endpoint": "https://eu.api.example"}));
+    assert_eq!(exchange_ssh(&platform, &request).json()["api_endpoint"], "https://eu.api.example");
+    admin(&platform, "exchange-api-endpoint", json!({"api_endpoint": null}));
     admin(&platform, "exchange-ttl", json!({"seconds": 30}));
     let credential = exchange_ssh(&platform, &request).json();
+    assert_eq!(credential["api_endpoint"], platform.url());
     let signer = signer_of(&credential);
     platform.set_clock_offset(90);
     signer.set_clock_offset(90);

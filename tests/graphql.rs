@@ -179,8 +179,10 @@ fn a_page_with_errors_ends_the_pager_with_the_whole_answer() {
     let platform = Platform::start(PlatformOptions::default()).unwrap();
     let (client, _, _dir) = account_client(&platform, options());
     let not_mine = "//captain.api.mondoo.app/spaces/not-mine";
-    let pages: Vec<mondoo::Result<Value>> =
-        client.graphql_pages(ASSETS_PAGE, Some(json!({"space": not_mine, "first": 2})), "assets", 10).unwrap().collect();
+    let pages: Vec<mondoo::Result<Value>> = client
+        .graphql_pages(ASSETS_PAGE, Some(json!({"space": not_mine, "first": 2})), "assets", 10)
+        .unwrap()
+        .collect();
     assert_eq!(pages.len(), 1, "an error ends the pages");
     let e = pages[0].as_ref().unwrap_err();
     assert_eq!(e.code(), Code::GraphqlErrors);

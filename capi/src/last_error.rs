@@ -59,8 +59,7 @@ impl ErrorObject {
         let message = CString::new(error.to_string().replace('\0', "\\0")).unwrap_or_default();
         let path = error.path().and_then(|p| path_string(p, "error path").ok());
         // serde_json escapes NUL, so the answer always makes a C string.
-        let graphql_response =
-            error.graphql_response().and_then(|r| CString::new(r.to_json().to_string()).ok());
+        let graphql_response = error.graphql_response().and_then(|r| CString::new(r.to_json().to_string()).ok());
         ErrorObject { error, message, path, graphql_response }
     }
 }

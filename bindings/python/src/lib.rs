@@ -1018,18 +1018,25 @@ impl PyExchangeReport {
     fn expires_at(&self) -> Option<String> {
         self.inner.expires_at.clone()
     }
-    /// method, service_account_mrn, scope_mrn, expires_at.
+    /// Where the account's calls go: the `api_endpoint` the exchange answered, or None
+    /// when it answered none (the config's is used).
+    #[getter]
+    fn api_endpoint(&self) -> Option<String> {
+        self.inner.api_endpoint.clone()
+    }
+    /// method, service_account_mrn, scope_mrn, expires_at, api_endpoint.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let value = serde_json::to_value(&self.inner).map_err(|e| PyValueError::new_err(e.to_string()))?;
         json::to_py(py, &value)
     }
     fn __repr__(&self) -> String {
         format!(
-            "ExchangeReport(method={:?}, service_account_mrn={:?}, scope_mrn={}, expires_at={})",
+            "ExchangeReport(method={:?}, service_account_mrn={:?}, scope_mrn={}, expires_at={}, api_endpoint={})",
             self.method(),
             self.inner.service_account_mrn,
             py_repr_opt(self.inner.scope_mrn.as_deref()),
             py_repr_opt(self.inner.expires_at.as_deref()),
+            py_repr_opt(self.inner.api_endpoint.as_deref()),
         )
     }
 }

@@ -100,7 +100,9 @@ def test_ssh_exchange_through_a_real_agent(platform: Platform, ssh_agent: SshAge
         "service_account_mrn": report.service_account_mrn,
         "scope_mrn": report.scope_mrn,
         "expires_at": report.expires_at,
+        "api_endpoint": report.api_endpoint,
     }
+    assert report.api_endpoint == platform.url, "the platform answers its own URL"
     assert exchanges(platform, "ExchangeSSH") == 1
 
     # later calls use the exchanged account: a signed call and the Platform API

@@ -498,8 +498,12 @@ class ExchangeReport:
     @property
     def expires_at(self) -> Optional[str]:
         """When its certificate ends (RFC 3339, UTC), or None for a credential without one."""
+    @property
+    def api_endpoint(self) -> Optional[str]:
+        """Where the account's calls go: the ``api_endpoint`` the exchange answered, or None
+        when it answered none (the config's is used)."""
     def to_dict(self) -> dict[str, Any]:
-        """``method``, ``service_account_mrn``, ``scope_mrn``, ``expires_at``."""
+        """``method``, ``service_account_mrn``, ``scope_mrn``, ``expires_at``, ``api_endpoint``."""
 
 def all_codes() -> list[tuple[int, str]]:
     """Every result code as ``(value, C name)``, in value order."""

@@ -144,6 +144,12 @@ impl ClientOptions {
         self.api_token = Some(Arc::new(StaticToken(zeroize::Zeroizing::new(token.into().trim().to_string()))));
         self
     }
+    /// Drops a token set by [`ClientOptions::with_api_token`] (the config's service
+    /// account, or `MONDOO_API_TOKEN`, authenticate the Platform API again).
+    pub fn without_api_token(mut self) -> Self {
+        self.api_token = None;
+        self
+    }
     /// How long before expiry the cached Platform API bearer is renewed (tests of the
     /// renewal; the protocol's 10 s otherwise).
     #[doc(hidden)]

@@ -23,6 +23,7 @@ type Option func(*clientOptions)
 type clientOptions struct {
 	apiEndpoint      string
 	apiProxy         string
+	apiToken         string
 	caFile           string
 	timeout          time.Duration
 	connectTimeout   time.Duration
@@ -41,6 +42,11 @@ func WithAPIEndpoint(url string) Option { return func(o *clientOptions) { o.apiE
 // WithAPIProxy sends requests through this proxy (http://host:port), as --api-proxy
 // does; $MONDOO_API_PROXY still wins.
 func WithAPIProxy(url string) Option { return func(o *clientOptions) { o.apiProxy = url } }
+
+// WithAPIToken authenticates Platform API calls (GraphQL, Pages) with this API token
+// instead of the config's service account; $MONDOO_API_TOKEN still wins, as in Go's
+// terraform provider. Other calls (Status, Call) are not affected.
+func WithAPIToken(token string) Option { return func(o *clientOptions) { o.apiToken = token } }
 
 // WithCAFile trusts the CA certificates in this PEM file beside the system roots.
 func WithCAFile(path string) Option { return func(o *clientOptions) { o.caFile = path } }
@@ -118,7 +124,7 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := checkText(op, "API endpoint", o.apiEndpoint, "API proxy", o.apiProxy, "CA file", o.caFile); err != nil {
+	if err := checkText(op, "API endpoint", o.apiEndpoint, "API proxy", o.apiProxy, "API token", o.apiToken, "CA file", o.caFile); err != nil {
 		return nil, err
 	}
 	var options *C.mondoo_client_options
@@ -144,6 +150,11 @@ func NewClient(cfg *Config, opts ...Option) (*Client, error) {
 		func() error {
 			return setString(o.apiProxy, func(s *C.char, e **C.mondoo_error) C.mondoo_result {
 				return C.go_mondoo_client_options_set_api_proxy(options, s, e)
+			})
+		},
+		func() error {
+			return setString(o.apiToken, func(s *C.char, e **C.mondoo_error) C.mondoo_result {
+				return C.go_mondoo_client_options_set_api_token(options, s, e)
 			})
 		},
 		func() error {

@@ -156,6 +156,31 @@ func TestGraphQLAPITokenFromEnvironment(t *testing.T) {
 	}
 }
 
+// WithAPIToken authenticates the Platform API calls as the token, not as the config's
+// service account; $MONDOO_API_TOKEN wins over it.
+func TestGraphQLAPITokenOption(t *testing.T) {
+	p := newPlatform(t)
+	t.Setenv("MONDOO_API_TOKEN", "")
+	var option, fromEnv struct{ Token, MRN string }
+	p.admin(t, "api-token", map[string]any{"space_mrn": graphqlSpace}, &option)
+	p.admin(t, "api-token", map[string]any{"space_mrn": graphqlSpace}, &fromEnv)
+	path, _ := spaceAccount(t, p, graphqlSpace)
+	viewer := func(client *mondoo.Client) string {
+		var data struct{ Viewer struct{ MRN string } }
+		if err := client.GraphQL(context.Background(), "{ viewer { mrn } }", nil, &data); err != nil {
+			t.Fatal(err)
+		}
+		return data.Viewer.MRN
+	}
+	if got := viewer(clientFor(t, path, mondoo.WithAPIToken(option.Token))); got != option.MRN {
+		t.Errorf("viewer %q with WithAPIToken, want the token %q", got, option.MRN)
+	}
+	t.Setenv("MONDOO_API_TOKEN", fromEnv.Token)
+	if got := viewer(clientFor(t, path, mondoo.WithAPIToken(option.Token))); got != fromEnv.MRN {
+		t.Errorf("viewer %q, want $MONDOO_API_TOKEN's %q", got, fromEnv.MRN)
+	}
+}
+
 // An answer with errors is a *GraphQLError (items with path, locations, extensions) that
 // is also an *Error with CodeGraphQLErrors; its partial data is decoded into out.
 func TestGraphQLErrorsAndPartialData(t *testing.T) {

@@ -26,6 +26,7 @@ MONDOO_GO_CALL(mondoo_cancel_cancel, (const mondoo_cancel *cancel, mondoo_error 
 MONDOO_GO_CALL(mondoo_client_options_new, (mondoo_client_options **options_out, mondoo_error **error_out), (options_out))
 MONDOO_GO_CALL(mondoo_client_options_set_api_endpoint, (mondoo_client_options *options, const char *api_endpoint, mondoo_error **error_out), (options, api_endpoint))
 MONDOO_GO_CALL(mondoo_client_options_set_api_proxy, (mondoo_client_options *options, const char *api_proxy, mondoo_error **error_out), (options, api_proxy))
+MONDOO_GO_CALL(mondoo_client_options_set_api_token, (mondoo_client_options *options, const char *api_token, mondoo_error **error_out), (options, api_token))
 MONDOO_GO_CALL(mondoo_client_options_set_ca_file, (mondoo_client_options *options, const char *ca_file, mondoo_error **error_out), (options, ca_file))
 MONDOO_GO_CALL(mondoo_client_options_set_timeout_ms, (mondoo_client_options *options, uint64_t timeout_ms, mondoo_error **error_out), (options, timeout_ms))
 MONDOO_GO_CALL(mondoo_client_options_set_connect_timeout_ms, (mondoo_client_options *options, uint64_t timeout_ms, mondoo_error **error_out), (options, timeout_ms))

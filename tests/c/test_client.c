@@ -496,6 +496,16 @@ static const char *const SERVICE_ACCOUNT_MRN =
     "//agents.api.mondoo.app/spaces/test-lunar-sunrise-123456/serviceaccounts/"
     "2Xa7TestServiceAccount01";
 
+/* A Platform API answer as JSON (free with mondoo_string_free); NULL on failure. */
+static char *graphql_json(mondoo_client *client, const char *query) {
+    mondoo_graphql_response *response = NULL;
+    char *json = NULL;
+    EXPECT_OK(mondoo_client_graphql(client, query, NULL, &response));
+    if (response) EXPECT_OK(mondoo_graphql_response_json(response, &json));
+    mondoo_graphql_response_free(response);
+    return json;
+}
+
 /* A client for the fixture service account against url, trusting ca_file and going
  * through proxy when they are not NULL. Both strings are handed over as heap copies that
  * are freed before mondoo_client_new: the setters copy them (ASan and Valgrind would see
@@ -654,6 +664,11 @@ static void test_tls_with_the_platform_ca(const char *dir) {
                   contains(response, SERVICE_ACCOUNT_MRN),
               "signed echo over TLS: %s", response ? response : "(null)");
         mondoo_string_free(response);
+
+        /* The Platform API goes over the same TLS connection settings. */
+        char *answer = graphql_json(client, "{ viewer { mrn } }");
+        CHECK(contains(answer, SERVICE_ACCOUNT_MRN), "GraphQL over TLS: %s", answer ? answer : "(null)");
+        mondoo_string_free(answer);
         mondoo_client_free(client);
     }
 
@@ -767,6 +782,14 @@ static void test_api_proxy(void) {
     CHECK(contains(json, proxy_url) && contains(json, "--api-proxy") && contains(json, "\"authenticated\":true"),
           "status names the proxy and its source: %s", json ? json : "(null)");
     mondoo_string_free(json);
+    /* The Platform API goes through the proxy too. */
+    reset_platform(&px);
+    char *answer = graphql_json(client, "{ viewer { mrn } }");
+    CHECK(contains(answer, SERVICE_ACCOUNT_MRN), "GraphQL through the proxy: %s", answer ? answer : "(null)");
+    mondoo_string_free(answer);
+    count = recorded_requests(&px, &forwarded);
+    CHECK(count == 1 && forwarded, "the GraphQL call reached the platform through the proxy (%d requests, forwarded %d)",
+          count, forwarded);
     mondoo_client_free(client);
 
     /* Directly, for contrast. */

@@ -192,6 +192,61 @@ static void test_invalid_arguments(mondoo_client *client) {
     mondoo_graphql_pager_free(NULL);
 }
 
+/* The viewer's MRN as the platform saw the caller (free with free); NULL on failure. */
+static char *viewer_mrn(mondoo_client *client) {
+    mondoo_graphql_response *response = NULL;
+    EXPECT_OK(mondoo_client_graphql(client, "{ viewer { mrn } }", NULL, &response));
+    char *json = NULL;
+    if (response) EXPECT_OK(mondoo_graphql_response_json(response, &json));
+    char *mrn = json_string_field(json, "mrn");
+    mondoo_string_free(json);
+    mondoo_graphql_response_free(response);
+    return mrn;
+}
+
+/* mondoo_client_options_set_api_token: the token authenticates the Platform API instead
+ * of the config's service account; NULL drops it again; bad arguments are refused. */
+static void test_api_token_option(void) {
+    char *minted = admin("api-token", "{\"space_mrn\": \"" SPACE "\"}");
+    char *token = json_string_field(minted, "token");
+    char *token_mrn = json_string_field(minted, "mrn");
+    free(minted);
+    char *account_mrn = NULL;
+    mondoo_client_free(account_client(&account_mrn)); /* writes the account's credentials */
+    char path[600];
+    snprintf(path, sizeof path, "%s/credentials.json", dir);
+    mondoo_config *config = NULL;
+    mondoo_client_options *opts = NULL;
+    EXPECT_OK(mondoo_config_load(path, &config));
+    EXPECT_OK(mondoo_client_options_new(&opts));
+
+    EXPECT_OK(mondoo_client_options_set_api_token(opts, token));
+    mondoo_client *client = NULL;
+    EXPECT_OK(mondoo_client_new(config, opts, &client));
+    char *seen = client ? viewer_mrn(client) : NULL;
+    CHECK(seen && token_mrn && strcmp(seen, token_mrn) == 0, "the API token is the viewer: %s, want %s",
+          seen ? seen : "(null)", token_mrn ? token_mrn : "(null)");
+    free(seen);
+    mondoo_client_free(client);
+
+    EXPECT_OK(mondoo_client_options_set_api_token(opts, NULL));
+    client = NULL;
+    EXPECT_OK(mondoo_client_new(config, opts, &client));
+    seen = client ? viewer_mrn(client) : NULL;
+    CHECK(seen && account_mrn && strcmp(seen, account_mrn) == 0, "without the token the account is the viewer: %s",
+          seen ? seen : "(null)");
+    free(seen);
+    mondoo_client_free(client);
+
+    EXPECT_RESULT(mondoo_client_options_set_api_token(NULL, token), MONDOO_RESULT_NULL_PARAMETER);
+    EXPECT_RESULT(mondoo_client_options_set_api_token(opts, "tok\xff"), MONDOO_RESULT_INVALID_UTF8);
+    mondoo_client_options_free(opts);
+    mondoo_config_free(config);
+    free(token);
+    free(token_mrn);
+    free(account_mrn);
+}
+
 static void test_revoked_account_gets_401(void) {
     char *mrn = NULL;
     mondoo_client *client = account_client(&mrn);
@@ -298,6 +353,7 @@ int main(void) {
     test_invalid_arguments(client);
     mondoo_client_free(client);
     free(mrn);
+    test_api_token_option();
     test_revoked_account_gets_401();
     test_exchange_with_workload_identity();
     platform_stop(&platform);

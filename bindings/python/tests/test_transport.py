@@ -195,3 +195,23 @@ def test_invalid_api_proxy_fails_when_the_client_is_made(tls_platform: Platform,
         client_for(tls_platform, fixture_config, api_proxy="ftp://127.0.0.1:3128")
     assert info.value.code_name == "MONDOO_RESULT_PROXY"
     assert "--api-proxy" in str(info.value)
+
+
+# --- the Platform API ------------------------------------------------------------------
+
+
+def test_graphql_goes_over_tls_and_through_the_proxy(tls_platform: Platform, fixture_config: Path, proxy_url: str) -> None:
+    mrn = mondoo.Config.load(fixture_config).service_account_mrn
+    with client_for(tls_platform, fixture_config, ca_file=tls_platform.ca_file, api_proxy=proxy_url) as client:
+        assert client.graphql("{ viewer { mrn } }")["viewer"]["mrn"] == mrn
+    [request] = tls_platform.graphql_requests()
+    assert request["credential"]["kind"] == "service-account", request["credential"]
+    assert peer_opened_by(tls_platform, request["peer"]) == "platform", "not through the proxy"
+
+
+def test_graphql_without_the_ca_is_refused_before_any_request(tls_platform: Platform, fixture_config: Path) -> None:
+    with client_for(tls_platform, fixture_config) as client:
+        with pytest.raises(mondoo.NetworkError) as info:
+            client.graphql("{ viewer { mrn } }")
+    assert info.value.code_name == "MONDOO_RESULT_TLS", info.value
+    assert tls_platform.requests() == []

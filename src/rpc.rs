@@ -254,6 +254,8 @@ fn header_value(text: &str) -> HeaderValue {
 pub struct RpcClient {
     http: reqwest::Client,
     proxy: Arc<ProxySettings>,
+    /// the proxy-free client for metadata servers, shared by every handle of this pool
+    direct: Arc<DirectClient>,
     request_id: String,
     identity: Arc<ClientIdentity>,
     /// every request ends by then (the caller's deadline, or the current operation's), if set
@@ -287,38 +289,21 @@ impl RpcClient {
         }
         let proxy = Arc::new(options.proxy.clone());
         let chooser = Arc::clone(&proxy);
-        // No per-request timeout here: the whole operation is bounded instead (`for_operation`).
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .http1_only()
-            // Redirects are followed by `call_raw` (same origin only, bearer signed afresh),
-            // and gzip is decoded there, so the size limit applies to the decoded body.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_gzip()
-            .no_proxy()
+        let certs = match &options.ca_file {
+            Some(ca) => read_ca_file(ca)?,
+            None => Vec::new(),
+        };
+        let http = http_client(
+            options.connect_timeout,
+            &certs,
             // One chooser for every request: the same resolution status reports.
-            .proxy(reqwest::Proxy::custom(move |url| chooser.resolve(url).ok().and_then(|(p, _)| p)));
-        if let Some(ca) = &options.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
-                Error::new(Code::Tls, format!("cannot read CA file {}: {e}", ca.display())).with_path(ca)
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::new(Code::Tls, format!("CA file {} holds no usable PEM certificate: {e}", ca.display()))
-                    .with_path(ca)
-            })?;
-            if certs.is_empty() {
-                return Err(
-                    Error::new(Code::Tls, format!("CA file {} holds no PEM certificate", ca.display())).with_path(ca)
-                );
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        let http = builder.build().map_err(|e| {
-            Error::new(Code::Tls, format!("cannot build the HTTP client: {}", error_chain(&e))).with_source(e)
-        })?;
+            Some(reqwest::Proxy::custom(move |url| chooser.resolve(url).ok().and_then(|(p, _)| p))),
+        )?;
+        let direct = Arc::new(DirectClient { connect_timeout: options.connect_timeout, certs, http: OnceLock::new() });
         Ok(RpcClient {
             http,
             proxy,
+            direct,
             request_id: new_request_id(),
             identity: Arc::new(ClientIdentity::new(&options.feature_flags, options.system_info.clone())),
             deadline: None,
@@ -476,17 +461,37 @@ impl RpcClient {
     }
 
     /// `GET url` with these headers (values marked sensitive: they may be bearer tokens),
-    /// for a metadata service or token endpoint outside ranger-rpc: the answer's body on
-    /// 200 (size-limited), else an error with the HTTP status. Ends by the earlier of the
-    /// deadline and `timeout`; proxy and TLS as every other request. No redirects.
+    /// for a token endpoint outside ranger-rpc: the answer's body on 200 (size-limited),
+    /// else an error with the HTTP status. Ends by the earlier of the deadline and
+    /// `timeout`; proxy and TLS as every other request. No redirects.
     pub async fn get(&self, url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Vec<u8>> {
+        self.get_with(&self.http, Some(&self.proxy), url, headers, timeout).await
+    }
+
+    /// [`RpcClient::get`] without any proxy, for the instance's own metadata server: it
+    /// is link-local, so through a proxy the request fails or, worse, reaches the
+    /// proxy host's metadata server and returns another machine's identity.
+    pub async fn get_direct(&self, url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Vec<u8>> {
+        let direct = self.direct.client()?;
+        self.get_with(direct, None, url, headers, timeout).await
+    }
+
+    /// The body of [`RpcClient::get`] on `http`; `proxy` is what that client resolves
+    /// proxies with (None: it connects directly), for error messages.
+    async fn get_with(
+        &self,
+        http: &reqwest::Client,
+        proxy: Option<&ProxySettings>,
+        url: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| Error::new(Code::InvalidArgument, format!("GET {}: not a URL: {e}", redact_query(url))))?;
         let shown = redact_query(url);
         let end = Instant::now() + timeout;
         let deadline = self.deadline.map_or(end, |d| d.min(end));
-        let mut request =
-            self.http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
+        let mut request = http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
         for (name, value) in headers {
             let mut value = HeaderValue::from_str(value)
                 .map_err(|_| Error::new(Code::InvalidArgument, format!("GET {shown}: header {name} cannot be sent")))?;
@@ -494,10 +499,8 @@ impl RpcClient {
             request = request.header(*name, value);
         }
         let fetch = async {
-            let response = request
-                .send()
-                .await
-                .map_err(|e| transport_error_of(e, &format!("GET {shown}"), &parsed, &self.proxy))?;
+            let response =
+                request.send().await.map_err(|e| transport_error_of(e, &format!("GET {shown}"), &parsed, proxy))?;
             let status = response.status().as_u16();
             let bytes = read_answer(response, &parsed, &format!("GET {shown}")).await?;
             if status != 200 {
@@ -526,6 +529,66 @@ impl RpcClient {
             .map_err(|e| Error::new(Code::InvalidArgument, format!("cannot encode {service}/{method} request: {e}")))?;
         let answer = self.call_raw(endpoint, service, method, &body, auth).await?;
         decode_response(service, method, &answer)
+    }
+}
+
+/// The reqwest client every [`RpcClient`] request goes through: HTTP/1.1, no automatic
+/// redirects or gzip (both handled by the caller, so the size limit applies to the
+/// decoded body), the CA file's certificates added, and `proxy` or a direct connection.
+fn http_client(
+    connect_timeout: Duration,
+    certs: &[reqwest::Certificate],
+    proxy: Option<reqwest::Proxy>,
+) -> Result<reqwest::Client> {
+    // No per-request timeout here: the whole operation is bounded instead (`for_operation`).
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .http1_only()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_gzip()
+        // never the standard variables as reqwest reads them: only `proxy`, if given
+        .no_proxy();
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(proxy);
+    }
+    if !certs.is_empty() {
+        builder = builder.tls_certs_merge(certs.iter().cloned());
+    }
+    builder
+        .build()
+        .map_err(|e| Error::new(Code::Tls, format!("cannot build the HTTP client: {}", error_chain(&e))).with_source(e))
+}
+
+/// The certificates of a PEM CA bundle; an unreadable file or one without a certificate
+/// is an error naming it.
+fn read_ca_file(ca: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(ca)
+        .map_err(|e| Error::new(Code::Tls, format!("cannot read CA file {}: {e}", ca.display())).with_path(ca))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::new(Code::Tls, format!("CA file {} holds no usable PEM certificate: {e}", ca.display())).with_path(ca)
+    })?;
+    if certs.is_empty() {
+        return Err(Error::new(Code::Tls, format!("CA file {} holds no PEM certificate", ca.display())).with_path(ca));
+    }
+    Ok(certs)
+}
+
+/// The proxy-free client of [`RpcClient::get_direct`], built on its first use (most
+/// clients never read a metadata server) with the pool's connect timeout and CAs.
+struct DirectClient {
+    connect_timeout: Duration,
+    certs: Vec<reqwest::Certificate>,
+    http: OnceLock<reqwest::Client>,
+}
+
+impl DirectClient {
+    fn client(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        // Two first uses at once may both build; one is kept, the other dropped.
+        let built = http_client(self.connect_timeout, &self.certs, None)?;
+        Ok(self.http.get_or_init(|| built))
     }
 }
 
@@ -742,18 +805,19 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// A failed request: its class from the error chain; through a proxy, the message names
 /// the proxy (credentials redacted) and a refused connection is the proxy's failure.
 fn transport_error(e: reqwest::Error, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
-    transport_error_of(e, &format!("POST {}", redact_userinfo(url.as_str())), url, proxy)
+    transport_error_of(e, &format!("POST {}", redact_userinfo(url.as_str())), url, Some(proxy))
 }
 
-/// [`transport_error`] of a request `request` names (method and URL as it may be shown).
-fn transport_error_of(e: reqwest::Error, request: &str, url: &reqwest::Url, proxy: &ProxySettings) -> Error {
+/// [`transport_error`] of a request `request` names (method and URL as it may be shown);
+/// `proxy` None: the request went directly, whatever the settings say.
+fn transport_error_of(e: reqwest::Error, request: &str, url: &reqwest::Url, proxy: Option<&ProxySettings>) -> Error {
     // The message starts with the request: reqwest's own "for url (...)" would say it twice
     // (and a host name would take part in the classification below).
     let e = e.without_url();
     let chain = error_chain(&e);
     let lower = chain.to_ascii_lowercase();
-    let via = match proxy.resolve(url) {
-        Ok((Some(p), source)) => Some((p, source)),
+    let via = match proxy.map(|p| p.resolve(url)) {
+        Some(Ok((Some(p), source))) => Some((p, source)),
         _ => None,
     };
     let code = if e.is_timeout() || lower.contains("timed out") {

@@ -766,7 +766,9 @@ async fn identity_token(
             IdentityTokenSource::GithubActions { request_url, request_token } => {
                 let url = github_actions_token_url(request_url, &wif.audience);
                 let bearer = Zeroizing::new(format!("Bearer {}", request_token.as_str()));
-                fetch_json_field(rpc, &url, &[("Authorization", &bearer)], "value").await.map(|t| (t, "GitHub Actions"))
+                // an internet URL: through the proxy like every other call
+                let body = rpc.get(&url, &[("Authorization", &bearer)], IDENTITY_FETCH_TIMEOUT).await;
+                body.and_then(|b| json_field(&Zeroizing::new(b), "value")).map(|t| (t, "GitHub Actions"))
             }
             IdentityTokenSource::GcpMetadata => {
                 let host = env
@@ -778,7 +780,8 @@ async fn identity_token(
                     "http://{host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={}&format=full",
                     query_escape(&wif.audience)
                 );
-                rpc.get(&url, &[("Metadata-Flavor", "Google")], IDENTITY_FETCH_TIMEOUT)
+                // the instance's own link-local server: never through a proxy (see get_direct)
+                rpc.get_direct(&url, &[("Metadata-Flavor", "Google")], IDENTITY_FETCH_TIMEOUT)
                     .await
                     .and_then(|b| {
                         String::from_utf8(b).map_err(|_| Error::new(Code::ResponseInvalid, "the answer is not text"))
@@ -795,7 +798,8 @@ async fn identity_token(
                     "{authority}{AZURE_IMDS_TOKEN_PATH}?api-version=2018-02-01&resource={}",
                     query_escape(&wif.audience)
                 );
-                fetch_json_field(rpc, &url, &[("Metadata", "true")], "access_token").await.map(|t| (t, "Azure IMDS"))
+                let body = rpc.get_direct(&url, &[("Metadata", "true")], IDENTITY_FETCH_TIMEOUT).await;
+                body.and_then(|b| json_field(&Zeroizing::new(b), "access_token")).map(|t| (t, "Azure IMDS"))
             }
         };
         match fetched {
@@ -824,14 +828,9 @@ fn source_name(source: &IdentityTokenSource) -> &'static str {
     }
 }
 
-async fn fetch_json_field(
-    rpc: &RpcClient,
-    url: &str,
-    headers: &[(&str, &str)],
-    field: &str,
-) -> Result<Zeroizing<String>> {
-    let body = Zeroizing::new(rpc.get(url, headers, IDENTITY_FETCH_TIMEOUT).await?);
-    let value: serde_json::Value = serde_json::from_slice(&body)
+/// The string `field` of a JSON answer (the token of a GitHub Actions or IMDS answer).
+fn json_field(body: &[u8], field: &str) -> Result<Zeroizing<String>> {
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| Error::new(Code::ResponseInvalid, format!("the answer is not JSON with `{field}`")))?;
     match value.get(field).and_then(serde_json::Value::as_str) {
         Some(token) => Ok(Zeroizing::new(token.to_string())),

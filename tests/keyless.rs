@@ -596,3 +596,78 @@ fn calls_of_the_exchanged_account_go_to_the_api_endpoint_the_exchange_answered()
     assert_eq!(e.code(), Code::ResponseInvalid, "{e}");
     assert!(e.message().contains("api_endpoint"), "{e}");
 }
+
+/// A platform whose loopback proxy the WIF clients below are told to use.
+fn start_with_proxy() -> Platform {
+    Platform::start(PlatformOptions { proxy: true, ..PlatformOptions::with_fixtures() }).expect("platform starts")
+}
+
+/// `host:port` of every request the platform's proxy forwarded or tunnelled, after a WIF
+/// call whose client has that proxy as its explicit proxy (`ClientOptions::api_proxy`,
+/// which applies to every target, loopback included).
+fn wif_call_through_proxy(platform: &Platform, env: BTreeMap<String, String>) -> mondoo::Result<Vec<String>> {
+    let proxy = platform.proxy().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = ClientOptions::new().with_env(env).with_api_proxy(proxy.url());
+    let client = mondoo::blocking::Client::new(wif_from_environment(platform, dir.path()), options)?;
+    client.call("AgentManager", "PingPong", &json!({}))?;
+    Ok(proxy.targets())
+}
+
+fn platform_host(platform: &Platform) -> String {
+    platform.url().trim_start_matches("http://").to_string()
+}
+
+#[test]
+fn metadata_servers_are_reached_directly_while_the_exchange_goes_through_the_proxy() {
+    let platform = start_with_proxy();
+    let metadata = platform.oidc().metadata_host();
+    let gcp_subject = mondoo_platform::oidc::GCP_METADATA_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, gcp_subject, FIXTURE_SPACE);
+    let gcp = BTreeMap::from([("GCE_METADATA_HOST".to_string(), metadata.clone())]);
+    let targets = wif_call_through_proxy(&platform, gcp).unwrap();
+    assert!(targets.contains(&platform_host(&platform)), "the exchange and the call went via the proxy: {targets:?}");
+    assert!(!targets.contains(&metadata), "the GCP metadata GET went via the proxy: {targets:?}");
+
+    let azure_subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, azure_subject, FIXTURE_SPACE);
+    let azure = BTreeMap::from([
+        ("GCE_METADATA_HOST".to_string(), closed_port()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string()),
+    ]);
+    let targets = wif_call_through_proxy(&platform, azure).unwrap();
+    assert!(!targets.contains(&metadata), "the Azure IMDS GET went via the proxy: {targets:?}");
+    assert_eq!(exchanged_subjects(&platform), [gcp_subject, azure_subject]);
+}
+
+#[test]
+fn the_github_actions_token_goes_through_the_proxy() {
+    let platform = start_with_proxy();
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
+    let env = BTreeMap::from([
+        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
+    ]);
+    let targets = wif_call_through_proxy(&platform, env).unwrap();
+    assert_eq!(targets.first(), Some(&platform.oidc().metadata_host()), "token GET first, via the proxy: {targets:?}");
+    assert!(targets.contains(&platform_host(&platform)), "{targets:?}");
+}
+
+#[test]
+fn a_failed_metadata_fetch_does_not_name_the_proxy_it_never_used() {
+    let platform = start();
+    let dir = tempfile::tempdir().unwrap();
+    // the explicit proxy is dead too: through it, each fetch would be that proxy's failure
+    let dead_proxy = format!("http://{}", closed_port());
+    let closed = closed_port();
+    let env = BTreeMap::from([
+        ("GCE_METADATA_HOST".to_string(), closed.clone()),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
+    ]);
+    let options = ClientOptions::new().with_env(env).with_api_proxy(&dead_proxy);
+    let client = mondoo::blocking::Client::new(wif_from_environment(&platform, dir.path()), options).unwrap();
+    let e = client.call("AgentManager", "PingPong", &json!({})).unwrap_err();
+    assert_eq!(e.code(), Code::IdentityTokenUnavailable, "{e}");
+    assert_eq!(e.message().matches(&closed).count(), 2, "{e}");
+    assert!(!e.message().contains("proxy"), "{e}");
+}

@@ -1038,6 +1038,22 @@ mondoo_result mondoo_client_options_set_api_proxy(mondoo_client_options *options
                                                   const char *api_proxy);
 
 /**
+ * Authenticate Platform API calls (`mondoo_client_graphql`, the pager) with this API
+ * token (`Authorization: Bearer <token>`) instead of the config's service account;
+ * `MONDOO_API_TOKEN` in the environment still wins, as in Go's terraform provider. NULL
+ * drops a token set before. Other calls (status, signed RPC) are not affected.
+ *
+ * Ownership: `options` is borrowed for the call and updated in place; `api_token` (or
+ * NULL) is copied (and the copy wiped when the options and clients made from them are
+ * freed), so the caller's string may be wiped or freed right after the call.
+ * Errors: `MONDOO_RESULT_NULL_PARAMETER` when `options` is NULL; `_INVALID_UTF8` when
+ * `api_token` is not UTF-8. On error the options are unchanged and the last error is set.
+ * Thread safety: not thread-safe on the same options (one thread at a time).
+ */
+mondoo_result mondoo_client_options_set_api_token(mondoo_client_options *options,
+                                                  const char *api_token);
+
+/**
  * Trust the CA certificates in this PEM file beside the system roots. NULL trusts the
  * system roots only. The file is read by `mondoo_client_new` (`MONDOO_RESULT_TLS` there
  * when it cannot be read or holds no certificate), not by this call.

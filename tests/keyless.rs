@@ -108,6 +108,17 @@ fn ssh_config_calls_share_one_exchange_and_status_reports_it() {
     assert_eq!(std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap(), before);
 }
 
+/// A blocking client over the `auth.method: ssh` config of `platform`, written in `dir`,
+/// whose environment is `env` (the agent's socket, or none).
+fn ssh_client(
+    platform: &Platform,
+    dir: &std::path::Path,
+    env: BTreeMap<String, String>,
+    options: ClientOptions,
+) -> mondoo::blocking::Client {
+    mondoo::blocking::Client::new(load_file(dir, &ssh_config_text(platform)), options.with_env(env)).unwrap()
+}
+
 async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles.collect::<Vec<_>>() {
@@ -122,11 +133,7 @@ fn an_account_that_ends_within_the_renewal_margin_is_exchanged_again() {
     let agent = Agent::start();
     platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ecdsa")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let client = mondoo::blocking::Client::new(
-        load_file(dir.path(), &ssh_config_text(&platform)),
-        ClientOptions::new().with_env(agent.env()),
-    )
-    .unwrap();
+    let client = ssh_client(&platform, dir.path(), agent.env(), ClientOptions::new());
     // one hour: kept
     client.call("AgentManager", "PingPong", &json!({})).unwrap();
     client.call("AgentManager", "PingPong", &json!({})).unwrap();
@@ -146,11 +153,7 @@ fn ssh_faults_have_their_codes() {
     let platform = start();
     let dir = tempfile::tempdir().unwrap();
     let call = |env: BTreeMap<String, String>| {
-        let client = mondoo::blocking::Client::new(
-            load_file(dir.path(), &ssh_config_text(&platform)),
-            ClientOptions::new().with_env(env),
-        )
-        .unwrap();
+        let client = ssh_client(&platform, dir.path(), env, ClientOptions::new());
         client.call("AgentManager", "PingPong", &json!({})).unwrap_err()
     };
     assert_eq!(call(BTreeMap::new()).code(), Code::SshAgentUnavailable);
@@ -408,11 +411,8 @@ fn an_agent_that_never_answers_fails_at_the_client_timeout_naming_its_socket() {
         }
     });
     let env = BTreeMap::from([("SSH_AUTH_SOCK".to_string(), socket.display().to_string())]);
-    let client = mondoo::blocking::Client::new(
-        load_file(dir.path(), &ssh_config_text(&platform)),
-        ClientOptions::new().with_env(env).with_timeout(std::time::Duration::from_secs(2)),
-    )
-    .unwrap();
+    let client =
+        ssh_client(&platform, dir.path(), env, ClientOptions::new().with_timeout(std::time::Duration::from_secs(2)));
     for result in [client.call("AgentManager", "PingPong", &json!({})).map(|_| ()), client.exchange().map(|_| ())] {
         let e = result.unwrap_err();
         assert_eq!(e.code(), Code::Timeout, "{e}");
@@ -427,11 +427,7 @@ fn ssh_claims_outside_the_platform_clock_window_say_clock_skew_not_unknown_key()
     let agent = Agent::start();
     let dir = tempfile::tempdir().unwrap();
     let call = || {
-        let client = mondoo::blocking::Client::new(
-            load_file(dir.path(), &ssh_config_text(&platform)),
-            ClientOptions::new().with_env(agent.env()),
-        )
-        .unwrap();
+        let client = ssh_client(&platform, dir.path(), agent.env(), ClientOptions::new());
         client.call("AgentManager", "PingPong", &json!({})).unwrap_err()
     };
     // both refusals are the same generic 401 on the wire
@@ -520,11 +516,7 @@ fn logout_of_a_keyless_config_says_there_is_nothing_to_log_out() {
     let agent = Agent::start();
     platform.authorize_ssh_key(IDENTITY, FIXTURE_SPACE, &agent.add_key("ecdsa")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let client = mondoo::blocking::Client::new(
-        load_file(dir.path(), &ssh_config_text(&platform)),
-        ClientOptions::new().with_env(agent.env()),
-    )
-    .unwrap();
+    let client = ssh_client(&platform, dir.path(), agent.env(), ClientOptions::new());
     let before = std::fs::read_to_string(dir.path().join("mondoo.yml")).unwrap();
     client.call("AgentManager", "PingPong", &json!({})).unwrap();
     for options in [mondoo::LogoutOptions::new(), mondoo::LogoutOptions::new().with_force_offline(true)] {

@@ -84,7 +84,8 @@ func printable(s string) string {
 	}, s)
 }
 
-// variablesJSON is vars as the JSON object libmondoo takes ("" for none).
+// variablesJSON is vars as the JSON object libmondoo takes ("" for none), checked to be
+// passable as a C string.
 func variablesJSON(op string, vars any) (string, error) {
 	if vars == nil {
 		return "", nil
@@ -93,7 +94,7 @@ func variablesJSON(op string, vars any) (string, error) {
 	if err != nil {
 		return "", &Error{Op: op, Code: CodeInvalidArgument, Message: "variables cannot be JSON: " + err.Error()}
 	}
-	return string(b), nil
+	return string(b), checkText(op, "variables", string(b))
 }
 
 // GraphQL sends one Platform API query or mutation (POST {api_endpoint}/query) as the
@@ -113,9 +114,6 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars any, out any) e
 	}
 	variables, err := variablesJSON(op, vars)
 	if err != nil {
-		return err
-	}
-	if err := checkText(op, "variables", variables); err != nil {
 		return err
 	}
 	var answer string
@@ -193,9 +191,6 @@ func (c *Client) walkPages(ctx context.Context, op, query string, vars any, path
 	}
 	variables, err := variablesJSON(op, vars)
 	if err != nil {
-		return err
-	}
-	if err := checkText(op, "variables", variables); err != nil {
 		return err
 	}
 	if pageLimit < 0 {

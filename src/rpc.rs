@@ -465,7 +465,7 @@ impl RpcClient {
     /// else an error with the HTTP status. Ends by the earlier of the deadline and
     /// `timeout`; proxy and TLS as every other request. No redirects.
     pub async fn get(&self, url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Vec<u8>> {
-        self.get_with(&self.http, Some(&self.proxy), url, headers, timeout).await
+        self.fetch_with(&self.http, Some(&self.proxy), url, headers, None, timeout).await
     }
 
     /// [`RpcClient::get`] without any proxy, for the instance's own metadata server: it
@@ -473,47 +473,70 @@ impl RpcClient {
     /// proxy host's metadata server and returns another machine's identity.
     pub async fn get_direct(&self, url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Vec<u8>> {
         let direct = self.direct.client()?;
-        self.get_with(direct, None, url, headers, timeout).await
+        self.fetch_with(direct, None, url, headers, None, timeout).await
     }
 
-    /// The body of [`RpcClient::get`] on `http`; `proxy` is what that client resolves
-    /// proxies with (None: it connects directly), for error messages.
-    async fn get_with(
+    /// [`RpcClient::get_direct`] as a `POST` of `form` (`application/x-www-form-urlencoded`),
+    /// for a metadata token endpoint that takes its parameters that way (Azure's MSI endpoint).
+    pub async fn post_form_direct(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        form: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let direct = self.direct.client()?;
+        self.fetch_with(direct, None, url, headers, Some(form), timeout).await
+    }
+
+    /// The body of [`RpcClient::get`] on `http` (a `POST` of `form` when given); `proxy`
+    /// is what that client resolves proxies with (None: it connects directly), for error
+    /// messages.
+    async fn fetch_with(
         &self,
         http: &reqwest::Client,
         proxy: Option<&ProxySettings>,
         url: &str,
         headers: &[(&str, &str)],
+        form: Option<&[(&str, &str)]>,
         timeout: Duration,
     ) -> Result<Vec<u8>> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("GET {}: not a URL: {e}", redact_query(url))))?;
-        let shown = redact_query(url);
+        let method = if form.is_some() { "POST" } else { "GET" };
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            Error::new(Code::InvalidArgument, format!("{method} {}: not a URL: {e}", redact_query(url)))
+        })?;
+        let what = format!("{method} {}", redact_query(url));
         let end = Instant::now() + timeout;
         let deadline = self.deadline.map_or(end, |d| d.min(end));
-        let mut request = http.get(parsed.clone()).header("User-Agent", self.identity.headers().user_agent.clone());
+        let mut request = match form {
+            None => http.get(parsed.clone()),
+            Some(fields) => {
+                let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+                http.post(parsed.clone()).header("Content-Type", "application/x-www-form-urlencoded").body(body)
+            }
+        };
+        request = request.header("User-Agent", self.identity.headers().user_agent.clone());
         for (name, value) in headers {
             let mut value = HeaderValue::from_str(value)
-                .map_err(|_| Error::new(Code::InvalidArgument, format!("GET {shown}: header {name} cannot be sent")))?;
+                .map_err(|_| Error::new(Code::InvalidArgument, format!("{what}: header {name} cannot be sent")))?;
             value.set_sensitive(true);
             request = request.header(*name, value);
         }
         let fetch = async {
-            let response =
-                request.send().await.map_err(|e| transport_error_of(e, &format!("GET {shown}"), &parsed, proxy))?;
+            let response = request.send().await.map_err(|e| transport_error_of(e, &what, &parsed, proxy))?;
             let status = response.status().as_u16();
-            let bytes = read_answer(response, &parsed, &format!("GET {shown}")).await?;
+            let bytes = read_answer(response, &parsed, &what).await?;
             if status != 200 {
                 return Err(
-                    Error::new(Code::ResponseInvalid, format!("GET {shown}: HTTP {status}")).with_http_status(status)
+                    Error::new(Code::ResponseInvalid, format!("{what}: HTTP {status}")).with_http_status(status)
                 );
             }
             Ok(bytes)
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        tokio::time::timeout_at(TokioInstant::from_std(deadline), fetch).await.unwrap_or_else(|_| {
-            Err(Error::new(Code::Timeout, format!("GET {shown}: no complete answer within {left:.1?}")))
-        })
+        tokio::time::timeout_at(TokioInstant::from_std(deadline), fetch)
+            .await
+            .unwrap_or_else(|_| Err(Error::new(Code::Timeout, format!("{what}: no complete answer within {left:.1?}"))))
     }
 
     /// A JSON call: serialize `request`, parse the answer (missing fields default).

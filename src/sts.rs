@@ -332,11 +332,15 @@ pub enum IdentityTokenSource {
     Document(Zeroizing<String>),
     /// `$JWT_TOKEN`
     Environment(Zeroizing<String>),
-    /// GitHub Actions: `GET {request_url}&audience=X` with `Authorization: Bearer {request_token}`
-    GithubActions { request_url: String, request_token: Zeroizing<String> },
     /// the GCP metadata server's identity endpoint
     GcpMetadata,
-    /// Azure's instance metadata service (IMDS)
+    /// Azure's MSI endpoint (`$MSI_ENDPOINT`, else `http://localhost:50342/oauth2/token`):
+    /// `POST resource=X` with `Metadata: true`, as the Go client asks it
+    AzureMsi,
+    /// GitHub Actions: `GET {request_url}&audience=X` with `Authorization: Bearer {request_token}`
+    GithubActions { request_url: String, request_token: Zeroizing<String> },
+    /// Azure's instance metadata service (IMDS): tried last, a libmondoo addition for the
+    /// Azure VMs that have no MSI endpoint
     AzureImds,
 }
 
@@ -349,6 +353,7 @@ impl std::fmt::Debug for IdentityTokenSource {
                 f.debug_struct("GithubActions").field("request_url", request_url).finish_non_exhaustive()
             }
             IdentityTokenSource::GcpMetadata => f.write_str("GcpMetadata"),
+            IdentityTokenSource::AzureMsi => f.write_str("AzureMsi"),
             IdentityTokenSource::AzureImds => f.write_str("AzureImds"),
         }
     }
@@ -360,9 +365,11 @@ pub const ENV_ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_T
 
 /// The sources to try, in order, for the identity token: the document's `jwtToken`, else
 /// `$JWT_TOKEN` (either alone: a given token is never replaced by a fetched one), else
-/// what the environment offers: GitHub Actions when both of its variables are set, then
-/// the GCP metadata server, then Azure IMDS (the metadata endpoints cannot be told apart
-/// without asking them, so the fetcher tries each in turn).
+/// what the environment offers in the Go client's order (mql, providers-sdk/v1/upstream/
+/// sts.go, `fetchIdentityToken`): the GCP metadata server, Azure's MSI endpoint, GitHub
+/// Actions when both of its variables are set; then Azure IMDS, which Go does not try but
+/// most Azure VMs only have (the metadata endpoints cannot be told apart without asking
+/// them, so the fetcher tries each in turn).
 pub fn identity_token_sources(wif: &WifConfig, env: &BTreeMap<String, String>) -> Vec<IdentityTokenSource> {
     let nonempty = |name: &str| env.get(name).filter(|v| !v.trim().is_empty());
     if let Some(token) = &wif.jwt_token {
@@ -371,7 +378,7 @@ pub fn identity_token_sources(wif: &WifConfig, env: &BTreeMap<String, String>) -
     if let Some(token) = nonempty(ENV_JWT_TOKEN) {
         return vec![IdentityTokenSource::Environment(Zeroizing::new(token.clone()))];
     }
-    let mut sources = Vec::new();
+    let mut sources = vec![IdentityTokenSource::GcpMetadata, IdentityTokenSource::AzureMsi];
     if let (Some(url), Some(token)) =
         (nonempty(ENV_ACTIONS_ID_TOKEN_REQUEST_URL), nonempty(ENV_ACTIONS_ID_TOKEN_REQUEST_TOKEN))
     {
@@ -380,7 +387,6 @@ pub fn identity_token_sources(wif: &WifConfig, env: &BTreeMap<String, String>) -
             request_token: Zeroizing::new(token.clone()),
         });
     }
-    sources.push(IdentityTokenSource::GcpMetadata);
     sources.push(IdentityTokenSource::AzureImds);
     sources
 }
@@ -555,9 +561,9 @@ impl Exchanged {
 /// How long before its certificate ends an exchanged credential is exchanged again.
 pub const RENEW_BEFORE_EXPIRY_SECONDS: i64 = 60;
 
-/// How long each place an identity token may come from gets to answer: a metadata
-/// server that is not there must not eat the operation's time.
-pub const IDENTITY_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long each place an identity token may come from gets to answer (2 s, as the Go
+/// client): a metadata server that is not there must not eat the operation's time.
+pub const IDENTITY_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GCE_METADATA_HOST`: the GCP metadata server's host, as Google's client libraries read it.
 pub const ENV_GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
@@ -567,6 +573,11 @@ const GCP_METADATA_HOST: &str = "metadata.google.internal";
 pub const ENV_AZURE_IMDS_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
 const AZURE_IMDS_AUTHORITY: &str = "http://169.254.169.254";
 const AZURE_IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+/// `MSI_ENDPOINT`: Azure's MSI token endpoint, which Azure sets where it serves one
+/// (Cloud Shell, the legacy VM MSI extension).
+pub const ENV_MSI_ENDPOINT: &str = "MSI_ENDPOINT";
+/// The MSI endpoint the Go client asks when `MSI_ENDPOINT` is unset.
+const AZURE_MSI_ENDPOINT: &str = "http://localhost:50342/oauth2/token";
 
 /// Exchange at `{endpoint}/SecureTokenService/...` through `rpc` (its proxy, TLS and
 /// deadline). `env` holds `SSH_AUTH_SOCK`, `JWT_TOKEN` and the CI variables.
@@ -777,7 +788,7 @@ async fn identity_token(
                     .map(|h| h.trim().to_string())
                     .unwrap_or_else(|| GCP_METADATA_HOST.to_string());
                 let url = format!(
-                    "http://{host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={}&format=full",
+                    "http://{host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={}",
                     query_escape(&wif.audience)
                 );
                 // the instance's own link-local server: never through a proxy (see get_direct)
@@ -787,6 +798,20 @@ async fn identity_token(
                         String::from_utf8(b).map_err(|_| Error::new(Code::ResponseInvalid, "the answer is not text"))
                     })
                     .map(|t| (Zeroizing::new(t.trim().to_string()), "GCP metadata"))
+            }
+            IdentityTokenSource::AzureMsi => {
+                let url =
+                    env.get(ENV_MSI_ENDPOINT).map(|u| u.trim()).filter(|u| !u.is_empty()).unwrap_or(AZURE_MSI_ENDPOINT);
+                // a local endpoint like the metadata servers: never through a proxy
+                let body = rpc
+                    .post_form_direct(
+                        url,
+                        &[("Metadata", "true")],
+                        &[("resource", &wif.audience)],
+                        IDENTITY_FETCH_TIMEOUT,
+                    )
+                    .await;
+                body.and_then(|b| json_field(&Zeroizing::new(b), "access_token")).map(|t| (t, "Azure MSI"))
             }
             IdentityTokenSource::AzureImds => {
                 let authority = env
@@ -824,6 +849,7 @@ fn source_name(source: &IdentityTokenSource) -> &'static str {
         IdentityTokenSource::Environment(_) => "$JWT_TOKEN",
         IdentityTokenSource::GithubActions { .. } => "GitHub Actions",
         IdentityTokenSource::GcpMetadata => "GCP metadata",
+        IdentityTokenSource::AzureMsi => "Azure MSI",
         IdentityTokenSource::AzureImds => "Azure IMDS",
     }
 }
@@ -891,19 +917,20 @@ mod tests {
         assert!(wif.jwt_token.is_none());
 
         let mut env = BTreeMap::new();
-        assert_eq!(
-            identity_token_sources(&wif, &env),
-            vec![IdentityTokenSource::GcpMetadata, IdentityTokenSource::AzureImds]
-        );
+        let metadata_only =
+            vec![IdentityTokenSource::GcpMetadata, IdentityTokenSource::AzureMsi, IdentityTokenSource::AzureImds];
+        assert_eq!(identity_token_sources(&wif, &env), metadata_only);
         env.insert(ENV_ACTIONS_ID_TOKEN_REQUEST_URL.to_string(), "https://gh/token?x=1".to_string());
         // one GitHub variable alone is not GitHub Actions
-        assert_eq!(identity_token_sources(&wif, &env).len(), 2);
+        assert_eq!(identity_token_sources(&wif, &env), metadata_only);
         env.insert(ENV_ACTIONS_ID_TOKEN_REQUEST_TOKEN.to_string(), "request-secret".to_string());
+        // the Go client's order (GCP, Azure MSI, GitHub Actions), then IMDS
         let sources = identity_token_sources(&wif, &env);
+        assert_eq!(sources[..2], [IdentityTokenSource::GcpMetadata, IdentityTokenSource::AzureMsi]);
         assert!(
-            matches!(&sources[0], IdentityTokenSource::GithubActions { request_url, .. } if request_url == "https://gh/token?x=1")
+            matches!(&sources[2], IdentityTokenSource::GithubActions { request_url, .. } if request_url == "https://gh/token?x=1")
         );
-        assert_eq!(sources[1..], [IdentityTokenSource::GcpMetadata, IdentityTokenSource::AzureImds]);
+        assert_eq!(sources[3..], [IdentityTokenSource::AzureImds]);
         assert!(!format!("{sources:?}").contains("request-secret"));
         env.insert(ENV_JWT_TOKEN.to_string(), "env-jwt".to_string());
         assert_eq!(

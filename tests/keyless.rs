@@ -233,13 +233,11 @@ fn wif_document_from_every_source_and_token_source() {
     )
     .unwrap();
     platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
-    let closed = closed_port();
-    let github = BTreeMap::from([
+    // no metadata server here: the GitHub source must answer
+    let mut github = no_metadata_servers(&closed_port());
+    github.extend([
         ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
-        // no metadata server here: the GitHub source must answer first
-        ("GCE_METADATA_HOST".to_string(), closed.clone()),
-        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
     ]);
     wif_call(from_path, github.clone()).unwrap();
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 3);
@@ -283,6 +281,24 @@ fn closed_port() -> String {
     addr.to_string()
 }
 
+/// Every metadata endpoint (GCP, Azure MSI, Azure IMDS) at `closed`, so a test never
+/// waits on or reaches the real ones of the machine it runs on.
+fn no_metadata_servers(closed: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("GCE_METADATA_HOST".to_string(), closed.to_string()),
+        ("MSI_ENDPOINT".to_string(), format!("http://{closed}/oauth2/token")),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
+    ])
+}
+
+/// The GitHub Actions variables naming the local issuer's endpoint.
+fn github_actions_env(platform: &Platform) -> [(String, String); 2] {
+    [
+        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
+    ]
+}
+
 /// A metadata server that takes the connection and never answers: only the identity
 /// fetch timeout ends the wait. The listener must live as long as the test needs it.
 fn black_hole() -> (std::net::TcpListener, String) {
@@ -317,25 +333,69 @@ fn wif_identity_token_from_gcp_metadata() {
 }
 
 #[test]
-fn wif_identity_token_from_azure_imds_when_gcp_is_unreachable() {
+fn gcp_metadata_is_tried_before_github_actions() {
     let platform = start();
-    let subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
-    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let gcp_subject = mondoo_platform::oidc::GCP_METADATA_SUBJECT;
+    for subject in [gcp_subject.to_string(), platform.oidc().github_subject()] {
+        platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &subject, FIXTURE_SPACE);
+    }
     let dir = tempfile::tempdir().unwrap();
-    let env = BTreeMap::from([
+    let mut env = BTreeMap::from(github_actions_env(&platform));
+    env.insert("GCE_METADATA_HOST".to_string(), platform.oidc().metadata_host());
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [gcp_subject]);
+}
+
+#[test]
+fn wif_identity_token_from_the_azure_msi_endpoint_before_github_actions_and_imds() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::AZURE_MSI_SUBJECT;
+    for subject in
+        [subject.to_string(), mondoo_platform::oidc::AZURE_IMDS_SUBJECT.to_string(), platform.oidc().github_subject()]
+    {
+        platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &subject, FIXTURE_SPACE);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // GCP unreachable; the MSI endpoint, GitHub Actions and IMDS all answer
+    let mut env = BTreeMap::from(github_actions_env(&platform));
+    env.extend([
         ("GCE_METADATA_HOST".to_string(), closed_port()),
+        ("MSI_ENDPOINT".to_string(), platform.oidc().msi_endpoint()),
         ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string()),
     ]);
     wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
     assert_eq!(exchanged_subjects(&platform), [subject]);
 }
 
+#[test]
+fn wif_identity_token_from_azure_imds_when_the_others_are_unreachable() {
+    let platform = start();
+    let subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, subject, FIXTURE_SPACE);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = no_metadata_servers(&closed_port());
+    env.insert("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string());
+    wif_call(wif_from_environment(&platform, dir.path()), env).unwrap();
+    assert_eq!(exchanged_subjects(&platform), [subject]);
+}
+
 /// A GET over a plain TCP connection: the status code and the body.
 fn raw_get(host: &str, path: &str, headers: &[&str]) -> (u16, String) {
+    raw_request(host, "GET", path, headers, "")
+}
+
+/// A form POST over a plain TCP connection: the status code and the body.
+fn raw_post_form(host: &str, path: &str, headers: &[&str], form: &str) -> (u16, String) {
+    let length = format!("Content-Length: {}", form.len());
+    let headers = [headers, &["Content-Type: application/x-www-form-urlencoded", &length]].concat();
+    raw_request(host, "POST", path, &headers, form)
+}
+
+fn raw_request(host: &str, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(host).unwrap();
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n{body}").unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
@@ -347,14 +407,29 @@ fn raw_get(host: &str, path: &str, headers: &[&str]) -> (u16, String) {
 fn metadata_fakes_refuse_requests_without_their_header() {
     let platform = start();
     let host = platform.oidc().metadata_host();
-    let gcp = format!("/computeMetadata/v1/instance/service-accounts/default/identity?audience={AUDIENCE}&format=full");
+    let gcp = format!("/computeMetadata/v1/instance/service-accounts/default/identity?audience={AUDIENCE}");
     let (status, body) = raw_get(&host, &gcp, &[]);
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Metadata-Flavor"), "{body}");
     assert_eq!(raw_get(&host, &gcp, &["Metadata-Flavor: google-ish"]).0, 403);
-    let (status, jwt) = raw_get(&host, &gcp, &["Metadata-Flavor: Google"]);
-    assert_eq!(status, 200);
-    assert_eq!(jwt.split('.').count(), 3, "the raw JWT: {jwt}");
+    // as the Go client asks (no format) and as Google's libraries do (format=full)
+    for path in [gcp.clone(), format!("{gcp}&format=full")] {
+        let (status, jwt) = raw_get(&host, &path, &["Metadata-Flavor: Google"]);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(jwt.split('.').count(), 3, "the raw JWT: {jwt}");
+    }
+
+    let resource = format!("resource={AUDIENCE}");
+    let (status, body) = raw_post_form(&host, "/oauth2/token", &[], &resource);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("metadata header"), "{body}");
+    let (status, body) = raw_post_form(&host, "/oauth2/token", &["Metadata: true"], "");
+    assert_eq!(status, 400, "without a resource: {body}");
+    let (status, body) = raw_post_form(&host, "/oauth2/token", &["Metadata: true"], &resource);
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["access_token"].as_str().unwrap().split('.').count(), 3);
 
     let azure = format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={AUDIENCE}");
     let (status, body) = raw_get(&host, &azure, &[]);
@@ -371,14 +446,16 @@ fn metadata_fakes_refuse_requests_without_their_header() {
 fn no_identity_token_names_each_source_and_why_it_failed() {
     let platform = start();
     let dir = tempfile::tempdir().unwrap();
-    // each source fails differently: a refused request token, a metadata server that
-    // never answers (only the identity fetch timeout ends it), nothing listening
+    // each source fails differently: a metadata server that never answers (only the
+    // identity fetch timeout ends it), an MSI endpoint that is not one (404), a refused
+    // request token, nothing listening
     let (_silent, silent) = black_hole();
     let closed = closed_port();
     let env = BTreeMap::from([
         ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), "not-the-request-token".to_string()),
         ("GCE_METADATA_HOST".to_string(), silent.clone()),
+        ("MSI_ENDPOINT".to_string(), format!("{}/no-msi-here", platform.oidc().issuer())),
         ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
     ]);
     let e = wif_call(wif_from_environment(&platform, dir.path()), env).unwrap_err();
@@ -388,12 +465,18 @@ fn no_identity_token_names_each_source_and_why_it_failed() {
         let start = message.find(&format!("{source}: ")).unwrap_or_else(|| panic!("{source} missing: {message}"));
         message[start..].split(';').next().unwrap().to_string()
     };
-    assert!(failure("GitHub Actions").contains("401"), "{message}");
     let gcp = failure("GCP metadata");
     assert!(gcp.contains(&silent) && gcp.contains("no complete answer"), "{message}");
+    let msi = failure("Azure MSI");
+    assert!(msi.contains("POST http://") && msi.contains("/no-msi-here") && msi.contains("404"), "{message}");
+    assert!(failure("GitHub Actions").contains("401"), "{message}");
     assert!(failure("Azure IMDS").contains(&closed), "{message}");
+    // tried in the Go client's order, IMDS last
+    let at = |source: &str| message.find(&format!("{source}: ")).unwrap();
+    assert!(at("GCP metadata") < at("Azure MSI") && at("Azure MSI") < at("GitHub Actions"), "{message}");
+    assert!(at("GitHub Actions") < at("Azure IMDS"), "{message}");
     assert!(!message.contains("not-the-request-token"), "{message}");
-    assert!(!message.contains("POST") && message.matches("GET http://").count() == 3, "{message}");
+    assert_eq!((message.matches("POST http://").count(), message.matches("GET http://").count()), (1, 3), "{message}");
     assert_eq!(exchanges(&platform, "ExchangeExternalToken"), 0);
 }
 
@@ -623,23 +706,26 @@ fn metadata_servers_are_reached_directly_while_the_exchange_goes_through_the_pro
 
     let azure_subject = mondoo_platform::oidc::AZURE_IMDS_SUBJECT;
     platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, azure_subject, FIXTURE_SPACE);
-    let azure = BTreeMap::from([
-        ("GCE_METADATA_HOST".to_string(), closed_port()),
-        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string()),
-    ]);
+    let mut azure = no_metadata_servers(&closed_port());
+    azure.insert("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), platform.oidc().issuer().to_string());
     let targets = wif_call_through_proxy(&platform, azure).unwrap();
     assert!(!targets.contains(&metadata), "the Azure IMDS GET went via the proxy: {targets:?}");
-    assert_eq!(exchanged_subjects(&platform), [gcp_subject, azure_subject]);
+
+    let msi_subject = mondoo_platform::oidc::AZURE_MSI_SUBJECT;
+    platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, msi_subject, FIXTURE_SPACE);
+    let mut msi = no_metadata_servers(&closed_port());
+    msi.insert("MSI_ENDPOINT".to_string(), platform.oidc().msi_endpoint());
+    let targets = wif_call_through_proxy(&platform, msi).unwrap();
+    assert!(!targets.contains(&metadata), "the Azure MSI POST went via the proxy: {targets:?}");
+    assert_eq!(exchanged_subjects(&platform), [gcp_subject, azure_subject, msi_subject]);
 }
 
 #[test]
 fn the_github_actions_token_goes_through_the_proxy() {
     let platform = start_with_proxy();
     platform.authorize_workload(platform.oidc().issuer(), AUDIENCE, &platform.oidc().github_subject(), FIXTURE_SPACE);
-    let env = BTreeMap::from([
-        ("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), platform.oidc().actions_request_url()),
-        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), platform.oidc().actions_request_token().to_string()),
-    ]);
+    let mut env = no_metadata_servers(&closed_port());
+    env.extend(github_actions_env(&platform));
     let targets = wif_call_through_proxy(&platform, env).unwrap();
     assert_eq!(targets.first(), Some(&platform.oidc().metadata_host()), "token GET first, via the proxy: {targets:?}");
     assert!(targets.contains(&platform_host(&platform)), "{targets:?}");
@@ -652,14 +738,10 @@ fn a_failed_metadata_fetch_does_not_name_the_proxy_it_never_used() {
     // the explicit proxy is dead too: through it, each fetch would be that proxy's failure
     let dead_proxy = format!("http://{}", closed_port());
     let closed = closed_port();
-    let env = BTreeMap::from([
-        ("GCE_METADATA_HOST".to_string(), closed.clone()),
-        ("AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(), format!("http://{closed}")),
-    ]);
-    let options = ClientOptions::new().with_env(env).with_api_proxy(&dead_proxy);
+    let options = ClientOptions::new().with_env(no_metadata_servers(&closed)).with_api_proxy(&dead_proxy);
     let client = mondoo::blocking::Client::new(wif_from_environment(&platform, dir.path()), options).unwrap();
     let e = client.call("AgentManager", "PingPong", &json!({})).unwrap_err();
     assert_eq!(e.code(), Code::IdentityTokenUnavailable, "{e}");
-    assert_eq!(e.message().matches(&closed).count(), 2, "{e}");
+    assert_eq!(e.message().matches(&closed).count(), 3, "{e}");
     assert!(!e.message().contains("proxy"), "{e}");
 }

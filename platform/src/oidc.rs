@@ -10,13 +10,17 @@
 //! - `POST /mint` `{subject, audience, ttl_seconds}`: `{"token"}` (loopback clients only,
 //!   like the platform's admin routes)
 //!
-//! It also plays the two cloud metadata services a workload reads its identity token from,
+//! It also plays the cloud metadata services a workload reads its identity token from,
 //! minting the token for the requested audience:
 //!
-//! - GCP: `GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=X&format=full`
-//!   with `Metadata-Flavor: Google` answers the raw JWT (subject [`GCP_METADATA_SUBJECT`]);
-//!   without the header 403, as the real server does. Point a client at it with
-//!   `GCE_METADATA_HOST` = [`OidcIssuer::metadata_host`].
+//! - GCP: `GET /computeMetadata/v1/instance/service-accounts/default/identity?audience=X`
+//!   (with or without `&format=full`) with `Metadata-Flavor: Google` answers the raw JWT
+//!   (subject [`GCP_METADATA_SUBJECT`]); without the header 403, as the real server does.
+//!   Point a client at it with `GCE_METADATA_HOST` = [`OidcIssuer::metadata_host`].
+//! - Azure MSI endpoint: `POST /oauth2/token` with the form `resource=X` and `Metadata: true`
+//!   answers `{"access_token": JWT, "token_type": "Bearer", ...}` (subject
+//!   [`AZURE_MSI_SUBJECT`]); without the header or the resource 400. Point a client at it
+//!   with `MSI_ENDPOINT` = [`OidcIssuer::msi_endpoint`].
 //! - Azure IMDS: `GET /metadata/identity/oauth2/token?api-version=V&resource=X` with
 //!   `Metadata: true` answers `{"access_token": JWT, "token_type": "Bearer", ...}`
 //!   (subject [`AZURE_IMDS_SUBJECT`]); without the header 400. Point a client at it with
@@ -44,6 +48,9 @@ pub const GCP_METADATA_SUBJECT: &str = "112233445566778899000";
 /// `sub` of the tokens the Azure IMDS endpoint mints (Azure puts the managed identity's
 /// object ID there).
 pub const AZURE_IMDS_SUBJECT: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+/// `sub` of the tokens the Azure MSI endpoint mints (another managed identity's object
+/// ID, so a test can tell which Azure endpoint answered).
+pub const AZURE_MSI_SUBJECT: &str = "7a6b5c4d-3e2f-4011-8a9b-0c1d2e3f4a5b";
 /// Lifetime of the identity tokens the GitHub Actions and metadata endpoints mint.
 const FETCHED_TOKEN_TTL_SECONDS: i64 = 300;
 
@@ -131,6 +138,12 @@ impl OidcIssuer {
         self.addr.to_string()
     }
 
+    /// `http://127.0.0.1:PORT/oauth2/token`: what `MSI_ENDPOINT` names to reach the Azure
+    /// MSI endpoint fake.
+    pub fn msi_endpoint(&self) -> String {
+        format!("{}{AZURE_MSI_TOKEN_PATH}", self.issuer())
+    }
+
     /// What GitHub Actions puts in `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
     pub fn actions_request_token(&self) -> &str {
         &self.inner.actions_request_token
@@ -188,6 +201,27 @@ impl Inner {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.signing_key)
             .map_err(|e| io::Error::other(format!("signing an identity token: {e}")))
+    }
+
+    /// An Azure token endpoint's answer (IMDS and MSI answer alike): a token for
+    /// `resource` as `subject`.
+    fn azure_token_answer(&self, subject: &str, resource: &str) -> Response {
+        match self.mint(subject, resource, FETCHED_TOKEN_TTL_SECONDS) {
+            Ok(token) => {
+                let expires_on = unix_now() + FETCHED_TOKEN_TTL_SECONDS;
+                Response::json(
+                    200,
+                    &json!({
+                        "access_token": token,
+                        "expires_in": FETCHED_TOKEN_TTL_SECONDS.to_string(),
+                        "expires_on": expires_on.to_string(),
+                        "resource": resource,
+                        "token_type": "Bearer",
+                    }),
+                )
+            }
+            Err(e) => Response::json(500, &json!({"error": e.to_string()})),
+        }
     }
 
     fn handle(&self, request: &Request, peer: Option<SocketAddr>) -> Response {
@@ -248,22 +282,24 @@ impl Inner {
                         &json!({"error": "invalid_request", "error_description": "api-version and resource are required"}),
                     );
                 };
-                match self.mint(AZURE_IMDS_SUBJECT, &resource, FETCHED_TOKEN_TTL_SECONDS) {
-                    Ok(token) => {
-                        let expires_on = unix_now() + FETCHED_TOKEN_TTL_SECONDS;
-                        Response::json(
-                            200,
-                            &json!({
-                                "access_token": token,
-                                "expires_in": FETCHED_TOKEN_TTL_SECONDS.to_string(),
-                                "expires_on": expires_on.to_string(),
-                                "resource": resource,
-                                "token_type": "Bearer",
-                            }),
-                        )
-                    }
-                    Err(e) => error(500, &e.to_string()),
+                self.azure_token_answer(AZURE_IMDS_SUBJECT, &resource)
+            }
+            ("POST", AZURE_MSI_TOKEN_PATH) => {
+                if request.header("metadata") != Some("true") {
+                    return Response::json(
+                        400,
+                        &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+                    );
                 }
+                // the form body has the query's encoding
+                let form = String::from_utf8_lossy(&request.body);
+                let Some(resource) = query_value(&form, "resource") else {
+                    return Response::json(
+                        400,
+                        &json!({"error": "invalid_request", "error_description": "resource is required"}),
+                    );
+                };
+                self.azure_token_answer(AZURE_MSI_SUBJECT, &resource)
             }
             ("POST", "/mint") => {
                 if !peer.is_some_and(|p| p.ip().is_loopback()) {
@@ -286,6 +322,8 @@ impl Inner {
 const GCP_IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
 /// Azure IMDS's managed-identity token endpoint.
 const AZURE_IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+/// Azure's MSI endpoint's token path (Cloud Shell, the legacy VM MSI extension).
+const AZURE_MSI_TOKEN_PATH: &str = "/oauth2/token";
 
 fn text(status: u16, body: &str) -> Response {
     Response::new(status, Some("text/plain; charset=utf-8"), body.as_bytes().to_vec())

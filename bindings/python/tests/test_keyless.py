@@ -42,6 +42,15 @@ def ssh_config(platform: Platform, tmp_path: Path) -> Path:
     return path
 
 
+# Every metadata endpoint (GCP, Azure MSI, Azure IMDS) at a port where nothing listens,
+# so a test neither waits on nor reaches the real ones of the machine it runs on.
+NO_METADATA_SERVERS = {
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "MSI_ENDPOINT": "http://127.0.0.1:9/oauth2/token",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9",
+}
+
+
 def wif_document(platform: Platform, jwt: Optional[str]) -> str:
     document: dict[str, Any] = {
         "type": "external_account",
@@ -208,7 +217,7 @@ def test_wif_faults_raise_their_typed_errors(platform: Platform, tmp_path: Path)
     path = tmp_path / "no-token.json"
     path.write_text(wif_document(platform, None))
     with pytest.raises(mondoo.KeyMaterialError) as nowhere:
-        mondoo.Client(path, env={"GCE_METADATA_HOST": "127.0.0.1:9"}).exchange()
+        mondoo.Client(path, env=NO_METADATA_SERVERS).exchange()
     assert nowhere.value.code_name == "MONDOO_RESULT_IDENTITY_TOKEN_UNAVAILABLE"
 
 

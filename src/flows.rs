@@ -637,11 +637,16 @@ impl Client {
             return Ok((endpoint, None));
         }
         let account = self.exchanged_account(&endpoint, false).await?;
-        let endpoint = match (&self.shared.options.api_endpoint, &account.api_endpoint) {
+        Ok((self.exchanged_calls_endpoint(endpoint, &account), Some(account)))
+    }
+
+    /// Where an exchanged account's calls go: the caller's endpoint (already in
+    /// `configured`) wins, else the `api_endpoint` its exchange answered, else `configured`.
+    fn exchanged_calls_endpoint(&self, configured: String, account: &ExchangedAccount) -> String {
+        match (&self.shared.options.api_endpoint, &account.api_endpoint) {
             (None, Some(answered)) => answered.clone(),
-            _ => endpoint,
-        };
-        Ok((endpoint, Some(account)))
+            _ => configured,
+        }
     }
 
     /// The keyless config's service account: the one in memory while it is fresh (more
@@ -1056,9 +1061,7 @@ impl Client {
                 Ok(account) => {
                     let credential = account.credential.clone();
                     // the account's calls (and so status's) go where the exchange said
-                    if let (None, Some(answered)) = (&self.shared.options.api_endpoint, &account.api_endpoint) {
-                        endpoint = answered.clone();
-                    }
+                    endpoint = self.exchanged_calls_endpoint(endpoint, &account);
                     exchanged = Some(account);
                     (true, Some(credential))
                 }

@@ -779,29 +779,26 @@ async fn identity_token(
                 let bearer = Zeroizing::new(format!("Bearer {}", request_token.as_str()));
                 // an internet URL: through the proxy like every other call
                 let body = rpc.get(&url, &[("Authorization", &bearer)], IDENTITY_FETCH_TIMEOUT).await;
-                body.and_then(|b| json_field(&Zeroizing::new(b), "value")).map(|t| (t, "GitHub Actions"))
+                body.and_then(|b| json_field(b, "value"))
             }
             IdentityTokenSource::GcpMetadata => {
-                let host = env
-                    .get(ENV_GCE_METADATA_HOST)
-                    .filter(|h| !h.trim().is_empty())
-                    .map(|h| h.trim().to_string())
-                    .unwrap_or_else(|| GCP_METADATA_HOST.to_string());
+                let host = env_value(env, ENV_GCE_METADATA_HOST).unwrap_or(GCP_METADATA_HOST);
                 let url = format!(
                     "http://{host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={}",
                     query_escape(&wif.audience)
                 );
                 // the instance's own link-local server: never through a proxy (see get_direct)
-                rpc.get_direct(&url, &[("Metadata-Flavor", "Google")], IDENTITY_FETCH_TIMEOUT)
-                    .await
-                    .and_then(|b| {
-                        String::from_utf8(b).map_err(|_| Error::new(Code::ResponseInvalid, "the answer is not text"))
-                    })
-                    .map(|t| (Zeroizing::new(t.trim().to_string()), "GCP metadata"))
+                let body = rpc.get_direct(&url, &[("Metadata-Flavor", "Google")], IDENTITY_FETCH_TIMEOUT).await;
+                body.and_then(|b| {
+                    let text = Zeroizing::new(
+                        String::from_utf8(b)
+                            .map_err(|_| Error::new(Code::ResponseInvalid, "the answer is not text"))?,
+                    );
+                    Ok(Zeroizing::new(text.trim().to_string()))
+                })
             }
             IdentityTokenSource::AzureMsi => {
-                let url =
-                    env.get(ENV_MSI_ENDPOINT).map(|u| u.trim()).filter(|u| !u.is_empty()).unwrap_or(AZURE_MSI_ENDPOINT);
+                let url = env_value(env, ENV_MSI_ENDPOINT).unwrap_or(AZURE_MSI_ENDPOINT);
                 // a local endpoint like the metadata servers: never through a proxy
                 let body = rpc
                     .post_form_direct(
@@ -811,12 +808,11 @@ async fn identity_token(
                         IDENTITY_FETCH_TIMEOUT,
                     )
                     .await;
-                body.and_then(|b| json_field(&Zeroizing::new(b), "access_token")).map(|t| (t, "Azure MSI"))
+                body.and_then(|b| json_field(b, "access_token"))
             }
             IdentityTokenSource::AzureImds => {
-                let authority = env
-                    .get(ENV_AZURE_IMDS_AUTHORITY_HOST)
-                    .map(|h| h.trim().trim_end_matches('/'))
+                let authority = env_value(env, ENV_AZURE_IMDS_AUTHORITY_HOST)
+                    .map(|h| h.trim_end_matches('/'))
                     .filter(|h| !h.is_empty())
                     .unwrap_or(AZURE_IMDS_AUTHORITY);
                 let url = format!(
@@ -824,12 +820,12 @@ async fn identity_token(
                     query_escape(&wif.audience)
                 );
                 let body = rpc.get_direct(&url, &[("Metadata", "true")], IDENTITY_FETCH_TIMEOUT).await;
-                body.and_then(|b| json_field(&Zeroizing::new(b), "access_token")).map(|t| (t, "Azure IMDS"))
+                body.and_then(|b| json_field(b, "access_token"))
             }
         };
         match fetched {
-            Ok((token, from)) if !token.is_empty() => return Ok((token, from.to_string())),
-            Ok((_, from)) => failures.push(format!("{from}: an empty token")),
+            Ok(token) if !token.is_empty() => return Ok((token, source_name(&source).to_string())),
+            Ok(_) => failures.push(format!("{}: an empty token", source_name(&source))),
             Err(e) => failures.push(format!("{}: {e}", source_name(&source))),
         }
     }
@@ -854,9 +850,16 @@ fn source_name(source: &IdentityTokenSource) -> &'static str {
     }
 }
 
-/// The string `field` of a JSON answer (the token of a GitHub Actions or IMDS answer).
-fn json_field(body: &[u8], field: &str) -> Result<Zeroizing<String>> {
-    let value: serde_json::Value = serde_json::from_slice(body)
+/// A variable of the client's environment, trimmed; None when unset or blank.
+fn env_value<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// The string `field` of a JSON answer (the token of a GitHub Actions, MSI or IMDS
+/// answer); the answer is wiped when done.
+fn json_field(body: Vec<u8>, field: &str) -> Result<Zeroizing<String>> {
+    let body = Zeroizing::new(body);
+    let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|_| Error::new(Code::ResponseInvalid, format!("the answer is not JSON with `{field}`")))?;
     match value.get(field).and_then(serde_json::Value::as_str) {
         Some(token) => Ok(Zeroizing::new(token.to_string())),
